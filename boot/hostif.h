@@ -1,0 +1,24 @@
+/*
+ * boot/hostif.h — the host-import interface version and exit statuses.
+ * The list of imports itself is kernel/platform/host.ts (module "host"); wasm2c
+ * turns each into a prototype `w2c_host_<name>` in the generated image.h, which
+ * loader.c includes so the compiler checks every signature. Bump the version in
+ * both places whenever an import is added, removed or changes meaning.
+ */
+#ifndef SKIFF_HOSTIF_H
+#define SKIFF_HOSTIF_H
+
+#define SKIFF_HOSTIF_VERSION 1
+
+/* Guest exit statuses, written to isa-debug-exit (QEMU exits with (s << 1) | 1).
+ * Mirrored by kernel/platform/exit.ts and cli/lib/status.ts. */
+#define EXIT_SUCCESS_CODE 0   /* main returned 0 */
+/*                1..63          main returned this (app-defined failure) */
+#define EXIT_PANIC   70       /* AssemblyScript abort / kernel panic */
+#define EXIT_TRAP    71       /* Wasm trap: out of bounds, unreachable, ... */
+#define EXIT_FAULT   72       /* CPU exception outside a Wasm trap */
+#define EXIT_LOADER  73       /* loader could not start the kernel */
+
+#define DEBUG_EXIT_PORT 0xf4
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * boot/layout.h — where everything lives in guest-physical memory.
+ * Shared by the loader (boot/) and mirrored by kernel/mm/layout.ts; keep the two in step.
+ *
+ *   0x0000_0000 ┌──────────────────────────────┐
+ *               │ real-mode IVT, BDA, EBDA      │  never touched
+ *   0x0008_0000 │ (firmware, PVH start_info,    │  read once by the kernel
+ *               │  Multiboot2 info, cmdline)    │  (boot info may also sit higher)
+ *   0x000A_0000 │ VGA hole / option ROMs / BIOS │  not RAM
+ *   0x0010_0000 ├──────────────────────────────┤ ← IMAGE_BASE (1 MiB): ELF loaded here
+ *               │ .multiboot2 .text .rodata     │
+ *               │ .data .bss (page tables,      │
+ *               │  loader stack, IDT)           │
+ *   __image_end ├──────────────────────────────┤ ← rounded up to 4 KiB
+ *               │ Wasm linear memory            │  linearBase: offset 0 of the Wasm
+ *               │  static data, AS heap (TLSF), │  memory; phys = linearBase + offset,
+ *               │  DMA pages (kernel/mm)        │  so DMA addresses need no table
+ *               │  ...grows upward...           │  up to the end of the RAM region
+ *   RAM end     ├──────────────────────────────┤
+ *               │ (PCI hole, LAPIC 0xFEE0_0000, │  MMIO: reached only through the
+ *               │  IOAPIC 0xFEC0_0000, BARs,    │  host imports mmio_read/mmio_write
+ *               │  virtio-mmio 0xFEB0_0000)     │
+ *   4 GiB       └──────────────────────────────┘  identity-mapped with 2 MiB pages
+ */
+#ifndef SKIFF_LAYOUT_H
+#define SKIFF_LAYOUT_H
+
+#define IMAGE_BASE        0x100000
+#define IDENTITY_MAP_GIB  4          /* 0..4 GiB mapped 1:1, 2 MiB pages */
+#define LINEAR_ALIGN      4096       /* linear memory starts page-aligned */
+#define LOADER_STACK_SIZE 0x10000    /* 64 KiB: the only stack; Wasm calls run on it */
+#define FAULT_STACK_SIZE  0x2000     /* IST stack for double faults and NMIs */
+
+#endif

@@ -1,0 +1,56 @@
+// kernel/console/uart.ts — 16550 UART driver, polled transmit. The always-there
+// console on PC-compatible machines (COM1 at I/O port 0x3f8; QEMU pc, q35 and
+// microvm all provide it). Register layout from the PC16550D data sheet.
+import { inb, outb } from "../platform";
+
+// Register offsets from the base port (DLAB = 0 unless noted).
+const THR: u32 = 0;   // transmit holding (write)
+const IER: u32 = 1;   // interrupt enable; DLAB=1: divisor high byte
+const DLL: u32 = 0;   // DLAB=1: divisor low byte
+const FCR: u32 = 2;   // FIFO control (write)
+const LCR: u32 = 3;   // line control: bit 7 = DLAB, bits 0-1 = word length
+const MCR: u32 = 4;   // modem control: DTR, RTS, OUT2
+const LSR: u32 = 5;   // line status: bit 5 = THR empty, bit 0 = data ready
+const RBR: u32 = 0;   // receive buffer (read)
+
+const LSR_DATA_READY: u32 = 0x01;
+const LSR_THR_EMPTY: u32 = 0x20;
+/** Spins before giving up on one byte: a missing or wedged UART must not hang the kernel. */
+const TX_SPIN_LIMIT: i32 = 100000;
+
+export const COM1: u32 = 0x3f8;
+
+export class Uart16550 {
+  /** Bytes dropped because the transmitter never became ready. */
+  dropped: u64 = 0;
+  present: bool = false;
+
+  constructor(public base: u32) {}
+
+  /** 115200 baud, 8N1, FIFOs on, interrupts off. Detects absence by the
+   *  scratch-free loopback-less check the LSR gives: 0xff means no device. */
+  init(): void {
+    outb(this.base + IER, 0x00);
+    outb(this.base + LCR, 0x80);          // DLAB on
+    outb(this.base + DLL, 0x01);          // divisor 1 = 115200 baud
+    outb(this.base + IER, 0x00);
+    outb(this.base + LCR, 0x03);          // DLAB off, 8 bits, no parity, 1 stop
+    outb(this.base + FCR, 0xc7);          // enable and clear FIFOs, 14-byte threshold
+    outb(this.base + MCR, 0x03);          // DTR, RTS
+    this.present = inb(this.base + LSR) != 0xff;
+  }
+
+  putByte(b: u32): void {
+    let spins = 0;
+    while ((inb(this.base + LSR) & LSR_THR_EMPTY) == 0) {
+      if (++spins >= TX_SPIN_LIMIT) { this.dropped++; return; }
+    }
+    outb(this.base + THR, b & 0xff);
+  }
+
+  /** A received byte, or -1 when none is waiting. */
+  getByte(): i32 {
+    if ((inb(this.base + LSR) & LSR_DATA_READY) == 0) return -1;
+    return <i32>inb(this.base + RBR);
+  }
+}

@@ -1,0 +1,60 @@
+// kernel/platform/host.ts — THE host-import interface: every function the
+// loader (boot/loader.c) provides, and the only @external declarations in the
+// kernel. The Node test platform (test/platform/host.ts) implements the same
+// list. Bump HOSTIF_VERSION (and SKIFF_HOSTIF_VERSION in boot/hostif.h) when an
+// import is added, removed or changes meaning; the loader refuses a mismatch.
+//
+// Version 1:
+//   port I/O        inb inw inl outb outw outl
+//   device memory   mmio_read{8,16,32,64} mmio_write{8,16,32,64} (volatile, exact width)
+//   ordering        mb (full fence) rmb wmb (compiler barriers on x86)
+//   CPU             rdtsc cpuid(leaf, sub, out16) rdmsr wrmsr
+//   interrupts      irq_enable irq_disable irq_wait (sti;hlt;cli) irq_take(out32)
+//                   irq_count irq_set_eoi(mode, addr)
+//   boot            boot_protocol (0 unknown, 1 PVH, 2 Multiboot2) boot_info (phys addr)
+//                   phys_read(dst, physSrc, len) (below 4 GiB, into linear memory)
+//   memory          linear_base (phys addr of offset 0) memory_limit(bytes)
+//   end             halt (cli; hlt forever)
+
+export const HOSTIF_VERSION: u32 = 1;
+
+@external("host", "inb") export declare function inb(port: u32): u32;
+@external("host", "inw") export declare function inw(port: u32): u32;
+@external("host", "inl") export declare function inl(port: u32): u32;
+@external("host", "outb") export declare function outb(port: u32, value: u32): void;
+@external("host", "outw") export declare function outw(port: u32, value: u32): void;
+@external("host", "outl") export declare function outl(port: u32, value: u32): void;
+
+@external("host", "mmio_read8") export declare function mmio_read8(addr: u64): u32;
+@external("host", "mmio_read16") export declare function mmio_read16(addr: u64): u32;
+@external("host", "mmio_read32") export declare function mmio_read32(addr: u64): u32;
+@external("host", "mmio_read64") export declare function mmio_read64(addr: u64): u64;
+@external("host", "mmio_write8") export declare function mmio_write8(addr: u64, value: u32): void;
+@external("host", "mmio_write16") export declare function mmio_write16(addr: u64, value: u32): void;
+@external("host", "mmio_write32") export declare function mmio_write32(addr: u64, value: u32): void;
+@external("host", "mmio_write64") export declare function mmio_write64(addr: u64, value: u64): void;
+
+@external("host", "mb") export declare function mb(): void;
+@external("host", "rmb") export declare function rmb(): void;
+@external("host", "wmb") export declare function wmb(): void;
+
+@external("host", "rdtsc") export declare function rdtsc(): u64;
+@external("host", "cpuid") export declare function cpuid(leaf: u32, sub: u32, out: usize): void;
+@external("host", "rdmsr") export declare function rdmsr(msr: u32): u64;
+@external("host", "wrmsr") export declare function wrmsr(msr: u32, value: u64): void;
+
+@external("host", "irq_enable") export declare function irq_enable(): void;
+@external("host", "irq_disable") export declare function irq_disable(): void;
+@external("host", "irq_wait") export declare function irq_wait(): void;
+@external("host", "irq_take") export declare function irq_take(out: usize): u32;
+@external("host", "irq_count") export declare function irq_count(): u64;
+@external("host", "irq_set_eoi") export declare function irq_set_eoi(mode: u32, addr: u64): void;
+
+@external("host", "boot_protocol") export declare function boot_protocol(): u32;
+@external("host", "boot_info") export declare function boot_info(): u64;
+@external("host", "phys_read") export declare function phys_read(dst: usize, src: u64, len: u32): u32;
+
+@external("host", "linear_base") export declare function linear_base(): u64;
+@external("host", "memory_limit") export declare function memory_limit(bytes: u64): void;
+
+@external("host", "halt") export declare function halt(): void;
