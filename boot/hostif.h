@@ -21,4 +21,7 @@
 
 #define DEBUG_EXIT_PORT 0xf4
 
+/* Printed by the loader first thing; cli/lib/qemu.ts strips output before it. */
+#define SERIAL_BOOT_MARKER "\x1bPskiff\x1b\\"
+
 #endif

@@ -270,6 +270,9 @@ void w2c_host_halt(HOST) {
 
 void loader_main(uint32_t magic, uint32_t info) {
   serial_init();
+  /* A DCS string terminals ignore: the host's tools hide everything before it
+   * (firmware and boot-loader noise on pc/q35 and GRUB). */
+  kputs(SERIAL_BOOT_MARKER);
   idt_init();
   if (magic == MB2_BOOTLOADER_MAGIC)
     boot_protocol = BOOT_MULTIBOOT2;

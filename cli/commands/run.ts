@@ -1,0 +1,65 @@
+// cli/commands/run.ts — `skiff run <app | image.elf>`: build if needed, boot under
+// QEMU with the serial console on stdout; the guest's status is the exit status.
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { build } from "../lib/build.js";
+import { IO, UserError } from "../lib/log.js";
+import { OptionSpecs, helpText, parseOptions } from "../lib/options.js";
+import { MACHINES, chooseAccel, startQemu, type Accel, type Machine } from "../lib/qemu.js";
+import { EXIT, describeStatus } from "../lib/status.js";
+
+export const runSpecs: OptionSpecs = {
+  machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
+  memory: { type: "string", help: "guest RAM (QEMU -m syntax)", default: "64M", metavar: "SIZE" },
+  cmdline: { type: "string", help: "kernel command line", default: "", metavar: "TEXT" },
+  accel: { type: "string", help: "accelerator; auto uses KVM only when it is hardware virtualization", choices: ["auto", "kvm", "tcg"], default: "auto" },
+  timeout: { type: "number", help: "stop the guest after this many seconds (0: no limit)", default: 0, metavar: "SECONDS" },
+  debug: { type: "boolean", help: "build with Wasm function names kept" },
+  "qemu-arg": { type: "list", help: "extra QEMU argument (repeatable)", metavar: "ARG" },
+  help: { type: "boolean", help: "show this help", alias: "h" },
+};
+
+export async function runCommand(argv: string[], io: IO): Promise<number> {
+  const { values, positionals, passthrough } = parseOptions("run", argv, runSpecs);
+  if (values.help || positionals.length !== 1) {
+    const text = helpText("skiff run <app-dir | entry.ts | image.elf> [options] [-- qemu args]", "Boots an image under QEMU with the serial console on stdout.", runSpecs);
+    if (values.help) { io.out(text); return 0; }
+    io.err(text);
+    return 2;
+  }
+  const target = positionals[0];
+  const path = resolve(io.cwd, target);
+  let kernel: string;
+  if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
+  else kernel = (await build({ app: target, debug: !!values.debug }, io)).elf;
+
+  const accelChoice = chooseAccel(values.accel as Accel);
+  if (accelChoice.note) io.err(`skiff: ${accelChoice.note}`);
+  const guest = startQemu({
+    kernel,
+    machine: values.machine as Machine,
+    accel: accelChoice.accel,
+    memory: values.memory as string,
+    cmdline: values.cmdline as string,
+    extraArgs: [...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
+    timeoutMs: (values.timeout as number) * 1000,
+  });
+  guest.onOutput((t) => io.raw(t));
+  const onSigint = () => guest.kill("SIGINT");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  try {
+    const r = await guest.exited;
+    if (r.status === EXIT.QEMU_FAILED) {
+      io.err(`skiff: QEMU failed: ${r.stderr.trim() || "exit code " + r.qemuCode}`);
+    } else if (r.status !== 0) {
+      io.err(`skiff: guest exited with status ${r.status} (${describeStatus(r.status)})`);
+    }
+    return r.status;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+}
+
+export { UserError };

@@ -1,0 +1,324 @@
+// cli/lib/build.ts — the build pipeline (shared/DESIGN.md "The path of a build"):
+//   entry.ts ─ asc ─→ image.wasm ─ wasm2c ─→ image.c ─ cc ─→ image.o ┐
+//   boot/*.S, boot/*.c ─ cc ────────────────────────────────────────┼─ ld ─→ image.elf
+//   image_meta.c (symbols of image.o, table arena) ─ cc ────────────┘
+// Every step is cached on a hash of its inputs; an unchanged rebuild only
+// re-hashes. Each step prints its output, size and time.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, unlinkSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { execa } from "execa";
+import { IO, UserError, formatBytes, formatMs } from "./log.js";
+import { skiffRoot } from "./paths.js";
+import { demangle } from "./symbols.js";
+
+export interface BuildOptions {
+  /** App folder (with main.ts) or an entry .ts file. */
+  app: string;
+  /** Output folder; default build/<app name> under the current directory. */
+  outDir?: string;
+  /** Keep Wasm function names so traps and faults are symbolized; no -O3. */
+  debug?: boolean;
+  /** Rebuild every step even when cached. */
+  force?: boolean;
+  quiet?: boolean;
+}
+
+export interface BuildResult {
+  elf: string;
+  debugElf: string;
+  wasm: string;
+  outDir: string;
+  appName: string;
+  bytes: number;
+}
+
+const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
+
+const CFLAGS = [
+  "-O2", "-std=gnu11", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
+  "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
+  "-fno-reorder-blocks-and-partition", "-fcf-protection=none", "-fno-common",
+  "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
+];
+/** Generated code is big and regular; -Os keeps the image small at little cost. */
+const IMAGE_CFLAGS = ["-Os", "-fno-strict-aliasing", "-w"];
+
+function sha(...parts: (string | Buffer)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) { h.update(p); h.update("\0"); }
+  return h.digest("hex");
+}
+
+function tsFilesUnder(dir: string, out: string[] = []): string[] {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir).sort()) {
+    if (name === "node_modules" || name === "build" || name.startsWith(".")) continue;
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) tsFilesUnder(p, out);
+    else if (name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.endsWith(".test.ts")) out.push(p);
+  }
+  return out;
+}
+
+function hashFiles(files: string[]): string {
+  return sha(...files.flatMap((f) => [f, readFileSync(f)]));
+}
+
+export function resolveTool(name: "asc" | "wasm2c"): string {
+  const req = createRequire(join(skiffRoot(), "package.json"));
+  try {
+    if (name === "asc") return join(dirname(req.resolve("assemblyscript/package.json")), "bin", "asc.js");
+    return join(dirname(req.resolve("wabt/package.json")), "bin", "wasm2c");
+  } catch {
+    throw new UserError(`${name} not found: run npm ci in ${skiffRoot()} (or ./skiff, which does it for you)`);
+  }
+}
+
+async function haveCommand(cmd: string): Promise<boolean> {
+  try {
+    await execa("sh", ["-c", `command -v ${cmd}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function checkCToolchain(): Promise<void> {
+  for (const [cmd, pkg] of [["gcc", "gcc"], ["ld", "binutils"], ["objdump", "binutils"], ["strip", "binutils"]]) {
+    if (!(await haveCommand(cmd))) {
+      throw new UserError(`${cmd} not found: install it with apt-get install -y ${pkg}`);
+    }
+  }
+}
+
+export function appInfo(app: string, cwd: string): { entry: string; name: string } {
+  const p = resolve(cwd, app);
+  if (!existsSync(p)) throw new UserError(`${app}: no such app folder or file`);
+  if (statSync(p).isDirectory()) {
+    const entry = join(p, "main.ts");
+    if (!existsSync(entry)) throw new UserError(`${app}: no main.ts in this folder; an app exports main(): i32 from main.ts`);
+    return { entry, name: basename(p) };
+  }
+  if (!p.endsWith(".ts")) throw new UserError(`${app}: expected an app folder or a .ts file`);
+  return { entry: p, name: basename(p, ".ts") === "main" ? basename(dirname(p)) : basename(p, ".ts") };
+}
+
+interface Step {
+  name: string;
+  output: string;
+  key: string;
+  run: () => Promise<void>;
+}
+
+export async function build(opts: BuildOptions, io: IO): Promise<BuildResult> {
+  const root = skiffRoot();
+  const { entry: appEntry, name } = appInfo(opts.app, io.cwd);
+  const out = resolve(io.cwd, opts.outDir ?? join("build", name + (opts.debug ? "-debug" : "")));
+  mkdirSync(out, { recursive: true });
+  if (opts.force) rmSync(join(out, ".cache"), { recursive: true, force: true });
+  mkdirSync(join(out, ".cache"), { recursive: true });
+  await checkCToolchain();
+
+  // asc resolves `import ... from "skiff"` to <path>/skiff/index.ts: point a
+  // package folder at this Skiff so kernel and app share one copy.
+  const pkgDir = join(out, ".packages");
+  mkdirSync(pkgDir, { recursive: true });
+  const link = join(pkgDir, "skiff");
+  if (!existsSync(link) || !lstatSync(link).isSymbolicLink() || readlinkSync(link) !== root) {
+    try { unlinkSync(link); } catch { /* absent */ }
+    symlinkSync(root, link);
+  }
+
+  let appImport = relative(out, appEntry).replace(/\\/g, "/").replace(/\.ts$/, "");
+  if (!appImport.startsWith(".")) appImport = "./" + appImport;
+  const entrySrc = `// Generated by skiff build: the image's entry. Do not edit.
+import { bootKernel, abortHandler, HOSTIF_VERSION as KERNEL_HOSTIF_VERSION } from "skiff";
+import { main } from "${appImport}";
+
+export const HOSTIF_VERSION: u32 = KERNEL_HOSTIF_VERSION;
+
+export function boot(): void {
+  bootKernel(main);
+}
+
+function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): void {
+  abortHandler(message, fileName, line, column);
+}
+`;
+  const entry = join(out, "entry.ts");
+  if (!existsSync(entry) || readFileSync(entry, "utf8") !== entrySrc) writeFileSync(entry, entrySrc);
+
+  const ascFlags = [
+    "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", ".packages",
+    "--initialMemory", "1", "--stackSize", "16384", "--noColors",
+    ...(opts.debug ? ["--debug", "-O1"] : ["-O3", "--shrinkLevel", "1", "--noAssert"]),
+  ];
+  const wasm = join(out, "image.wasm");
+  const cSrc = join(out, "image.c");
+  const imageO = join(out, "image.o");
+  const bootDir = join(root, "boot");
+  const gccInclude = (await execa("gcc", ["-print-file-name=include"])).stdout.trim();
+  const incs = ["-isystem", gccInclude, "-I", join(bootDir, "include"), "-I", bootDir, "-I", out];
+  const bootFiles = readdirSync(bootDir).filter((f) => /\.(c|S|h|ld)$/.test(f)).sort().map((f) => join(bootDir, f))
+    .concat(readdirSync(join(bootDir, "include")).sort().map((f) => join(bootDir, "include", f)));
+  const elfDebug = join(out, "image.debug.elf");
+  const elf = join(out, "image.elf");
+
+  const sources = [...tsFilesUnder(join(root, "kernel")), join(root, "index.ts"), ...tsFilesUnder(dirname(appEntry)), appEntry];
+  const steps: Step[] = [
+    {
+      name: "asc",
+      output: wasm,
+      key: sha(PINNED.assemblyscript, entrySrc, ascFlags.join(" "), hashFiles([...new Set(sources)])),
+      run: async () => {
+        const r = await execa(process.execPath, [resolveTool("asc"), "entry.ts", "-o", "image.wasm", ...ascFlags], { cwd: out, reject: false, all: true });
+        if (r.exitCode !== 0 || !existsSync(wasm)) {
+          rmSync(wasm, { force: true });
+          throw new UserError(`AssemblyScript compile failed:\n${fixAscPaths(String(r.all ?? ""), out, io.cwd)}`, 1);
+        }
+      },
+    },
+    {
+      name: "wasm2c",
+      output: cSrc,
+      key: "",
+      run: async () => {
+        await execa(process.execPath, [resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
+      },
+    },
+    {
+      name: "cc",
+      output: imageO,
+      key: "",
+      run: async () => {
+        await execa("gcc", [...CFLAGS, ...IMAGE_CFLAGS, ...incs, "-c", cSrc, "-o", imageO]);
+      },
+    },
+    {
+      name: "loader",
+      output: join(out, "loader.a"),
+      key: "",
+      run: async () => {
+        const objs: string[] = [];
+        for (const f of ["entry.S", "loader.c", "runtime.c"]) {
+          const o = join(out, f.replace(/\.[cS]$/, ".o"));
+          await execa("gcc", [...CFLAGS, ...incs, "-c", join(bootDir, f), "-o", o]);
+          objs.push(o);
+        }
+        rmSync(join(out, "loader.a"), { force: true });
+        await execa("ar", ["rcs", join(out, "loader.a"), ...objs]);
+      },
+    },
+    {
+      name: "symbols",
+      output: join(out, "image_meta.o"),
+      key: "",
+      run: async () => {
+        const meta = await imageMeta(imageO, cSrc);
+        writeFileSync(join(out, "image_meta.c"), meta);
+        await execa("gcc", [...CFLAGS, ...incs, "-c", join(out, "image_meta.c"), "-o", join(out, "image_meta.o")]);
+      },
+    },
+    {
+      name: "ld",
+      output: elf,
+      key: "",
+      run: async () => {
+        // entry.o first so .text.boot leads; the archive supplies the rest.
+        await execa("gcc", [
+          "-nostdlib", "-static", "-no-pie", "-Wl,-T," + join(bootDir, "link.ld"),
+          "-Wl,-z,max-page-size=0x1000", "-Wl,-z,noexecstack", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments",
+          "-o", elfDebug, join(out, "entry.o"), imageO, join(out, "image_meta.o"), join(out, "loader.a"), "-lgcc",
+        ]);
+        await execa("strip", ["-s", "-R", ".comment", "-o", elf, elfDebug]);
+      },
+    },
+  ];
+  // Later steps are keyed on what the earlier ones produced.
+  const keyOf = (s: Step, prev: Step[]): string =>
+    s.key || sha(s.name, CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
+      ...prev.filter((p) => existsSync(p.output)).map((p) => readFileSync(p.output)));
+
+  if (!opts.quiet) io.out(`skiff build ${relative(io.cwd, appEntry) || appEntry} → ${relative(io.cwd, out) || "."}`);
+  const done: Step[] = [];
+  for (const s of steps) {
+    const key = keyOf(s, done);
+    const stamp = join(out, ".cache", s.name);
+    const t0 = performance.now();
+    let cached = false;
+    if (!opts.force && existsSync(s.output) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
+      cached = true;
+    } else {
+      rmSync(stamp, { force: true });
+      try {
+        await s.run();
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        const err = e as { stderr?: string; shortMessage?: string; message: string };
+        throw new UserError(`build step ${s.name} failed: ${err.shortMessage ?? err.message}\n${err.stderr ?? ""}`.trim(), 1);
+      }
+      writeFileSync(stamp, key);
+    }
+    done.push(s);
+    if (!opts.quiet) {
+      const size = existsSync(s.output) ? statSync(s.output).size : 0;
+      io.out(`  ${s.name.padEnd(8)} ${basename(s.output).padEnd(16)} ${formatBytes(size).padStart(10)}  ${cached ? "cached" : formatMs(performance.now() - t0)}`);
+    }
+  }
+  const bytes = statSync(elf).size;
+  const digest = createHash("sha256").update(readFileSync(elf)).digest("hex");
+  if (!opts.quiet) io.out(`  image    ${relative(io.cwd, elf)}  ${formatBytes(bytes)}  sha256 ${digest.slice(0, 16)}…`);
+  return { elf, debugElf: elfDebug, wasm, outDir: out, appName: name, bytes };
+}
+
+/** asc prints paths relative to the build folder; make them relative to the
+ *  user's folder so file:line can be clicked. */
+function fixAscPaths(text: string, outDir: string, cwd: string): string {
+  return text.replace(/in (\S+\.ts)\((\d+),(\d+)\)/g, (_m, file: string, line: string, col: string) => {
+    let p = file.startsWith("~lib/skiff/") ? join(skiffRoot(), file.slice("~lib/skiff/".length)) : resolve(outDir, file);
+    if (file.startsWith("~lib/") && !file.startsWith("~lib/skiff/")) p = file;
+    return `in ${p.startsWith("/") ? relative(cwd, p) : p}:${line}:${col}`;
+  });
+}
+
+/** image_meta.c: the symbol table naming functions of image.o (offsets within
+ *  its .text, which link.ld keeps contiguous) and the function-table arena. */
+async function imageMeta(imageO: string, cSrc: string): Promise<string> {
+  const dump = (await execa("objdump", ["-t", imageO])).stdout;
+  const syms: { off: number; name: string }[] = [];
+  for (const line of dump.split("\n")) {
+    // 0000000000000ab0 l     F .text	00000000000000b3 w2c_kernel_f12
+    const m = /^([0-9a-f]+)\s.*\sF\s\.text\s+[0-9a-f]+\s+(\S+)$/.exec(line);
+    if (m) syms.push({ off: parseInt(m[1], 16), name: demangle(m[2]) });
+  }
+  syms.sort((a, b) => a.off - b.off);
+  const c = readFileSync(cSrc, "utf8");
+  let tableLen = 0;
+  for (const m of c.matchAll(/wasm_rt_allocate_funcref_table\([^,]+,\s*(\d+)/g)) tableLen += parseInt(m[1], 10);
+  let strtab = "";
+  const entries: string[] = [];
+  const seen = new Map<string, number>();
+  for (const s of syms) {
+    let at = seen.get(s.name);
+    if (at === undefined) {
+      at = Buffer.byteLength(strtab);
+      seen.set(s.name, at);
+      strtab += s.name + "\0";
+    }
+    entries.push(`{${s.off}u,${at}u}`);
+  }
+  const cstr = JSON.stringify(strtab).replace(/\\u0000/g, "\\0");
+  return `/* Generated by skiff build from image.o. Do not edit. */
+#include <stdint.h>
+#include "wasm-rt.h"
+#include "loader.h"
+wasm_rt_funcref_t skiff_table_arena[${Math.max(tableLen, 1)}];
+const uint32_t skiff_table_arena_len = ${tableLen};
+const struct skiff_sym skiff_syms[${Math.max(entries.length, 1)}] = {${entries.join(",") || "{0,0}"}};
+const uint32_t skiff_nsyms = ${entries.length};
+const char skiff_symstr[] = ${cstr};
+`;
+}

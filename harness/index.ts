@@ -1,0 +1,151 @@
+// harness/index.ts — boot a Skiff guest from a test (ours, or a user's vitest
+// suite for their app) and talk to it. Every QEMU started here has a hard time
+// limit and is killed by PID if the test fails or forgets to stop it.
+import { build, type BuildOptions, type BuildResult } from "../cli/lib/build.js";
+import { startQemu, type Accel, type GuestExit, type Machine, type RunningGuest } from "../cli/lib/qemu.js";
+import { nodeIO, type IO } from "../cli/lib/log.js";
+import { EXIT, describeStatus } from "../cli/lib/status.js";
+
+export { EXIT, describeStatus };
+export type { GuestExit, Machine, Accel, BuildResult };
+
+export interface BootOptions {
+  /** An image (ELF) to boot, or build this app first. */
+  image?: string;
+  app?: string;
+  build?: Omit<BuildOptions, "app">;
+  machine?: Machine;
+  /** Tests run under TCG unless they ask: /dev/kvm may be an emulator (kvm_pvm). */
+  accel?: Accel;
+  memory?: string;
+  cmdline?: string;
+  /** Extra QEMU arguments: devices, netdevs. */
+  qemuArgs?: string[];
+  /** Hard limit for the whole guest lifetime; default 60 s. */
+  timeoutMs?: number;
+}
+
+const live = new Set<Guest>();
+
+export class Guest {
+  private exitResult: GuestExit | undefined;
+  readonly exited: Promise<GuestExit>;
+
+  constructor(private readonly q: RunningGuest, readonly image: string) {
+    live.add(this);
+    this.exited = q.exited.then((r) => {
+      this.exitResult = r;
+      live.delete(this);
+      return r;
+    });
+  }
+
+  get pid(): number | undefined { return this.q.pid; }
+  get accel(): "kvm" | "tcg" { return this.q.accel; }
+  get args(): string[] { return this.q.args; }
+
+  /** Serial output so far, firmware noise removed, "\r\n" as "\n". */
+  get output(): string { return this.q.output(); }
+
+  /** Resolves with the output up to the match once the pattern appears;
+   *  rejects on timeout or if the guest exits first, quoting the output. */
+  waitFor(pattern: string | RegExp, timeoutMs = 30000): Promise<RegExpMatchArray> {
+    const test = (): RegExpMatchArray | null => {
+      const out = this.q.output();
+      if (typeof pattern === "string") {
+        const i = out.indexOf(pattern);
+        if (i < 0) return null;
+        const m = [pattern] as unknown as RegExpMatchArray;
+        m.index = i;
+        return m;
+      }
+      return out.match(pattern);
+    };
+    return new Promise((resolve, reject) => {
+      const hit = test();
+      if (hit) return resolve(hit);
+      let done = false;
+      const finish = (err: Error | null, m?: RegExpMatchArray) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (err) reject(err); else resolve(m!);
+      };
+      const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}; output so far:\n${this.q.output()}`)), timeoutMs);
+      this.q.onOutput(() => {
+        const m = test();
+        if (m) finish(null, m);
+      });
+      this.exited.then((r) => {
+        const m = test();
+        if (m) finish(null, m);
+        else finish(new Error(`guest exited (status ${r.status}: ${describeStatus(r.status)}) before ${pattern} appeared; output:\n${r.serial}${r.stderr ? "\nQEMU stderr:\n" + r.stderr : ""}`));
+      });
+    });
+  }
+
+  /** Waits for the guest to end by itself. */
+  async wait(): Promise<GuestExit> {
+    return this.exited;
+  }
+
+  /** Stops the guest (SIGKILL by PID) and waits for QEMU to go. */
+  async stop(): Promise<GuestExit> {
+    if (!this.exitResult) this.q.kill("SIGKILL");
+    return this.exited;
+  }
+}
+
+const builds = new Map<string, Promise<BuildResult>>();
+
+/** Builds an app once per process (cached on disk as well). */
+export function buildApp(app: string, opts: Omit<BuildOptions, "app"> = {}, io: IO = quietIO()): Promise<BuildResult> {
+  const key = JSON.stringify([app, opts]);
+  let b = builds.get(key);
+  if (!b) {
+    b = build({ app, quiet: true, ...opts }, io);
+    builds.set(key, b);
+  }
+  return b;
+}
+
+export async function boot(o: BootOptions): Promise<Guest> {
+  let image = o.image;
+  if (!image) {
+    if (!o.app) throw new Error("boot: give image or app");
+    image = (await buildApp(o.app, o.build)).elf;
+  }
+  const q = startQemu({
+    kernel: image,
+    machine: o.machine,
+    accel: o.accel ?? "tcg",
+    memory: o.memory,
+    cmdline: o.cmdline,
+    extraArgs: o.qemuArgs,
+    timeoutMs: o.timeoutMs ?? 60000,
+  });
+  return new Guest(q, image);
+}
+
+/** Boots, waits for the guest to exit by itself, and returns how it ended. */
+export async function bootAndWait(o: BootOptions): Promise<GuestExit> {
+  const g = await boot(o);
+  return g.wait();
+}
+
+/** Kills every guest still running (call from afterAll / afterEach). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((g) => g.stop()));
+}
+
+function quietIO(): IO {
+  const io = nodeIO();
+  return { ...io, out: () => {}, raw: () => {} };
+}
+
+// Last line of defence: never leave a QEMU behind when the test process ends.
+process.once("exit", () => {
+  for (const g of live) {
+    try { if (g.pid) process.kill(g.pid, "SIGKILL"); } catch { /* gone */ }
+  }
+});
