@@ -8,8 +8,6 @@
 import { println } from "./console";
 import { exitGuest, EXIT_PANIC, inb, outb } from "./platform";
 
-const COM1: u32 = 0x3f8;
-
 let panicking = false;
 
 export function panic(message: string): void {
@@ -21,8 +19,10 @@ export function panic(message: string): void {
 }
 
 function rawPutc(c: u32): void {
-  for (let i = 0; i < 100000; i++) if ((inb(COM1 + 5) & 0x20) != 0) break;
-  outb(COM1, c);
+  // COM1 written as literals: module constants are not yet initialised when asc
+  // compiles abort ahead of the rest.
+  for (let i = 0; i < 100000; i++) if ((inb(0x3fd) & 0x20) != 0) break;
+  outb(0x3f8, c);
 }
 
 /** Prints an AssemblyScript string (UTF-16; byte length at ptr - 4) as ASCII. */

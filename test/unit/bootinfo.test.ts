@@ -1,0 +1,188 @@
+// Boot information and console, as Wasm in Node against the fake platform.
+// PVH samples are real bytes captured from QEMU (test/fixtures/bootinfo-samples.json,
+// made by test/apps/dumpboot); the Multiboot2 sample is built per the spec §3.6.
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FakeHost } from "../platform/host.js";
+import { ROOT, loadKernel } from "../platform/wasm.js";
+
+type E = {
+  parse(p: number, a: bigint): number;
+  cmdline(): number; problems(): number; region(i: number): number; rsdp(): bigint; bootloader(): number;
+  parseCmdline(s: number): number; cmdGet(k: number): number; cmdAll(k: number): number;
+  consoleInit(): void; consolePrint(s: number): void; dmesg(): number; abortNow(): void;
+  __newString?: (s: string) => number;
+};
+
+const samples = JSON.parse(readFileSync(join(ROOT, "test/fixtures/bootinfo-samples.json"), "utf8"));
+const hex = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
+
+async function kernelWith(host: FakeHost) {
+  const k = await loadKernel<E>("test/unit/wasm/bootinfo.ts", host);
+  const s = (t: string) => {
+    const buf = Buffer.from(t, "utf16le");
+    const ex = k.exports as unknown as { __new(n: number, id: number): number; __pin(p: number): number };
+    const p = ex.__pin(ex.__new(buf.length, 2));   // id 2: String
+    new Uint8Array(k.exports.memory.buffer).set(buf, p);
+    return p;
+  };
+  return { k, s };
+}
+
+/** Reference decoding of hvm_memmap_table_entry[] (24 bytes each), independent of the kernel's. */
+function refMemmap(bytes: Uint8Array): string[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: string[] = [];
+  for (let o = 0; o + 24 <= bytes.length; o += 24) {
+    const base = dv.getBigUint64(o, true), len = dv.getBigUint64(o + 8, true), type = dv.getUint32(o + 16, true);
+    if (len) out.push(`0x${base.toString(16)}+0x${len.toString(16)}:${type}`);
+  }
+  return out;
+}
+
+describe("PVH start_info (captured from QEMU)", () => {
+  for (const name of ["pvh-microvm", "pvh-q35"]) {
+    it(`parses ${name}: command line, memory map`, async () => {
+      const smp = samples[name];
+      const host = new FakeHost({ bootProtocol: 1, bootInfo: BigInt(smp.addr) });
+      host.addPhys(BigInt(smp.addr), hex(smp.start_info));
+      host.addPhys(BigInt(smp.cmdline.addr), hex(smp.cmdline.hex));
+      host.addPhys(BigInt(smp.memmap.addr), hex(smp.memmap.hex));
+      const { k } = await kernelWith(host);
+      const n = k.exports.parse(1, BigInt(smp.addr));
+      const want = refMemmap(hex(smp.memmap.hex));
+      expect(n).toBe(want.length);
+      for (let i = 0; i < n; i++) expect(k.str(k.exports.region(i))).toBe(want[i]);
+      expect(k.str(k.exports.cmdline())).toBe('console=ttyS0 skiff.test=1 quoted="a b"');
+      expect(k.str(k.exports.problems())).toBe("");
+      // 128 MiB guest: the highest RAM region ends near 128 MiB.
+      const ends = want.filter((r) => r.endsWith(":1")).map((r) => { const [b, l] = r.split(":")[0].split("+"); return BigInt(b) + BigInt(l); });
+      const top = ends.reduce((a, b) => (a > b ? a : b), 0n);
+      expect(top > 120n << 20n && top <= 128n << 20n).toBe(true);
+    });
+  }
+
+  it("reports a bad magic instead of aborting", async () => {
+    const host = new FakeHost();
+    host.addPhys(0x1000n, new Uint8Array(56).fill(0x41));
+    const { k } = await kernelWith(host);
+    expect(k.exports.parse(1, 0x1000n)).toBe(0);
+    expect(k.str(k.exports.problems())).toMatch(/bad magic/);
+  });
+
+  it("caps an absurd memory-map count and survives an unmapped table", async () => {
+    const smp = samples["pvh-microvm"];
+    const si = hex(smp.start_info);
+    new DataView(si.buffer).setUint32(48, 0xffffffff, true);
+    const host = new FakeHost();
+    host.addPhys(BigInt(smp.addr), si);
+    const { k } = await kernelWith(host);
+    expect(k.exports.parse(1, BigInt(smp.addr))).toBe(0);
+    expect(k.str(k.exports.problems())).toMatch(/4294967295 entries.*unreadable/);
+  });
+});
+
+/** Multiboot2 boot information per the spec: cmdline, boot loader name, mmap, end. */
+function mb2Sample(cmd: string): Uint8Array {
+  const tags: Buffer[] = [];
+  const tag = (type: number, payload: Buffer) => {
+    const size = 8 + payload.length;
+    const b = Buffer.alloc((size + 7) & ~7);
+    b.writeUInt32LE(type, 0); b.writeUInt32LE(size, 4); payload.copy(b, 8);
+    tags.push(b);
+  };
+  tag(1, Buffer.from(cmd + "\0"));
+  tag(2, Buffer.from("GRUB 2.06\0"));
+  const mm = Buffer.alloc(8 + 3 * 24);
+  mm.writeUInt32LE(24, 0); mm.writeUInt32LE(0, 4);
+  const ent = (i: number, base: bigint, len: bigint, type: number) => {
+    mm.writeBigUInt64LE(base, 8 + i * 24); mm.writeBigUInt64LE(len, 16 + i * 24); mm.writeUInt32LE(type, 24 + i * 24);
+  };
+  ent(0, 0n, 0x9fc00n, 1); ent(1, 0xf0000n, 0x10000n, 2); ent(2, 0x100000n, 0x7ee0000n, 1);
+  tag(6, mm);
+  tag(0, Buffer.alloc(0));
+  const body = Buffer.concat(tags);
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(8 + body.length, 0);
+  return Uint8Array.from(Buffer.concat([head, body]));
+}
+
+describe("Multiboot2 tags", () => {
+  it("parses command line, boot loader and memory map", async () => {
+    const host = new FakeHost();
+    host.addPhys(0x10000n, mb2Sample("skiff.mode=grub  x=1"));
+    const { k } = await kernelWith(host);
+    expect(k.exports.parse(2, 0x10000n)).toBe(3);
+    expect(k.str(k.exports.region(2))).toBe("0x100000+0x7ee0000:1");
+    expect(k.str(k.exports.cmdline())).toBe("skiff.mode=grub  x=1");
+    expect(k.str(k.exports.bootloader())).toBe("GRUB 2.06");
+  });
+
+  it("stops at a tag whose size runs past the end", async () => {
+    const b = mb2Sample("a");
+    new DataView(b.buffer).setUint32(8 + 4, 9999, true);   // first tag's size
+    const host = new FakeHost();
+    host.addPhys(0x10000n, b);
+    const { k } = await kernelWith(host);
+    expect(k.exports.parse(2, 0x10000n)).toBe(0);
+    expect(k.str(k.exports.problems())).toMatch(/bad size 9999/);
+  });
+
+  it("survives random bytes as boot information", async () => {
+    const host = new FakeHost();
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    const { k } = await kernelWith(host);
+    for (let trial = 0; trial < 50; trial++) {
+      const b = Uint8Array.from({ length: 512 }, rnd);
+      new DataView(b.buffer).setUint32(0, 16 + (trial * 37) % 600, true);
+      host.phys = [{ base: 0x20000n, bytes: b }];
+      const r = k.run(() => k.exports.parse(2, 0x20000n));
+      expect(r.exit).toBeUndefined();
+      const r2 = k.run(() => k.exports.parse(1, 0x20000n));
+      expect(r2.exit).toBeUndefined();
+    }
+  });
+});
+
+describe("command line", () => {
+  it("splits words, keys, flags and quoted values", async () => {
+    const { k, s } = await kernelWith(new FakeHost());
+    expect(k.exports.parseCmdline(s(' ip=10.0.0.2/24  quiet name="two words" virtio_mmio.device=512@0xfeb00000:12 virtio_mmio.device=512@0xfeb00200:13 ip=1.2.3.4 ')))
+      .toBe(6);
+    expect(k.str(k.exports.cmdGet(s("ip")))).toBe("1.2.3.4");
+    expect(k.str(k.exports.cmdGet(s("quiet")))).toBe("");
+    expect(k.exports.cmdGet(s("missing"))).toBe(0);
+    expect(k.str(k.exports.cmdGet(s("name")))).toBe("two words");
+    expect(k.str(k.exports.cmdAll(s("virtio_mmio.device")))).toBe("512@0xfeb00000:12,512@0xfeb00200:13");
+  });
+
+  it("handles an unterminated quote and empty input", async () => {
+    const { k, s } = await kernelWith(new FakeHost());
+    expect(k.exports.parseCmdline(s('a="open b'))).toBe(1);
+    expect(k.str(k.exports.cmdGet(s("a")))).toBe("open b");
+    expect(k.exports.parseCmdline(s(""))).toBe(0);
+  });
+});
+
+describe("console on a fake 16550", () => {
+  it("programs 115200 8N1 and sends UTF-8 with CRLF", async () => {
+    const host = new FakeHost();
+    const { k, s } = await kernelWith(host);
+    k.exports.consoleInit();
+    // DLAB on, divisor 1, then 8N1 with DLAB off.
+    expect(host.uart.writes.slice(0, 5).map((w) => [w.reg, w.value])).toEqual([[1, 0], [3, 0x80], [0, 1], [1, 0], [3, 3]]);
+    k.exports.consolePrint(s("héllo ✓ 🚀"));
+    expect(host.uart.text()).toBe("héllo ✓ 🚀\r\n");
+    expect(k.str(k.exports.dmesg())).toBe("héllo ✓ 🚀\n");
+  });
+
+  it("abort prints file:line:column and exits with the panic status", async () => {
+    const host = new FakeHost();
+    const { k } = await kernelWith(host);
+    const r = k.run(() => k.exports.abortNow());
+    expect(r.exit).toBe(70);
+    expect(host.uart.text()).toMatch(/kernel panic: abort: test abort at test\/unit\/wasm\/bootinfo\.ts:\d+:\d+/);
+  });
+});

@@ -1,0 +1,32 @@
+// test/unit/wasm/bootinfo.ts — drives kernel/bootinfo and the console from Node.
+import { abortHandler } from "../../../kernel/panic";
+import { parseBootInfo, BootInfo, Cmdline } from "../../../kernel/bootinfo";
+import * as console from "../../../kernel/console";
+
+let last: BootInfo | null = null;
+
+export function parse(protocol: u32, addr: u64): i32 {
+  const b = parseBootInfo(protocol, addr);
+  last = b;
+  return b.memmap.length;
+}
+export function cmdline(): string { return last!.cmdline.raw; }
+export function problems(): string { return last!.problems.join("|"); }
+export function region(i: i32): string {
+  const r = last!.memmap[i];
+  return "0x" + r.base.toString(16) + "+0x" + r.length.toString(16) + ":" + r.type.toString();
+}
+export function rsdp(): u64 { return last!.rsdp; }
+export function bootloader(): string { return last!.bootloader; }
+
+let cl: Cmdline | null = null;
+export function parseCmdline(s: string): i32 { cl = new Cmdline(s); return cl!.args.length; }
+export function cmdGet(k: string): string | null { return cl!.get(k); }
+export function cmdAll(k: string): string { return cl!.all(k).join(","); }
+
+export function consoleInit(): void { console.init(); }
+export function consolePrint(s: string): void { console.println(s); }
+export function dmesg(): string { return console.dmesg(); }
+
+export function abortNow(): void { throw new Error("test abort"); }
+export { abortHandler };
