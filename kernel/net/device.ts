@@ -1,0 +1,49 @@
+// kernel/net/device.ts — the small device interface between the network stack
+// and a NIC driver (after smoltcp's phy::Device and Mirage_net.S). The stack
+// never imports a driver; drivers (kernel/virtio/net.ts) implement NetDevice.
+//
+// Ownership: a received frame is only valid during FrameSink.receive(); the
+// stack copies what it keeps. transmit() copies the frame into device memory
+// before returning, so the caller may reuse its buffer at once.
+
+/** Receive flag: the device verified the L4 checksum (VIRTIO_NET_HDR_F_DATA_VALID). */
+export const RX_CSUM_VALID: u32 = 1;
+
+export abstract class FrameSink {
+  /** One Ethernet frame (no FCS) at [frame, frame + len) in linear memory. */
+  abstract receive(frame: usize, len: i32, flags: u32): void;
+}
+
+export class NetDeviceStats {
+  rxPackets: u64 = 0;
+  rxBytes: u64 = 0;
+  rxDropped: u64 = 0;
+  rxErrors: u64 = 0;
+  txPackets: u64 = 0;
+  txBytes: u64 = 0;
+  txDropped: u64 = 0;
+  txErrors: u64 = 0;
+}
+
+export abstract class NetDevice {
+  /** Interface name for logs and REST, e.g. "eth0". */
+  name: string = "eth0";
+  stats: NetDeviceStats = new NetDeviceStats();
+
+  /** The 6-byte MAC address. */
+  abstract mac(): StaticArray<u8>;
+  /** Largest L3 payload (IP packet) the device carries, normally 1500. */
+  abstract mtu(): i32;
+  abstract linkUp(): bool;
+  /** True when transmit() accepts csumStart/csumOffset (VIRTIO_NET_F_CSUM). */
+  abstract txChecksumOffload(): bool;
+  /** True when received frames may carry RX_CSUM_VALID (VIRTIO_NET_F_GUEST_CSUM). */
+  abstract rxChecksumOffload(): bool;
+  /** Queues one frame. With offload, csumStart >= 0 asks the device to put the
+   *  ones'-complement sum from csumStart to the end at csumStart + csumOffset.
+   *  Returns false (and counts a drop) when the transmit queue is full. */
+  abstract transmit(frame: usize, len: i32, csumStart: i32, csumOffset: i32): bool;
+  /** Delivers up to budget received frames to sink; returns how many. Also
+   *  reclaims completed transmit buffers. Called from the event loop. */
+  abstract poll(sink: FrameSink, budget: i32): i32;
+}
