@@ -21,7 +21,7 @@ export function panic(message: string): void {
 function rawPutc(c: u32): void {
   // COM1 written as literals: module constants are not yet initialised when asc
   // compiles abort ahead of the rest.
-  for (let i = 0; i < 100000; i++) if ((inb(0x3fd) & 0x20) != 0) break;
+  for (let i = 0; i < 20000000; i++) if ((inb(0x3fd) & 0x20) != 0) break;
   outb(0x3f8, c);
 }
 

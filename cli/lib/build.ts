@@ -35,6 +35,8 @@ export interface BuildResult {
 }
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
+/** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
+const PIPELINE_VERSION = "3";
 
 const CFLAGS = [
   "-O2", "-std=gnu11", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
@@ -172,7 +174,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
     {
       name: "asc",
       output: wasm,
-      key: sha(PINNED.assemblyscript, entrySrc, ascFlags.join(" "), hashFiles([...new Set(sources)])),
+      key: sha(PIPELINE_VERSION, PINNED.assemblyscript, entrySrc, ascFlags.join(" "), hashFiles([...new Set(sources)])),
       run: async () => {
         const r = await execa(process.execPath, [resolveTool("asc"), "entry.ts", "-o", "image.wasm", ...ascFlags], { cwd: out, reject: false, all: true });
         if (r.exitCode !== 0 || !existsSync(wasm)) {
@@ -239,7 +241,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   ];
   // Later steps are keyed on what the earlier ones produced.
   const keyOf = (s: Step, prev: Step[]): string =>
-    s.key || sha(s.name, CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
+    s.key || sha(PIPELINE_VERSION, s.name, CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
       ...prev.filter((p) => existsSync(p.output)).map((p) => readFileSync(p.output)));
 
   if (!opts.quiet) io.out(`skiff build ${relative(io.cwd, appEntry) || appEntry} → ${relative(io.cwd, out) || "."}`);

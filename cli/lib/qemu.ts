@@ -145,6 +145,7 @@ export function startQemu(o: QemuOptions): RunningGuest {
   let raw = "";
   let marked = false;
   let serial = "";
+  let heldCR = "";
   let stderr = "";
   const listeners: ((t: string) => void)[] = [];
   child.stdout!.setEncoding("utf8");
@@ -158,7 +159,12 @@ export function startQemu(o: QemuOptions): RunningGuest {
       text = raw.slice(at + BOOT_MARKER.length);
       raw = "";
     } else text = chunk;
-    text = text.replace(/\r\n/g, "\n").replace(/\r(?=\n)/g, "");
+    // Fold "\r\n" to "\n", holding a trailing "\r" until the next chunk
+    // shows whether a "\n" follows it.
+    text = heldCR + text;
+    heldCR = text.endsWith("\r") ? "\r" : "";
+    if (heldCR) text = text.slice(0, -1);
+    text = text.replace(/\r\n/g, "\n");
     serial += text;
     for (const l of listeners) l(text);
   });
@@ -178,6 +184,7 @@ export function startQemu(o: QemuOptions): RunningGuest {
     if (timer) clearTimeout(timer);
     // No marker at all: show what there was, it may be a firmware error.
     if (!marked && raw) serial = raw.replace(/\r\n/g, "\n");
+    serial += heldCR;
     if (r.failed && (r as { code?: string }).code === "ENOENT") {
       throw new UserError(`${qemu} not found: install it with apt-get install -y qemu-system-x86`);
     }

@@ -15,8 +15,12 @@ const RBR: u32 = 0;   // receive buffer (read)
 
 const LSR_DATA_READY: u32 = 0x01;
 const LSR_THR_EMPTY: u32 = 0x20;
-/** Spins before giving up on one byte: a missing or wedged UART must not hang the kernel. */
-const TX_SPIN_LIMIT: i32 = 100000;
+/** Spins before giving up on one byte. QEMU holds THR full while its chardev
+ *  backend is blocked (a host reader that is slow to drain the pipe), so wait
+ *  long — seconds — before dropping; a missing or wedged UART must still not
+ *  hang the kernel, so once stalled, give up quickly until it drains again. */
+const TX_SPIN_LIMIT: i32 = 20_000_000;
+const TX_SPIN_LIMIT_STALLED: i32 = 1000;
 
 export const COM1: u32 = 0x3f8;
 
@@ -40,11 +44,19 @@ export class Uart16550 {
     this.present = inb(this.base + LSR) != 0xff;
   }
 
+  stalled: bool = false;
+
   putByte(b: u32): void {
+    const limit = this.stalled ? TX_SPIN_LIMIT_STALLED : TX_SPIN_LIMIT;
     let spins = 0;
     while ((inb(this.base + LSR) & LSR_THR_EMPTY) == 0) {
-      if (++spins >= TX_SPIN_LIMIT) { this.dropped++; return; }
+      if (++spins >= limit) {
+        this.stalled = true;
+        this.dropped++;
+        return;
+      }
     }
+    this.stalled = false;
     outb(this.base + THR, b & 0xff);
   }
 
