@@ -1,9 +1,18 @@
 // cli/commands/test.ts — `skiff test`: the whole suite (unit tests of kernel
-// modules compiled to Wasm in Node, and system tests booting real images).
+// modules compiled to Wasm in Node, and system tests booting real images),
+// closing with one plain line "skiff test: N passed, N failed, N skipped".
 import { execa } from "execa";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { IO } from "../lib/log.js";
 import { skiffRoot } from "../lib/paths.js";
+
+interface VitestJson {
+  numPassedTests?: number;
+  numFailedTests?: number;
+  numPendingTests?: number;
+  numTodoTests?: number;
+}
 
 export async function testCommand(argv: string[], io: IO): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -11,8 +20,20 @@ export async function testCommand(argv: string[], io: IO): Promise<number> {
     return 0;
   }
   const root = skiffRoot();
-  const r = await execa(join(root, "node_modules", ".bin", "vitest"), ["run", ...argv], {
-    cwd: io.cwd, stdio: "inherit", reject: false,
-  });
-  return typeof r.exitCode === "number" ? r.exitCode : 1;
+  const results = join(root, "build", "test-results.json");
+  mkdirSync(join(root, "build"), { recursive: true });
+  rmSync(results, { force: true });
+  const r = await execa(join(root, "node_modules", ".bin", "vitest"),
+    ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...argv], {
+      cwd: io.cwd, stdio: "inherit", reject: false,
+    });
+  const code = typeof r.exitCode === "number" ? r.exitCode : 1;
+  if (existsSync(results)) {
+    const j = JSON.parse(readFileSync(results, "utf8")) as VitestJson;
+    const skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+    io.out(`skiff test: ${j.numPassedTests ?? 0} passed, ${j.numFailedTests ?? 0} failed, ${skipped} skipped`);
+  } else {
+    io.out(`skiff test: vitest produced no results (exit ${code})`);
+  }
+  return code;
 }
