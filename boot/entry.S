@@ -57,7 +57,11 @@ _start32:
 	cli
 	cld
 	movl %eax, %ebp                 /* keep magic and info across the bss wipe */
-	movl %ebx, %edx
+	movl %ebx, %esi
+	rdtsc                           /* boot-time benchmark: TSC at the first instruction */
+	movl %eax, entry_tsc
+	movl %edx, entry_tsc + 4
+	movl %esi, %edx
 
 	movl $__bss_start, %edi         /* zero .bss (page tables, stacks, IDT) */
 	movl $__bss_end, %ecx
@@ -155,6 +159,9 @@ gdt64_ptr:
 	.globl boot_magic, boot_info
 boot_magic: .long 0
 boot_info:  .long 0
+	.balign 8
+	.globl entry_tsc
+entry_tsc:  .quad 0                 /* in .data: the bss wipe must not clear it */
 
 	.section .bss
 	.balign 4096

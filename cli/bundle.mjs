@@ -1,4 +1,4 @@
-// cli/bundle.mjs — bundle the CLI and the test harness with esbuild.
+// cli/bundle.mjs — bundle the CLI, the test harness and the benchmarks with esbuild.
 import { build } from "esbuild";
 
 const common = {
@@ -7,3 +7,4 @@ const common = {
 };
 await build({ ...common, entryPoints: ["cli/bin.ts"], outfile: "dist/skiff.js", banner: { js: "#!/usr/bin/env node" } });
 await build({ ...common, entryPoints: ["harness/index.ts"], outfile: "dist/harness.js" });
+await build({ ...common, entryPoints: ["bench/run.ts"], outfile: "dist/bench.js" });

@@ -1,0 +1,115 @@
+// bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
+// writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
+// regenerates the suite's section of docs/BENCHMARKS.md.
+//   --only boot|linux   one suite (default: boot, plus linux with --vs linux)
+//   --vs linux          add the side-by-side Linux guest comparison
+//   --quick             few rounds, short wrk: a smoke run, not for the docs' record
+//   --rounds N          rounds per suite
+//   --machine M         repeatable; default microvm and q35
+//   --accel auto|tcg|kvm  default auto (KVM only when it is hardware virtualization)
+//   --no-doc            do not touch docs/BENCHMARKS.md
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+import { join } from "node:path";
+import { nodeIO, UserError, type IO } from "../cli/lib/log.js";
+import { OptionSpecs, helpText, parseOptions } from "../cli/lib/options.js";
+import { skiffRoot } from "../cli/lib/paths.js";
+import { chooseAccel, MACHINES, type Accel, type Machine } from "../cli/lib/qemu.js";
+import { runBoot } from "./boot.js";
+import { runLinux } from "./linux.js";
+import { setBenchAccel } from "./lib/launch.js";
+import { bootMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
+
+export const benchSpecs: OptionSpecs = {
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux"], metavar: "SUITE" },
+  vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
+  quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
+  rounds: { type: "number", help: "rounds per suite (default 10 boot / 5 linux; --quick 3 / 2)", metavar: "N" },
+  machine: { type: "list", help: "QEMU machine (repeatable; default microvm and q35)", metavar: "M" },
+  accel: { type: "string", help: "accelerator", choices: ["auto", "kvm", "tcg"], default: "auto" },
+  "no-doc": { type: "boolean", help: "do not regenerate docs/BENCHMARKS.md" },
+  help: { type: "boolean", help: "show this help", alias: "h" },
+};
+
+function qemuVersion(): string {
+  try {
+    return execFileSync("qemu-system-x86_64", ["--version"], { encoding: "utf8" }).split("\n")[0].replace(/Copyright.*/, "").trim();
+  } catch {
+    throw new UserError("qemu-system-x86_64 not found: run bench/setup.sh or apt-get install -y qemu-system-x86");
+  }
+}
+
+export async function benchMain(argv: string[], io: IO): Promise<number> {
+  const { values } = parseOptions("bench", argv, benchSpecs);
+  if (values.help) {
+    io.out(helpText("skiff bench [--vs linux] [--only boot|linux] [--quick] [options]", "Runs the benchmarks; results go to bench-results/ and docs/BENCHMARKS.md.", benchSpecs));
+    return 0;
+  }
+  const root = skiffRoot();
+  const quick = !!values.quick;
+  const only = values.only as string | undefined;
+  const suites = only ? [only] : values.vs === "linux" ? ["boot", "linux"] : ["boot"];
+  const machines = ((values.machine as string[] | undefined) ?? ["microvm", "q35"]) as Machine[];
+  for (const m of machines) if (!MACHINES.includes(m)) throw new UserError(`--machine ${m}: choose one of ${MACHINES.join(", ")}`);
+  const accel = chooseAccel(values.accel as Accel);
+  setBenchAccel(accel.accel);
+  const host: HostInfo = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    accel: accel.accel,
+    accelNote: accel.note ?? "",
+    cpu: (/model name\s*:\s*(.*)/.exec(execFileSync("cat", ["/proc/cpuinfo"], { encoding: "utf8" }))?.[1] ?? "unknown CPU").trim(),
+    cores: cpus().length,
+    kernel: release(),
+    qemu: qemuVersion(),
+    node: process.version,
+    quick,
+  };
+  io.out(`skiff bench: ${suites.join(" + ")} on ${machines.join(", ")}; accelerator ${host.accel}${host.accelNote ? ` (${host.accelNote})` : ""}`);
+  const resultsDir = join(root, "bench-results");
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = host.date.replace(/[:]/g, "-");
+  const doc: { boot?: string; linux?: string } = {};
+
+  for (const suite of suites) {
+    const t0 = performance.now();
+    let result: unknown;
+    if (suite === "boot") {
+      const r = await runBoot(root, io, { rounds: (values.rounds as number | undefined) ?? (quick ? 3 : 10), machines });
+      result = r;
+      doc.boot = bootMarkdown(host, r);
+      io.out("");
+      io.out(doc.boot);
+    } else {
+      const r = await runLinux(root, io, {
+        rounds: (values.rounds as number | undefined) ?? (quick ? 2 : 5),
+        machines, wrkSeconds: quick ? 2 : 10, memory: "256M", readyLimitS: 30,
+      });
+      result = r;
+      doc.linux = linuxMarkdown(host, r);
+      io.out("");
+      io.out(doc.linux);
+    }
+    const json = JSON.stringify({ suite, host, result }, null, 2) + "\n";
+    writeFileSync(join(resultsDir, `${suite}-${stamp}.json`), json);
+    writeFileSync(join(resultsDir, `${suite}-latest.json`), json);
+    io.out(`${suite}: ${((performance.now() - t0) / 1000).toFixed(0)} s; results in bench-results/${suite}-latest.json`);
+  }
+  if (!values["no-doc"]) {
+    writeBenchmarksDoc(join(root, "docs", "BENCHMARKS.md"), doc);
+    io.out("docs/BENCHMARKS.md updated");
+  }
+  return 0;
+}
+
+// Run directly (dist/bench.js) rather than imported by `skiff bench`.
+if (process.argv[1] && /bench\.(js|ts)$/.test(process.argv[1])) {
+  const io = nodeIO();
+  benchMain(process.argv.slice(2), io).then(
+    (code) => { process.exitCode = code; },
+    (e) => {
+      if (e instanceof UserError) { io.err(`skiff bench: ${e.message}`); process.exitCode = e.status; }
+      else { io.err(`skiff bench: internal error: ${(e as Error).stack ?? e}`); process.exitCode = 1; }
+    },
+  );
+}
