@@ -7,6 +7,7 @@ import { IO, UserError } from "../lib/log.js";
 import { OptionSpecs, helpText, parseOptions } from "../lib/options.js";
 import { MACHINES, chooseAccel, startQemu, type Accel, type Machine } from "../lib/qemu.js";
 import { EXIT, describeStatus } from "../lib/status.js";
+import { symbolizeFromElf } from "../lib/symbols.js";
 
 export const runSpecs: OptionSpecs = {
   machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
@@ -45,15 +46,26 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     timeoutMs: (values.timeout as number) * 1000,
   });
   guest.onOutput((t) => io.raw(t));
-  const onSigint = () => guest.kill("SIGINT");
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; guest.kill("SIGINT"); };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
   try {
     const r = await guest.exited;
+    if (interrupted) {
+      io.err("skiff: interrupted; guest stopped");
+      return EXIT.INTERRUPTED;
+    }
     if (r.status === EXIT.QEMU_FAILED) {
       io.err(`skiff: QEMU failed: ${r.stderr.trim() || "exit code " + r.qemuCode}`);
     } else if (r.status !== 0) {
       io.err(`skiff: guest exited with status ${r.status} (${describeStatus(r.status)})`);
+      const rip = /CPU exception .* rip (0x[0-9a-f]+)/.exec(r.serial);
+      const debugElf = kernel.replace(/\.elf$/, ".debug.elf");
+      if (rip && existsSync(debugElf)) {
+        const fn = await symbolizeFromElf(debugElf, BigInt(rip[1]));
+        if (fn) io.err(`skiff: rip ${rip[1]} is in ${fn}`);
+      }
     }
     return r.status;
   } finally {

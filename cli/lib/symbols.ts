@@ -8,3 +8,23 @@ export function demangle(sym: string): string {
   if (!m) return sym;
   return m[1].replace(/0x([0-9A-F]{2})/g, (_s, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
+
+/** Names the function containing addr using an unstripped ELF's symbols
+ *  (image.debug.elf), for faults outside the Wasm code the guest itself names. */
+export async function symbolizeFromElf(elf: string, addr: bigint): Promise<string | null> {
+  const { execa } = await import("execa");
+  let out: string;
+  try {
+    out = (await execa("nm", ["-n", "--defined-only", elf])).stdout;
+  } catch {
+    return null;
+  }
+  let best: string | null = null;
+  for (const line of out.split("\n")) {
+    const m = /^([0-9a-f]+)\s+[tTwW]\s+(\S+)$/.exec(line);
+    if (!m) continue;
+    if (BigInt("0x" + m[1]) > addr) break;
+    best = m[2];
+  }
+  return best === null ? null : demangle(best);
+}

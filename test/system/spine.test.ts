@@ -78,6 +78,13 @@ describe("failures end the guest with a readable cause and a distinct status", (
     expect(r.serial).toMatch(/wasm trap: unreachable executed in \S*test\/apps\/unreachable\/main\/(hitUnreachable|main)\b/);
   });
 
+  it("a CPU exception → vector, RIP and CR2 reported, status 72", async () => {
+    const r = await bootAndWait({ app: "test/apps/fault", timeoutMs: 30000 });
+    expect(r.status).toBe(EXIT.FAULT);
+    expect(r.serial).toMatch(/CPU exception 14 \(page fault\) error 0x[0-9a-f]+ rip 0x[0-9a-f]+ cr2 0x0000004000000000/);
+    expect(r.serial).not.toContain("no fault?");
+  });
+
   it("the three statuses differ from success and from each other", () => {
     expect(new Set([0, EXIT.PANIC, EXIT.TRAP, EXIT.FAULT]).size).toBe(4);
   });
