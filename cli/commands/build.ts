@@ -2,11 +2,15 @@
 import { build } from "../lib/build.js";
 import { IO } from "../lib/log.js";
 import { OptionSpecs, helpText, parseOptions } from "../lib/options.js";
+import { makeImages, parseFormats, printArtefacts } from "../lib/image.js";
+import { relative } from "node:path";
 
 export const buildSpecs: OptionSpecs = {
   out: { type: "string", help: "output folder", metavar: "DIR" },
   debug: { type: "boolean", help: "keep Wasm function names (symbolized traps), less optimization" },
   force: { type: "boolean", help: "rebuild every step, ignoring the cache" },
+  format: { type: "string", help: "image formats, comma-separated: elf, iso (GRUB), raw and qcow2 (bootable disks)", default: "elf", metavar: "LIST" },
+  cmdline: { type: "string", help: "command line baked into iso/raw/qcow2 images (a deployment may override it)", default: "", metavar: "TEXT" },
   help: { type: "boolean", help: "show this help", alias: "h" },
 };
 
@@ -18,6 +22,8 @@ export async function buildCommand(argv: string[], io: IO): Promise<number> {
     io.err(text);
     return 2;
   }
-  await build({ app: positionals[0], outDir: values.out as string | undefined, debug: !!values.debug, force: !!values.force }, io);
+  const formats = parseFormats(values.format as string);
+  const r = await build({ app: positionals[0], outDir: values.out as string | undefined, debug: !!values.debug, force: !!values.force }, io);
+  printArtefacts(io, await makeImages(r.elf, formats, values.cmdline as string), (p) => relative(io.cwd, p) || p);
   return 0;
 }

@@ -163,7 +163,10 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   const imageO = join(out, "image.o");
   const bootDir = join(root, "boot");
   const gccInclude = (await execa("gcc", ["-print-file-name=include"])).stdout.trim();
-  const incs = ["-isystem", gccInclude, "-I", join(bootDir, "include"), "-I", bootDir, "-I", out];
+  // The prefix maps keep absolute paths (assert's __FILE__) out of the image,
+  // so the same sources give the same bytes in any folder (reproducible builds).
+  const incs = ["-isystem", gccInclude, "-I", join(bootDir, "include"), "-I", bootDir, "-I", out,
+    `-ffile-prefix-map=${out}/=`, `-ffile-prefix-map=${root}/=`];
   const bootFiles = readdirSync(bootDir).filter((f) => /\.(c|S|h|ld)$/.test(f)).sort().map((f) => join(bootDir, f))
     .concat(readdirSync(join(bootDir, "include")).sort().map((f) => join(bootDir, "include", f)));
   const elfDebug = join(out, "image.debug.elf");
