@@ -1,7 +1,15 @@
 // kernel/index.ts — the kernel's public API: what apps import from "skiff".
 export { print, println, dmesg } from "./console";
 export { bootInfo, BootInfo, Cmdline, MemRegion } from "./bootinfo";
-export { memoryInfo, MemoryInfo } from "./mm";
+export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine } from "./mm";
+export {
+  Task, TaskState, Service, TimerHandler, Timer, TaskInfo, SchedStats,
+  spawn, wake, sleep, after, every, at, rearm, cancel, setDaemon, addService, removeService,
+  hold, release, requestExit, runLoop, sleepBlocking, yieldNow, shouldYield, pollSoon,
+  taskSnapshot, schedStats, nowNs, wallClockNs,
+} from "./sched";
+export { IrqHandler, irqForGsi, irqForIsa, allocMsiVector, msiAddress, msiData, freeVector, irqCountFor, irqTotal } from "./irq";
+export { tscFrequency, clockSource, deadlineTimerMode } from "./time";
 export { panic } from "./panic";
 export { exitGuest, EXIT_SUCCESS, EXIT_PANIC, EXIT_TRAP, EXIT_FAULT } from "./platform/exit";
 export { KERNEL_NAME, KERNEL_VERSION } from "./main";

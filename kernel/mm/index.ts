@@ -1,8 +1,15 @@
-// kernel/mm/index.ts — memory: how much RAM the machine has and how far Wasm
-// linear memory may grow. Linear memory starts right after the loader image
-// (boot/layout.h has the map) and grows into the RAM region that holds it.
+// kernel/mm/index.ts — memory: how much RAM the machine has, how far Wasm
+// linear memory may grow (to the end of the RAM region that holds it; the rest
+// of RAM is never touched), the page allocator for device memory, and
+// accounting by owner. layout.ts draws the map.
 import { linear_base, memory_limit } from "../platform";
 import { MemRegion, ramTotal, ramEndFrom } from "../bootinfo";
+import { panic } from "../panic";
+import { PagePool, MemOwner, OWNER_COUNT } from "./pages";
+import { PAGE_SHIFT } from "./layout";
+
+export { MemOwner, OWNER_COUNT, PagePool } from "./pages";
+export * from "./layout";
 
 export class MemoryInfo {
   /** Usable RAM reported by the boot protocol, bytes. */
@@ -13,16 +20,43 @@ export class MemoryInfo {
   linearLimit: u64 = 0;
 }
 
-const info = new MemoryInfo();
+export class MemStats {
+  /** Bytes linear memory may use in all (its growth limit). */
+  totalBytes: u64 = 0;
+  freeBytes: u64 = 0;
+  usedBytes: u64 = 0;
+  /** Bytes per MemOwner. Heap = linear memory outside the page pool (static
+   *  data, shadow stack, the AS heap including its free blocks). */
+  byOwner: u64[] = [0, 0, 0, 0];
+  highWaterBytes: u64 = 0;
+  allocFailures: u64 = 0;
+  /** Page-pool detail: pages grown into the pool, free among them. */
+  poolBytes: u64 = 0;
+  poolFreeBytes: u64 = 0;
+}
 
-/** Sets the loader's growth limit from the memory map. With no map (unknown
- *  boot protocol) linear memory stays at its initial size. */
+/** The pool leaves 1/32 of memory (256 KiB .. 4 MiB) for the AS heap to grow
+ *  into, so the kernel can still print and serve after the pool runs dry. */
+const RESERVE_MIN: u64 = 256 << 10;
+const RESERVE_MAX: u64 = 4 << 20;
+
+const info = new MemoryInfo();
+const pool = new PagePool();
+let highWater: u64 = 0;
+
+/** Sets the loader's growth limit from the memory map and readies the page
+ *  pool. With no map (unknown boot protocol) linear memory keeps its size. */
 export function initMemory(map: MemRegion[]): MemoryInfo {
   info.ramBytes = ramTotal(map);
   info.linearBase = linear_base();
   const end = ramEndFrom(map, info.linearBase);
   info.linearLimit = end > info.linearBase ? end - info.linearBase : 0;
   if (info.linearLimit > 0) memory_limit(info.linearLimit);
+  const limit = info.linearLimit > 0 ? info.linearLimit : linearSize();
+  let reserve = limit / 32;
+  if (reserve < RESERVE_MIN) reserve = RESERVE_MIN;
+  if (reserve > RESERVE_MAX) reserve = RESERVE_MAX;
+  pool.configure(limit, reserve);
   return info;
 }
 
@@ -34,3 +68,79 @@ export function memoryInfo(): MemoryInfo {
 export function linearSize(): u64 {
   return <u64>memory.size() << 16;
 }
+
+function usedNow(): u64 {
+  return linearSize() - (<u64>pool.freePageCount << PAGE_SHIFT);
+}
+
+/** `count` 4 KiB pages, physically contiguous and zeroed, charged to owner;
+ *  0 when memory is exhausted (counted in allocFailures). */
+export function allocPages(count: i32, owner: MemOwner): usize {
+  const p = pool.alloc(count, owner);
+  if (p != 0) {
+    const u = usedNow();
+    if (u > highWater) highWater = u;
+  }
+  return p;
+}
+
+/** Returns pages from allocPages. Freeing what was not allocated is a bug in
+ *  the caller and would corrupt the pool: it panics. */
+export function freePages(ptr: usize, count: i32): void {
+  if (!pool.free(ptr, count)) {
+    panic("freePages: 0x" + ptr.toString(16) + " x" + count.toString() + " is not an allocated run");
+  }
+}
+
+/** The physical (DMA) address of a pointer into linear memory. */
+export function physAddr(ptr: usize): u64 {
+  return linear_base() + <u64>ptr;
+}
+
+/** Which owner a pool page belongs to, or -1. */
+export function pageOwner(ptr: usize): i32 {
+  return pool.ownerOf(ptr);
+}
+
+export function memStats(): MemStats {
+  const s = new MemStats();
+  const size = linearSize();
+  s.totalBytes = pool.limitBytes > size ? pool.limitBytes : size;
+  s.usedBytes = usedNow();
+  s.freeBytes = s.totalBytes - s.usedBytes;
+  s.poolBytes = <u64>pool.poolPages << PAGE_SHIFT;
+  s.poolFreeBytes = <u64>pool.freePageCount << PAGE_SHIFT;
+  s.byOwner[MemOwner.Heap] = size - s.poolBytes;
+  for (let o = 1; o < OWNER_COUNT; o++) s.byOwner[o] = <u64>pool.ownerPages[o] << PAGE_SHIFT;
+  // Heap pages taken from the pool (owner Heap) count as heap too.
+  s.byOwner[MemOwner.Heap] += <u64>pool.ownerPages[0] << PAGE_SHIFT;
+  if (s.usedBytes > highWater) highWater = s.usedBytes;
+  s.highWaterBytes = highWater;
+  s.allocFailures = pool.failures;
+  return s;
+}
+
+export function ownerName(o: i32): string {
+  switch (o) {
+    case MemOwner.Heap: return "heap";
+    case MemOwner.Dma: return "dma";
+    case MemOwner.NetBuffers: return "net";
+    case MemOwner.App: return "app";
+    default: return "?";
+  }
+}
+
+/** One line for logs: "mem: 1234 KiB used of 65000 KiB (heap 300, dma 8, ...)". */
+export function memStatsLine(): string {
+  const s = memStats();
+  let line = "mem: used " + (s.usedBytes >> 10).toString() + " KiB of " + (s.totalBytes >> 10).toString() +
+    " KiB, free " + (s.freeBytes >> 10).toString() + " KiB, high water " + (s.highWaterBytes >> 10).toString() + " KiB (";
+  for (let o = 0; o < OWNER_COUNT; o++) {
+    if (o > 0) line += ", ";
+    line += ownerName(o) + " " + (s.byOwner[o] >> 10).toString();
+  }
+  return line + " KiB), alloc failures " + s.allocFailures.toString();
+}
+
+/** The pool itself, for tests. */
+export function pagePool(): PagePool { return pool; }
