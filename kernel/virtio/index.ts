@@ -1,0 +1,156 @@
+// kernel/virtio/index.ts — the virtio subsystem's public surface: probe both
+// transports (MMIO slots from the boot command line, virtio PCI functions
+// from bus enumeration), attach a driver per device type, keep the device list
+// (printed at boot, served over REST), poll or service devices, reset on shutdown.
+import { BootInfo } from "../bootinfo";
+import { acpiMmioSlots } from "./acpi";
+import { println } from "../console";
+import { pciDevices } from "../pci";
+import { VirtioDevice, VirtioDeviceInfo } from "./device";
+import { Transport, DEVICE_BLK, DEVICE_NET, DEVICE_ENTROPY, DEVICE_CONSOLE, deviceTypeName } from "./transport/transport";
+import { MmioTransport, MmioSlot, parseMmioSlot, MMIO_MAGIC } from "./transport/mmio";
+import { PciTransport, pciVirtioType, VIRTIO_PCI_VENDOR } from "./transport/pci";
+import { VirtioBlk } from "./blk";
+
+export { VirtioDevice, VirtioDeviceInfo } from "./device";
+export {
+  VirtioBlk, BlkRequest, BlkCallback, blkErrorName, SECTOR_SIZE, BLK_READ, BLK_WRITE, BLK_FLUSH,
+  BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY, BLK_ERR_BUSY,
+  BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE,
+} from "./blk";
+export { SplitQueue } from "./queue";
+export { Transport } from "./transport/transport";
+export { MmioTransport, parseMmioSlot } from "./transport/mmio";
+export { PciTransport } from "./transport/pci";
+
+const devices = new Array<VirtioDevice>();
+/** Devices found but not driven (legacy, unknown type, unusable transport). */
+const skipped = new Array<VirtioDeviceInfo>();
+const blks = new Array<VirtioBlk>();
+let probed = false;
+
+function skip(kind: string, location: string, type: string, why: string): void {
+  const d = new VirtioDeviceInfo();
+  d.name = "-";
+  d.type = type;
+  d.transport = kind;
+  d.location = location;
+  d.state = "NOT USED: " + why;
+  skipped.push(d);
+}
+
+function attach(t: Transport): void {
+  const type = t.deviceType();
+  let dev: VirtioDevice | null = null;
+  if (type == DEVICE_BLK) {
+    const b = new VirtioBlk(t);
+    b.name = "blk" + blks.length.toString();
+    blks.push(b);
+    dev = b;
+  }
+  if (dev === null) {
+    skip(t.kind(), t.location(), deviceTypeName(type), "no driver for this device type");
+    return;
+  }
+  devices.push(dev);
+  dev.initialize();
+}
+
+/** Finds and initialises every virtio device; prints one line per device
+ *  unless quiet. Returns the number of devices driven. Runs once. */
+export function probeVirtio(boot: BootInfo, quiet: bool): i32 {
+  if (probed) return devices.length;
+  probed = true;
+  // MMIO: `virtio_mmio.device=SIZE@ADDR:IRQ` words (QEMU microvm, Firecracker).
+  const words = boot.cmdline.all("virtio_mmio.device");
+  const seen = new Array<u64>();
+  for (let i = 0; i < words.length; i++) {
+    const slot = parseMmioSlot(words[i]);
+    if (slot === null) {
+      skip("mmio", words[i], "?", "malformed virtio_mmio.device value");
+      continue;
+    }
+    seen.push(slot!.base);
+    probeMmio(slot!);
+  }
+  // ... and LNRO0005 devices in the DSDT (QEMU microvm with ACPI on).
+  const problems = new Array<string>();
+  const fromAcpi = acpiMmioSlots(boot, problems);
+  for (let i = 0; i < fromAcpi.length; i++) {
+    if (!seen.includes(fromAcpi[i].base)) probeMmio(fromAcpi[i]);
+  }
+  if (!quiet) for (let i = 0; i < problems.length; i++) println("virtio: acpi: " + problems[i]);
+  // PCI: every function with the virtio vendor ID.
+  const fns = pciDevices();
+  for (let i = 0; i < fns.length; i++) {
+    const f = fns[i];
+    if (f.vendor != VIRTIO_PCI_VENDOR) continue;
+    const type = pciVirtioType(f);
+    const t = PciTransport.create(f);
+    if (t === null) {
+      skip("pci", "pci " + f.address(), deviceTypeName(type), PciTransport.problem);
+      continue;
+    }
+    attach(t!);
+  }
+  if (!quiet) {
+    const list = virtioDeviceList();
+    if (list.length == 0) println("virtio: no devices");
+    for (let i = 0; i < list.length; i++) println("virtio: " + list[i].line());
+  }
+  return devices.length;
+}
+
+function probeMmio(slot: MmioSlot): void {
+  const t = new MmioTransport(slot.base, slot.irq);
+  const where = t.location();
+  if (t.magic() != MMIO_MAGIC) {
+    skip("mmio", where, "?", "no virtio magic value at this address");
+    return;
+  }
+  const version = t.version();
+  if (version == 1) {
+    skip("mmio", where, deviceTypeName(t.deviceType()),
+      "legacy virtio-mmio (version 1) device; start QEMU with -global virtio-mmio.force-legacy=false");
+    return;
+  }
+  if (version != 2) {
+    skip("mmio", where, "?", "unknown virtio-mmio version " + version.toString());
+    return;
+  }
+  if (t.deviceType() == 0) return;   // §4.2.3.1.1: device ID 0 is an empty slot
+  attach(t);
+}
+
+/** The device list: every device driven, then those left alone. */
+export function virtioDeviceList(): VirtioDeviceInfo[] {
+  const out = new Array<VirtioDeviceInfo>();
+  for (let i = 0; i < devices.length; i++) out.push(devices[i].info());
+  for (let i = 0; i < skipped.length; i++) out.push(skipped[i]);
+  return out;
+}
+
+export function virtioDevices(): VirtioDevice[] {
+  return devices;
+}
+
+/** The i-th block device that initialised (blk0, blk1, ...), or null. */
+export function blkDevice(i: i32): VirtioBlk | null {
+  return i >= 0 && i < blks.length ? blks[i] : null;
+}
+export function blkCount(): i32 {
+  return blks.length;
+}
+
+/** Polls every live device: acknowledges interrupt status, drains used rings. */
+export function serviceVirtio(): void {
+  for (let i = 0; i < devices.length; i++) {
+    const d = devices[i];
+    if (d.ready) d.interrupt();
+  }
+}
+
+/** Resets every device so none keeps doing DMA into memory we hand back (§2.4). */
+export function shutdownVirtio(): void {
+  for (let i = 0; i < devices.length; i++) devices[i].shutdown();
+}
