@@ -10,6 +10,7 @@ import { initClock, initWallClock, wallClockNs, deadlineTimerMode, tscFrequency,
 import { initScheduler, runLoop } from "./sched";
 import { exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "./platform";
 import { panic } from "./panic";
+import { probeVirtio, shutdownVirtio } from "./virtio";
 
 export const KERNEL_NAME = "Skiff";
 export const KERNEL_VERSION = "0.1.0";
@@ -42,10 +43,12 @@ export function bootKernel(appMain: () => i32): void {
       }
     }
   }
+  probeVirtio(boot, quiet);                    // virtio devices on MMIO and PCI, one line each
   let status = appMain();                      // the one application
   if (status == 0) status = runLoop();         // its tasks, timers and servers, until none is left
   if (status < 0 || status > EXIT_APP_MAX) {
     panic("exit status " + status.toString() + "; app statuses are 0.." + EXIT_APP_MAX.toString());
   }
+  shutdownVirtio();                            // reset devices: no DMA after we are gone
   exitGuest(status == 0 ? EXIT_SUCCESS : status);
 }
