@@ -4,11 +4,13 @@ import { buildCommand } from "./commands/build.js";
 import { runCommand } from "./commands/run.js";
 import { testCommand } from "./commands/test.js";
 import { benchCommand } from "./commands/bench.js";
+import { deployCommand } from "./commands/deploy.js";
 
 const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number>; help: string }> = {
   build: { run: buildCommand, help: "build a bootable image of an app" },
   run: { run: runCommand, help: "build (if needed) and boot an app or image under QEMU" },
   test: { run: testCommand, help: "run the test suite" },
+  deploy: { run: deployCommand, help: "emit a libvirt domain or Firecracker config for an image" },
   bench: { run: benchCommand, help: "run the benchmarks" },
 };
 
