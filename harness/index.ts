@@ -4,10 +4,11 @@
 import { build, type BuildOptions, type BuildResult } from "../cli/lib/build.js";
 import { startQemu, type Accel, type GuestExit, type Machine, type RunningGuest } from "../cli/lib/qemu.js";
 import { nodeIO, type IO } from "../cli/lib/log.js";
+import { deviceArgs, type DeviceSpec } from "../cli/lib/devices.js";
 import { EXIT, describeStatus } from "../cli/lib/status.js";
 
 export { EXIT, describeStatus };
-export type { GuestExit, Machine, Accel, BuildResult };
+export type { GuestExit, Machine, Accel, BuildResult, DeviceSpec };
 
 export interface BootOptions {
   /** An image (ELF) to boot, or build this app first. */
@@ -21,6 +22,8 @@ export interface BootOptions {
   cmdline?: string;
   /** Extra QEMU arguments: devices, netdevs. */
   qemuArgs?: string[];
+  /** virtio devices (disks, rng, console file, user net), as `skiff run` attaches them. */
+  devices?: DeviceSpec;
   /** Hard limit for the whole guest lifetime; default 60 s. */
   timeoutMs?: number;
 }
@@ -121,7 +124,7 @@ export async function boot(o: BootOptions): Promise<Guest> {
     accel: o.accel ?? "tcg",
     memory: o.memory,
     cmdline: o.cmdline,
-    extraArgs: o.qemuArgs,
+    extraArgs: [...(o.devices ? deviceArgs(o.machine ?? "microvm", o.devices) : []), ...(o.qemuArgs ?? [])],
     timeoutMs: o.timeoutMs ?? 60000,
   });
   return new Guest(q, image);

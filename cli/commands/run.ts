@@ -7,6 +7,7 @@ import { IO, UserError } from "../lib/log.js";
 import { OptionSpecs, helpText, parseOptions } from "../lib/options.js";
 import { MACHINES, chooseAccel, startQemu, type Accel, type Machine } from "../lib/qemu.js";
 import { EXIT, describeStatus } from "../lib/status.js";
+import { deviceArgs, parseDisk, type Transport } from "../lib/devices.js";
 import { symbolizeFromElf } from "../lib/symbols.js";
 
 export const runSpecs: OptionSpecs = {
@@ -16,6 +17,11 @@ export const runSpecs: OptionSpecs = {
   accel: { type: "string", help: "accelerator; auto uses KVM only when it is hardware virtualization", choices: ["auto", "kvm", "tcg"], default: "auto" },
   timeout: { type: "number", help: "stop the guest after this many seconds (0: no limit)", default: 0, metavar: "SECONDS" },
   debug: { type: "boolean", help: "build with Wasm function names kept" },
+  disk: { type: "list", help: "attach a virtio-blk disk image (repeatable; FILE,ro for read-only)", metavar: "FILE[,ro]" },
+  rng: { type: "boolean", help: "attach a virtio-rng entropy device" },
+  "console-log": { type: "string", help: "attach a virtio console written to this host file", metavar: "FILE" },
+  net: { type: "string", help: "attach a virtio-net NIC (user: QEMU user networking)", choices: ["user"], metavar: "MODE" },
+  transport: { type: "string", help: "virtio transport (default: pci on q35/pc, mmio on microvm)", choices: ["pci", "mmio"] },
   "qemu-arg": { type: "list", help: "extra QEMU argument (repeatable)", metavar: "ARG" },
   help: { type: "boolean", help: "show this help", alias: "h" },
 };
@@ -34,6 +40,13 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
   else kernel = (await build({ app: target, debug: !!values.debug }, io)).elf;
 
+  const devices = deviceArgs(values.machine as Machine, {
+    disks: ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd)),
+    rng: !!values.rng,
+    consoleLog: values["console-log"] ? resolve(io.cwd, values["console-log"] as string) : undefined,
+    net: values.net as "user" | undefined,
+    transport: values.transport as Transport | undefined,
+  });
   const accelChoice = chooseAccel(values.accel as Accel);
   if (accelChoice.note) io.err(`skiff: ${accelChoice.note}`);
   const guest = startQemu({
@@ -42,7 +55,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     accel: accelChoice.accel,
     memory: values.memory as string,
     cmdline: values.cmdline as string,
-    extraArgs: [...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
+    extraArgs: [...devices, ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
     timeoutMs: (values.timeout as number) * 1000,
   });
   guest.onOutput((t) => io.raw(t));

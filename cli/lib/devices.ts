@@ -1,0 +1,87 @@
+// cli/lib/devices.ts — the QEMU options for virtio devices: disks, entropy,
+// a virtio console written to a host file, user-mode networking. PCI devices
+// (virtio-*-pci) on q35 and pc; modern virtio-mmio (virtio-*-device, with
+// force-legacy=false set by qemu.ts) on microvm. Shared by `skiff run` and
+// the test harness.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { UserError } from "./log.js";
+import type { Machine } from "./qemu.js";
+
+export type Transport = "pci" | "mmio";
+
+export interface DiskSpec {
+  file: string;
+  readOnly?: boolean;
+}
+
+export interface DeviceSpec {
+  disks?: DiskSpec[];
+  /** A virtio-rng device fed from the host's /dev/urandom. */
+  rng?: boolean;
+  /** A virtio console (port 0 of virtio-serial) written to this host file. */
+  consoleLog?: string;
+  /** A virtio-net NIC on QEMU user networking (10.0.2.0/24, DHCP, gateway 10.0.2.2). */
+  net?: "user";
+  /** Default: pci on q35/pc, mmio on microvm. */
+  transport?: Transport;
+}
+
+/** `FILE` or `FILE,ro` (the --disk syntax). */
+export function parseDisk(s: string, cwd = process.cwd()): DiskSpec {
+  const parts = s.split(",");
+  const file = parts[0];
+  let readOnly = false;
+  for (const p of parts.slice(1)) {
+    if (p === "ro") readOnly = true;
+    else if (p !== "rw") throw new UserError(`--disk ${s}: unknown flag "${p}"; use FILE or FILE,ro`);
+  }
+  if (!file) throw new UserError(`--disk ${s}: give a disk image file`);
+  const path = resolve(cwd, file);
+  if (!existsSync(path)) throw new UserError(`--disk ${file}: no such file; create one with truncate -s 64M ${file}`);
+  return { file: path, readOnly };
+}
+
+/** Which transports a machine offers: q35/pc have PCI (no virtio-mmio bus);
+ *  microvm has virtio-mmio (its PCIe, pcie=on, is ECAM-only and not enabled here). */
+export function transportsFor(machine: Machine): Transport[] {
+  return machine === "microvm" ? ["mmio"] : ["pci"];
+}
+
+export function chooseTransport(machine: Machine, want?: Transport): Transport {
+  const ok = transportsFor(machine);
+  if (!want) return ok[0];
+  if (!ok.includes(want)) {
+    throw new UserError(`--transport ${want}: the ${machine} machine offers only ${ok.join(", ")}; ` +
+      (want === "mmio" ? "use --machine microvm for virtio-mmio" : "use --machine q35 or pc for virtio-pci"));
+  }
+  return want;
+}
+
+/** QEMU arguments for the devices in spec. */
+export function deviceArgs(machine: Machine, spec: DeviceSpec): string[] {
+  const t = chooseTransport(machine, spec.transport);
+  const dev = (kind: string) => (t === "pci" ? `virtio-${kind}-pci` : `virtio-${kind}-device`);
+  const args: string[] = [];
+  (spec.disks ?? []).forEach((d, i) => {
+    const file = d.file.replace(/,/g, ",,");   // QEMU option syntax escapes commas by doubling
+    args.push("-drive", `file=${file},if=none,id=disk${i},format=raw${d.readOnly ? ",readonly=on" : ""}`);
+    args.push("-device", `${dev("blk")},drive=disk${i}`);
+  });
+  if (spec.net === "user") {
+    args.push("-netdev", "user,id=net0");
+    // romfile= : no iPXE option ROM (not needed for -kernel boots, and may be absent).
+    args.push("-device", `${dev("net")},netdev=net0${t === "pci" ? ",romfile=" : ""}`);
+  }
+  if (spec.rng) {
+    args.push("-object", "rng-random,id=rng0,filename=/dev/urandom");
+    args.push("-device", `${dev("rng")},rng=rng0`);
+  }
+  if (spec.consoleLog) {
+    const path = spec.consoleLog.replace(/,/g, ",,");
+    args.push("-device", dev("serial"));
+    args.push("-chardev", `file,id=vcon0,path=${path}`);
+    args.push("-device", "virtconsole,chardev=vcon0");
+  }
+  return args;
+}
