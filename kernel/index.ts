@@ -16,8 +16,9 @@ export { KERNEL_NAME, KERNEL_VERSION } from "./main";
 export {
   virtioDeviceList, VirtioDeviceInfo, blkDevice, blkCount, VirtioBlk, BlkRequest, BlkCallback, blkErrorName,
   SECTOR_SIZE, BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY,
-  BLK_ERR_BUSY, BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE, serviceVirtio,
+  BLK_ERR_BUSY, BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE, serviceVirtio, netDevice, netCount, macString,
 } from "./virtio";
+export { NetDevice, FrameSink, NetDeviceStats } from "./net/device";
 
 // Used by the entry file that `skiff build` generates; not for apps.
 export { bootKernel } from "./main";

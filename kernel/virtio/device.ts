@@ -155,6 +155,12 @@ export abstract class VirtioDevice {
     if (this.ready) this.service();
   }
 
+  /** Reads and acknowledges the interrupt status only (polling paths). */
+  transportAck(): void {
+    const isr = this.transport.ackInterrupt();
+    if ((isr & ISR_CONFIG) != 0) this.configChanged();
+  }
+
   /** Leaves the device quiet on shutdown: a reset stops all DMA (§2.4). */
   shutdown(): void {
     this.transport.reset();

@@ -11,6 +11,8 @@ import { Transport, DEVICE_BLK, DEVICE_NET, DEVICE_ENTROPY, DEVICE_CONSOLE, devi
 import { MmioTransport, MmioSlot, parseMmioSlot, MMIO_MAGIC } from "./transport/mmio";
 import { PciTransport, pciVirtioType, VIRTIO_PCI_VENDOR } from "./transport/pci";
 import { VirtioBlk } from "./blk";
+import { VirtioNet, VirtioNetIf } from "./net";
+import { NetDevice } from "../net/device";
 
 export { VirtioDevice, VirtioDeviceInfo } from "./device";
 export {
@@ -18,6 +20,7 @@ export {
   BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY, BLK_ERR_BUSY,
   BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE,
 } from "./blk";
+export { VirtioNet, VirtioNetIf, macString } from "./net";
 export { SplitQueue } from "./queue";
 export { Transport } from "./transport/transport";
 export { MmioTransport, parseMmioSlot } from "./transport/mmio";
@@ -27,6 +30,7 @@ const devices = new Array<VirtioDevice>();
 /** Devices found but not driven (legacy, unknown type, unusable transport). */
 const skipped = new Array<VirtioDeviceInfo>();
 const blks = new Array<VirtioBlk>();
+const nets = new Array<VirtioNet>();
 let probed = false;
 
 function skip(kind: string, location: string, type: string, why: string): void {
@@ -47,6 +51,13 @@ function attach(t: Transport): void {
     b.name = "blk" + blks.length.toString();
     blks.push(b);
     dev = b;
+  }
+  if (type == DEVICE_NET) {
+    const n = new VirtioNet(t);
+    n.name = "net" + nets.length.toString();
+    n.netif.name = "eth" + nets.length.toString();
+    nets.push(n);
+    dev = n;
   }
   if (dev === null) {
     skip(t.kind(), t.location(), deviceTypeName(type), "no driver for this device type");
@@ -140,6 +151,15 @@ export function blkDevice(i: i32): VirtioBlk | null {
 }
 export function blkCount(): i32 {
   return blks.length;
+}
+
+/** The i-th virtio NIC as the stack's NetDevice (eth0, eth1, ...), or null
+ *  when absent or not working. */
+export function netDevice(i: i32): NetDevice | null {
+  return i >= 0 && i < nets.length && nets[i].ready ? nets[i].netif : null;
+}
+export function netCount(): i32 {
+  return nets.length;
 }
 
 /** Polls every live device: acknowledges interrupt status, drains used rings. */

@@ -60,4 +60,14 @@ describe.each(MACHINES)("virtio on %s", (machine) => {
     // The read-only image is untouched.
     expect(Buffer.compare(readFileSync(ro), prepared)).toBe(0);
   });
+
+  it("net: ARP for 10.0.2.2 and DHCP DISCOVER get QEMU's real replies", async () => {
+    const r = await bootAndWait({ app: "test/apps/net-probe", machine, timeoutMs: 90000, devices: { net: "user" } });
+    const out = r.serial;
+    expect(out, out).toMatch(/virtio: net0: virtio-net (pci|mmio) .* queues \[\d+,\d+\] ok mac 52:54:00:12:34:56/);
+    expect(out).toContain("arp reply: 10.0.2.2 is at 52:55:0a:00:02:02");   // slirp's gateway MAC
+    expect(out).toMatch(/dhcp offer: 10\.0\.2\.1[5-9] from 10\.0\.2\.2/);
+    expect(out).toMatch(/counters: tx [1-9]\d* pkts \d+ bytes, rx [1-9]\d* pkts/);
+    expect(r.status, out).toBe(0);
+  });
 });

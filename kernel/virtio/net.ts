@@ -1,0 +1,202 @@
+// kernel/virtio/net.ts — virtio network device driver (virtio 1.2 §5.1):
+// MAC address, link status, receive buffers kept filled, transmit with the
+// virtio-net header, counters. The network stack sees it only as a NetDevice
+// (kernel/net/device.ts) through VirtioNetIf.
+//
+// Buffers: fixed 2 KiB slots in DMA pages (MemOwner.NetBuffers), each a
+// 12-byte struct virtio_net_hdr followed by the frame. A receive slot is the
+// device's from submit until its id comes back used; a transmit slot from
+// transmit() until reclaimed by poll/service.
+import { VirtioDevice } from "./device";
+import { Transport } from "./transport/transport";
+import { dmaAlloc, physAddr, MemOwner } from "./dma";
+import { NetDevice, FrameSink, NetDeviceStats } from "../net/device";
+
+// Feature bits (§5.1.3).
+export const VIRTIO_NET_F_MTU: u32 = 3;
+export const VIRTIO_NET_F_MAC: u32 = 5;
+export const VIRTIO_NET_F_STATUS: u32 = 16;
+// Configuration (§5.1.4): mac[6] @0, status le16 @6, max_virtqueue_pairs le16 @8, mtu le16 @10.
+const CFG_MAC: u32 = 0;
+const CFG_STATUS: u32 = 6;
+const CFG_MTU: u32 = 10;
+const VIRTIO_NET_S_LINK_UP: u32 = 1;
+
+/** struct virtio_net_hdr (§5.1.6): flags u8, gso_type u8, hdr_len, gso_size,
+ *  csum_start, csum_offset, num_buffers (le16 each). With VIRTIO_F_VERSION_1
+ *  num_buffers is always there: 12 bytes. */
+export const NET_HDR_SIZE: u32 = 12;
+const SLOT: usize = 2048;
+const MAX_FRAME: u32 = 1514;            // Ethernet without FCS, 1500-byte MTU
+const RX_SLOTS: u32 = 128;
+const TX_SLOTS: u32 = 64;
+const RXQ: i32 = 0;
+const TXQ: i32 = 1;
+
+export class VirtioNet extends VirtioDevice {
+  macAddr: StaticArray<u8> = new StaticArray<u8>(6);
+  mtuBytes: i32 = 1500;
+  link: bool = true;
+  stats: NetDeviceStats = new NetDeviceStats();
+  netif!: VirtioNetIf;
+
+  private rxMem: usize = 0;
+  private txMem: usize = 0;
+  private nrx: u32 = 0;
+  private ntx: u32 = 0;
+  private txFree: StaticArray<u32> = new StaticArray<u32>(TX_SLOTS);
+  private txFreeCount: u32 = 0;
+
+  constructor(t: Transport) {
+    super(t);
+    this.netif = new VirtioNetIf(this);
+  }
+
+  acceptFeatures(offered: u64): u64 {
+    return (<u64>1 << VIRTIO_NET_F_MAC) | (<u64>1 << VIRTIO_NET_F_STATUS) | (<u64>1 << VIRTIO_NET_F_MTU);
+  }
+
+  queueCount(): i32 { return 2; }
+
+  setup(): bool {
+    const t = this.transport;
+    if (this.has(VIRTIO_NET_F_MAC)) {
+      for (let i: u32 = 0; i < 6; i++) this.macAddr[i] = <u8>t.readConfig8(CFG_MAC + i);
+    } else {
+      // §5.1.5: without VIRTIO_NET_F_MAC the driver picks one: locally administered.
+      this.macAddr[0] = 0x02; this.macAddr[1] = 0x53; this.macAddr[2] = 0x4b;
+      this.macAddr[3] = 0x49; this.macAddr[4] = 0x46; this.macAddr[5] = 0x46;
+    }
+    if (this.has(VIRTIO_NET_F_MTU)) {
+      const m = <i32>t.readConfig16(CFG_MTU);
+      if (m >= 68 && m < 1500) this.mtuBytes = m;   // our slots carry at most 1500
+    }
+    this.readLink();
+    const rxq = this.queues[RXQ];
+    const txq = this.queues[TXQ];
+    this.nrx = min(rxq.size, RX_SLOTS);
+    this.ntx = min(txq.size, TX_SLOTS);
+    this.rxMem = dmaAlloc(SLOT * <usize>this.nrx, MemOwner.NetBuffers);
+    this.txMem = dmaAlloc(SLOT * <usize>this.ntx, MemOwner.NetBuffers);
+    if (this.rxMem == 0 || this.txMem == 0) { this.problem = "out of memory for packet buffers"; return false; }
+    for (let i: u32 = 0; i < this.ntx; i++) this.txFree[i] = i;
+    this.txFreeCount = this.ntx;
+    // §5.1.6.3: fill the receive queue before DRIVER_OK.
+    for (let i: u32 = 0; i < this.nrx; i++) this.postRx(i);
+    return true;
+  }
+
+  private postRx(slot: u32): void {
+    const q = this.queues[RXQ];
+    const p = this.rxMem + SLOT * <usize>slot;
+    q.push(physAddr(p), <u32>SLOT, true);
+    q.submit(slot);
+  }
+
+  private readLink(): void {
+    // §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up.
+    this.link = this.has(VIRTIO_NET_F_STATUS) ? (this.transport.readConfig16(CFG_STATUS) & VIRTIO_NET_S_LINK_UP) != 0 : true;
+  }
+
+  configChanged(): void { this.readLink(); }
+
+  detail(): string {
+    return "mac " + macString(this.macAddr) + " mtu " + this.mtuBytes.toString() + (this.link ? " link up" : " link down");
+  }
+
+  transmit(frame: usize, len: i32): bool {
+    this.reclaimTx();
+    if (!this.ready || len <= 0 || <u32>len > MAX_FRAME || this.txFreeCount == 0) {
+      if (len <= 0 || <u32>len > MAX_FRAME) this.stats.txErrors++;
+      else this.stats.txDropped++;
+      return false;
+    }
+    const slot = this.txFree[--this.txFreeCount];
+    const p = this.txMem + SLOT * <usize>slot;
+    memory.fill(p, 0, NET_HDR_SIZE);     // no checksum offload, no GSO (§5.1.6.2)
+    memory.copy(p + NET_HDR_SIZE, frame, <usize>len);
+    const q = this.queues[TXQ];
+    q.push(physAddr(p), NET_HDR_SIZE + <u32>len, false);
+    if (q.submit(slot) < 0) {
+      this.txFree[this.txFreeCount++] = slot;
+      this.stats.txDropped++;
+      return false;
+    }
+    this.kick(q);
+    this.stats.txPackets++;
+    this.stats.txBytes += <u64>len;
+    return true;
+  }
+
+  private reclaimTx(): void {
+    const q = this.queues[TXQ];
+    while (q.popUsed()) {
+      const slot = q.usedToken;
+      if (slot < this.ntx && this.txFreeCount < this.ntx) this.txFree[this.txFreeCount++] = slot;
+    }
+  }
+
+  /** Delivers up to budget frames to sink, returning each buffer to the device. */
+  receive(sink: FrameSink | null, budget: i32): i32 {
+    const q = this.queues[RXQ];
+    let n = 0;
+    let posted = false;
+    while (n < budget && q.popUsed()) {
+      const slot = q.usedToken;
+      if (slot >= this.nrx) { this.stats.rxErrors++; continue; }
+      const len = q.usedLen;
+      const p = this.rxMem + SLOT * <usize>slot;
+      if (len < NET_HDR_SIZE + 14 || len > <u32>SLOT) {
+        this.stats.rxErrors++;
+      } else if (sink === null) {
+        this.stats.rxDropped++;
+      } else {
+        const flen = <i32>(len - NET_HDR_SIZE);
+        this.stats.rxPackets++;
+        this.stats.rxBytes += <u64>flen;
+        sink.receive(p + NET_HDR_SIZE, flen, 0);
+      }
+      this.postRx(slot);      // the buffer goes straight back: the queue stays full
+      posted = true;
+      n++;
+    }
+    if (posted) this.kick(q);
+    return n;
+  }
+
+  /** From the event loop or polling: reclaim transmit slots. Received frames
+   *  wait for the stack's poll() (NetDevice). */
+  service(): void {
+    this.reclaimTx();
+  }
+}
+
+export function macString(m: StaticArray<u8>): string {
+  let s = "";
+  for (let i = 0; i < 6; i++) {
+    const h = (<u32>m[i]).toString(16);
+    s += (i ? ":" : "") + (h.length < 2 ? "0" + h : h);
+  }
+  return s;
+}
+
+/** The NetDevice face of a virtio-net device. */
+export class VirtioNetIf extends NetDevice {
+  constructor(public dev: VirtioNet) {
+    super();
+    this.stats = dev.stats;
+  }
+  mac(): StaticArray<u8> { return this.dev.macAddr; }
+  mtu(): i32 { return this.dev.mtuBytes; }
+  linkUp(): bool { return this.dev.link; }
+  txChecksumOffload(): bool { return false; }
+  rxChecksumOffload(): bool { return false; }
+  transmit(frame: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
+    return this.dev.transmit(frame, len);
+  }
+  poll(sink: FrameSink, budget: i32): i32 {
+    this.dev.transportAck();
+    this.dev.service();
+    return this.dev.receive(sink, budget);
+  }
+}
