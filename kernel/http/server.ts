@@ -1,0 +1,265 @@
+// kernel/http/server.ts — the per-connection HTTP/1.1 state machine: bytes in,
+// requests parsed, handlers called, response bytes out. It knows nothing of
+// sockets: an adapter (or a unit test) calls feed() with received bytes,
+// sends what outputPtr()/outputLength() hold and reports it with
+// consumeOutput(), calls poll() at the deadline it returns, and closes the
+// socket once shouldClose() is true. Time is only what the caller passes in.
+//
+// Persistent connections and pipelining (RFC 9112 §9.3): requests on one
+// connection are answered in order; handlers run synchronously, so each
+// response is complete before the next request is parsed. When too much
+// output is waiting, parsing pauses (the input stays buffered and feed()
+// accepts less), which pushes back on a client that never reads.
+import { ByteBuf } from "./buf";
+import { Request } from "./request";
+import { Response, Handler, serializeResponse, errorJson, MIME_JSON } from "./response";
+import { RequestParser } from "./parser";
+import { HttpLimits } from "./limits";
+import { WallClock, httpDate } from "./clock";
+
+/** Told about every response the server writes (for metrics and logs). */
+export abstract class HttpObserver {
+  /** route is the matched pattern, "" when no route matched or the request
+   *  never parsed; durationNs runs from the request's first byte to its
+   *  response being queued, in the caller's nowNs. */
+  abstract completed(method: string, route: string, status: i32, durationNs: u64, requestBytes: i32, responseBytes: i32): void;
+}
+
+export class HttpServerStats {
+  connectionsOpened: u64 = 0;
+  connectionsRejected: u64 = 0;
+  requests: u64 = 0;
+  parseErrors: u64 = 0;
+  timeouts: u64 = 0;
+  responses2xx: u64 = 0;
+  responses3xx: u64 = 0;
+  responses4xx: u64 = 0;
+  responses5xx: u64 = 0;
+  bytesIn: u64 = 0;
+  bytesOut: u64 = 0;
+}
+
+export class HttpServer {
+  limits: HttpLimits = new HttpLimits();
+  clock: WallClock | null = null;
+  observer: HttpObserver | null = null;
+  /** Open connections beyond this are answered 503 and closed. */
+  maxConnections: i32 = 16;
+  /** Sent as the Server header; "" omits it. */
+  serverName: string = "Skiff";
+  active: i32 = 0;
+  stats: HttpServerStats = new HttpServerStats();
+
+  constructor(public handler: Handler) {}
+
+  /** A new connection at nowNs. Over maxConnections it comes back already
+   *  holding a 503 and set to close; the adapter treats it like any other. */
+  open(nowNs: u64): HttpConnection {
+    const c = new HttpConnection(this, nowNs);
+    this.stats.connectionsOpened++;
+    if (this.active >= this.maxConnections) {
+      this.stats.connectionsRejected++;
+      c.reject(nowNs);
+    } else {
+      this.active++;
+      c.counted = true;
+    }
+    return c;
+  }
+
+  dateHeader(nowNs: u64): string | null {
+    const c = this.clock;
+    if (c === null) return null;
+    const t = c.unixSeconds(nowNs);
+    return t < 0 ? null : httpDate(t);
+  }
+
+  countStatus(status: i32): void {
+    if (status < 300) this.stats.responses2xx++;
+    else if (status < 400) this.stats.responses3xx++;
+    else if (status < 500) this.stats.responses4xx++;
+    else this.stats.responses5xx++;
+  }
+}
+
+export class HttpConnection {
+  private input: ByteBuf = new ByteBuf(512);
+  private output: ByteBuf = new ByteBuf(512);
+  private parser: RequestParser;
+  private closing: bool = false;
+  private closed: bool = false;
+  private lastActivityNs: u64;
+  private requestStartNs: u64 = 0;
+  private requestBytes: i32 = 0;
+  private continueSent: bool = false;
+  private nowNs: u64;
+  counted: bool = false;
+  /** Requests answered on this connection. */
+  requests: i32 = 0;
+
+  constructor(public server: HttpServer, nowNs: u64) {
+    this.parser = new RequestParser(server.limits);
+    this.lastActivityNs = nowNs;
+    this.nowNs = nowNs;
+  }
+
+  /** Offers received bytes; returns how many were taken (the rest should be
+   *  offered again later). After the connection decided to close, input is
+   *  read and discarded. */
+  feed(ptr: usize, len: i32, nowNs: u64): i32 {
+    this.nowNs = nowNs;
+    if (len <= 0) return 0;
+    if (this.closed || this.closing) return len;
+    let n = this.server.limits.maxPendingInput - this.input.length;
+    if (n <= 0) return 0;
+    if (n > len) n = len;
+    this.input.append(ptr, n);
+    this.server.stats.bytesIn += <u64>n;
+    this.lastActivityNs = nowNs;
+    this.process();
+    return n;
+  }
+
+  feedBytes(a: Uint8Array, nowNs: u64): i32 { return this.feed(a.dataStart, a.length, nowNs); }
+
+  /** Unsent response bytes start here; valid until the next call into this connection. */
+  outputPtr(): usize { return this.output.ptr; }
+  outputLength(): i32 { return this.output.length; }
+
+  /** The adapter sent n bytes of the output. */
+  consumeOutput(n: i32): void {
+    if (n <= 0) return;
+    this.output.consume(n);
+    this.server.stats.bytesOut += <u64>n;
+    this.lastActivityNs = this.nowNs;
+    // Output drained below the limit: pipelined requests may continue.
+    if (!this.closing && this.input.length > 0) this.process();
+  }
+
+  /** All pending output, consumed (for tests and simple adapters). */
+  takeOutput(): Uint8Array {
+    const b = this.output.toBytes();
+    this.consumeOutput(b.length);
+    return b;
+  }
+
+  /** The client half-closed (FIN): nothing more will arrive. */
+  peerClosed(nowNs: u64): void {
+    this.nowNs = nowNs;
+    // An incomplete request can never complete; answer nothing and close.
+    this.closing = true;
+  }
+
+  /** True once the connection is done and its output has been sent: the
+   *  adapter should close the socket and call close(). */
+  shouldClose(): bool { return (this.closing || this.closed) && this.output.length == 0; }
+
+  get isClosing(): bool { return this.closing; }
+
+  /** Releases the connection's slot; call once when the socket is gone. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    this.input.clear();
+    if (this.counted) { this.server.active--; this.counted = false; }
+  }
+
+  /** Checks timeouts at nowNs; returns the next deadline (0: none needed). */
+  poll(nowNs: u64): u64 {
+    this.nowNs = nowNs;
+    if (this.closed || this.closing) return 0;
+    const lim = this.server.limits;
+    const idleDeadline = this.lastActivityNs + lim.idleTimeoutNs;
+    const started = this.parser.started;
+    const reqDeadline = started ? this.requestStartNs + lim.requestTimeoutNs : <u64>0xffffffffffffffff;
+    if (nowNs >= idleDeadline || nowNs >= reqDeadline) {
+      this.server.stats.timeouts++;
+      if (started) {
+        // RFC 9110 §15.5.9: a request was under way; say so before closing.
+        this.errorResponse(408, "request timeout");
+      }
+      this.closing = true;
+      this.input.clear();
+      return 0;
+    }
+    return idleDeadline < reqDeadline ? idleDeadline : reqDeadline;
+  }
+
+  /** Answers 503 at once (connection limit reached). */
+  reject(nowNs: u64): void {
+    this.nowNs = nowNs;
+    this.errorResponse(503, "too many connections");
+    this.closing = true;
+  }
+
+  private process(): void {
+    const p = this.parser;
+    const lim = this.server.limits;
+    while (!this.closing && this.input.length > 0 && this.output.length < lim.maxPendingOutput) {
+      const wasStarted = p.started;
+      const n = p.feed(this.input.ptr, this.input.length);
+      if (!wasStarted && p.started) { this.requestStartNs = this.nowNs; this.requestBytes = 0; }
+      this.requestBytes += n;
+      this.input.consume(n);
+      if (p.failed) {
+        this.server.stats.parseErrors++;
+        this.errorResponse(p.status, p.reason);
+        // After a framing error the rest of the stream cannot be trusted.
+        this.closing = true;
+        this.input.clear();
+        return;
+      }
+      if (p.done) {
+        this.dispatch(p.req);
+        p.reset();
+        this.continueSent = false;
+        continue;
+      }
+      // Waiting for more: a client that sent Expect: 100-continue waits for
+      // our go-ahead before the content (RFC 9110 §10.1.1).
+      if (p.inBody && p.req.expectContinue && !this.continueSent) {
+        this.output.appendLatin1("HTTP/1.1 100 Continue\r\n\r\n");
+        this.continueSent = true;
+      }
+      if (n == 0) break;
+    }
+  }
+
+  private dispatch(req: Request): void {
+    const srv = this.server;
+    srv.stats.requests++;
+    req.nowNs = this.nowNs;
+    const res = new Response();
+    srv.handler.handle(req, res);
+    if (res.status < 100 || res.status > 999 || (res.status >= 100 && res.status < 200)) {
+      // A handler that set nothing (or an interim code) produced no answer.
+      res.error(500, "handler produced no response");
+    }
+    const keepAlive = req.keepAlive && !res.close;
+    const before = this.output.length;
+    serializeResponse(res, req.isHead, req.versionMinor, keepAlive, srv.dateHeader(this.nowNs), srv.serverName, this.output);
+    this.requests++;
+    srv.countStatus(res.status);
+    const o = srv.observer;
+    if (o !== null) {
+      o.completed(req.method, req.route, res.status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before);
+    }
+    if (!keepAlive) { this.closing = true; this.input.clear(); }
+  }
+
+  private errorResponse(status: i32, message: string): void {
+    const srv = this.server;
+    const res = new Response();
+    res.json(status, errorJson(status, message));
+    res.contentType = MIME_JSON;
+    const before = this.output.length;
+    serializeResponse(res, false, 1, false, srv.dateHeader(this.nowNs), srv.serverName, this.output);
+    srv.countStatus(status);
+    const o = srv.observer;
+    if (o !== null) {
+      const m = this.parser.req.method;
+      o.completed(m, "", status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before);
+    }
+  }
+}

@@ -1,0 +1,163 @@
+// test/unit/wasm/http.ts — drives kernel/http from Node: a server with a small
+// route table, connections addressed by index, bytes in and out as ArrayBuffers.
+import { abortHandler } from "../../../kernel/panic";
+import {
+  HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
+  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver,
+} from "../../../kernel/http";
+import { JsonWriter } from "../../../kernel/json";
+
+class Hello extends Handler {
+  handle(req: Request, res: Response): void { res.text(200, "hello"); }
+}
+class Item extends Handler {
+  handle(req: Request, res: Response): void {
+    const q = req.queryParam("q");
+    res.json(200, new JsonWriter().beginObject().propString("id", req.param("id")!)
+      .key("q").stringOrNull(q).propString("route", req.route).endObject().toString());
+  }
+}
+class Files extends Handler {
+  handle(req: Request, res: Response): void { res.text(200, "file:" + req.param("path")!); }
+}
+class Echo extends Handler {
+  handle(req: Request, res: Response): void {
+    res.status = 200;
+    const ct = req.header("content-type");
+    res.contentType = ct === null ? "application/octet-stream" : ct;
+    res.body.appendBuf(req.body);
+    res.setHeader("X-Chunked", req.chunked ? "1" : "0");
+  }
+}
+class Nothing extends Handler {
+  handle(req: Request, res: Response): void {}
+}
+class Big extends Handler {
+  handle(req: Request, res: Response): void {
+    res.status = 200;
+    res.contentType = MIME_TEXT;
+    res.chunked = true;
+    for (let i = 0; i < 40000; i++) res.body.appendByte(0x61 + <u32>(i % 26));
+  }
+}
+class Evil extends Handler {
+  handle(req: Request, res: Response): void {
+    res.setHeader("X-Injected", "a\r\nSet-Cookie: x=1");
+    res.setHeader("Bad Name", "v");
+    res.setHeader("Content-Length", "999");
+    res.text(200, "ok");
+  }
+}
+let counter = 0;
+class Bump extends Handler {
+  handle(req: Request, res: Response): void { counter++; res.json(200, counter.toString()); }
+}
+class Close extends Handler {
+  handle(req: Request, res: Response): void { res.close = true; res.text(200, "bye"); }
+}
+
+class Clock extends WallClock {
+  unixSeconds(nowNs: u64): i64 { return 784111777 + <i64>(nowNs / 1_000_000_000); }
+}
+let completions = "";
+class Obs extends HttpObserver {
+  completed(method: string, route: string, status: i32, durationNs: u64, reqBytes: i32, resBytes: i32): void {
+    completions += method + " " + route + " " + status.toString() + " " + durationNs.toString() + ";";
+  }
+}
+let refusals = "";
+class AuthObs extends AuthObserver {
+  refused(req: Request, status: i32, failures: u64): void {
+    refusals += req.method + " " + req.path + " " + status.toString() + " #" + failures.toString() + ";";
+  }
+}
+
+let server: HttpServer | null = null;
+let auth: BearerAuth | null = null;
+const conns = new Array<HttpConnection>();
+
+export function setup(maxRequestLine: i32, maxHeaderLine: i32, maxHeaderBytes: i32, maxHeaders: i32, maxBody: i32,
+                      requireLength: bool, idleNs: u64, requestNs: u64, maxConnections: i32, maxPendingOutput: i32): void {
+  const r = new Router();
+  r.get("/hello", new Hello());
+  r.get("/items/{id}", new Item());
+  r.get("/items/special", new Hello());
+  r.get("/files/{path...}", new Files());
+  r.post("/echo", new Echo()).noAuth();
+  r.put("/echo", new Echo()).noAuth();
+  r.get("/nothing", new Nothing());
+  r.get("/big", new Big());
+  r.get("/evil", new Evil());
+  r.post("/bump", new Bump());
+  r.delete("/items/{id}", new Bump());
+  r.get("/close", new Close());
+  const a = new BearerAuth("s3cret-token");
+  a.observer = new AuthObs();
+  r.auth = a;
+  auth = a;
+  const s = new HttpServer(r);
+  const l = s.limits;
+  l.maxRequestLine = maxRequestLine; l.maxHeaderLine = maxHeaderLine; l.maxHeaderBytes = maxHeaderBytes;
+  l.maxHeaders = maxHeaders; l.maxBody = maxBody; l.requireLength = requireLength;
+  l.idleTimeoutNs = idleNs; l.requestTimeoutNs = requestNs; l.maxPendingOutput = maxPendingOutput;
+  s.maxConnections = maxConnections;
+  s.clock = new Clock();
+  s.observer = new Obs();
+  server = s;
+  counter = 0;
+  completions = "";
+  refusals = "";
+  conns.length = 0;
+}
+
+export function setReadOnly(v: bool): void { auth!.readOnly = v; }
+export function open(nowNs: u64): i32 { conns.push(server!.open(nowNs)); return conns.length - 1; }
+export function feed(c: i32, buf: ArrayBuffer, nowNs: u64): i32 {
+  return conns[c].feed(changetype<usize>(buf), buf.byteLength, nowNs);
+}
+export function take(c: i32): ArrayBuffer { return conns[c].takeOutput().buffer; }
+/** Sends at most n bytes of output (a slow reader). */
+export function takeSome(c: i32, n: i32): ArrayBuffer {
+  const k = conns[c];
+  const len = k.outputLength() < n ? k.outputLength() : n;
+  const out = new ArrayBuffer(len);
+  memory.copy(changetype<usize>(out), k.outputPtr(), <usize>len);
+  k.consumeOutput(len);
+  return out;
+}
+export function poll(c: i32, nowNs: u64): u64 { return conns[c].poll(nowNs); }
+export function shouldClose(c: i32): bool { return conns[c].shouldClose(); }
+export function peerClosed(c: i32, nowNs: u64): void { conns[c].peerClosed(nowNs); }
+export function close(c: i32): void { conns[c].close(); }
+export function active(): i32 { return server!.active; }
+export function bumps(): i32 { return counter; }
+export function failures(): u64 { return auth!.failures; }
+export function getCompletions(): string { return completions; }
+export function getRefusals(): string { return refusals; }
+export function stat(name: string): u64 {
+  const st = server!.stats;
+  if (name == "requests") return st.requests;
+  if (name == "parseErrors") return st.parseErrors;
+  if (name == "timeouts") return st.timeouts;
+  if (name == "rejected") return st.connectionsRejected;
+  if (name == "4xx") return st.responses4xx;
+  return 999;
+}
+export function date(t: i64): string { return httpDate(t); }
+
+/** Runs the bare parser over buf in pieces of `step` bytes; returns
+ *  "state status consumed" — for the fuzz test's invariants. */
+export function parseOnly(buf: ArrayBuffer, step: i32): string {
+  const p = new RequestParser(new HttpLimits());
+  let off = 0;
+  const n = buf.byteLength;
+  while (off < n && !p.done && !p.failed) {
+    const len = n - off < step ? n - off : step;
+    const used = p.feed(changetype<usize>(buf) + <usize>off, len);
+    if (used < 0 || used > len) return "bad consumed";
+    off += used;
+    if (used < len && !p.done && !p.failed) return "stalled";
+  }
+  return p.state.toString() + " " + p.status.toString() + " " + off.toString();
+}
+export { abortHandler };
