@@ -223,6 +223,24 @@ void w2c_host_cpuid(HOST, u32 leaf, u32 sub, u32 out) {
   if (p) memcpy(p, r, 16);
 }
 
+/* RDRAND (SDM vol. 2): CF=1 when a value was delivered. Intel's DRNG guide
+ * suggests up to 10 retries before treating the source as failed. The kernel
+ * calls this only after CPUID.01H:ECX[30]; without RDRAND it would #UD. */
+u32 w2c_host_rdrand64(HOST, u32 out) {
+  uint8_t *p = linear_ptr(out, 8);
+  if (!p) return 0;
+  for (int i = 0; i < 10; i++) {
+    uint64_t v;
+    uint8_t ok;
+    __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok) : : "cc");
+    if (ok) {
+      memcpy(p, &v, 8);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 u64 w2c_host_rdmsr(HOST, u32 msr) {
   uint32_t lo, hi;
   __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));

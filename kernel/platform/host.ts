@@ -15,8 +15,12 @@
 //                   phys_read(dst, physSrc, len) (below 4 GiB, into linear memory)
 //   memory          linear_base (phys addr of offset 0) memory_limit(bytes)
 //   end             halt (cli; hlt forever)
+// Version 2 adds:
+//   CPU             rdrand64(out8): 1 and 8 random bytes at out, or 0 when RDRAND
+//                   gave nothing after the usual 10 tries (call only when CPUID
+//                   leaf 1 ECX bit 30 says RDRAND exists)
 
-export const HOSTIF_VERSION: u32 = 1;
+export const HOSTIF_VERSION: u32 = 2;
 
 @external("host", "inb") export declare function inb(port: u32): u32;
 @external("host", "inw") export declare function inw(port: u32): u32;
@@ -40,6 +44,7 @@ export const HOSTIF_VERSION: u32 = 1;
 
 @external("host", "rdtsc") export declare function rdtsc(): u64;
 @external("host", "cpuid") export declare function cpuid(leaf: u32, sub: u32, out: usize): void;
+@external("host", "rdrand64") export declare function rdrand64(out: usize): u32;
 @external("host", "rdmsr") export declare function rdmsr(msr: u32): u64;
 @external("host", "wrmsr") export declare function wrmsr(msr: u32, value: u64): void;
 

@@ -1,9 +1,11 @@
 // test/platform/host.ts — the host-import interface (kernel/platform/host.ts,
-// version 1) implemented in TypeScript, so kernel modules compiled to Wasm run
+// version 2) implemented in TypeScript, so kernel modules compiled to Wasm run
 // inside Node against simulated devices: port and MMIO handlers, a sparse
 // physical memory (boot info samples), a fake TSC, pending interrupt vectors.
 
-export const HOSTIF_VERSION = 1;
+import { randomBytes } from "node:crypto";
+
+export const HOSTIF_VERSION = 2;
 
 /** Thrown when the guest writes isa-debug-exit: ends the Wasm call stack. */
 export class GuestExitError extends Error {
@@ -67,6 +69,8 @@ export class FakeHost {
   /** Each rdtsc advances the clock by this many ticks, so busy loops end. */
   tscStep = 0n;
   msrs = new Map<number, bigint>();
+  /** What rdrand64 returns: random bytes (default), a fixed value, or failure (null). */
+  rdrand: (() => bigint | null) = () => BigInt.asUintN(64, BigInt("0x" + randomBytes(8).toString("hex")));
   cpuidTable = new Map<string, [number, number, number, number]>();
   pendingIrqs = new Set<number>();
   irqEnabled = false;
@@ -128,7 +132,7 @@ export class FakeHost {
     return new Uint8Array(this.memory.buffer);
   }
 
-  /** The "host" import object, every function of interface version 1. */
+  /** The "host" import object, every function of interface version 2. */
   imports(): Record<string, WebAssembly.ImportValue> {
     const u64 = (v: bigint) => BigInt.asUintN(64, v);
     return {
@@ -157,6 +161,13 @@ export class FakeHost {
         const r = this.cpuidTable.get(`${leaf >>> 0}:${sub >>> 0}`) ?? this.cpuidTable.get(`${leaf >>> 0}`) ?? [0, 0, 0, 0];
         const dv = new DataView(this.memory.buffer);
         r.forEach((v, i) => dv.setUint32(out + 4 * i, v >>> 0, true));
+      },
+      rdrand64: (out: number) => {
+        this.count("rdrand64");
+        const v = this.rdrand();
+        if (v === null) return 0;
+        new DataView(this.memory.buffer).setBigUint64(out, BigInt.asUintN(64, v), true);
+        return 1;
       },
       rdmsr: (msr: number) => BigInt.asIntN(64, this.msrs.get(msr >>> 0) ?? 0n),
       wrmsr: (msr: number, v: bigint) => { this.msrs.set(msr >>> 0, u64(v)); },
