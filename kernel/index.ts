@@ -19,6 +19,7 @@ export {
   BLK_ERR_BUSY, BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE, serviceVirtio, netDevice, netCount, macString,
 } from "./virtio";
 export { NetDevice, FrameSink, NetDeviceStats } from "./net/device";
+export { randomBytes, randomU32, randomU64, randomSourceName, RandomSource, setHardwareSource } from "./random";
 
 // Used by the entry file that `skiff build` generates; not for apps.
 export { bootKernel } from "./main";

@@ -13,6 +13,8 @@ import { PciTransport, pciVirtioType, VIRTIO_PCI_VENDOR } from "./transport/pci"
 import { VirtioBlk } from "./blk";
 import { VirtioNet, VirtioNetIf } from "./net";
 import { NetDevice } from "../net/device";
+import { VirtioRng, VirtioRngSource } from "./rng";
+import { setHardwareSource } from "../random";
 
 export { VirtioDevice, VirtioDeviceInfo } from "./device";
 export {
@@ -21,6 +23,7 @@ export {
   BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE,
 } from "./blk";
 export { VirtioNet, VirtioNetIf, macString } from "./net";
+export { VirtioRng } from "./rng";
 export { SplitQueue } from "./queue";
 export { Transport } from "./transport/transport";
 export { MmioTransport, parseMmioSlot } from "./transport/mmio";
@@ -31,6 +34,7 @@ const devices = new Array<VirtioDevice>();
 const skipped = new Array<VirtioDeviceInfo>();
 const blks = new Array<VirtioBlk>();
 const nets = new Array<VirtioNet>();
+let rngs: i32 = 0;
 let probed = false;
 
 function skip(kind: string, location: string, type: string, why: string): void {
@@ -58,6 +62,13 @@ function attach(t: Transport): void {
     n.netif.name = "eth" + nets.length.toString();
     nets.push(n);
     dev = n;
+  }
+  if (type == DEVICE_ENTROPY) {
+    const r = new VirtioRng(t);
+    r.name = "rng" + (rngs++).toString();
+    devices.push(r);
+    if (r.initialize() && rngs == 1) setHardwareSource(new VirtioRngSource(r));
+    return;
   }
   if (dev === null) {
     skip(t.kind(), t.location(), deviceTypeName(type), "no driver for this device type");

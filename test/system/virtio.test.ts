@@ -70,4 +70,20 @@ describe.each(MACHINES)("virtio on %s", (machine) => {
     expect(out).toMatch(/counters: tx [1-9]\d* pkts \d+ bytes, rx [1-9]\d* pkts/);
     expect(r.status, out).toBe(0);
   });
+
+  it("rng: 4 KiB of entropy from virtio-rng, not constant, different on every boot", async () => {
+    const runs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await bootAndWait({ app: "test/apps/rng", machine, timeoutMs: 60000, devices: { rng: true } });
+      expect(r.status, r.serial).toBe(0);
+      expect(r.serial).toMatch(/virtio: rng0: virtio-rng (pci|mmio) .* ok/);
+      expect(r.serial).toContain("source: virtio-rng (rng0)");
+      const m = /entropy: ([0-9a-f]+)/.exec(r.serial);
+      expect(m).not.toBeNull();
+      expect(m![1].length).toBe(8192);
+      expect(new Set(m![1].match(/../g)).size).toBeGreaterThan(200);
+      runs.push(m![1]);
+    }
+    expect(runs[0]).not.toBe(runs[1]);
+  });
 });
