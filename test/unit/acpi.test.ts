@@ -1,0 +1,123 @@
+// kernel/acpi: the MADT parser on tables built per ACPI 6.5 §5.2.12, and the
+// RSDP → RSDT/XSDT → MADT/HPET walk over fake physical memory, including
+// damaged tables (bad checksum, truncated entries) that must be skipped.
+import { describe, expect, it } from "vitest";
+import { FakeHost } from "../platform/host.js";
+import { loadKernel } from "../platform/wasm.js";
+
+type E = { madt(p: number): number; acpi(rsdp: bigint): number };
+
+function checksum(b: Uint8Array, at: number, len = b.length): void {
+  b[at] = 0;
+  let s = 0;
+  for (let i = 0; i < len; i++) s += b[i];
+  b[at] = (256 - (s & 0xff)) & 0xff;
+}
+
+/** An SDT: 36-byte header (signature, length, revision, checksum, ids) + body. */
+function sdt(sig: string, body: number[]): Uint8Array {
+  const b = new Uint8Array(36 + body.length);
+  b.set(Buffer.from(sig, "ascii"), 0);
+  new DataView(b.buffer).setUint32(4, b.length, true);
+  b[8] = 1;
+  b.set(Buffer.from("SKIFF ", "ascii"), 10);
+  b.set(body, 36);
+  checksum(b, 9);
+  return b;
+}
+
+const le32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
+const le16 = (v: number) => [v & 0xff, (v >> 8) & 0xff];
+const le64 = (v: bigint) => [...le32(Number(v & 0xffffffffn)), ...le32(Number(v >> 32n))];
+
+/** q35-like MADT: one CPU, I/O APIC 0 at 0xfec00000, IRQ0→GSI2, IRQ9 level/low. */
+function madtBody(extra: number[] = []): number[] {
+  return [
+    ...le32(0xfee00000), ...le32(1),
+    0, 8, 0, 0, ...le32(1),                                   // local APIC, enabled
+    1, 12, 0, 0, ...le32(0xfec00000), ...le32(0),             // I/O APIC
+    2, 10, 0, 0, ...le32(2), ...le16(0),                      // IRQ0 → GSI 2, conforming
+    2, 10, 0, 9, ...le32(9), ...le16(0xd),                    // IRQ9: flags 0xd = level (11), active high (01)
+    2, 10, 0, 11, ...le32(11), ...le16(0xf),                  // IRQ11 level, active low
+    ...extra,
+  ];
+}
+
+async function kernel(host = new FakeHost()) {
+  return loadKernel<E>("test/unit/wasm/mm.ts", host);
+}
+
+describe("MADT", () => {
+  it("lists I/O APICs, overrides with trigger/polarity, CPUs, the LAPIC address", async () => {
+    const k = await kernel();
+    const t = sdt("APIC", madtBody());
+    expect(k.str(k.exports.madt(k.bytesIn(t))))
+      .toBe("lapic=0xfee00000 pcat=1 cpus=1 ioapic0@0xfec00000+0 irq0->2Ehi irq9->9Lhi irq11->11Llo");
+  });
+  it("honours a LAPIC address override and stops at a truncated entry", async () => {
+    const k = await kernel();
+    const t = sdt("APIC", madtBody([5, 12, 0, 0, ...le64(0xfee10000n), 1, 12, 1, 0, ...le32(0xfec10000)]));
+    const cut = t.slice(0, t.length - 4);                       // last I/O APIC entry cut short
+    new DataView(cut.buffer).setUint32(4, cut.length, true);
+    expect(k.str(k.exports.madt(k.bytesIn(cut)))).toBe(
+      "lapic=0xfee10000 pcat=1 cpus=1 ioapic0@0xfec00000+0 irq0->2Ehi irq9->9Lhi irq11->11Llo");
+  });
+  it("never reads past a zero-length or oversized entry, whatever the bytes", async () => {
+    const k = await kernel();
+    let seed = 7;
+    for (let n = 0; n < 200; n++) {
+      const body = Array.from({ length: 8 + (n % 60) }, () => (seed = (seed * 48271) % 2147483647) & 0xff);
+      const r = k.str(k.exports.madt(k.bytesIn(sdt("APIC", body))));
+      expect(r).toMatch(/^lapic=0x/);
+    }
+  });
+});
+
+describe("ACPI table walk", () => {
+  function machine(opts: { badHpet?: boolean; xsdt?: boolean } = {}) {
+    const host = new FakeHost();
+    const madt = sdt("APIC", madtBody());
+    const hpet = sdt("HPET", [...le32(0x8086a201), 0, 64, 0, 0, ...le64(0xfed00000n), 0, ...le16(0x80), 0]);
+    if (opts.badHpet) hpet[20] ^= 0xff;
+    host.addPhys(0x7fe0000n, madt);
+    host.addPhys(0x7fe1000n, hpet);
+    const root = opts.xsdt
+      ? sdt("XSDT", [...le64(0x7fe0000n), ...le64(0x7fe1000n)])
+      : sdt("RSDT", [...le32(0x7fe0000), ...le32(0x7fe1000)]);
+    host.addPhys(0x7fe2000n, root);
+    const rsdp = new Uint8Array(36);
+    rsdp.set(Buffer.from("RSD PTR ", "ascii"), 0);
+    rsdp.set(Buffer.from("SKIFF ", "ascii"), 9);
+    rsdp[15] = opts.xsdt ? 2 : 0;
+    rsdp.set(le32(opts.xsdt ? 0 : 0x7fe2000), 16);
+    if (opts.xsdt) { rsdp.set(le32(36), 20); rsdp.set(le64(0x7fe2000n), 24); checksum(rsdp, 32, 36); }
+    checksum(rsdp, 8, 20);
+    host.addPhys(0xf5a00n, rsdp);
+    return host;
+  }
+  it("follows RSDP → RSDT to the MADT and the HPET", async () => {
+    const k = await kernel(machine());
+    expect(k.str(k.exports.acpi(0xf5a00n))).toBe("APIC,HPET|madt|hpet=0xfed00000|");
+  });
+  it("uses the XSDT when the RSDP is revision 2", async () => {
+    const k = await kernel(machine({ xsdt: true }));
+    expect(k.str(k.exports.acpi(0xf5a00n))).toBe("APIC,HPET|madt|hpet=0xfed00000|");
+  });
+  it("skips a table with a bad checksum and says so", async () => {
+    const k = await kernel(machine({ badHpet: true }));
+    expect(k.str(k.exports.acpi(0xf5a00n))).toBe("APIC|madt|hpet=0x0|ACPI table HPET checksum bad");
+  });
+  it("finds the RSDP by scanning the BIOS area when the boot info has none", async () => {
+    const host = machine();
+    host.addPhys(0xe0000n, new Uint8Array(0x15a00));   // the rest of the scan range reads as zeros
+    host.phys.sort((a, b) => Number(a.base - b.base));
+    const k = await kernel(host);
+    // The fake phys_read needs one region per read: give it one covering 0xe0000..0xfffff.
+    const whole = new Uint8Array(0x20000);
+    const rsdp = host.phys.find((r) => r.base === 0xf5a00n)!.bytes;
+    whole.set(rsdp, 0xf5a00 - 0xe0000);
+    host.phys = host.phys.filter((r) => r.base < 0xe0000n || r.base > 0xfffffn);
+    host.addPhys(0xe0000n, whole);
+    expect(k.str(k.exports.acpi(0n))).toBe("APIC,HPET|madt|hpet=0xfed00000|");
+  });
+});
