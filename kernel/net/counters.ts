@@ -1,0 +1,73 @@
+// kernel/net/counters.ts — the stack's counters (packets, drops per reason,
+// TCP events) and its buffer-memory account. Plain data, so the REST endpoint
+// and /metrics can list them: counterName(i) / NetCounters.get(i) for
+// i < COUNTER_COUNT.
+
+export enum Counter {
+  RxFrames = 0, RxBytes, TxFrames, TxBytes, TxDeviceFull,
+  DropEthTruncated, DropEthNotForUs, DropEthUnknownType,
+  ArpIn, ArpOut, DropArpMalformed, DropArpPendingFull, DropArpUnresolved, DropArpTableFull,
+  IpIn, IpOut, DropIpTruncated, DropIpBadVersion, DropIpBadHeader, DropIpBadChecksum,
+  DropIpNotForUs, DropIpUnknownProtocol, DropIpNoRoute, DropIpTooBig, IpFragmentsOut,
+  FragIn, FragReassembled, DropFragTimeout, DropFragLimit, DropFragBad,
+  IcmpIn, IcmpEchoReplies, IcmpUnreachableOut, IcmpUnreachableIn, DropIcmpMalformed, DropIcmpBadChecksum, DropIcmpRateLimit,
+  UdpIn, UdpOut, DropUdpMalformed, DropUdpBadChecksum, DropUdpNoSocket,
+  TcpIn, TcpOut, DropTcpMalformed, DropTcpBadChecksum, DropTcpNoSocket, TcpRstOut, TcpRstIn,
+  DropTcpSynBacklog, DropTcpNoMemory, DropTcpOutOfWindow, DropTcpBadAck, DropTcpOooFull,
+  TcpActiveOpens, TcpPassiveOpens, TcpEstablishedResets, TcpTimeouts,
+  TcpRetransmits, TcpFastRetransmits, TcpChallengeAcks, TcpWindowProbes,
+  DhcpOut, DhcpIn, DhcpLeases,
+  COUNT
+}
+export const COUNTER_COUNT: i32 = Counter.COUNT;
+
+const NAMES: string[] = [
+  "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_device_full",
+  "drop_eth_truncated", "drop_eth_not_for_us", "drop_eth_unknown_type",
+  "arp_in", "arp_out", "drop_arp_malformed", "drop_arp_pending_full", "drop_arp_unresolved", "drop_arp_table_full",
+  "ip_in", "ip_out", "drop_ip_truncated", "drop_ip_bad_version", "drop_ip_bad_header", "drop_ip_bad_checksum",
+  "drop_ip_not_for_us", "drop_ip_unknown_protocol", "drop_ip_no_route", "drop_ip_too_big", "ip_fragments_out",
+  "frag_in", "frag_reassembled", "drop_frag_timeout", "drop_frag_limit", "drop_frag_bad",
+  "icmp_in", "icmp_echo_replies", "icmp_unreachable_out", "icmp_unreachable_in", "drop_icmp_malformed", "drop_icmp_bad_checksum", "drop_icmp_rate_limit",
+  "udp_in", "udp_out", "drop_udp_malformed", "drop_udp_bad_checksum", "drop_udp_no_socket",
+  "tcp_in", "tcp_out", "drop_tcp_malformed", "drop_tcp_bad_checksum", "drop_tcp_no_socket", "tcp_rst_out", "tcp_rst_in",
+  "drop_tcp_syn_backlog", "drop_tcp_no_memory", "drop_tcp_out_of_window", "drop_tcp_bad_ack", "drop_tcp_ooo_full",
+  "tcp_active_opens", "tcp_passive_opens", "tcp_established_resets", "tcp_timeouts",
+  "tcp_retransmits", "tcp_fast_retransmits", "tcp_challenge_acks", "tcp_window_probes",
+  "dhcp_out", "dhcp_in", "dhcp_leases",
+];
+
+export function counterName(i: i32): string {
+  return i >= 0 && i < NAMES.length ? NAMES[i] : "unknown";
+}
+
+export class NetCounters {
+  values: StaticArray<u64> = new StaticArray<u64>(Counter.COUNT);
+  @inline inc(c: Counter): void { this.values[c]++; }
+  @inline add(c: Counter, n: u64): void { this.values[c] += n; }
+  @inline get(c: i32): u64 { return this.values[c]; }
+  /** Sum of every drop_* counter. */
+  drops(): u64 {
+    let s: u64 = 0;
+    for (let i = 0; i < COUNTER_COUNT; i++) if (NAMES[i].startsWith("drop_")) s += this.values[i];
+    return s;
+  }
+}
+
+/** Buffer memory the stack holds (socket buffers, reassembly, ARP queues),
+ *  bounded by limit. kernel/mm can read used/peak for its per-owner report. */
+export class MemAccount {
+  used: i64 = 0;
+  peak: i64 = 0;
+  constructor(public limit: i64) {}
+  reserve(n: i32): bool {
+    if (this.used + <i64>n > this.limit) return false;
+    this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
+    return true;
+  }
+  release(n: i32): void {
+    this.used -= n;
+    if (this.used < 0) throw new Error("net: MemAccount released more than reserved");
+  }
+}

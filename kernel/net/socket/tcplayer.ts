@@ -1,0 +1,259 @@
+// kernel/net/socket/tcplayer.ts — TCP as a transport of the interface: demux
+// of segments to connections and listeners, the answers for closed ports
+// (RFC 9293 §3.10.7.1), listen backlogs with SYN limits, initial sequence
+// numbers (RFC 6528), the challenge-ACK rate limit (RFC 5961 §7), timers and
+// the memory account of every connection's buffers. Layer: socket.
+import { Interface, ProtocolHandler } from "../iface";
+import { Ipv4Repr, TcpRepr, TCP_ACK, TCP_RST, TCP_SYN, IP_PROTO_TCP, TCP_FIELD_CHECKSUM, WireError, wireError } from "../wire";
+import { Counter, NetCounters, MemAccount } from "../counters";
+import { EntropySource, siphash2 } from "../entropy";
+import { TcpSocket, TcpState, TcpHandler, TcpListener, TcpListenHandler } from "./tcp";
+
+export const TCP_DEFAULT_RX: i32 = 32 * 1024;
+export const TCP_DEFAULT_TX: i32 = 32 * 1024;
+export const TCP_DEFAULT_BACKLOG: i32 = 64;
+/** Half-open connections across all listeners: a SYN flood stops here. */
+export const TCP_MAX_HALF_OPEN: i32 = 256;
+export const TCP_MAX_CONNECTIONS: i32 = 4096;
+const CHALLENGE_ACKS_PER_SEC = 100;
+const EPHEMERAL_FIRST: u32 = 49152;
+
+/** The key of a connection: remote address, remote port, local port. */
+@inline function connKey(remoteAddr: u32, remotePort: u32, localPort: u32): u64 {
+  return (<u64>remoteAddr << 32) | (<u64>remotePort << 16) | <u64>localPort;
+}
+
+export abstract class NetLog {
+  abstract log(line: string): void;
+}
+
+export class TcpLayer extends ProtocolHandler {
+  conns: Map<u64, TcpSocket> = new Map();
+  listeners: Map<u32, TcpListener> = new Map();
+  halfOpen: i32 = 0;
+  now: i64 = 0;
+  debug: bool = false;
+  logger: NetLog | null = null;
+  private k0: u64;
+  private k1: u64;
+  private challengeWindow: i64 = -1;
+  private challengeCount: i32 = 0;
+
+  constructor(public iface: Interface, public counters: NetCounters, public mem: MemAccount,
+              public entropy: EntropySource) {
+    super();
+    this.k0 = entropy.next64();
+    this.k1 = entropy.next64();
+  }
+
+  log(line: string): void {
+    const l = this.logger;
+    if (l != null) l.log("tcp: " + line);
+  }
+
+  // ---------------------------------------------------------------- app side
+
+  listen(port: u32, handler: TcpListenHandler, backlog: i32 = TCP_DEFAULT_BACKLOG,
+         rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX): TcpListener | null {
+    if (port == 0 || port > 65535 || this.listeners.has(port)) return null;
+    if (backlog < 1) backlog = 1;
+    const l = new TcpListener(this, port, handler, backlog, rxCapacity, txCapacity);
+    this.listeners.set(port, l);
+    return l;
+  }
+
+  unlisten(l: TcpListener): void {
+    if (l.open && this.listeners.has(l.port) && this.listeners.get(l.port) == l) this.listeners.delete(l.port);
+    l.open = false;
+  }
+
+  /** Active open to addr:port; null when no route, port or memory. */
+  connect(addr: u32, port: u32, handler: TcpHandler,
+          rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX): TcpSocket | null {
+    if (this.iface.addr == 0 || addr == 0 || port == 0 || port > 65535) return null;
+    const local = this.ephemeralPort(addr, port);
+    if (local == 0) return null;
+    const s = this.newSocket(rxCapacity, txCapacity);
+    if (s == null) return null;
+    s.handler = handler;
+    s.localAddr = this.iface.addr;
+    s.localPort = local;
+    s.remoteAddr = addr;
+    s.remotePort = port;
+    this.conns.set(connKey(addr, port, local), s);
+    s.openActive(this.now);
+    return s;
+  }
+
+  private newSocket(rxCapacity: i32, txCapacity: i32): TcpSocket | null {
+    if (this.conns.size >= TCP_MAX_CONNECTIONS) return null;
+    if (rxCapacity < 1024) rxCapacity = 1024;
+    if (txCapacity < 1024) txCapacity = 1024;
+    if (!this.mem.reserve(rxCapacity + txCapacity)) return null;
+    const s = new TcpSocket(this, rxCapacity, txCapacity);
+    s.memReserved = rxCapacity + txCapacity;
+    return s;
+  }
+
+  private ephemeralPort(addr: u32, port: u32): u32 {
+    const start = this.entropy.next32() % 16384;
+    for (let i: u32 = 0; i < 16384; i++) {
+      const p = EPHEMERAL_FIRST + (start + i) % 16384;
+      if (!this.listeners.has(p) && !this.conns.has(connKey(addr, port, p))) return p;
+    }
+    return 0;
+  }
+
+  /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
+  isn(s: TcpSocket, now: i64): u32 {
+    const m0 = connKey(s.remoteAddr, s.remotePort, s.localPort);
+    return <u32>(now / 4000) + <u32>siphash2(this.k0, this.k1, m0, <u64>s.localAddr);
+  }
+
+  allowChallengeAck(now: i64): bool {
+    const w = now / 1_000_000_000;
+    if (w != this.challengeWindow) { this.challengeWindow = w; this.challengeCount = 0; }
+    if (this.challengeCount >= CHALLENGE_ACKS_PER_SEC) return false;
+    this.challengeCount++;
+    return true;
+  }
+
+  halfOpenDone(l: TcpListener): void {
+    l.halfOpen--;
+    this.halfOpen--;
+  }
+
+  connectionCount(): i32 { return this.conns.size; }
+
+  // ------------------------------------------------------------ receive
+
+  receive(ip: Ipv4Repr, ptr: usize, len: i32, csumValid: bool, now: i64): bool {
+    this.now = now;
+    const seg = TcpRepr.parse(ptr, len, ip.src, ip.dst, !csumValid);
+    if (seg == null) {
+      this.counters.inc(wireError() == WireError.BadChecksum ? Counter.DropTcpBadChecksum : Counter.DropTcpMalformed);
+      return true;
+    }
+    this.counters.inc(Counter.TcpIn);
+    if (ip.dst != this.iface.addr || seg.srcPort == 0 || seg.dstPort == 0) {
+      this.counters.inc(Counter.DropTcpMalformed);             // no TCP to broadcasts, no port 0
+      return true;
+    }
+    const payload = ptr + <usize>seg.headerLen;
+    const key = connKey(ip.src, seg.srcPort, seg.dstPort);
+    if (this.conns.has(key)) {
+      const s = this.conns.get(key);
+      if (s.state != TcpState.Closed) {
+        s.process(seg, payload, now);
+        this.settle(s);
+        return true;
+      }
+    }
+    const l = this.listeners.has(seg.dstPort) ? this.listeners.get(seg.dstPort) : null;
+    if (l != null) { this.listenInput(l, ip, seg, now); return true; }
+    this.counters.inc(Counter.DropTcpNoSocket);
+    this.resetFor(ip, seg);
+    return true;
+  }
+
+  /** RFC 9293 §3.10.7.2, LISTEN. */
+  private listenInput(l: TcpListener, ip: Ipv4Repr, seg: TcpRepr, now: i64): void {
+    if (seg.has(TCP_RST)) return;                               // nothing to reset
+    if (seg.has(TCP_ACK)) { this.resetFor(ip, seg); return; }   // <SEQ=SEG.ACK><CTL=RST>
+    if (!seg.has(TCP_SYN)) return;
+    if (l.halfOpen >= l.backlog || this.halfOpen >= TCP_MAX_HALF_OPEN) {
+      this.counters.inc(Counter.DropTcpSynBacklog);
+      return;
+    }
+    const s = this.newSocket(l.rxCapacity, l.txCapacity);
+    if (s == null) { this.counters.inc(Counter.DropTcpNoMemory); return; }
+    s.listener = l;
+    s.localAddr = ip.dst;
+    s.localPort = seg.dstPort;
+    s.remoteAddr = ip.src;
+    s.remotePort = seg.srcPort;
+    l.halfOpen++;
+    this.halfOpen++;
+    this.conns.set(connKey(ip.src, seg.srcPort, seg.dstPort), s);
+    s.openPassive(seg, now);
+    this.settle(s);
+  }
+
+  /** The reset for a segment that no connection wants (RFC 9293 §3.10.7.1). */
+  private resetFor(ip: Ipv4Repr, seg: TcpRepr): void {
+    if (seg.has(TCP_RST)) return;
+    const r = new TcpRepr();
+    r.srcPort = seg.dstPort;
+    r.dstPort = seg.srcPort;
+    if (seg.has(TCP_ACK)) {
+      r.seq = seg.ack;
+      r.flags = TCP_RST;
+    } else {
+      r.seq = 0;
+      r.ack = seg.seq + seg.segLen;
+      r.flags = TCP_RST | TCP_ACK;
+    }
+    this.emit(ip.dst, ip.src, r, null, 0);
+    this.counters.inc(Counter.TcpRstOut);
+  }
+
+  // ------------------------------------------------------------- timers
+
+  poll(now: i64): i64 {
+    this.now = now;
+    let next = i64.MAX_VALUE;
+    const all = this.conns.values();
+    for (let i = 0; i < all.length; i++) {
+      const s = all[i];
+      const d = s.poll(now);
+      this.settle(s);
+      if (d < next) next = d;
+    }
+    return next;
+  }
+
+  /** Delivers a connection's events, and forgets it once it is closed. */
+  private settle(s: TcpSocket): void {
+    s.deliver();
+    if (s.state == TcpState.Closed && s.closedDelivered) {
+      const key = connKey(s.remoteAddr, s.remotePort, s.localPort);
+      if (this.conns.has(key) && this.conns.get(key) == s) this.conns.delete(key);
+      if (s.memReserved > 0) { this.mem.release(s.memReserved); s.memReserved = 0; }
+      s.rx = null;
+      s.tx = null;
+    }
+  }
+
+  // ------------------------------------------------------------- transmit
+
+  /** A connection's segment; payload bytes come from its send buffer at txOff. */
+  sendSegment(s: TcpSocket, r: TcpRepr, txOff: i32): void {
+    this.emit(s.localAddr, s.remoteAddr, r, s, txOff);
+  }
+
+  sendRst(s: TcpSocket, seq: u32, ack: u32, withAck: bool): void {
+    const r = new TcpRepr();
+    r.srcPort = s.localPort;
+    r.dstPort = s.remotePort;
+    r.seq = seq;
+    r.ack = ack;
+    r.flags = TCP_RST | (withAck ? TCP_ACK : 0);
+    this.emit(s.localAddr, s.remoteAddr, r, null, 0);
+    this.counters.inc(Counter.TcpRstOut);
+  }
+
+  private emit(src: u32, dst: u32, r: TcpRepr, s: TcpSocket | null, txOff: i32): void {
+    const p = this.iface.l4Ptr();
+    const hl = r.emitHeaderLen;
+    let n = r.payloadLen;
+    if (n > 0) {
+      if (s == null) throw new Error("net: TCP payload without a connection");
+      const tx = s!.tx;
+      if (tx == null) throw new Error("net: TCP payload without a send buffer");
+      if (tx.peek(txOff, p + <usize>hl, n) != n) throw new Error("net: TCP segment beyond the send buffer");
+    }
+    const offload = this.iface.offloadFor(hl + n);
+    r.emit(p, src, dst, offload);
+    if (this.iface.sendIp(src, dst, IP_PROTO_TCP, hl + n, offload ? TCP_FIELD_CHECKSUM : -1)) this.counters.inc(Counter.TcpOut);
+  }
+}

@@ -1,0 +1,83 @@
+// kernel/net/stack.ts — the whole stack for one device: interface, TCP, UDP
+// and DHCP (or a static address), driven by poll(nowNs) which returns the
+// next deadline. A pure state machine: the event loop (or a unit test's fake
+// clock) calls poll when a frame may have arrived or a deadline passed.
+import { NetDevice } from "./device";
+import { NetCounters, MemAccount } from "./counters";
+import { EntropySource } from "./entropy";
+import { Interface } from "./iface";
+import { TcpLayer, UdpLayer, DhcpClient, NetLog } from "./socket";
+import { NetConfig } from "./config";
+import { ipToString } from "./wire";
+
+/** Default bound on the stack's buffer memory (socket buffers, reassembly, ARP queues). */
+export const NET_MEMORY_LIMIT: i64 = 24 << 20;
+
+export class NetStack {
+  counters: NetCounters;
+  mem: MemAccount;
+  iface: Interface;
+  tcp: TcpLayer;
+  udp: UdpLayer;
+  dhcp: DhcpClient | null = null;
+  private started: bool = false;
+
+  constructor(public device: NetDevice, public entropy: EntropySource, public config: NetConfig,
+              memoryLimit: i64 = NET_MEMORY_LIMIT) {
+    const counters = new NetCounters();
+    const mem = new MemAccount(memoryLimit);
+    const iface = new Interface(device, counters, mem);
+    const tcp = new TcpLayer(iface, counters, mem, entropy);
+    const udp = new UdpLayer(iface, counters, entropy);
+    iface.tcp = tcp;
+    iface.udp = udp;
+    this.counters = counters;
+    this.mem = mem;
+    this.iface = iface;
+    this.tcp = tcp;
+    this.udp = udp;
+  }
+
+  set logger(l: NetLog | null) { this.tcp.logger = l; }
+
+  /** Applies the configuration: a static address now, or DHCP from now on. */
+  start(now: i64): void {
+    if (this.started) return;
+    this.started = true;
+    this.tcp.now = now;
+    this.iface.now = now;
+    const c = this.config;
+    if (!c.dhcp) {
+      if (c.addr != 0) this.iface.setIpv4(c.addr, c.prefixLen, c.gateway);
+      if (c.dns != 0) this.iface.dns = [c.dns];
+    } else {
+      const d = new DhcpClient(this.iface, this.udp, this.counters, this.entropy);
+      this.dhcp = d;
+      d.start(now);
+    }
+  }
+
+  /** Receives, runs every timer, sends; returns the next deadline in ns
+   *  (i64.MAX_VALUE: nothing scheduled, wait for a frame). */
+  poll(now: i64): i64 {
+    if (!this.started) this.start(now);
+    this.tcp.now = now;
+    let next = this.iface.poll(now);
+    const t = this.tcp.poll(now);
+    if (t < next) next = t;
+    const d = this.dhcp;
+    if (d != null) {
+      const dd = d.poll(now);
+      if (dd < next) next = dd;
+    }
+    return next;
+  }
+
+  /** One line for the boot log. */
+  describe(): string {
+    const i = this.iface;
+    if (i.addr == 0) return this.device.name + ": no address yet" + (this.dhcp != null ? " (DHCP)" : "");
+    return this.device.name + ": " + ipToString(i.addr) + "/" + i.prefixLen.toString() +
+      (i.gateway != 0 ? " via " + ipToString(i.gateway) : "") + (this.dhcp != null ? " (DHCP)" : " (static)");
+  }
+}

@@ -1,0 +1,62 @@
+// kernel/net/wire/icmp.ts — ICMPv4 (RFC 792): echo request/reply and
+// destination unreachable. Layer: wire. parse() checks the length and the
+// checksum over the whole message; the body (echo data, or the quoted IP
+// header + 8 bytes) is left in place and referred to by offset.
+import { get8, get16, set8, set16, set32, get32, checksum } from "./bytes";
+import { WireError, setWireError } from "./error";
+
+export const ICMP_FIELD_TYPE = 0;
+export const ICMP_FIELD_CODE = 1;
+export const ICMP_FIELD_CHECKSUM = 2;
+export const ICMP_FIELD_IDENT = 4;      // echo
+export const ICMP_FIELD_SEQ = 6;        // echo
+export const ICMP_FIELD_REST = 4;       // the 32-bit second word of other types
+export const ICMP_HEADER_LEN = 8;
+
+export const ICMP_ECHO_REPLY: u32 = 0;
+export const ICMP_DEST_UNREACHABLE: u32 = 3;
+export const ICMP_ECHO_REQUEST: u32 = 8;
+export const ICMP_TIME_EXCEEDED: u32 = 11;
+
+export const UNREACH_PROTOCOL: u32 = 2;
+export const UNREACH_PORT: u32 = 3;
+export const UNREACH_FRAG_NEEDED: u32 = 4;
+
+export class IcmpRepr {
+  type: u32 = 0;
+  code: u32 = 0;
+  /** Echo identifier and sequence number, or the raw second word otherwise. */
+  ident: u32 = 0;
+  seq: u32 = 0;
+  rest: u32 = 0;
+  /** Bytes after the 8-byte header: echo data, or the quoted datagram. */
+  dataLen: i32 = 0;
+
+  static parse(ptr: usize, len: i32): IcmpRepr | null {
+    if (<u32>len < <u32>ICMP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
+    if (checksum(ptr, len) != 0) { setWireError(WireError.BadChecksum); return null; }
+    const r = new IcmpRepr();
+    r.type = get8(ptr + ICMP_FIELD_TYPE);
+    r.code = get8(ptr + ICMP_FIELD_CODE);
+    r.ident = get16(ptr + ICMP_FIELD_IDENT);
+    r.seq = get16(ptr + ICMP_FIELD_SEQ);
+    r.rest = get32(ptr + ICMP_FIELD_REST);
+    r.dataLen = len - ICMP_HEADER_LEN;
+    return r;
+  }
+
+  /** Writes the header at ptr; the dataLen bytes at ptr + 8 must already be in
+   *  place, since the checksum covers them. */
+  emit(ptr: usize): void {
+    set8(ptr + ICMP_FIELD_TYPE, this.type);
+    set8(ptr + ICMP_FIELD_CODE, this.code);
+    set16(ptr + ICMP_FIELD_CHECKSUM, 0);
+    if (this.type == ICMP_ECHO_REQUEST || this.type == ICMP_ECHO_REPLY) {
+      set16(ptr + ICMP_FIELD_IDENT, this.ident);
+      set16(ptr + ICMP_FIELD_SEQ, this.seq);
+    } else {
+      set32(ptr + ICMP_FIELD_REST, this.rest);
+    }
+    set16(ptr + ICMP_FIELD_CHECKSUM, checksum(ptr, ICMP_HEADER_LEN + this.dataLen));
+  }
+}
