@@ -15,6 +15,8 @@ import { VirtioNet, VirtioNetIf } from "./net";
 import { NetDevice } from "../net/device";
 import { VirtioRng, VirtioRngSource } from "./rng";
 import { setHardwareSource } from "../random";
+import { VirtioConsole, VirtioConsoleSink } from "./console";
+import { addSink } from "../console";
 
 export { VirtioDevice, VirtioDeviceInfo } from "./device";
 export {
@@ -24,6 +26,7 @@ export {
 } from "./blk";
 export { VirtioNet, VirtioNetIf, macString } from "./net";
 export { VirtioRng } from "./rng";
+export { VirtioConsole } from "./console";
 export { SplitQueue } from "./queue";
 export { Transport } from "./transport/transport";
 export { MmioTransport, parseMmioSlot } from "./transport/mmio";
@@ -35,6 +38,7 @@ const skipped = new Array<VirtioDeviceInfo>();
 const blks = new Array<VirtioBlk>();
 const nets = new Array<VirtioNet>();
 let rngs: i32 = 0;
+let consoles: i32 = 0;
 let probed = false;
 
 function skip(kind: string, location: string, type: string, why: string): void {
@@ -68,6 +72,14 @@ function attach(t: Transport): void {
     r.name = "rng" + (rngs++).toString();
     devices.push(r);
     if (r.initialize() && rngs == 1) setHardwareSource(new VirtioRngSource(r));
+    return;
+  }
+  if (type == DEVICE_CONSOLE) {
+    const c = new VirtioConsole(t);
+    c.name = "vcon" + (consoles++).toString();
+    devices.push(c);
+    // The first virtio console receives a copy of everything the kernel prints.
+    if (c.initialize() && consoles == 1) addSink(new VirtioConsoleSink(c));
     return;
   }
   if (dev === null) {

@@ -86,4 +86,14 @@ describe.each(MACHINES)("virtio on %s", (machine) => {
     }
     expect(runs[0]).not.toBe(runs[1]);
   });
+
+  it("console: a line printed by the kernel reaches the host chardev file", async () => {
+    const log = join(dir, `${machine}-vcon.log`);
+    const tag = Math.random().toString(36).slice(2, 10);
+    const r = await bootAndWait({ app: "test/apps/vcon", machine, timeoutMs: 60000, cmdline: `vcon.tag=${tag}`, devices: { consoleLog: log } });
+    expect(r.status, r.serial).toBe(0);
+    expect(r.serial).toMatch(/virtio: vcon0: virtio-console (pci|mmio) .* ok/);
+    expect(existsSync(log)).toBe(true);
+    expect(readFileSync(log, "utf8")).toContain(`vcon line ${tag} via virtio-console\n`);
+  });
 });
