@@ -99,6 +99,9 @@ export abstract class Service {
 const timers = new TimerHeap();
 const tasks: Task[] = [];
 let readyQueue: Task[] = [];
+/** The other half of the ready queue's double buffer (no allocation per pass). */
+let spareQueue: Task[] = [];
+let passDepth: i32 = 0;
 const services: Service[] = [];
 let nextTaskId: u32 = 1;
 let holds: i32 = 0;
@@ -305,10 +308,17 @@ export function runOnce(block: bool, untilNs: u64 = 0): void {
   }
   kernelNs += ticksToNs(rdtsc() - t0);
 
-  // Tasks ready now; those made ready meanwhile wait for the next pass.
+  // Tasks ready now; those made ready meanwhile wait for the next pass. A
+  // nested pass (sleepBlocking inside a poll) must not reuse the outer batch.
   const batch = readyQueue;
-  readyQueue = [];
+  readyQueue = passDepth == 0 ? spareQueue : [];
+  passDepth++;
   for (let i = 0; i < batch.length; i++) runTask(unchecked(batch[i]));
+  passDepth--;
+  if (passDepth == 0) {
+    batch.length = 0;
+    spareQueue = batch;
+  }
 
   t0 = rdtsc();
   const now = nowNs();
