@@ -1,0 +1,36 @@
+// kernel/api — the REST management endpoint (OSv-compatible /os, /env,
+// /network, /hardware; plus /config, /metrics, /openapi.json, /health) as an
+// HTTP server whose connections a TCP adapter drives. Kernel state arrives
+// through the provider interfaces in providers.ts.
+import { HttpServer, Router } from "../http";
+import { KeyValueStore } from "../config/store";
+import { ApiOptions, ApiState } from "./state";
+import { RandomSource } from "./providers";
+import { buildRouter } from "./routes";
+
+export * from "./providers";
+export { ApiOptions, ApiState, MetricsSource, generateToken, validHostname, DEFAULT_API_PORT } from "./state";
+export { MetricsWriter, RequestMetrics, METRICS_CONTENT_TYPE, formatValue } from "./metrics";
+export { openApiDocument } from "./openapi";
+export { buildRouter } from "./routes";
+export { inputValue, metricsText } from "./handlers";
+
+export class Api {
+  state: ApiState;
+  router: Router;
+  server: HttpServer;
+
+  /** Builds the endpoint. rand generates a token when options carry none;
+   *  without either, every state-changing request is refused. */
+  constructor(options: ApiOptions, config: KeyValueStore, env: KeyValueStore, rand: RandomSource | null) {
+    const state = new ApiState(options, config, env, rand);
+    const router = buildRouter(state);
+    const server = new HttpServer(router);
+    server.observer = state.metrics;
+    this.state = state;
+    this.router = router;
+    this.server = server;
+    // The management port serves small JSON; a tighter body limit than apps get.
+    this.server.limits.maxBody = 65536;
+  }
+}

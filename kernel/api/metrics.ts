@@ -1,0 +1,156 @@
+// kernel/api/metrics.ts — the Prometheus text exposition format (version
+// 0.0.4): "# HELP" and "# TYPE" once per family, then its samples, label values
+// escaped (\\, \", \n), counters ending in _total, histograms as cumulative
+// _bucket{le=...} with _sum and _count. Plus the endpoint's own request
+// metrics, collected as an HttpObserver.
+import { HttpObserver } from "../http";
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+export class MetricsWriter {
+  private out: string[] = [];
+
+  /** Starts a family; type is counter, gauge, histogram or untyped. */
+  family(name: string, type: string, help: string): MetricsWriter {
+    this.out.push("# HELP " + name + " " + escapeHelp(help) + "\n");
+    this.out.push("# TYPE " + name + " " + type + "\n");
+    return this;
+  }
+
+  /** One sample. labels alternate name, value: ["iface", "eth0", ...]. */
+  sample(name: string, labels: string[], value: f64): MetricsWriter {
+    this.out.push(name);
+    if (labels.length >= 2) {
+      this.out.push("{");
+      for (let i = 0; i + 1 < labels.length; i += 2) {
+        if (i > 0) this.out.push(",");
+        this.out.push(unchecked(labels[i]) + "=\"" + escapeLabel(unchecked(labels[i + 1])) + "\"");
+      }
+      this.out.push("}");
+    }
+    this.out.push(" " + formatValue(value) + "\n");
+    return this;
+  }
+
+  /** An integer sample, exact up to 2^64 (f64 would round above 2^53). */
+  sampleU64(name: string, labels: string[], value: u64): MetricsWriter {
+    this.sample(name, labels, 0);
+    // Replace the "0\n" just written with the exact integer.
+    this.out[this.out.length - 1] = " " + value.toString() + "\n";
+    return this;
+  }
+
+  toString(): string { return this.out.join(""); }
+}
+
+function escapeHelp(s: string): string {
+  return s.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+}
+
+function escapeLabel(s: string): string {
+  return s.replaceAll("\\", "\\\\").replaceAll("\"", "\\\"").replaceAll("\n", "\\n");
+}
+
+/** Go's strconv-style float text, which Prometheus parses: NaN, +Inf, -Inf. */
+export function formatValue(v: f64): string {
+  if (isNaN(v)) return "NaN";
+  if (!isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v == Math.floor(v) && Math.abs(v) < 9007199254740992.0) return (<i64>v).toString();
+  const t = v.toString();
+  return t.endsWith(".0") ? t.substring(0, t.length - 2) : t;
+}
+
+/** Upper bounds of the latency histogram, seconds. */
+export const LATENCY_BUCKETS: f64[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+
+class RequestCount {
+  constructor(public method: string, public route: string, public status: i32) {}
+  count: u64 = 0;
+}
+
+class RouteLatency {
+  buckets: u64[] = new Array<u64>(LATENCY_BUCKETS.length);
+  count: u64 = 0;
+  sumNs: u64 = 0;
+  constructor(public route: string) {
+    for (let i = 0; i < this.buckets.length; i++) this.buckets[i] = 0;
+  }
+}
+
+/** Request counts by method, route pattern and status, and latency per route.
+ *  Labels come from the route table (never from raw paths), so their number
+ *  is bounded; unknown methods are folded into "other". */
+export class RequestMetrics extends HttpObserver {
+  counts: RequestCount[] = [];
+  latencies: RouteLatency[] = [];
+  requestBytes: u64 = 0;
+  responseBytes: u64 = 0;
+  /** Series beyond this are folded into one per status (a guard, not expected). */
+  maxSeries: i32 = 512;
+
+  completed(method: string, route: string, status: i32, durationNs: u64, reqBytes: i32, resBytes: i32): void {
+    const m = knownMethod(method) ? method : "other";
+    const r = route.length == 0 ? "unmatched" : route;
+    this.requestBytes += <u64>reqBytes;
+    this.responseBytes += <u64>resBytes;
+    let found: RequestCount | null = null;
+    for (let i = 0; i < this.counts.length; i++) {
+      const x = unchecked(this.counts[i]);
+      if (x.status == status && x.route == r && x.method == m) { found = x; break; }
+    }
+    if (found === null) {
+      const c = this.counts.length < this.maxSeries ? new RequestCount(m, r, status) : this.overflow(status);
+      if (!this.counts.includes(c)) this.counts.push(c);
+      found = c;
+    }
+    found.count++;
+    let l: RouteLatency | null = null;
+    for (let i = 0; i < this.latencies.length; i++) if (unchecked(this.latencies[i]).route == r) { l = unchecked(this.latencies[i]); break; }
+    if (l === null) { l = new RouteLatency(r); this.latencies.push(l); }
+    l.count++;
+    l.sumNs += durationNs;
+    const secs = <f64>durationNs / 1e9;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (secs <= unchecked(LATENCY_BUCKETS[i])) l.buckets[i]++;
+  }
+
+  private overflow(status: i32): RequestCount {
+    for (let i = 0; i < this.counts.length; i++) {
+      const x = unchecked(this.counts[i]);
+      if (x.route == "overflow" && x.status == status) return x;
+    }
+    return new RequestCount("other", "overflow", status);
+  }
+
+  total(): u64 {
+    let t: u64 = 0;
+    for (let i = 0; i < this.counts.length; i++) t += unchecked(this.counts[i]).count;
+    return t;
+  }
+
+  write(w: MetricsWriter): void {
+    w.family("skiff_http_requests_total", "counter", "HTTP requests answered by the management endpoint.");
+    for (let i = 0; i < this.counts.length; i++) {
+      const c = unchecked(this.counts[i]);
+      w.sampleU64("skiff_http_requests_total", ["method", c.method, "route", c.route, "code", c.status.toString()], c.count);
+    }
+    w.family("skiff_http_request_duration_seconds", "histogram",
+      "Time from a request's first byte to its response being queued.");
+    for (let i = 0; i < this.latencies.length; i++) {
+      const l = unchecked(this.latencies[i]);
+      for (let b = 0; b < LATENCY_BUCKETS.length; b++) {
+        w.sampleU64("skiff_http_request_duration_seconds_bucket", ["route", l.route, "le", formatValue(unchecked(LATENCY_BUCKETS[b]))], l.buckets[b]);
+      }
+      w.sampleU64("skiff_http_request_duration_seconds_bucket", ["route", l.route, "le", "+Inf"], l.count);
+      w.sample("skiff_http_request_duration_seconds_sum", ["route", l.route], <f64>l.sumNs / 1e9);
+      w.sampleU64("skiff_http_request_duration_seconds_count", ["route", l.route], l.count);
+    }
+    w.family("skiff_http_received_bytes_total", "counter", "Request bytes read by the management endpoint.");
+    w.sampleU64("skiff_http_received_bytes_total", [], this.requestBytes);
+    w.family("skiff_http_sent_bytes_total", "counter", "Response bytes produced by the management endpoint.");
+    w.sampleU64("skiff_http_sent_bytes_total", [], this.responseBytes);
+  }
+}
+
+function knownMethod(m: string): bool {
+  return m == "GET" || m == "HEAD" || m == "POST" || m == "PUT" || m == "DELETE" || m == "OPTIONS" || m == "PATCH";
+}

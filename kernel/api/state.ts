@@ -1,0 +1,212 @@
+// kernel/api/state.ts — what the endpoint's handlers share: options from the
+// boot command line, the providers of kernel state, the config and env
+// stores, the hostname, the token check and the request metrics.
+import { Cmdline } from "../bootinfo/cmdline";
+import { BearerAuth, AuthObserver, Request, WallClock } from "../http";
+import { KeyValueStore } from "../config/store";
+import { println } from "../console";
+import {
+  TaskSource, MemorySource, NetSource, DeviceSource, BlockSource, PowerControl, RandomSource,
+} from "./providers";
+import { RequestMetrics, MetricsWriter } from "./metrics";
+
+export const DEFAULT_API_PORT: i32 = 8000;
+
+/** Boot command-line words the endpoint reads. */
+export const ARG_PORT = "api.port";
+export const ARG_TOKEN = "api.token";
+export const ARG_READONLY = "api.readonly";
+export const ARG_OFF = "api.off";
+export const ARG_HOSTNAME = "hostname";
+
+export class ApiOptions {
+  port: i32 = DEFAULT_API_PORT;
+  /** "" means generate one at boot. */
+  token: string = "";
+  readOnly: bool = false;
+  enabled: bool = true;
+  hostname: string = "skiff";
+  osName: string = "Skiff";
+  osVersion: string = "0.0.0";
+  /** Problems found while reading the command line, for the boot log. */
+  problems: string[] = [];
+
+  /** api.port=N (1-65535), api.token=T, api.readonly, api.off, hostname=H. */
+  static fromCmdline(c: Cmdline): ApiOptions {
+    const o = new ApiOptions();
+    const port = c.get(ARG_PORT);
+    if (port !== null) {
+      const p = parsePort(port);
+      if (p > 0) o.port = p;
+      else o.problems.push(ARG_PORT + "=" + port + " is not a port (1-65535); using " + DEFAULT_API_PORT.toString());
+    }
+    const token = c.get(ARG_TOKEN);
+    if (token !== null) {
+      if (token.length >= 8 && isTokenSafe(token)) o.token = token;
+      else o.problems.push(ARG_TOKEN + " must be at least 8 visible ASCII characters; generating one");
+    }
+    const ro = c.get(ARG_READONLY);
+    if (ro !== null) o.readOnly = ro != "0" && ro != "false" && ro != "no";
+    if (c.has(ARG_OFF)) o.enabled = false;
+    const h = c.get(ARG_HOSTNAME);
+    if (h !== null) {
+      if (validHostname(h)) o.hostname = h;
+      else o.problems.push(ARG_HOSTNAME + "=" + h + " is not a valid host name");
+    }
+    return o;
+  }
+}
+
+function parsePort(s: string): i32 {
+  if (s.length == 0 || s.length > 5) return -1;
+  let v = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v >= 1 && v <= 65535 ? v : -1;
+}
+
+/** b64token-ish (RFC 6750 §2.1): visible ASCII without spaces or quotes. */
+function isTokenSafe(t: string): bool {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c == 0x22 || c == 0x5c) return false;
+  }
+  return true;
+}
+
+/** RFC 1123 §2.1 host name: dot-separated labels of letters, digits and
+ *  hyphens, 1-63 each, not starting or ending with a hyphen; 253 in all. */
+export function validHostname(h: string): bool {
+  if (h.length == 0 || h.length > 253) return false;
+  const labels = h.split(".");
+  for (let i = 0; i < labels.length; i++) {
+    const l = unchecked(labels[i]);
+    if (l.length == 0 || l.length > 63) return false;
+    if (l.charCodeAt(0) == 0x2d || l.charCodeAt(l.length - 1) == 0x2d) return false;
+    for (let k = 0; k < l.length; k++) {
+      const c = l.charCodeAt(k);
+      const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d;
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+const HEX = "0123456789abcdef";
+
+/** 32 hex digits (128 bits) from rand. */
+export function generateToken(rand: RandomSource): string {
+  let s = "";
+  for (let i = 0; i < 4; i++) {
+    const v = rand.next32();
+    for (let k = 28; k >= 0; k -= 4) s += HEX.charAt((v >> k) & 15);
+  }
+  return s;
+}
+
+/** Logs refused state changes to the console (and so dmesg): method and path
+ *  only, never the Authorization header. */
+class AuthLogger extends AuthObserver {
+  refused(req: Request, status: i32, failures: u64): void {
+    println("api: refused " + req.method + " " + sanitizeForLog(req.path) + " (" + status.toString() +
+      "); " + failures.toString() + " refused so far");
+  }
+}
+
+function sanitizeForLog(s: string): string {
+  let out = s.length > 200 ? s.substring(0, 200) + "..." : s;
+  // Paths are already visible ASCII (the parser checks), but be explicit.
+  for (let i = 0; i < out.length; i++) {
+    const c = out.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f) return "(unprintable path)";
+  }
+  return out;
+}
+
+export class ApiState {
+  options: ApiOptions;
+  auth: BearerAuth;
+  metrics: RequestMetrics = new RequestMetrics();
+  config: KeyValueStore;
+  env: KeyValueStore;
+  hostname: string;
+  /** The raw boot command line (served with the token redacted). */
+  cmdline: string = "";
+  /** Monotonic time at boot, the zero of /os/uptime. */
+  bootNs: u64 = 0;
+  processorCount: i32 = 1;
+  /** Name of the hypervisor ("kvm", "tcg", "none", ...). */
+  hypervisor: string = "unknown";
+  /** True when the token was generated (printed at boot) rather than given. */
+  tokenGenerated: bool = false;
+
+  clock: WallClock | null = null;
+  memory: MemorySource | null = null;
+  tasks: TaskSource | null = null;
+  net: NetSource | null = null;
+  devices: DeviceSource | null = null;
+  blocks: BlockSource | null = null;
+  power: PowerControl | null = null;
+  /** Extra metrics families an app or subsystem appends to /metrics. */
+  extraMetrics: MetricsSource[] = [];
+
+  constructor(options: ApiOptions, config: KeyValueStore, env: KeyValueStore, rand: RandomSource | null) {
+    this.options = options;
+    this.config = config;
+    this.env = env;
+    this.hostname = options.hostname;
+    let token = options.token;
+    if (token.length == 0 && rand !== null) {
+      token = generateToken(rand);
+      this.tokenGenerated = true;
+    }
+    // With neither a token nor entropy, state changes stay refused (401).
+    this.auth = new BearerAuth(token);
+    this.auth.readOnly = options.readOnly;
+    this.auth.observer = new AuthLogger();
+    this.secret = token;
+  }
+
+  private secret: string = "";
+
+  /** The bearer token, for printing once at boot; never put it in a response. */
+  tokenForBootLog(): string { return this.secret; }
+
+  /** text with every occurrence of the token, and the value of an api.token=
+   *  word, replaced: /os/dmesg and /os/cmdline never echo the secret. */
+  redact(text: string): string {
+    let t = text;
+    if (this.secret.length > 0) t = t.replaceAll(this.secret, "<redacted>");
+    let at = t.indexOf(ARG_TOKEN + "=");
+    while (at >= 0) {
+      const start = at + ARG_TOKEN.length + 1;
+      let end = start;
+      if (end < t.length && t.charCodeAt(end) == 0x22) {   // a quoted value
+        end++;
+        while (end < t.length && t.charCodeAt(end) != 0x22) end++;
+        if (end < t.length) end++;
+      } else {
+        while (end < t.length && t.charCodeAt(end) != 0x20 && t.charCodeAt(end) != 0x0a) end++;
+      }
+      t = t.substring(0, start) + "<redacted>" + t.substring(end);
+      at = t.indexOf(ARG_TOKEN + "=", start + 10);
+    }
+    return t;
+  }
+
+  uptimeNs(nowNs: u64): u64 { return nowNs > this.bootNs ? nowNs - this.bootNs : 0; }
+
+  /** Unix seconds now, or -1 without a wall clock. */
+  unixSeconds(nowNs: u64): i64 {
+    const c = this.clock;
+    return c === null ? -1 : c.unixSeconds(nowNs);
+  }
+}
+
+/** Appends families to /metrics (e.g. an app's own counters). */
+export abstract class MetricsSource {
+  abstract write(w: MetricsWriter): void;
+}

@@ -1,0 +1,27 @@
+// kernel/config — the runtime key-value configuration: the REST endpoint's
+// /config/{key} edits it, the app reads it and registers a ConfigListener to be
+// told of changes. Seeded at boot from `config.<key>=<value>` command-line words.
+import { KeyValueStore } from "./store";
+import { Cmdline } from "../bootinfo/cmdline";
+
+export {
+  KeyValueStore, ConfigListener, storeErrorMessage,
+  STORE_OK, STORE_CREATED, STORE_BAD_KEY, STORE_TOO_LARGE, STORE_FULL, STORE_NOT_FOUND,
+} from "./store";
+
+const store = new KeyValueStore(false);
+
+/** The kernel's configuration store. */
+export function config(): KeyValueStore { return store; }
+
+/** Copies every `prefix<key>=<value>` word of the command line into s. */
+export function seedFromCmdline(s: KeyValueStore, cmdline: Cmdline, prefix: string): i32 {
+  let n = 0;
+  for (let i = 0; i < cmdline.args.length; i++) {
+    const a = unchecked(cmdline.args[i]);
+    const v = a.value;
+    if (v === null || !a.key.startsWith(prefix) || a.key.length == prefix.length) continue;
+    if (s.put(a.key.substring(prefix.length), v) >= 0) n++;
+  }
+  return n;
+}
