@@ -9,7 +9,7 @@ import { loadKernel, KernelModule } from "../platform/wasm.js";
 type E = {
   setup(cmdline: number, full: number): void; request(buf: number, now: bigint): number;
   token(): number; tokenGenerated(): number; getProblems(): number; getChanges(): number; getPowerCalls(): number;
-  configGet(k: number): number; hostname(): number; routeCount(): number; routeAt(i: number): number; log(s: number): void;
+  configGet(k: number): number; hostname(): number; useKernelProviders(): void; routeCount(): number; routeAt(i: number): number; log(s: number): void;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -372,5 +372,23 @@ describe("/metrics (Prometheus text format 0.0.4)", () => {
     expect(buckets.at(-1)!.labels.le).toBe("+Inf");
     for (let i = 1; i < buckets.length; i++) expect(buckets[i].value).toBeGreaterThanOrEqual(buckets[i - 1].value);
     expect(buckets.at(-1)!.value).toBe(get("skiff_http_request_duration_seconds_count", { route: "/os/name" }));
+  });
+});
+
+describe("kernel-backed providers", () => {
+  it("read mm, sched, virtio and CPUID through the same routes", () => {
+    // CPUID leaf 1 ECX bit 31 (hypervisor present) and the 0x40000000 signature "KVMKVMKVM\0\0\0".
+    host.cpuidTable.set("1", [0, 0, 0x80000000, 0]);
+    const sig = Buffer.from("KVMKVMKVM\0\0\0", "latin1");
+    host.cpuidTable.set(String(0x40000000), [0x40000001, sig.readUInt32LE(0), sig.readUInt32LE(4), sig.readUInt32LE(8)]);
+    const r = k.run(() => k.exports.useKernelProviders());
+    expect(r.exit).toBeUndefined();
+    expect(json(req("GET", "/hardware/hypervisor"))).toBe("kvm");
+    expect(json(req("GET", "/hardware/devices"))).toEqual([]);
+    expect(Array.isArray(json(req("GET", "/os/threads")).list)).toBe(true);
+    expect(typeof json(req("GET", "/os/memory/total"))).toBe("number");
+    const m = req("GET", "/metrics").body;
+    expect(m).toMatch(/^skiff_memory_used_bytes\{subsystem="heap"\} \d+$/m);
+    expect(m).toMatch(/^skiff_memory_used_bytes\{subsystem="dma"\} \d+$/m);
   });
 });

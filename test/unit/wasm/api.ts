@@ -112,3 +112,7 @@ export function routeAt(i: i32): string {
 }
 export function log(s: string): void { console.println(s); }
 export { abortHandler };
+
+import { installKernelProviders } from "../../../kernel/api";
+/** Switches the endpoint to the live-kernel providers (mm, sched, virtio, CPUID). */
+export function useKernelProviders(): void { installKernelProviders(api!.state); }
