@@ -34,4 +34,4 @@ export class Api {
     this.server.limits.maxBody = 65536;
   }
 }
-export { installKernelProviders, hypervisorName, KernelMemory, KernelTasks, KernelDevices, KernelBlocks, KernelWallClock } from "./kernel";
+export { installKernelProviders, hypervisorName, KernelRandom, KernelMemory, KernelTasks, KernelDevices, KernelBlocks, KernelWallClock } from "./kernel";

@@ -8,9 +8,10 @@ import { taskSnapshot } from "../sched";
 import { wallClockNs, wallClockSource } from "../time";
 import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
 import { hypervisorSignature } from "../arch/cpu";
+import { randomU32 } from "../random";
 import { WallClock } from "../http";
 import {
-  MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry,
+  MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry, RandomSource,
 } from "./providers";
 import { ApiState } from "./state";
 
@@ -67,6 +68,11 @@ export class KernelBlocks extends BlockSource {
     }
     return out;
   }
+}
+
+/** Token entropy from kernel/random (virtio-rng or RDRAND when present). */
+export class KernelRandom extends RandomSource {
+  next32(): u32 { return randomU32(); }
 }
 
 /** The kernel's wall clock; unknown when it was never set (no RTC, no epoch=). */
