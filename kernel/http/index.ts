@@ -11,3 +11,4 @@ export { BearerAuth, AuthObserver, isStateChanging, constantTimeEquals } from ".
 export { HttpServer, HttpConnection, HttpObserver, HttpServerStats } from "./server";
 export { WallClock, FixedOffsetClock, httpDate, isoDate, CivilTime } from "./clock";
 export * from "./status";
+export { HttpTcpService } from "./tcp";

@@ -1,0 +1,96 @@
+// kernel/http/tcp.ts — the thin adapter between kernel/net's event-driven TCP
+// sockets and the socket-agnostic HttpConnection: received bytes are fed in,
+// output is written as the send buffer allows (writable() resumes it), and
+// the socket is closed once the connection says so. Idle and request
+// timeouts need a periodic poll(nowNs) from the owner (e.g. a 1 s timer).
+import { TcpLayer, TcpListener, TcpListenHandler, TcpSocket, TcpHandler } from "../net/socket";
+import { ByteBuf } from "./buf";
+import { HttpServer, HttpConnection } from "./server";
+
+const READ_CHUNK: i32 = 4096;
+
+class HttpTcpConnection extends TcpHandler {
+  /** Bytes read from the socket that the connection did not take yet. */
+  private held: ByteBuf = new ByteBuf(256);
+  private scratch: Uint8Array = new Uint8Array(READ_CHUNK);
+  done: bool = false;
+
+  constructor(public service: HttpTcpService, public sock: TcpSocket, public conn: HttpConnection) { super(); }
+
+  readable(s: TcpSocket): void { this.pump(); }
+  writable(s: TcpSocket): void { this.pump(); }
+  closed(s: TcpSocket): void { this.finish(); }
+
+  /** Moves bytes both ways until neither side can make progress. */
+  pump(): void {
+    if (this.done) return;
+    const s = this.sock;
+    const now = <u64>s.layer.now;
+    let progress = true;
+    while (progress && !this.done) {
+      progress = false;
+      if (this.held.length > 0) {
+        const n = this.conn.feed(this.held.ptr, this.held.length, now);
+        if (n > 0) { this.held.consume(n); progress = true; }
+      }
+      if (this.held.length == 0) {
+        const r = s.read(this.scratch.dataStart, READ_CHUNK);
+        if (r < 0) { this.conn.peerClosed(now); }
+        else if (r > 0) { this.held.append(this.scratch.dataStart, r); progress = true; }
+      }
+      while (this.conn.outputLength() > 0) {
+        const w = s.write(this.conn.outputPtr(), this.conn.outputLength());
+        if (w <= 0) break;
+        this.conn.consumeOutput(w);
+        progress = true;
+      }
+      if (this.conn.shouldClose()) { s.close(); this.finish(); }
+    }
+  }
+
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn.close();
+    this.service.forget(this);
+  }
+}
+
+/** Serves an HttpServer on a TCP port. */
+export class HttpTcpService extends TcpListenHandler {
+  listener: TcpListener | null = null;
+  private live: HttpTcpConnection[] = [];
+
+  constructor(public server: HttpServer) { super(); }
+
+  /** Starts listening; false when the port is taken or invalid. */
+  listen(tcp: TcpLayer, port: u32): bool {
+    const l = tcp.listen(port, this);
+    this.listener = l;
+    return l !== null;
+  }
+
+  accepted(l: TcpListener, s: TcpSocket): void {
+    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now));
+    s.handler = h;
+    this.live.push(h);
+    h.pump();   // a rejected (503) connection has output at once
+  }
+
+  /** Checks every connection's timeouts; call periodically with the stack's clock. */
+  poll(nowNs: u64): void {
+    const all = this.live.slice(0);
+    for (let i = 0; i < all.length; i++) {
+      const h = unchecked(all[i]);
+      h.conn.poll(nowNs);
+      h.pump();
+    }
+  }
+
+  get connections(): i32 { return this.live.length; }
+
+  forget(h: HttpTcpConnection): void {
+    const i = this.live.indexOf(h);
+    if (i >= 0) this.live.splice(i, 1);
+  }
+}
