@@ -29,6 +29,7 @@ export const libvirtSpecs: OptionSpecs = {
   "serial-log": { type: "string", help: "file the serial console is written to (default /var/log/skiff/<name>.log)", metavar: "FILE" },
   "cpu-shares": { type: "number", help: "relative CPU weight (<cputune><shares>)", default: LIBVIRT_DEFAULTS.cpuShares, metavar: "N" },
   "cpu-quota": { type: "number", help: "hard CPU cap in % of one CPU (<cputune><quota>); 0 = none", default: 0, metavar: "PCT" },
+  "mem-overhead": { type: "number", help: "<memtune> hard limit = RAM + this many MiB for QEMU itself; 0 = no <memtune>", default: LIBVIRT_DEFAULTS.memOverheadMiB, metavar: "MIB" },
   "blkio-weight": { type: "number", help: "block I/O weight 100..1000 (<blkiotune>)", default: LIBVIRT_DEFAULTS.blkioWeight, metavar: "N" },
   partition: { type: "string", help: "cgroup partition (<resource><partition>)", default: LIBVIRT_DEFAULTS.partition, metavar: "PATH" },
   define: { type: "boolean", help: "define the domain through virsh" },
@@ -104,7 +105,7 @@ async function deployLibvirt(argv: string[], io: IO): Promise<number> {
     memoryMiB: v.memory as number, vcpus: v.vcpus as number, cmdline: v.cmdline as string,
     serialLog: resolve(io.cwd, (v["serial-log"] as string | undefined) ?? `/var/log/skiff/${name}.log`),
     network: v.network as string, cpuShares: v["cpu-shares"] as number, cpuQuotaPercent: v["cpu-quota"] as number,
-    blkioWeight: v["blkio-weight"] as number, partition: v.partition as string, machine: v.machine as "q35" | "pc",
+    memOverheadMiB: v["mem-overhead"] as number, blkioWeight: v["blkio-weight"] as number, partition: v.partition as string, machine: v.machine as "q35" | "pc",
   });
   if (!v.define) { emit(io, xml, v.out as string | undefined); return 0; }
   const file = resolve(io.cwd, (v.out as string | undefined) ?? `${name}.xml`);

@@ -25,6 +25,9 @@ export interface LibvirtOptions {
   /** cgroup cpu.weight-style share (libvirt <shares>), and a hard cap in % of one CPU (0: none). */
   cpuShares: number;
   cpuQuotaPercent: number;
+  /** <memtune> hard limit = guest RAM + this many MiB of QEMU overhead; 0 = no <memtune>
+   *  (libvirt then also leaves RLIMIT_MEMLOCK alone, which unprivileged containers cannot raise). */
+  memOverheadMiB: number;
   /** Block I/O weight, 100..1000. */
   blkioWeight: number;
   /** cgroup partition the domain's cgroup goes under, e.g. /machine/skiff. */
@@ -35,7 +38,7 @@ export interface LibvirtOptions {
 
 export const LIBVIRT_DEFAULTS = {
   type: "qemu" as const, memoryMiB: 64, vcpus: 1, cmdline: "", network: "user",
-  cpuShares: 1024, cpuQuotaPercent: 0, blkioWeight: 500, partition: "/machine/skiff",
+  cpuShares: 1024, cpuQuotaPercent: 0, memOverheadMiB: 256, blkioWeight: 500, partition: "/machine/skiff",
 };
 
 export function xmlEscape(s: string): string {
@@ -68,11 +71,14 @@ export function libvirtDomainXml(o: LibvirtOptions): string {
     push(2, `<quota>${Math.round(1000 * o.cpuQuotaPercent)}</quota>`);
   }
   push(1, `</cputune>`);
-  push(1, `<memtune>`);
-  // Guest RAM plus QEMU's own overhead; past it the cgroup reclaims, then kills.
-  push(2, `<hard_limit unit="KiB">${kib + 256 * 1024}</hard_limit>`);
-  push(2, `<soft_limit unit="KiB">${kib + 64 * 1024}</soft_limit>`);
-  push(1, `</memtune>`);
+  if (o.memOverheadMiB > 0) {
+    // Guest RAM plus QEMU's own overhead; past the soft limit the cgroup
+    // reclaims first under host pressure, past the hard limit it kills.
+    push(1, `<memtune>`);
+    push(2, `<hard_limit unit="KiB">${kib + o.memOverheadMiB * 1024}</hard_limit>`);
+    push(2, `<soft_limit unit="KiB">${kib + Math.ceil(o.memOverheadMiB / 4) * 1024}</soft_limit>`);
+    push(1, `</memtune>`);
+  }
   push(1, `<blkiotune>`);
   push(2, `<weight>${o.blkioWeight}</weight>`);
   push(1, `</blkiotune>`);
