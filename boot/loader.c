@@ -291,6 +291,58 @@ void w2c_host_halt(HOST) {
   for (;;) __asm__ volatile("cli; hlt");
 }
 
+/* --- RAM bound for linear memory ----------------------------------------- */
+
+struct e820 { uint64_t addr, size; uint32_t type, reserved; };
+
+/* Extends [addr, end) across RAM entries of a map, adjacent ones included. */
+static uint64_t ram_end_in(const uint8_t *entries, uint32_t count, uint32_t stride, uint64_t addr) {
+  uint64_t end = 0;
+  for (int grew = 1; grew;) {
+    grew = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      const struct e820 *e = (const struct e820 *)(entries + (uint64_t)i * stride);
+      uint64_t probe = end ? end : addr;
+      if (e->type == 1 && e->addr <= probe && probe < e->addr + e->size && e->addr + e->size > end) {
+        end = e->addr + e->size;
+        grew = 1;
+      }
+    }
+  }
+  return end;
+}
+
+/* The end of the RAM region holding addr, read from the boot protocol's memory
+ * map; 0 when unknown. The kernel parses the map properly later (and may lower
+ * the limit); this only keeps growth during the module's start function —
+ * static initialisers that allocate — inside real RAM. */
+static uint64_t ram_end_from_boot_info(uint64_t addr) {
+  if (boot_protocol == BOOT_PVH) {
+    const uint8_t *si = (const uint8_t *)(uintptr_t)boot_info;
+    if (*(const uint32_t *)(si + 4) < 1) return 0;          /* v0: no memory map */
+    uint32_t n = *(const uint32_t *)(si + 48);
+    uint64_t map = *(const uint64_t *)(si + 40);
+    if (n > 128 || map == 0 || map >= (1ull << 32)) return 0;
+    return ram_end_in((const uint8_t *)(uintptr_t)map, n, sizeof(struct e820), addr);
+  }
+  if (boot_protocol == BOOT_MULTIBOOT2) {
+    const uint8_t *p = (const uint8_t *)(uintptr_t)boot_info;
+    uint32_t total = *(const uint32_t *)p;
+    if (total > 65536) return 0;
+    for (uint32_t off = 8; off + 8 <= total;) {
+      uint32_t type = *(const uint32_t *)(p + off), size = *(const uint32_t *)(p + off + 4);
+      if (type == 0 || size < 8 || off + size > total) break;
+      if (type == 6) {
+        uint32_t stride = *(const uint32_t *)(p + off + 8);
+        if (stride < 24) return 0;
+        return ram_end_in(p + off + 16, (size - 16) / stride, stride, addr);
+      }
+      off += (size + 7) & ~7u;
+    }
+  }
+  return 0;
+}
+
 /* --- start ---------------------------------------------------------------- */
 
 void loader_main(uint32_t magic, uint32_t info) {
@@ -306,6 +358,8 @@ void loader_main(uint32_t magic, uint32_t info) {
   else
     boot_protocol = BOOT_UNKNOWN;   /* the kernel reports it and runs without boot info */
 
+  uint64_t ram_end = ram_end_from_boot_info(linear_base());
+  if (ram_end > linear_base()) linear_set_limit(ram_end - linear_base());
   wasm_rt_init();
   wasm2c_kernel_instantiate(&kernel, &host);   /* runs the module's start function */
   uint32_t v = *w2c_kernel_HOSTIF_VERSION(&kernel);

@@ -13,8 +13,10 @@
 uint32_t wasm_rt_call_stack_depth;
 
 /* Linear memory starts at the first page boundary after the image and may grow
- * up to linear_limit_bytes, which the kernel sets from the memory map
- * (host import memory_limit). Until then only the initial pages exist. */
+ * up to linear_limit_bytes: the end of the RAM region holding it, which the
+ * loader reads from the boot memory map before the module starts and the
+ * kernel may lower (host import memory_limit). With no map, only the initial
+ * pages exist. */
 extern uint8_t __image_end[];
 static uint64_t linear_limit_bytes;
 static wasm_rt_memory_t *the_memory;

@@ -12,6 +12,7 @@ import { execa } from "execa";
 import { IO, UserError, formatBytes, formatMs } from "./log.js";
 import { skiffRoot } from "./paths.js";
 import { demangle } from "./symbols.js";
+import { mergeDataSegments } from "./wasm-data.js";
 
 export interface BuildOptions {
   /** App folder (with main.ts) or an entry .ts file. */
@@ -36,7 +37,7 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "3";
+const PIPELINE_VERSION = "4";
 
 const CFLAGS = [
   "-O2", "-std=gnu11", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
@@ -184,6 +185,8 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
           rmSync(wasm, { force: true });
           throw new UserError(`AssemblyScript compile failed:\n${fixAscPaths(String(r.all ?? ""), out, io.cwd)}`, 1);
         }
+        // Hundreds of tiny data segments cost code in wasm2c's init: merge them.
+        writeFileSync(wasm, mergeDataSegments(readFileSync(wasm)).wasm);
       },
     },
     {

@@ -1,0 +1,130 @@
+// cli/lib/wasm-data.ts — merge a module's active data segments into as few as
+// possible before wasm2c. AssemblyScript emits one segment per static string
+// or array (hundreds), and wasm2c turns each into a range check plus a copy
+// in init_memories: ~40 bytes of x86 apiece plus alignment padding. Merging
+// segments that sit close together (gaps filled with zeros, which is what
+// fresh linear memory holds anyway) shrinks the image and its start-up work.
+// Binary format: WebAssembly core spec §5.5 (sections), §5.5.12 (data).
+
+const SEC_DATA = 11;
+const SEC_DATACOUNT = 12;
+/** Gaps up to this many bytes are filled with zeros rather than split. */
+const MAX_GAP = 256;
+
+function readU32(b: Uint8Array, pos: number): [number, number] {
+  let result = 0, shift = 0, byte: number;
+  do {
+    if (pos >= b.length) throw new Error("truncated LEB128");
+    byte = b[pos++];
+    result |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80 && shift < 35);
+  return [result >>> 0, pos];
+}
+
+function readI32(b: Uint8Array, pos: number): [number, number] {
+  let result = 0, shift = 0, byte: number;
+  do {
+    if (pos >= b.length) throw new Error("truncated LEB128");
+    byte = b[pos++];
+    result |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80 && shift < 35);
+  if (shift < 32 && byte & 0x40) result |= -1 << shift;
+  return [result | 0, pos];
+}
+
+function u32(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+}
+
+function i32(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+interface Segment { offset: number; bytes: Uint8Array }
+
+/** Returns the module with its data segments merged, or the input unchanged
+ *  when the data section has anything but active, constant-offset segments of
+ *  memory 0 (passive segments are referenced by index and must stay). */
+export function mergeDataSegments(wasm: Uint8Array): { wasm: Uint8Array; before: number; after: number } {
+  if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d) {
+    throw new Error("not a Wasm module");
+  }
+  const sections: { id: number; body: Uint8Array }[] = [];
+  let pos = 8;
+  while (pos < wasm.length) {
+    const id = wasm[pos++];
+    let size: number;
+    [size, pos] = readU32(wasm, pos);
+    sections.push({ id, body: wasm.subarray(pos, pos + size) });
+    pos += size;
+  }
+  const data = sections.find((s) => s.id === SEC_DATA);
+  if (!data) return { wasm, before: 0, after: 0 };
+
+  const segs: Segment[] = [];
+  const b = data.body;
+  let p = 0, count: number;
+  [count, p] = readU32(b, p);
+  for (let i = 0; i < count; i++) {
+    let flags: number;
+    [flags, p] = readU32(b, p);
+    if (flags !== 0 || b[p] !== 0x41) return { wasm, before: count, after: count };   // only "active, memory 0, i32.const"
+    let offset: number;
+    [offset, p] = readI32(b, p + 1);
+    if (b[p++] !== 0x0b) return { wasm, before: count, after: count };
+    let len: number;
+    [len, p] = readU32(b, p);
+    segs.push({ offset: offset >>> 0, bytes: b.subarray(p, p + len) });
+    p += len;
+  }
+
+  segs.sort((x, y) => x.offset - y.offset);
+  const merged: Segment[] = [];
+  for (const s of segs) {
+    const last = merged[merged.length - 1];
+    const lastEnd = last ? last.offset + last.bytes.length : 0;
+    if (last && s.offset >= lastEnd - 0 && s.offset - lastEnd <= MAX_GAP) {
+      const grown = new Uint8Array(s.offset + s.bytes.length - last.offset);
+      grown.set(last.bytes, 0);
+      grown.set(s.bytes, s.offset - last.offset);
+      last.bytes = grown;
+    } else if (last && s.offset < lastEnd) {
+      return { wasm, before: count, after: count };   // overlapping segments: leave alone
+    } else {
+      merged.push({ offset: s.offset, bytes: s.bytes });
+    }
+  }
+
+  const body: number[] = [...u32(merged.length)];
+  for (const s of merged) {
+    body.push(0, 0x41, ...i32(s.offset | 0), 0x0b, ...u32(s.bytes.length));
+    for (const x of s.bytes) body.push(x);
+  }
+  const out: number[] = Array.from(wasm.subarray(0, 8));
+  for (const s of sections) {
+    let bytes: ArrayLike<number> = s.body;
+    if (s.id === SEC_DATA) bytes = body;
+    else if (s.id === SEC_DATACOUNT) bytes = u32(merged.length);
+    out.push(s.id, ...u32(bytes.length));
+    for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
+  }
+  return { wasm: Uint8Array.from(out), before: count, after: merged.length };
+}
