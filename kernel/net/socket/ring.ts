@@ -48,7 +48,8 @@ export class RingBuffer {
     if (n > this.len) n = this.len;
     this.head = (this.head + n) % this.capacity;
     this.len -= n;
-    if (this.len == 0) this.head = 0;
+    // head must not jump back to 0 when empty: out-of-order bytes may sit
+    // beyond len at positions relative to it.
   }
 
   read(dst: usize, n: i32): i32 {

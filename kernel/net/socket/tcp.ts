@@ -226,9 +226,14 @@ export class TcpSocket {
   close(): void {
     const now = this.layer.now;
     switch (this.state) {
-      case TcpState.SynSent:                   // nothing sent yet that matters: delete the TCB
+      case TcpState.SynSent:
+        // Nothing queued: delete the TCB (§3.10.4). With data queued, an app
+        // that writes and closes before the handshake ends still gets its
+        // data sent: the FIN waits for ESTABLISHED, as in SYN-RECEIVED.
+        if (this.tx != null && this.tx!.len > 0) { this.queueFin(); break; }
         this.enterClosed(TCP_OK, true);
-        break;
+        this.layer.settle(this);
+        return;
       case TcpState.SynReceived:               // FIN after the handshake (queued until ESTABLISHED)
         this.queueFin();
         break;
@@ -251,6 +256,7 @@ export class TcpSocket {
     if (this.state == TcpState.Closed) return;
     if (this.isSynchronized()) this.layer.sendRst(this, this.sndNxt, 0, false);
     this.enterClosed(TCP_ERR_ABORTED, true);
+    this.layer.settle(this);                   // closed() runs now, and the layer forgets the socket
   }
 
   // ------------------------------------------------------------ opening
@@ -339,8 +345,8 @@ export class TcpSocket {
     if (hasAck) {
       this.ackAdvance(seg.ack, now);                    // our SYN is acknowledged
       this.setState(TcpState.Established);              // SYN-SENT -SYN,ACK-> ESTABLISHED
+      if (this.finQueued) this.setState(TcpState.FinWait1);   // close() during the handshake
       this.evConnected = true;
-      this.evWritable = true;
       this.ackNow = true;
     } else {
       this.setState(TcpState.SynReceived);              // simultaneous open (§3.5, figure 7)
@@ -361,6 +367,14 @@ export class TcpSocket {
 
   private processSynchronized(seg: TcpRepr, payload: usize, now: i64): void {
     const counters = this.layer.counters;
+    // Simultaneous open (§3.5 figure 8, line 4): the peer's SYN,ACK repeats the
+    // SYN we already took; drop the old SYN and keep its ACK.
+    if (this.state == TcpState.SynReceived && seg.has(TCP_SYN) && seg.seq == this.irs) {
+      seg.flags &= ~TCP_SYN;
+      seg.seq++;
+      if (!seg.has(TCP_ACK)) { this.sndNxt = this.iss; return; }   // a repeated SYN: answer with the SYN,ACK again
+      this.ackNow = true;                                            // figure 8 line 5
+    }
     // 1. Sequence number check (§3.10.7.4, first).
     const segLen = seg.segLen;
     const wnd = <u32>this.rcvWindow();
@@ -373,7 +387,13 @@ export class TcpSocket {
       ok = wnd != 0 && ((seqGe(seg.seq, this.rcvNxt) && seqLt(seg.seq, this.rcvNxt + wnd)) ||
                         (seqGe(last, this.rcvNxt) && seqLt(last, this.rcvNxt + wnd)));
     }
-    if (!ok) {
+    // An old zero-length ACK (overtaken by newer data on a reordering path)
+    // fails the check above, yet its acknowledgment is valid; dropping it
+    // would stall fast retransmit and window updates. Take its ACK field only
+    // (the RFC 5961 ACK check below still applies), as Linux does.
+    const lateAck = !ok && segLen == 0 && seg.flags == TCP_ACK && this.state != TcpState.SynReceived &&
+      seqLt(seg.seq, this.rcvNxt) && seqGe(seg.seq, this.rcvNxt - (<u32>65535 << <u32>this.rcvShift));
+    if (!ok && !lateAck) {
       counters.inc(Counter.DropTcpOutOfWindow);
       if (!seg.has(TCP_RST)) this.ackNow = true;           // an unacceptable segment gets an ACK
       if (this.state == TcpState.TimeWait && seg.has(TCP_FIN)) this.timewaitAt = now + 2 * MSL_NS;
@@ -408,7 +428,6 @@ export class TcpSocket {
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
       if (this.listener != null) this.evAccepted = true; else this.evConnected = true;
-      this.evWritable = true;
       if (this.finQueued) this.setState(TcpState.FinWait1);  // close() during the handshake
     }
     // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
@@ -444,6 +463,7 @@ export class TcpSocket {
       default:
         break;
     }
+    if (lateAck) return;
     // 7. Segment text: only while we may still receive.
     if (seg.payloadLen > 0 && (this.state == TcpState.Established || this.state == TcpState.FinWait1 ||
         this.state == TcpState.FinWait2)) {
@@ -454,6 +474,7 @@ export class TcpSocket {
       this.peerFinPending = true;
       this.peerFinSeq = seg.seq + <u32>seg.payloadLen;
       this.checkFin(now);
+      if (!this.peerFin) this.ackNow = true;                 // a FIN beyond a hole: tell the peer where we are
     }
   }
 
@@ -764,7 +785,9 @@ export class TcpSocket {
       if (this.rtxAt == 0) this.rtxAt = now + this.rto;
       if (fin) break;
     }
-    if (this.ackNow) this.sendSegment(this.sndNxt, TCP_ACK, 0, 0, false);
+    // A pure ACK carries the highest sequence sent: after a go-back-N
+    // timeout sndNxt is below what the peer may already have received.
+    if (this.ackNow) this.sendSegment(this.sndMax, TCP_ACK, 0, 0, false);
     // A closed window with data waiting and nothing in flight: probe it.
     if (sending && this.sndWnd == 0 && avail > 0 && this.sndNxt == this.sndUna && this.persistAt == 0) {
       this.persistAt = now + this.rto;

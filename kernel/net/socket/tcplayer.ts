@@ -213,7 +213,7 @@ export class TcpLayer extends ProtocolHandler {
   }
 
   /** Delivers a connection's events, and forgets it once it is closed. */
-  private settle(s: TcpSocket): void {
+  settle(s: TcpSocket): void {
     s.deliver();
     if (s.state == TcpState.Closed && s.closedDelivered) {
       const key = connKey(s.remoteAddr, s.remotePort, s.localPort);

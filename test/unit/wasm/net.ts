@@ -233,6 +233,7 @@ export function newStack(seed: u32, macLo: u32, ip: u32, prefix: i32, gw: u32, d
   const s = new NetStack(d, new SeededEntropy(<u64>seed * 0x9e3779b97f4a7c15 + 1), c, memLimit > 0 ? <i64>memLimit : (24 << 20));
   devices.push(d);
   stacks.push(s);
+  s.start(0);
   return stacks.length - 1;
 }
 export function setOffload(h: i32, tx: bool, rx: bool): void { devices[h].txOffload = tx; devices[h].rxOffload = rx; }

@@ -1,0 +1,656 @@
+// TCP (kernel/net/socket) compiled to Wasm, grouped by RFC 9293 state. The
+// stack under test is 10.9.0.1; a scripted peer at 10.9.0.2 talks to it with
+// segments built by net-lib's independent encoder, on a fake clock. At the
+// end, two stacks move 1 MiB each way over a seeded lossy link.
+import { beforeAll, describe, expect, it } from "vitest";
+import { Net, frames, decode, ip, mac, eth, ipv4, tcp, F, TcpSeg, rng } from "./net-lib.js";
+
+let net: Net;
+beforeAll(async () => { net = await Net.load(); });
+
+const A = ip("10.9.0.1"), B = ip("10.9.0.2");
+const MAC_A = mac("02:00:00:00:00:0a"), MAC_B = mac("02:00:00:00:00:0b");
+const MS = 1_000_000n, SEC = 1_000_000_000n;
+let seed = 100;
+
+type Seg = NonNullable<ReturnType<typeof decode>["tcp"]>;
+const flagStr = (f: number) => (f & F.SYN ? "S" : "") + (f & F.ACK ? "A" : "") + (f & F.PSH ? "P" : "") + (f & F.FIN ? "F" : "") + (f & F.RST ? "R" : "");
+
+/** The scripted peer and the stack under test, with a fake clock. */
+class Rig {
+  h: number;
+  now = 0n;
+  sport = 40000;
+  dport = 7;
+  seq = 1000;            // the peer's next sequence number
+  ack = 0;               // what the peer acknowledges
+  listener = -1;
+  constructor(opts: { listen?: boolean; echo?: boolean; backlog?: number; rx?: number; tx?: number; mtu?: number } = {}) {
+    this.h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, opts.mtu ?? 1500, 0);
+    if (opts.listen !== false) this.listener = net.x.listen(this.h, 7, opts.echo ? 1 : 0, opts.backlog ?? 8, opts.rx ?? 0, opts.tx ?? 0);
+    net.x.poll(this.h, 0n);
+    net.inject(this.h, eth(MAC_A, MAC_B, 0x0806, arpReq()));
+    net.x.poll(this.h, 0n);
+    net.take(this.h);
+  }
+  /** Sends one segment from the peer; returns what the stack sent back. */
+  send(s: Partial<TcpSeg> & { flags: number }): Seg[] {
+    const seg: TcpSeg = { sport: this.sport, dport: this.dport, seq: this.seq, ack: this.ack, window: 65535, ...s };
+    net.inject(this.h, eth(MAC_A, MAC_B, 0x0800, ipv4(B, A, 6, tcp(B, A, seg))));
+    net.x.poll(this.h, this.now);
+    return this.out();
+  }
+  /** Advances the clock to t and polls. */
+  at(t: bigint): Seg[] { this.now = t; net.x.poll(this.h, t); return this.out(); }
+  /** The stack's TCP segments; its ARP requests for the peer are answered. */
+  out(): Seg[] {
+    const got = net.take(this.h).map((f) => decode(f));
+    if (got.some((d) => d.arp?.op === 1 && d.arp.tpa === "10.9.0.2")) {
+      net.inject(this.h, eth(MAC_A, MAC_B, 0x0806, arpReply()));
+      net.x.poll(this.h, this.now);
+      got.push(...net.take(this.h).map((f) => decode(f)));
+    }
+    return got.filter((d) => d.tcp).map((d) => {
+      expect(d.tcp!.csumOk).toBe(true);
+      expect(d.ip!.headerOk).toBe(true);
+      return d.tcp!;
+    });
+  }
+  /** Full passive handshake; returns the accepted socket's id. */
+  accept(opts: { mss?: number; wscale?: number; window?: number } = {}): number {
+    const [sa] = this.send({ flags: F.SYN, mss: opts.mss ?? 1460, wscale: opts.wscale, window: opts.window ?? 65535 });
+    expect(flagStr(sa.flags)).toBe("SA");
+    this.seq++;
+    this.ack = (sa.seq + 1) >>> 0;
+    expect(this.send({ flags: F.ACK, window: opts.window ?? 65535 })).toEqual([]);
+    return net.x.lastAccepted();
+  }
+}
+function arpReq(op = 1) {
+  const b = new Uint8Array(28);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, 1); v.setUint16(2, 0x0800); b[4] = 6; b[5] = 4; v.setUint16(6, op);
+  b.set(MAC_B, 8); v.setUint32(14, B); if (op === 2) b.set(MAC_A, 18); v.setUint32(24, A);
+  return b;
+}
+const arpReply = () => arpReq(2);
+const bytes = (n: number, k = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 255);
+
+describe("LISTEN", () => {
+  it("answers a SYN with SYN,ACK carrying MSS and window scale (RFC 7323 §2.2)", () => {
+    const r = new Rig({ rx: 262144 });
+    const [sa] = r.send({ flags: F.SYN, mss: 1460, wscale: 7 });
+    expect(flagStr(sa.flags)).toBe("SA");
+    expect(sa.ack).toBe(1001);
+    expect(sa.mss).toBe(1460);
+    expect(sa.wscale).toBe(3);                         // 256 KiB buffer: shift 3 fits a 16-bit window
+    expect(sa.window).toBe(65535);
+    expect(net.x.halfOpen(r.listener)).toBe(1);
+  });
+
+  it("omits window scaling when the peer did not offer it", () => {
+    const r = new Rig({ rx: 262144 });
+    const [sa] = r.send({ flags: F.SYN, mss: 1000 });
+    expect(sa.wscale).toBeUndefined();
+    const id = r.accept.call(Object.assign(r, { sport: 40001, seq: 5000 }), { mss: 1000 });
+    expect(net.x.sockRcvShift(id)).toBe(0);
+    expect(net.x.sockMss(id)).toBe(1000);
+  });
+
+  it("resets an ACK to a listener and ignores a RST", () => {
+    const r = new Rig();
+    const [rst] = r.send({ flags: F.ACK, ack: 777 });
+    expect([flagStr(rst.flags), rst.seq]).toEqual(["R", 777]);
+    expect(r.send({ flags: F.RST })).toEqual([]);
+  });
+
+  it("resets a SYN to a closed port with <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>", () => {
+    const r = new Rig();
+    r.dport = 8080;
+    const [rst] = r.send({ flags: F.SYN, seq: 5000 });
+    expect([flagStr(rst.flags), rst.seq, rst.ack]).toEqual(["AR", 0, 5001]);
+    expect(net.counters(r.h)).toMatchObject({ drop_tcp_no_socket: 1, tcp_rst_out: 1 });
+  });
+
+  it("bounds a SYN flood by the backlog and frees everything when the handshakes time out", () => {
+    const r = new Rig({ backlog: 4 });
+    let synAcks = 0;
+    for (let i = 0; i < 10; i++) { r.sport = 30000 + i; synAcks += r.send({ flags: F.SYN }).length; }
+    expect(synAcks).toBe(4);
+    expect(net.counters(r.h).drop_tcp_syn_backlog).toBe(6);
+    expect(net.x.connCount(r.h)).toBe(4);
+    expect(Number(net.x.memUsed(r.h))).toBe(4 * 65536);
+    for (let t = 1n; t < 300n; t++) r.at(t * SEC);
+    expect(net.x.halfOpen(r.listener)).toBe(0);
+    expect(net.x.connCount(r.h)).toBe(0);
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+    r.sport = 31000;
+    expect(r.send({ flags: F.SYN }).length).toBe(1);      // the listener works again
+  });
+
+  it("refuses connections when the memory limit is reached", () => {
+    const h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 3 * 65536);
+    net.x.listen(h, 7, 0, 16, 0, 0);
+    net.inject(h, eth(MAC_A, MAC_B, 0x0806, arpReq()));
+    for (let i = 0; i < 5; i++) net.inject(h, eth(MAC_A, MAC_B, 0x0800, ipv4(B, A, 6, tcp(B, A, { sport: 100 + i, dport: 7, seq: 1, ack: 0, flags: F.SYN, window: 1000 }))));
+    net.x.poll(h, 0n);
+    expect(net.counters(h).drop_tcp_no_memory).toBe(2);
+    expect(Number(net.x.memPeak(h))).toBeLessThanOrEqual(3 * 65536);
+  });
+});
+
+describe("SYN-RECEIVED", () => {
+  it("moves to ESTABLISHED on the ACK and hands the connection to the listener", () => {
+    const r = new Rig();
+    const id = r.accept();
+    expect(net.state(id)).toBe("ESTABLISHED");
+    expect(net.log(id)).toBe("A");
+    expect(net.x.halfOpen(r.listener)).toBe(0);
+    expect(Number(net.x.acceptedOn(r.listener))).toBe(1);
+  });
+
+  it("retransmits the SYN,ACK with exponential backoff", () => {
+    const r = new Rig();
+    const [sa] = r.send({ flags: F.SYN });
+    const times: number[] = [];
+    for (let t = 0n; t <= 20n * SEC; t += 100n * MS) {
+      for (const s of r.at(t)) { expect([flagStr(s.flags), s.seq]).toEqual(["SA", sa.seq]); times.push(Number(t / MS)); }
+    }
+    expect(times).toEqual([1000, 3000, 7000, 15000]);
+  });
+
+  it("answers a repeated SYN with the same SYN,ACK", () => {
+    const r = new Rig();
+    const [sa] = r.send({ flags: F.SYN });
+    const [again] = r.send({ flags: F.SYN });
+    expect([flagStr(again.flags), again.seq, again.ack]).toEqual(["SA", sa.seq, 1001]);
+  });
+
+  it("returns to LISTEN on a RST (the listener forgets the half-open connection)", () => {
+    const r = new Rig();
+    r.send({ flags: F.SYN });
+    r.seq++;
+    expect(r.send({ flags: F.RST })).toEqual([]);
+    expect(net.x.halfOpen(r.listener)).toBe(0);
+    expect(net.x.connCount(r.h)).toBe(0);
+  });
+
+  it("resets an ACK that does not acknowledge the SYN", () => {
+    const r = new Rig();
+    const [sa] = r.send({ flags: F.SYN });
+    r.seq++;
+    const bad = (sa.seq + 5000) >>> 0;
+    const [rst] = r.send({ flags: F.ACK, ack: bad });
+    expect([flagStr(rst.flags), rst.seq]).toEqual(["R", bad]);
+  });
+});
+
+describe("SYN-SENT", () => {
+  function open(r: Rig, port = 80) {
+    const id = net.x.connect(r.h, B, port, 0, 0);
+    const [syn] = r.out();
+    r.dport = net.x.sockLocalPort(id);
+    r.sport = port;
+    return { id, syn };
+  }
+
+  it("sends a SYN with MSS and window scale from an entropy-chosen ISN and port", () => {
+    const r = new Rig({ listen: false });
+    const { id, syn } = open(r);
+    expect(flagStr(syn.flags)).toBe("S");
+    expect(syn.mss).toBe(1460);
+    expect(syn.wscale).toBe(0);
+    expect(syn.seq).toBe((net.x.sockIss(id) >>> 0));
+    expect(r.dport).toBeGreaterThanOrEqual(49152);
+    // Another stack (other secret) picks another ISN for the same 4-tuple at the same time.
+    const r2 = new Rig({ listen: false });
+    const id2 = net.x.connect(r2.h, B, 80, 0, 0);
+    expect((net.x.sockIss(id2) >>> 0)).not.toBe(syn.seq);
+  });
+
+  it("completes on SYN,ACK: ESTABLISHED, connected event, window scale taken", () => {
+    const r = new Rig({ listen: false });
+    const { id, syn } = open(r);
+    r.ack = (syn.seq + 1) >>> 0;
+    const [ack] = r.send({ flags: F.SYN | F.ACK, seq: 9000, mss: 1200, wscale: 7, window: 100 });
+    expect([flagStr(ack.flags), ack.seq, ack.ack]).toEqual(["A", r.ack, 9001]);
+    expect(net.state(id)).toBe("ESTABLISHED");
+    expect(net.log(id)).toBe("C");
+    expect(net.x.sockMss(id)).toBe(1200);
+    expect(net.x.sockSndShift(id)).toBe(7);
+    r.seq = 9001;
+    r.send({ flags: F.ACK, window: 100 });
+    expect(net.x.sockSndWnd(id)).toBe(12800);
+  });
+
+  it("retransmits the SYN with backoff and gives up after the retries", () => {
+    const r = new Rig({ listen: false });
+    const { id } = open(r);
+    let syns = 0;
+    for (let t = 0n; t < 400n * SEC; t += SEC / 2n) syns += r.at(t).length;
+    expect(syns).toBe(6);
+    expect(net.state(id)).toBe("CLOSED");
+    expect(net.log(id)).toBe("X3");                    // TCP_ERR_TIMEOUT
+  });
+
+  it("is refused by a RST that acknowledges the SYN; a RST without ACK is ignored", () => {
+    const r = new Rig({ listen: false });
+    const { id, syn } = open(r);
+    expect(r.send({ flags: F.RST, seq: 0 })).toEqual([]);
+    expect(net.state(id)).toBe("SYN-SENT");
+    r.send({ flags: F.RST | F.ACK, seq: 0, ack: (syn.seq + 1) >>> 0 });
+    expect(net.state(id)).toBe("CLOSED");
+    expect(net.log(id)).toBe("X1");                    // TCP_ERR_REFUSED
+    expect(net.x.connCount(r.h)).toBe(0);
+  });
+
+  it("resets an ACK outside what was sent", () => {
+    const r = new Rig({ listen: false });
+    const { id, syn } = open(r);
+    const [rst] = r.send({ flags: F.SYN | F.ACK, seq: 9000, ack: (syn.seq + 77) >>> 0 });
+    expect([flagStr(rst.flags), rst.seq]).toEqual(["R", (syn.seq + 77) >>> 0]);
+    expect(net.state(id)).toBe("SYN-SENT");
+  });
+
+  it("simultaneous open: SYN, then SYN,ACK (RFC 9293 §3.5 figure 8)", () => {
+    const r = new Rig({ listen: false });
+    const { id, syn } = open(r, 5000);
+    const [sa] = r.send({ flags: F.SYN, seq: 300 });
+    expect([flagStr(sa.flags), sa.seq, sa.ack]).toEqual(["SA", syn.seq, 301]);
+    expect(net.state(id)).toBe("SYN-RECEIVED");
+    const [ack] = r.send({ flags: F.SYN | F.ACK, seq: 300, ack: (syn.seq + 1) >>> 0 });
+    expect([flagStr(ack.flags), ack.seq, ack.ack]).toEqual(["A", (syn.seq + 1) >>> 0, 301]);
+    expect(net.state(id)).toBe("ESTABLISHED");
+    expect(net.log(id)).toBe("C");
+  });
+});
+
+describe("ESTABLISHED", () => {
+  it("delays the ACK of one segment, ACKs every second segment at once", () => {
+    const r = new Rig();
+    const id = r.accept();
+    expect(r.send({ flags: F.ACK | F.PSH, payload: bytes(100) })).toEqual([]);
+    r.seq += 100;
+    const [a] = r.at(100n * MS);
+    expect([flagStr(a.flags), a.ack]).toEqual(["A", r.seq]);
+    expect(r.send({ flags: F.ACK, payload: bytes(100) })).toEqual([]);
+    r.seq += 100;
+    const [b] = r.send({ flags: F.ACK, payload: bytes(100) });
+    r.seq += 100;
+    expect(b.ack).toBe(r.seq);
+    expect(net.collected(id).length).toBe(300);
+  });
+
+  it("sends app data; the ACK frees the buffer (writable); RTT samples drive the RTO (RFC 6298 §2)", () => {
+    const r = new Rig();
+    const [sa] = r.send({ flags: F.SYN, mss: 1460 });
+    r.seq++;
+    r.ack = (sa.seq + 1) >>> 0;
+    r.now = 400n * MS;
+    r.send({ flags: F.ACK });                           // the handshake is the first sample: R = 400 ms
+    const id = net.x.lastAccepted();
+    expect(Number(net.x.sockSrtt(id))).toBe(400e6);
+    expect(Number(net.x.sockRttvar(id))).toBe(200e6);
+    expect(Number(net.x.sockRto(id))).toBe(1200e6);     // SRTT + 4·RTTVAR (above the 1 s floor)
+    net.send(id, new TextEncoder().encode("hello"));
+    const [d] = r.out();
+    expect(flagStr(d.flags)).toBe("AP");
+    expect(Buffer.from(d.payload).toString()).toBe("hello");
+    r.at(1400n * MS);
+    r.send({ flags: F.ACK, ack: (d.seq + 5) >>> 0 });   // R = 1 s
+    expect(net.log(id)).toBe("AW");
+    expect(Number(net.x.sockRttvar(id))).toBe(300e6);   // 3/4·200 + 1/4·|400 − 1000| (§2.3)
+    expect(Number(net.x.sockSrtt(id))).toBe(475e6);     // 7/8·400 + 1/8·1000
+    expect(Number(net.x.sockRto(id))).toBe(1675e6);
+  });
+
+  it("reports back-pressure: write takes only what fits", () => {
+    const r = new Rig({ tx: 4096 });
+    const id = r.accept();
+    expect(net.withBytes(bytes(10000), (p) => net.x.sockWrite(id, p, 10000))).toBe(4096);
+    expect(net.x.sockWritable(id)).toBe(0);
+    expect(net.withBytes(bytes(10), (p) => net.x.sockWrite(id, p, 10))).toBe(0);
+  });
+
+  it("retransmits on timeout with exponential backoff, and recovers", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.send(id, bytes(500));
+    const [d] = r.out();
+    const times: number[] = [];
+    for (let t = 0n; t <= 8n * SEC; t += 250n * MS) {
+      for (const s of r.at(t)) { expect([s.seq, s.payload.length]).toEqual([d.seq, 500]); times.push(Number(t / MS)); }
+    }
+    expect(times).toEqual([1000, 3000, 7000]);
+    r.send({ flags: F.ACK, ack: (d.seq + 500) >>> 0 });
+    expect((net.x.sockSndUna(id) >>> 0)).toBe((d.seq + 500) >>> 0);
+    expect(r.at(30n * SEC)).toEqual([]);
+    expect(net.counters(r.h).tcp_retransmits).toBe(3);
+  });
+
+  it("fast-retransmits after three duplicate ACKs, before the timer", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.send(id, bytes(5 * 1460));
+    const segs = r.out();
+    expect(segs.length).toBe(5);
+    r.send({ flags: F.ACK, ack: (segs[0].seq + 1460) >>> 0 });
+    for (let i = 0; i < 2; i++) expect(r.send({ flags: F.ACK, ack: (segs[0].seq + 1460) >>> 0 })).toEqual([]);
+    const [rt] = r.send({ flags: F.ACK, ack: (segs[0].seq + 1460) >>> 0 });
+    expect([rt.seq, rt.payload.length]).toEqual([segs[1].seq, 1460]);
+    expect(net.counters(r.h).tcp_fast_retransmits).toBe(1);
+    // A partial ACK retransmits the next hole at once (RFC 6582).
+    const [rt2] = r.send({ flags: F.ACK, ack: (segs[2].seq) >>> 0 });
+    expect(rt2.seq).toBe(segs[2].seq);
+    r.send({ flags: F.ACK, ack: (segs[4].seq + 1460) >>> 0 });
+    expect((net.x.sockSndUna(id) >>> 0)).toBe((net.x.sockSndNxt(id) >>> 0));
+  });
+
+  it("puts out-of-order data in place and ACKs the hole at once", () => {
+    const r = new Rig();
+    const id = r.accept();
+    const data = bytes(3000, 3);
+    const [dup] = r.send({ flags: F.ACK, seq: r.seq + 1000, payload: data.subarray(1000, 2000) });
+    expect(dup.ack).toBe(r.seq);
+    const [dup2] = r.send({ flags: F.ACK, seq: r.seq + 2000, payload: data.subarray(2000) });
+    expect(dup2.ack).toBe(r.seq);
+    expect(net.collected(id).length).toBe(0);
+    const [all] = r.send({ flags: F.ACK, payload: data.subarray(0, 1000) });
+    expect(all.ack).toBe(r.seq + 3000);
+    expect(Buffer.from(net.collected(id)).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it("trims data to the window, closes it, and opens it again when the app reads", () => {
+    const r = new Rig({ rx: 4096 });
+    const id = r.accept();
+    net.x.setAutoRead(id, 0);
+    const acks = r.send({ flags: F.ACK, payload: bytes(6000) });
+    expect(acks).toEqual([]);                            // the first 4096 bytes, ACK delayed
+    const [a] = r.at(200n * MS);
+    expect([a.ack, a.window]).toEqual([r.seq + 4096, 0]);
+    r.seq += 4096;
+    const [z] = r.send({ flags: F.ACK, payload: bytes(100) });   // beyond a zero window
+    expect([z.ack, z.window]).toEqual([r.seq, 0]);
+    expect(net.counters(r.h).drop_tcp_out_of_window).toBe(1);
+    const buf = net.k.bytesIn(new Uint8Array(4096));
+    expect(net.x.sockRead(id, buf, 4096)).toBe(4096);
+    const [upd] = r.out();                               // window update
+    expect([upd.ack, upd.window]).toEqual([r.seq, 4096]);
+  });
+
+  it("probes a zero window, and sends when it opens", () => {
+    const r = new Rig();
+    const id = r.accept({ window: 0 });
+    net.send(id, bytes(100));
+    expect(r.out()).toEqual([]);
+    const una = (net.x.sockSndUna(id) >>> 0);
+    const probes: number[] = [];
+    for (let t = 0n; t <= 8n * SEC; t += 250n * MS) {
+      for (const s of r.at(t)) { expect([s.seq, s.payload.length]).toEqual([(una - 1) >>> 0, 0]); probes.push(Number(t / MS)); }
+    }
+    expect(probes).toEqual([1000, 3000, 7000]);
+    const [d] = r.send({ flags: F.ACK, ack: una, window: 1000 });
+    expect([d.seq, d.payload.length]).toEqual([una, 100]);
+    expect(net.counters(r.h).tcp_window_probes).toBe(3);
+  });
+
+  it("RFC 5961: exact RST resets, in-window RST gets a challenge ACK, others are dropped", () => {
+    const r = new Rig();
+    const id = r.accept();
+    expect(r.send({ flags: F.RST, seq: r.seq + 100000000 })).toEqual([]);
+    const [ch] = r.send({ flags: F.RST, seq: r.seq + 10 });
+    expect([flagStr(ch.flags), ch.ack]).toEqual(["A", r.seq]);
+    expect(net.state(id)).toBe("ESTABLISHED");
+    r.send({ flags: F.RST });
+    expect(net.state(id)).toBe("CLOSED");
+    expect(net.log(id)).toBe("AX2");
+    expect(net.counters(r.h)).toMatchObject({ tcp_challenge_acks: 1, tcp_rst_in: 1, tcp_established_resets: 1 });
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+  });
+
+  it("RFC 5961: a SYN gets a challenge ACK and changes nothing", () => {
+    const r = new Rig();
+    const id = r.accept();
+    const [ch] = r.send({ flags: F.SYN, seq: r.seq + 5 });
+    expect([flagStr(ch.flags), ch.ack]).toEqual(["A", r.seq]);
+    expect(net.state(id)).toBe("ESTABLISHED");
+  });
+
+  it("RFC 5961: data with an ACK too old or for unsent data is not accepted", () => {
+    const r = new Rig();
+    const id = r.accept();
+    const una = (net.x.sockSndUna(id) >>> 0);
+    const [a1] = r.send({ flags: F.ACK, ack: (una + 1000) >>> 0, payload: bytes(10) });
+    expect(a1.ack).toBe(r.seq);
+    const [a2] = r.send({ flags: F.ACK, ack: (una - 200000) >>> 0, payload: bytes(10) });
+    expect(a2.ack).toBe(r.seq);
+    expect(net.collected(id).length).toBe(0);
+    expect(net.counters(r.h).drop_tcp_bad_ack).toBe(2);
+  });
+
+  it("limits challenge ACKs per second", () => {
+    const r = new Rig();
+    r.accept();
+    let n = 0;
+    for (let i = 0; i < 150; i++) n += r.send({ flags: F.SYN, seq: r.seq + 5 }).length;
+    expect(n).toBe(100);
+  });
+});
+
+describe("CLOSE-WAIT and LAST-ACK (passive close)", () => {
+  it("FIN -> CLOSE-WAIT with end of stream; close -> LAST-ACK; ACK -> CLOSED, memory released", () => {
+    const r = new Rig();
+    const id = r.accept();
+    const [a] = r.send({ flags: F.ACK | F.FIN, payload: bytes(5) });
+    expect(a.ack).toBe(r.seq + 6);
+    r.seq += 6;
+    expect(net.state(id)).toBe("CLOSE-WAIT");
+    expect(net.log(id)).toBe("ARE");
+    net.send(id, bytes(3), true);
+    const segs = r.out();
+    const fin = segs[segs.length - 1];
+    expect(segs.map((x) => flagStr(x.flags))).toEqual(["AP", "AF"]);
+    expect(net.state(id)).toBe("LAST-ACK");
+    r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
+    expect(net.state(id)).toBe("CLOSED");
+    expect(net.log(id)).toBe("AREX0");
+    expect(net.x.connCount(r.h)).toBe(0);
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+  });
+
+  it("waits for data before a FIN that arrived early", () => {
+    const r = new Rig();
+    const id = r.accept();
+    const [a] = r.send({ flags: F.ACK | F.FIN, seq: r.seq + 10 });
+    expect(a.ack).toBe(r.seq);
+    expect(net.state(id)).toBe("ESTABLISHED");
+    const [b] = r.send({ flags: F.ACK, payload: bytes(10) });
+    expect(b.ack).toBe(r.seq + 11);
+    expect(net.state(id)).toBe("CLOSE-WAIT");
+  });
+});
+
+describe("FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT (active close)", () => {
+  it("close -> FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT -> CLOSED after 2 MSL", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockClose(id);
+    const [fin] = r.out();
+    expect(flagStr(fin.flags)).toBe("AF");
+    expect(net.state(id)).toBe("FIN-WAIT-1");
+    r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
+    expect(net.state(id)).toBe("FIN-WAIT-2");
+    r.ack = (fin.seq + 1) >>> 0;
+    const [a] = r.send({ flags: F.ACK | F.FIN });
+    expect(a.ack).toBe(r.seq + 1);
+    expect(net.state(id)).toBe("TIME-WAIT");
+    r.at(30n * SEC);
+    const [again] = r.send({ flags: F.ACK | F.FIN });      // our ACK was lost: the FIN comes again
+    expect(again.ack).toBe(r.seq + 1);
+    r.at(89n * SEC);
+    expect(net.state(id)).toBe("TIME-WAIT");                 // restarted by the repeated FIN
+    r.at(91n * SEC);
+    expect(net.state(id)).toBe("CLOSED");
+    expect(net.log(id)).toBe("AREX0");
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+  });
+
+  it("FIN,ACK together in FIN-WAIT-1 go straight to TIME-WAIT", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockClose(id);
+    const [fin] = r.out();
+    r.ack = (fin.seq + 1) >>> 0;
+    r.send({ flags: F.ACK | F.FIN });
+    expect(net.state(id)).toBe("TIME-WAIT");
+  });
+
+  it("simultaneous close goes through CLOSING (RFC 9293 §3.6 figure 13)", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockClose(id);
+    const [fin] = r.out();
+    const [a] = r.send({ flags: F.ACK | F.FIN });           // the peer's FIN, not acking ours
+    expect(a.ack).toBe(r.seq + 1);
+    expect(net.state(id)).toBe("CLOSING");
+    r.seq++;
+    r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
+    expect(net.state(id)).toBe("TIME-WAIT");
+  });
+
+  it("gives up on a peer that never sends its FIN", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockClose(id);
+    const [fin] = r.out();
+    r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
+    r.at(61n * SEC);
+    expect(net.state(id)).toBe("CLOSED");
+    expect(net.x.connCount(r.h)).toBe(0);
+  });
+
+  it("sends queued data before the FIN", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.send(id, bytes(3000), true);
+    const segs = r.out();
+    // write() sends at once; close() then adds the FIN in a segment of its own.
+    expect(segs.map((s) => [flagStr(s.flags), s.payload.length])).toEqual([["A", 1460], ["A", 1460], ["AP", 80], ["AF", 0]]);
+    expect(segs[3].seq).toBe((segs[0].seq + 3000) >>> 0);
+  });
+});
+
+describe("aborts and timeouts", () => {
+  it("abort sends RST and frees the connection", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockAbort(id);
+    const [rst] = r.out();
+    expect(flagStr(rst.flags)).toBe("R");
+    expect(net.log(id)).toBe("AX4");
+    expect(net.x.connCount(r.h)).toBe(0);
+  });
+
+  it("drops the connection with a RST after the retransmissions run out", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.send(id, bytes(10));
+    let last: Seg | undefined;
+    for (let t = 0n; t < 3000n * SEC; t += SEC) for (const s of r.at(t)) last = s;
+    expect(flagStr(last!.flags)).toBe("R");
+    expect(net.log(id)).toBe("AX3");
+    expect(net.counters(r.h).tcp_timeouts).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------- two stacks
+
+/** Two stacks on a seeded link that drops, duplicates, reorders and corrupts. */
+function link(a: number, b: number, seedV: number, loss: { drop: number; dup: number; corrupt: number; jitterMs: number }) {
+  const r = rng(seedV);
+  const inFlight: { at: bigint; to: number; f: Uint8Array }[] = [];
+  let now = 0n;
+  const stats = { sent: 0, dropped: 0, duplicated: 0, corrupted: 0 };
+  const pump = () => {
+    for (const [from, to] of [[a, b], [b, a]]) {
+      for (const f of net.take(from)) {
+        stats.sent++;
+        if (r() < loss.drop) { stats.dropped++; continue; }
+        const copies = r() < loss.dup ? 2 : 1;
+        if (copies === 2) stats.duplicated++;
+        for (let c = 0; c < copies; c++) {
+          let g = f;
+          if (r() < loss.corrupt) { g = Uint8Array.from(f); g[14 + Math.floor(r() * (g.length - 14))] ^= 1 << Math.floor(r() * 8); stats.corrupted++; }
+          inFlight.push({ at: now + 1n * MS + BigInt(Math.floor(r() * loss.jitterMs * 1e6)), to, f: g });
+        }
+      }
+    }
+  };
+  const step = (): boolean => {
+    const res = net.k.run(() => [net.x.poll(a, now), net.x.poll(b, now)]);
+    if (res.exit !== undefined) throw new Error("guest exited: " + net.k.host.uart.text());
+    const [da, db] = res.value!;
+    pump();
+    inFlight.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+    let next = da < db ? da : db;
+    if (inFlight.length && inFlight[0].at < next) next = inFlight[0].at;
+    if (next === 0x7fffffffffffffffn) return false;
+    now = next > now ? next : now;
+    while (inFlight.length && inFlight[0].at <= now) { const x = inFlight.shift()!; net.inject(x.to, x.f); }
+    return true;
+  };
+  return { step, stats, get now() { return now; } };
+}
+
+describe("two stacks", () => {
+  it("move 1 MiB intact both ways over a lossy link (drop, duplicate, reorder, corrupt)", () => {
+    const a = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 0);
+    const b = net.x.newStack(seed++, 0x0b, B, 24, 0, 0, 1500, 0);
+    net.x.listen(b, 7, 0, 8, 65536, 65536);
+    const up = bytes(1 << 20, 1), down = bytes(1 << 20, 2);
+    const c = net.x.connect(a, B, 7, 65536, 65536);
+    net.send(c, up, true);
+    const l = link(a, b, 0xc0ffee, { drop: 0.03, dup: 0.02, corrupt: 0.02, jitterMs: 4 });
+    let s = -1;
+    let steps = 0;
+    while (steps++ < 400000) {
+      if (!l.step()) break;
+      if (s < 0 && net.x.lastAccepted() > c) { s = net.x.lastAccepted(); net.send(s, down, true); }
+      if (s >= 0 && net.state(c) === "CLOSED" && net.state(s) === "CLOSED") break;
+    }
+    expect(s).toBeGreaterThan(c);
+    expect(Buffer.from(net.collected(s)).equals(Buffer.from(up))).toBe(true);
+    expect(Buffer.from(net.collected(c)).equals(Buffer.from(down))).toBe(true);
+    expect(l.stats.dropped).toBeGreaterThan(20);
+    expect(l.stats.corrupted).toBeGreaterThan(20);
+    const ca = net.counters(a), cb = net.counters(b);
+    expect((ca.drop_tcp_bad_checksum ?? 0) + (cb.drop_tcp_bad_checksum ?? 0) + (ca.drop_ip_bad_checksum ?? 0) + (cb.drop_ip_bad_checksum ?? 0)).toBeGreaterThan(0);
+    expect((ca.tcp_retransmits ?? 0) + (cb.tcp_retransmits ?? 0)).toBeGreaterThan(0);
+    expect(net.log(c)).toMatch(/^C.*E.*X0$/);
+    // Both sides closed: every buffer is back (TIME-WAIT has ended too).
+    for (let t = 0; t < 200; t++) l.step();
+    expect([net.x.connCount(a), net.x.connCount(b)]).toEqual([0, 0]);
+    expect([Number(net.x.memUsed(a)), Number(net.x.memUsed(b))]).toEqual([0, 0]);
+  });
+
+  it("200 concurrent echo connections, then 1000 more one after another, leave nothing behind", () => {
+    const a = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 0);
+    const b = net.x.newStack(seed++, 0x0b, B, 24, 0, 0, 1500, 0);
+    net.x.listen(b, 7, 1, 256, 4096, 4096);
+    const l = link(a, b, 7, { drop: 0, dup: 0, corrupt: 0, jitterMs: 0 });
+    const ids: number[] = [];
+    for (let i = 0; i < 200; i++) { const id = net.x.connect(a, B, 7, 4096, 4096); ids.push(id); net.send(id, bytes(1000, i), true); }
+    for (let i = 0; i < 20000 && ids.some((id) => net.state(id) !== "CLOSED"); i++) l.step();
+    for (const [i, id] of ids.entries()) expect(Buffer.from(net.collected(id)).equals(Buffer.from(bytes(1000, i)))).toBe(true);
+    for (let k = 0; k < 1000; k++) {
+      const id = net.x.connect(a, B, 7, 2048, 2048);
+      net.send(id, bytes(10, k), true);
+      for (let i = 0; i < 200 && net.state(id) !== "CLOSED"; i++) l.step();
+      expect(net.collected(id).length).toBe(10);
+    }
+    for (let i = 0; i < 100; i++) l.step();            // TIME-WAITs end
+    expect([net.x.connCount(a), net.x.connCount(b)]).toEqual([0, 0]);
+    expect([Number(net.x.memUsed(a)), Number(net.x.memUsed(b))]).toEqual([0, 0]);
+    expect(net.counters(b).tcp_passive_opens).toBe(1200);
+  });
+});
