@@ -100,8 +100,8 @@ backend with a host port forwarded to guest port 80.
 - *Linux*: ${r.linuxKernel} (\`apt-get download\`, uncompressed vmlinux for PVH) with a ${r.initramfsBytes}-byte
   initramfs (busybox-static ${r.busyboxVersion}, \`busybox httpd\`); *ready* = the READY line /init prints once port 80 listens.
 
-Image bytes: Skiff ELF **${r.skiffImageBytes}**; Linux vmlinux ${r.vmlinuxBytes} + initramfs ${r.initramfsBytes} = **${r.vmlinuxBytes + r.initramfsBytes}**
-(bzImage as shipped: ${r.bzImageBytes}); Skiff / Linux = ${(r.skiffImageBytes / (r.vmlinuxBytes + r.initramfsBytes)).toFixed(4)}.
+Image bytes: Skiff ELF **${r.skiffImageBytes}**; Linux bzImage as shipped ${r.bzImageBytes} + initramfs ${r.initramfsBytes} = **${r.bzImageBytes + r.initramfsBytes}**,
+Skiff / Linux = ${(r.skiffImageBytes / (r.bzImageBytes + r.initramfsBytes)).toFixed(4)} (the uncompressed vmlinux booted through PVH is ${r.vmlinuxBytes}).
 
 ${rows}
 ### HTTP (wrk ${http.wrkArgs})

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# bench/setup.sh — what `npm run bench` (and `--vs linux`) needs on a fresh
+# Debian 12 machine, installed with apt-get. The Linux reference guest itself
+# (linux-image-cloud-amd64, busybox-static) is NOT installed: bench/linux/guest.ts
+# fetches the .debs with `apt-get download` and unpacks them into build/bench/linux.
+set -euo pipefail
+PKGS=(
+  qemu-system-x86   # the hypervisor both guests run in
+  gcc binutils      # Skiff's build (and the floor ELF)
+  lz4 xz-utils zstd # cutting the vmlinux out of the bzImage (Debian 12 uses LZ4)
+  dpkg              # dpkg-deb -x
+  wrk               # HTTP load
+  iproute2          # network namespaces for the tap runs
+)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "bench/setup.sh: everything is installed (${PKGS[*]})"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "bench/setup.sh: missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "bench/setup.sh: apt-get update"
+apt-get update -qq
+echo "bench/setup.sh: installing ${missing[*]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "bench/setup.sh: done"
