@@ -10,7 +10,8 @@ import { initClock, initWallClock, wallClockNs, deadlineTimerMode, tscFrequency,
 import { initScheduler, runLoop } from "./sched";
 import { exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "./platform";
 import { panic } from "./panic";
-import { probeVirtio, shutdownVirtio } from "./virtio";
+import { probeVirtio, shutdownVirtio, netDevice } from "./virtio";
+import { startNetwork } from "./net";
 
 export const KERNEL_NAME = "Skiff";
 export const KERNEL_VERSION = "0.1.0";
@@ -44,6 +45,7 @@ export function bootKernel(appMain: () => i32): void {
     }
   }
   probeVirtio(boot, quiet);                    // virtio devices on MMIO and PCI, one line each
+  startNetwork(netDevice(0), boot.cmdline, quiet);  // TCP/IP on the first NIC: ip= on the command line, else DHCP
   let status = appMain();                      // the one application
   if (status == 0) status = runLoop();         // its tasks, timers and servers, until none is left
   if (status < 0 || status > EXIT_APP_MAX) {

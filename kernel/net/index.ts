@@ -4,12 +4,13 @@
 //   socket/  TCP and UDP state machines, listeners, the DHCP client
 //   device.ts  the NetDevice interface drivers implement; the stack imports no driver
 // Apps use tcpListen / tcpConnect / udpBind on the default stack.
-import { NetStack } from "./stack";
+import { NetStack, netStack } from "./stack";
 import { TcpHandler, TcpListenHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket } from "./socket";
 import { NetCounters, COUNTER_COUNT, counterName } from "./counters";
 
 export { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "./device";
-export { NetStack, NET_MEMORY_LIMIT } from "./stack";
+export { NetStack, NET_MEMORY_LIMIT, netStack, setDefaultStack } from "./stack";
+export { startNetwork, NetService } from "./service";
 export { NetConfig, parseNetConfig } from "./config";
 export { EntropySource, SeededEntropy } from "./entropy";
 export { NetCounters, Counter, COUNTER_COUNT, counterName, MemAccount } from "./counters";
@@ -21,33 +22,27 @@ export {
 } from "./socket";
 export { ipToString, parseIp, macToString } from "./wire";
 
-let defaultStack: NetStack | null = null;
-
-/** Makes s the stack that the app functions below use (kernel init does this). */
-export function setDefaultStack(s: NetStack | null): void { defaultStack = s; }
-export function netStack(): NetStack | null { return defaultStack; }
-
 /** Listens on a TCP port; null without a network or when the port is taken. */
 export function tcpListen(port: u32, handler: TcpListenHandler, backlog: i32 = 64): TcpListener | null {
-  const s = defaultStack;
+  const s = netStack();
   return s == null ? null : s.tcp.listen(port, handler, backlog);
 }
 
 /** Opens a TCP connection; handler.connected runs when it is established. */
 export function tcpConnect(addr: u32, port: u32, handler: TcpHandler): TcpSocket | null {
-  const s = defaultStack;
+  const s = netStack();
   return s == null ? null : s.tcp.connect(addr, port, handler);
 }
 
 /** Binds a UDP port (0: any free port). */
 export function udpBind(port: u32, handler: UdpHandler): UdpSocket | null {
-  const s = defaultStack;
+  const s = netStack();
   return s == null ? null : s.udp.bind(port, handler);
 }
 
 /** The default stack's counters (null without a network): for REST and /metrics. */
 export function netCounters(): NetCounters | null {
-  const s = defaultStack;
+  const s = netStack();
   return s == null ? null : s.counters;
 }
 

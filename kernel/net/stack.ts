@@ -10,6 +10,12 @@ import { TcpLayer, UdpLayer, DhcpClient, NetLog } from "./socket";
 import { NetConfig } from "./config";
 import { ipToString } from "./wire";
 
+let defaultStack: NetStack | null = null;
+
+/** The stack apps use through tcpListen / tcpConnect / udpBind (the first NIC's). */
+export function setDefaultStack(s: NetStack | null): void { defaultStack = s; }
+export function netStack(): NetStack | null { return defaultStack; }
+
 /** Default bound on the stack's buffer memory (socket buffers, reassembly, ARP queues). */
 export const NET_MEMORY_LIMIT: i64 = 24 << 20;
 
@@ -21,6 +27,8 @@ export class NetStack {
   udp: UdpLayer;
   dhcp: DhcpClient | null = null;
   private started: bool = false;
+  /** Where DHCP lease changes and (with tcp.debug) TCP state changes are logged. */
+  log: NetLog | null = null;
 
   constructor(public device: NetDevice, public entropy: EntropySource, public config: NetConfig,
               memoryLimit: i64 = NET_MEMORY_LIMIT) {
@@ -38,7 +46,7 @@ export class NetStack {
     this.udp = udp;
   }
 
-  set logger(l: NetLog | null) { this.tcp.logger = l; }
+  set logger(l: NetLog | null) { this.tcp.logger = l; this.log = l; }
 
   /** Applies the configuration: a static address now, or DHCP from now on. */
   start(now: i64): void {
@@ -53,6 +61,7 @@ export class NetStack {
     } else {
       const d = new DhcpClient(this.iface, this.udp, this.counters, this.entropy);
       this.dhcp = d;
+      d.logger = this.log;
       d.start(now);
     }
   }

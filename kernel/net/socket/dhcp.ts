@@ -11,6 +11,8 @@ import {
 import { Counter, NetCounters } from "../counters";
 import { EntropySource } from "../entropy";
 import { UdpHandler, UdpLayer, UdpSocket } from "./udp";
+import { NetLog } from "./tcplayer";
+import { ipToString } from "../wire";
 
 export enum DhcpState { Init = 0, Selecting, Requesting, Bound, Renewing, Rebinding, Stopped }
 
@@ -58,6 +60,8 @@ export class DhcpClient extends UdpHandler {
   private backoff: i64 = 4 * SEC;
   private tries: i32 = 0;
   private now: i64 = 0;
+  /** Lease events go here (the boot log), when set. */
+  logger: NetLog | null = null;
 
   constructor(public iface: Interface, public udp: UdpLayer, public counters: NetCounters,
               public entropy: EntropySource) {
@@ -150,6 +154,8 @@ export class DhcpClient extends UdpHandler {
       case DhcpState.Rebinding:
         if (m.messageType == DHCPACK) this.bind(m, now);     // -DHCPACK-> BOUND
         else if (m.messageType == DHCPNAK) {                 // -DHCPNAK-> INIT, address dropped
+          const l = this.logger;
+          if (l != null) l.log("dhcp: NAK from " + ipToString(srcAddr) + ", address dropped");
           this.iface.setIpv4(0, 0, 0);
           this.addr = 0;
           this.enterInit(now);
@@ -181,6 +187,12 @@ export class DhcpClient extends UdpHandler {
     this.counters.inc(Counter.DhcpLeases);
     this.iface.setIpv4(this.addr, this.prefixLen, this.router);
     this.iface.dns = this.dns;
+    const l = this.logger;
+    if (l != null) {
+      l.log("dhcp: " + ipToString(this.addr) + "/" + this.prefixLen.toString() + " router " + ipToString(this.router) +
+        (this.dns.length > 0 ? " dns " + ipToString(this.dns[0]) : "") + " from " + ipToString(this.server) +
+        ", lease " + lease.toString() + " s");
+    }
   }
 
   poll(now: i64): i64 {

@@ -1,0 +1,64 @@
+// kernel/net/service.ts — the stack in the kernel's event loop (kernel/sched):
+// a Service polls it every pass (a receive interrupt ends the loop's halt, so
+// frames are seen at once) and a daemon timer wakes the loop at the stack's
+// next deadline. Also the kernel's entropy and the boot command line. This
+// file is the only part of kernel/net that knows the scheduler; the stack
+// itself stays a pure state machine (stack.ts).
+import { Service, TimerHandler, Timer, addService, at, rearm, setDaemon, nowNs } from "../sched";
+import { randomBytes } from "../random";
+import { Cmdline } from "../bootinfo";
+import { println } from "../console";
+import { NetDevice } from "./device";
+import { NetStack, setDefaultStack } from "./stack";
+import { EntropySource } from "./entropy";
+import { parseNetConfig } from "./config";
+import { NetLog } from "./socket";
+
+class KernelEntropy extends EntropySource {
+  fill(ptr: usize, len: i32): void { randomBytes(ptr, len); }
+}
+
+class ConsoleLog extends NetLog {
+  log(line: string): void { println("net: " + line); }
+}
+
+/** Firing only ends the loop's halt; the next pass's service() polls. */
+class Wakeup extends TimerHandler {
+  fire(nowNs: u64): void {}
+}
+
+export class NetService extends Service {
+  private timer: Timer | null = null;
+  private deadline: u64 = 0;
+  private wakeup: Wakeup = new Wakeup();
+  constructor(public stack: NetStack) { super(); }
+
+  service(now: u64): void {
+    const next = this.stack.poll(<i64>now);
+    if (next == i64.MAX_VALUE) return;          // a frame will wake us
+    const dl = next < 0 ? 0 : <u64>next;
+    let t = this.timer;
+    if (t != null && t.armed && this.deadline == dl) return;
+    this.deadline = dl;
+    if (t == null) { t = at(dl, this.wakeup); this.timer = t; }
+    else rearm(t, dl > now ? dl - now : 0);
+    setDaemon(t, true);                           // the network alone does not keep the guest up
+  }
+}
+
+/** Brings up TCP/IP on dev from the command line (ip=ADDR/PREFIX gateway=ADDR
+ *  dns=ADDR for a static address, else DHCP; net.debug logs TCP state
+ *  changes). Returns null without a device. */
+export function startNetwork(dev: NetDevice | null, cmdline: Cmdline, quiet: bool): NetStack | null {
+  if (dev == null) return null;
+  const cfg = parseNetConfig(cmdline.get("ip"), cmdline.get("gateway"), cmdline.get("dns"));
+  for (let i = 0; i < cfg.problems.length; i++) println("net: " + cfg.problems[i]);
+  const s = new NetStack(dev, new KernelEntropy(), cfg);
+  if (!quiet) s.logger = new ConsoleLog();          // DHCP leases
+  if (cmdline.has("net.debug")) { s.logger = new ConsoleLog(); s.tcp.debug = true; }
+  s.start(<i64>nowNs());
+  setDefaultStack(s);
+  addService(new NetService(s));
+  if (!quiet) println("net: " + s.describe());
+  return s;
+}
