@@ -25,7 +25,7 @@ const FLAGS = ["--runtime", "incremental", "--exportRuntime", "--use", "abort=ke
 export async function compileEntry(entry: string): Promise<Uint8Array> {
   const h = createHash("sha256");
   h.update(FLAGS.join(" "));
-  for (const f of [...sourcesUnder(join(ROOT, "kernel")), ...sourcesUnder(join(ROOT, "test/unit/wasm"))]) {
+  for (const f of [...sourcesUnder(join(ROOT, "kernel")), ...sourcesUnder(join(ROOT, "test/unit/wasm")), ...sourcesUnder(join(ROOT, "apps"))]) {
     h.update(f);
     h.update(readFileSync(f));
   }
