@@ -25,6 +25,8 @@ export interface DeviceSpec {
   net?: "user";
   /** Default: pci on q35/pc, mmio on microvm. */
   transport?: Transport;
+  /** false: PCI devices offer no MSI-X (vectors=0), so drivers use INTx. */
+  msix?: boolean;
 }
 
 /** `FILE` or `FILE,ro` (the --disk syntax). */
@@ -61,7 +63,8 @@ export function chooseTransport(machine: Machine, want?: Transport): Transport {
 /** QEMU arguments for the devices in spec. */
 export function deviceArgs(machine: Machine, spec: DeviceSpec): string[] {
   const t = chooseTransport(machine, spec.transport);
-  const dev = (kind: string) => (t === "pci" ? `virtio-${kind}-pci` : `virtio-${kind}-device`);
+  const noMsix = t === "pci" && spec.msix === false ? ",vectors=0" : "";
+  const dev = (kind: string) => (t === "pci" ? `virtio-${kind}-pci${noMsix}` : `virtio-${kind}-device`);
   const args: string[] = [];
   (spec.disks ?? []).forEach((d, i) => {
     const file = d.file.replace(/,/g, ",,");   // QEMU option syntax escapes commas by doubling

@@ -1,8 +1,10 @@
 // kernel/virtio/blk.ts — virtio block device driver (virtio 1.2 §5.2):
 // capacity, sector read/write, flush (VIRTIO_BLK_F_FLUSH), read-only devices
 // (VIRTIO_BLK_F_RO) refused for writes, and an asynchronous request API: a
-// request completes from the device's service routine and calls its
-// BlkCallback. The *Sync helpers poll the device until the request is done.
+// request completes from the device's interrupt (run by the event loop) and
+// calls its BlkCallback; a request in flight holds the loop open. The *Sync
+// helpers poll the device until the request is done.
+import { hold, release } from "../sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr } from "./dma";
@@ -83,6 +85,8 @@ export class VirtioBlk extends VirtioDevice {
   writes: u64 = 0;
   flushes: u64 = 0;
   errors: u64 = 0;
+  /** Requests whose completion was found by the interrupt path. */
+  irqCompletions: u64 = 0;
 
   private slotMem: usize = 0;       // per slot: header 16 bytes, status byte at +16
   private slots: Array<BlkRequest | null> = new Array<BlkRequest | null>(MAX_SLOTS);
@@ -144,6 +148,8 @@ export class VirtioBlk extends VirtioDevice {
     if (q.submit(<u32>slot) < 0) { req.status = BLK_ERR_BUSY; return BLK_ERR_BUSY; }
     this.slots[slot] = req;
     req.status = BLK_PENDING;
+    // In flight: the event loop stays up until the device answers.
+    hold();
     this.kick(q);
     return BLK_PENDING;
   }
@@ -169,6 +175,8 @@ export class VirtioBlk extends VirtioDevice {
       const req = this.slots[slot];
       this.slots[slot] = null;
       if (req === null) continue;
+      release();
+      if (this.inIrq) this.irqCompletions++;
       const s = load<u8>(this.slotMem + <usize>(32 * slot), 16);
       if (s == VIRTIO_BLK_S_OK) {
         req.status = BLK_OK;
@@ -182,6 +190,10 @@ export class VirtioBlk extends VirtioDevice {
       const cb = req.callback;
       if (cb !== null) cb.done(req);
     }
+  }
+
+  busy(): bool {
+    return this.ready && this.queues[0].inFlight() != 0;
   }
 
   /** Polls until req completes (no interrupts needed). */

@@ -23,6 +23,8 @@ export class VirtioConsole extends VirtioDevice {
   constructor(t: Transport) { super(t); }
 
   acceptFeatures(offered: u64): u64 { return 0; }
+  // Driven synchronously (the caller waits for its buffer): no vectors spent.
+  wantsInterrupts(): bool { return false; }
   queueCount(): i32 { return 2; }
   setup(): bool {
     this.mem = dmaAlloc(<usize>(SLOT * (NSLOTS + 1)));

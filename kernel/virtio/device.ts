@@ -1,7 +1,9 @@
 // kernel/virtio/device.ts — what every virtio driver shares: the device
 // initialisation sequence in the spec's order (virtio 1.2 §3.1.1), queue
-// setup over any transport, interrupt status handling, reset on shutdown,
-// and the one-line description for the device list.
+// setup over any transport, interrupts (MSI-X, INTx or an MMIO line, handled
+// from the event loop), reset on shutdown, and the device-list line.
+import { IrqHandler } from "../irq";
+import { pollSoon } from "../sched";
 import { SplitQueue, queueBytes, MAX_QUEUE_SIZE } from "./queue";
 import { dmaAlloc, physAddr } from "./dma";
 import {
@@ -20,6 +22,9 @@ export class VirtioDeviceInfo {
   queueSizes: u32[] = [];
   state: string = "";     // "ok" or why the device is left alone
   detail: string = "";    // device-specific: capacity, MAC, ...
+  /** Interrupts taken (from the event loop's dispatch) and polls done instead. */
+  interrupts: u64 = 0;
+  polls: u64 = 0;
 
   line(): string {
     let q = "";
@@ -31,6 +36,18 @@ export class VirtioDeviceInfo {
   }
 }
 
+/** What an interrupt means, by how it arrived. */
+export const IRQ_STATUS: u32 = 0;   // INTx or an MMIO line: read (and ack) the status register to learn why
+export const IRQ_QUEUES: u32 = 1;   // an MSI-X queue vector: used buffers, no status to read (§4.1.4.5)
+export const IRQ_CONFIG: u32 = 2;   // an MSI-X configuration vector: the configuration changed
+
+/** The kernel/irq handler for one of a device's interrupt sources; runs on the
+ *  event loop (dispatchPending), never in interrupt context. */
+export class VirtioIrq extends IrqHandler {
+  constructor(public dev: VirtioDevice, public kind: u32) { super(); }
+  handleIrq(vector: u32): void { this.dev.onIrq(this.kind); }
+}
+
 export abstract class VirtioDevice {
   name: string = "";
   features: u64 = 0;
@@ -38,7 +55,15 @@ export abstract class VirtioDevice {
   /** Empty while the device works; else why it was left alone. */
   problem: string = "";
   ready: bool = false;
+  /** Interrupts taken; polls of the status register done without one. */
   interrupts: u64 = 0;
+  polls: u64 = 0;
+  /** True while onIrq runs: completions seen then were delivered by interrupt. */
+  inIrq: bool = false;
+  /** Interrupts are routed (MSI-X, INTx, MMIO line); false: polled. */
+  irqAttached: bool = false;
+  /** The interrupt path saw more work arrive while re-enabling: poll next pass. */
+  pollAgain: bool = false;
 
   constructor(public transport: Transport) {}
 
@@ -55,6 +80,14 @@ export abstract class VirtioDevice {
   abstract detail(): string;
   /** The device configuration changed (§2.5, ISR bit 1): e.g. link status. */
   configChanged(): void {}
+  /** False for devices driven synchronously (rng, console): no vectors spent. */
+  wantsInterrupts(): bool { return true; }
+  /** Whether used buffers on queue i should interrupt (a transmit queue
+   *  reclaimed lazily need not). */
+  queueInterrupts(i: i32): bool { return true; }
+  /** Requests in flight that only polling will complete when no interrupt is
+   *  routed (the loop must not halt while there are). */
+  busy(): bool { return false; }
 
   has(bit: u32): bool {
     return (this.features & (<u64>1 << bit)) != 0;
@@ -88,16 +121,28 @@ export abstract class VirtioDevice {
       return this.fail("refused features 0x" + want.toString(16));
     }
     this.features = want;
-    // 7. Device-specific setup: virtqueues, configuration, buffers.
+    // 7. Device-specific setup. Interrupt routing first: the PCI transport must
+    // give the device its MSI-X vectors before the queues are enabled
+    // (§4.1.5.1.2); a device without usable interrupts is polled instead.
+    if (this.wantsInterrupts()) {
+      this.irqAttached = t.attachInterrupts(new VirtioIrq(this, IRQ_STATUS), new VirtioIrq(this, IRQ_QUEUES),
+        new VirtioIrq(this, IRQ_CONFIG));
+    } else {
+      t.irqMode = "none (driven synchronously)";
+    }
     const n = this.queueCount();
     for (let i = 0; i < n; i++) {
       if (this.setupQueue(<u32>i) === null) return this.fail(this.problem.length ? this.problem : "queue " + i.toString() + " unavailable");
     }
+    for (let i = 0; i < n; i++) if (!this.irqAttached || !this.queueInterrupts(i)) this.queues[i].disableInterrupts();
     if (!this.setup()) return this.fail(this.problem.length ? this.problem : "setup failed");
     // 8. DRIVER_OK: the device is live.
     t.setStatus(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
     this.ready = true;
     this.afterDriverOk();
+    // An edge-triggered line already raised during setup would never give
+    // another edge until acknowledged: acknowledge once now.
+    if (this.irqAttached) this.interrupt();
     return true;
   }
 
@@ -112,6 +157,8 @@ export abstract class VirtioDevice {
     this.problem = why;
     this.transport.setStatus(this.transport.getStatus() | STATUS_FAILED);
     this.ready = false;
+    this.transport.detachInterrupts();
+    this.irqAttached = false;
     return false;
   }
 
@@ -146,13 +193,51 @@ export abstract class VirtioDevice {
     if (q.kick()) this.transport.notify(q.index);
   }
 
-  /** The interrupt path: acknowledge, react to configuration changes, then
-   *  drain the queues. Safe to call when nothing happened (polling). */
-  interrupt(): void {
+  /** An interrupt arrived (VirtioIrq, from the event loop). kind says how:
+   *  a line (read and acknowledge the status first: that also lowers it, so
+   *  a completion after this point raises it again), or an MSI-X vector. */
+  onIrq(kind: u32): void {
     this.interrupts++;
+    this.inIrq = true;
+    if (kind == IRQ_CONFIG) {
+      this.configChanged();
+    } else if (kind == IRQ_QUEUES) {
+      this.drain();
+    } else {
+      const isr = this.transport.ackInterrupt();
+      if ((isr & ISR_CONFIG) != 0) this.configChanged();
+      // A shared INTx line may be another device's; draining is harmless.
+      this.drain();
+    }
+    this.inIrq = false;
+  }
+
+  /** The polling path: acknowledge, react to configuration changes, then
+   *  drain the queues. Safe to call when nothing happened. */
+  interrupt(): void {
+    this.polls++;
     const isr = this.transport.ackInterrupt();
     if ((isr & ISR_CONFIG) != 0) this.configChanged();
-    if (this.ready) this.service();
+    this.drain();
+  }
+
+  /** Takes what the device returned, then re-arms the queue interrupts and
+   *  looks again: a buffer used between our last look and the re-arm would
+   *  otherwise raise no interrupt (§2.7.10). Bounded; the rest waits for the
+   *  next loop pass. Drivers whose buffers someone else consumes override. */
+  drain(): void {
+    if (!this.ready) return;
+    for (let round = 0; round < 8; round++) {
+      this.service();
+      if (!this.irqAttached) return;
+      let more = false;
+      for (let i = 0; i < this.queues.length; i++) {
+        if (this.queueInterrupts(i) && this.queues[i].enableInterrupts()) more = true;
+      }
+      if (!more) return;
+    }
+    this.pollAgain = true;
+    pollSoon();
   }
 
   /** Reads and acknowledges the interrupt status only (polling paths). */
@@ -164,6 +249,8 @@ export abstract class VirtioDevice {
   /** Leaves the device quiet on shutdown: a reset stops all DMA (§2.4). */
   shutdown(): void {
     this.transport.reset();
+    this.transport.detachInterrupts();
+    this.irqAttached = false;
     this.ready = false;
   }
 
@@ -179,6 +266,8 @@ export abstract class VirtioDevice {
     for (let i = 0; i < this.queues.length; i++) d.queueSizes.push(this.queues[i].size);
     d.state = this.problem.length ? "NOT USED: " + this.problem : "ok";
     d.detail = this.ready ? this.detail() : "";
+    d.interrupts = this.interrupts;
+    d.polls = this.polls;
     return d;
   }
 }

@@ -1,8 +1,10 @@
 // kernel/virtio/index.ts — the virtio subsystem's public surface: probe both
 // transports (MMIO slots from the boot command line, virtio PCI functions
 // from bus enumeration), attach a driver per device type, keep the device list
-// (printed at boot, served over REST), poll or service devices, reset on shutdown.
+// (printed at boot, served over REST), service devices from the event loop
+// (interrupts do the work; devices without one are polled), reset on shutdown.
 import { BootInfo } from "../bootinfo";
+import { Service, addService, pollSoon, every, setDaemon, TimerHandler } from "../sched";
 import { acpiMmioSlots } from "./acpi";
 import { println } from "../console";
 import { pciDevices } from "../pci";
@@ -18,7 +20,7 @@ import { setHardwareSource } from "../random";
 import { VirtioConsole, VirtioConsoleSink } from "./console";
 import { addSink } from "../console";
 
-export { VirtioDevice, VirtioDeviceInfo } from "./device";
+export { VirtioDevice, VirtioDeviceInfo, VirtioIrq } from "./device";
 export {
   VirtioBlk, BlkRequest, BlkCallback, blkErrorName, SECTOR_SIZE, BLK_READ, BLK_WRITE, BLK_FLUSH,
   BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY, BLK_ERR_BUSY,
@@ -127,6 +129,7 @@ export function probeVirtio(boot: BootInfo, quiet: bool): i32 {
     }
     attach(t!);
   }
+  startService();
   if (!quiet) {
     const list = virtioDeviceList();
     if (list.length == 0) println("virtio: no devices");
@@ -185,12 +188,51 @@ export function netCount(): i32 {
   return nets.length;
 }
 
-/** Polls every live device: acknowledges interrupt status, drains used rings. */
+/** The event loop's part, once per pass after interrupts are dispatched.
+ *  Devices with an interrupt were already serviced by their handler; this
+ *  polls the rest (only while they have requests in flight, so an idle guest
+ *  still halts) and finishes what a handler left for the next pass. */
 export function serviceVirtio(): void {
   for (let i = 0; i < devices.length; i++) {
     const d = devices[i];
-    if (d.ready) d.interrupt();
+    if (!d.ready) continue;
+    if (d.pollAgain) {
+      // The rest of an interrupt's work, deferred a pass: still interrupt-driven.
+      d.pollAgain = false;
+      d.inIrq = true;
+      d.interrupt();
+      d.inIrq = false;
+    } else if (!d.irqAttached && d.wantsInterrupts()) {
+      d.interrupt();
+      if (d.busy()) pollSoon();      // no interrupt will end the halt: keep going
+    }
   }
+}
+
+class VirtioService extends Service {
+  service(nowNs: u64): void { serviceVirtio(); }
+}
+
+/** For devices without an interrupt: a receive queue can only be noticed by
+ *  looking, so look every POLL_NS (a daemon timer: it keeps no guest alive). */
+class VirtioPollTimer extends TimerHandler {
+  fire(nowNs: u64): void {
+    for (let i = 0; i < nets.length; i++) {
+      const n = nets[i];
+      if (n.ready && !n.irqAttached) n.drain();
+    }
+  }
+}
+const POLL_NS: u64 = 1_000_000;
+let serviceStarted = false;
+
+function startService(): void {
+  if (serviceStarted || devices.length == 0) return;
+  serviceStarted = true;
+  addService(new VirtioService());
+  let pollNet = false;
+  for (let i = 0; i < nets.length; i++) if (nets[i].ready && !nets[i].irqAttached) pollNet = true;
+  if (pollNet) setDaemon(every(POLL_NS, new VirtioPollTimer()), true);
 }
 
 /** Resets every device so none keeps doing DMA into memory we hand back (§2.4). */

@@ -7,6 +7,13 @@
 // 12-byte struct virtio_net_hdr followed by the frame. A receive slot is the
 // device's from submit until its id comes back used; a transmit slot from
 // transmit() until reclaimed by poll/service.
+//
+// Interrupts: only the receive queue interrupts (transmit slots are reclaimed
+// lazily, by the next transmit or poll). A receive interrupt wakes the task
+// registered with setReceiveTask (the stack's), and ends the loop's halt so a
+// Service that polls the stack every pass sees the frame; the stack's poll()
+// re-arms the interrupt once it has taken everything.
+import { Task, wake, pollSoon } from "../sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
@@ -39,6 +46,10 @@ export class VirtioNet extends VirtioDevice {
   link: bool = true;
   stats: NetDeviceStats = new NetDeviceStats();
   netif!: VirtioNetIf;
+  /** Woken when frames arrive (interrupt); null: nobody registered. */
+  rxTask: Task | null = null;
+  /** Receive interrupts that found frames waiting. */
+  rxSignals: u64 = 0;
 
   private rxMem: usize = 0;
   private txMem: usize = 0;
@@ -57,6 +68,7 @@ export class VirtioNet extends VirtioDevice {
   }
 
   queueCount(): i32 { return 2; }
+  queueInterrupts(i: i32): bool { return i == RXQ; }
 
   setup(): bool {
     const t = this.transport;
@@ -161,6 +173,8 @@ export class VirtioNet extends VirtioDevice {
       n++;
     }
     if (posted) this.kick(q);
+    if (n < budget) this.rearmRx();
+    else pollSoon();      // budget spent: more may be waiting
     return n;
   }
 
@@ -168,6 +182,29 @@ export class VirtioNet extends VirtioDevice {
    *  wait for the stack's poll() (NetDevice). */
   service(): void {
     this.reclaimTx();
+  }
+
+  /** The interrupt path: receive buffers are the stack's to take, so this
+   *  only tells it (the queue is re-armed by receive()). */
+  drain(): void {
+    if (!this.ready) return;
+    this.reclaimTx();
+    if (this.queues[RXQ].pendingUsed() != 0) {
+      this.rxSignals++;
+      const t = this.rxTask;
+      if (t !== null) wake(t);
+    }
+  }
+
+  /** After the stack took frames: ask for an interrupt at the next one, and
+   *  if one slipped in meanwhile (§2.7.10), have the loop come round again. */
+  private rearmRx(): void {
+    if (!this.irqAttached) return;
+    if (this.queues[RXQ].enableInterrupts()) {
+      const t = this.rxTask;
+      if (t !== null) wake(t);
+      pollSoon();
+    }
   }
 }
 
@@ -195,8 +232,14 @@ export class VirtioNetIf extends NetDevice {
     return this.dev.transmit(frame, len);
   }
   poll(sink: FrameSink, budget: i32): i32 {
-    this.dev.transportAck();
+    // With an interrupt routed the handler has acknowledged it; reading the
+    // status here too would only cost a device exit per poll.
+    if (!this.dev.irqAttached) this.dev.transportAck();
     this.dev.service();
     return this.dev.receive(sink, budget);
   }
+
+  /** Wakes task whenever frames arrive (by interrupt, or by the loop's poll
+   *  when the device has no interrupt). */
+  setReceiveTask(task: Task | null): void { this.dev.rxTask = task; }
 }

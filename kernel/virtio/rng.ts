@@ -15,6 +15,8 @@ export class VirtioRng extends VirtioDevice {
   constructor(t: Transport) { super(t); }
 
   acceptFeatures(offered: u64): u64 { return 0; }   // §5.4.3: no device-specific features
+  // Driven synchronously (the caller waits for its buffer): no vectors spent.
+  wantsInterrupts(): bool { return false; }
   queueCount(): i32 { return 1; }
   setup(): bool {
     this.buf = dmaAlloc(BUF);

@@ -91,7 +91,7 @@ describe("virtio-mmio probing and initialisation", () => {
     expect(q.num).toBe(128);
     expect(q.desc > 0n && q.driver > q.desc && q.device > q.driver).toBe(true);
     expect(k.exports.blkCapacity()).toBe(4096n);
-    expect(lines).toMatch(/^blk0: virtio-blk mmio mmio@0xfeb00000 irq 5 \(poll\) features 0x120000200 queues \[128\] ok capacity 4096 sectors/);
+    expect(lines).toMatch(/^blk0: virtio-blk mmio mmio@0xfeb00000 irq 5 \(poll \(gsi 5 not routable\)\) features 0x120000200 queues \[128\] ok capacity 4096 sectors/);
     expect(lines).toMatch(/malformed virtio_mmio.device value/);
   });
 

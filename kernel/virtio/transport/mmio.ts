@@ -3,6 +3,7 @@
 // (`virtio_mmio.device=SIZE@ADDR:IRQ`, appended by QEMU microvm and
 // Firecracker). A version 1 (legacy) device is reported, never driven.
 import { mmio_read8, mmio_read16, mmio_read32, mmio_write32 } from "../../platform";
+import { IrqHandler, irqForGsi, freeVector } from "../../irq";
 import { Transport, ISR_QUEUE } from "./transport";
 
 // Register offsets (§4.2.2, table "MMIO Device Register Layout").
@@ -84,8 +85,30 @@ function parseNumber(t: string): i64 {
 }
 
 export class MmioTransport extends Transport {
+  private vector: i32 = -1;
+
   constructor(public base: u64, public irq: u32) {
     super();
+  }
+
+  // The slot's interrupt is an I/O APIC input (GSI), routed edge-triggered,
+  // active high, as Firecracker and QEMU microvm raise it: the line goes up
+  // when InterruptStatus becomes non-zero and down at InterruptACK, so every
+  // notification after our acknowledgement is a fresh rising edge (§4.2.2).
+  attachInterrupts(status: IrqHandler, queues: IrqHandler, config: IrqHandler): bool {
+    const v = irqForGsi(this.irq, status, false, false);
+    if (v < 0) {
+      this.irqMode = "poll (gsi " + this.irq.toString() + " not routable)";
+      return false;
+    }
+    this.vector = v;
+    this.irqMode = "gsi " + this.irq.toString() + " edge vector 0x" + v.toString(16);
+    return true;
+  }
+
+  detachInterrupts(): void {
+    if (this.vector >= 0) freeVector(<u32>this.vector);
+    this.vector = -1;
   }
 
   private r(off: u64): u32 { return mmio_read32(this.base + off); }

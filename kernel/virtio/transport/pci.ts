@@ -4,7 +4,8 @@
 // (§4.1.4). Transitional devices (IDs 0x1000..0x103f, QEMU's default on the
 // pc and q35 root buses) are driven through the same modern structures.
 import { mmio_read8, mmio_read16, mmio_read32, mmio_write8, mmio_write16, mmio_write32 } from "../../platform";
-import { PciDevice, CAP_VENDOR, CMD_MEMORY, CMD_BUS_MASTER, MsiX } from "../../pci";
+import { PciDevice, CAP_VENDOR, CMD_MEMORY, CMD_BUS_MASTER, CMD_INTX_DISABLE, MsiX } from "../../pci";
+import { IrqHandler, allocMsiVector, msiAddress, msiData, freeVector, irqForGsi, irqForIsa } from "../../irq";
 import { Transport, ISR_QUEUE } from "./transport";
 
 export const VIRTIO_PCI_VENDOR: u32 = 0x1af4;
@@ -61,6 +62,8 @@ export class PciTransport extends Transport {
   configVector: u32 = VIRTIO_MSI_NO_VECTOR;
   /** Why create() refused the device. */
   static problem: string = "";
+  /** kernel/irq vectors we allocated for MSI-X (-1: none). */
+  private msiVectors: i32[] = [];
 
   constructor(public dev: PciDevice) {
     super();
@@ -183,6 +186,78 @@ export class PciTransport extends Transport {
     const ok = mmio_read16(this.common + CONFIG_MSIX_VECTOR) == entry;
     if (ok) this.configVector = entry;
     return ok;
+  }
+
+  /** MSI-X when the function offers it (§4.1.4.10 / §4.1.5.1.2): table
+   *  entry 0 for configuration changes, entry 1 for every queue (one entry:
+   *  both share it and the handler reads the ISR). Else INTx through the I/O
+   *  APIC, see intx(). The table is written, then MSI-X enabled, then the
+   *  device told its entries, before any queue is enabled: QEMU forgets the
+   *  vectors at reset and sends nothing for NO_VECTOR once MSI-X is on. */
+  attachInterrupts(status: IrqHandler, queues: IrqHandler, config: IrqHandler): bool {
+    const m = this.msix;
+    if (m !== null && m.tableSize >= 1) {
+      const shared = m.tableSize < 2;
+      const vq = allocMsiVector(shared ? status : queues);
+      const vc = shared ? vq : allocMsiVector(config);
+      if (vq >= 0 && vc >= 0) {
+        this.msiVectors.push(vq);
+        if (!shared) this.msiVectors.push(vc);
+        const qEntry: u32 = shared ? 0 : 1;
+        m.setEntry(0, msiAddress(), msiData(<u32>vc));
+        if (!shared) m.setEntry(1, msiAddress(), msiData(<u32>vq));
+        m.enable();
+        if (this.setConfigVector(0)) {
+          this.queueVector = qEntry;
+          this.irqMode = shared ? "msix vector 0x" + vq.toString(16) :
+            "msix vectors 0x" + vc.toString(16) + ",0x" + vq.toString(16);
+          return true;
+        }
+        // The device could not take the vector: back to INTx.
+        m.disable();
+      }
+      this.freeMsi();
+    }
+    return this.intx(status);
+  }
+
+  /** INTx: the function's pin is routed to an I/O APIC input. The proper map
+   *  is ACPI's _PRT (AML); we approximate it with the Interrupt Line register,
+   *  which the firmware (SeaBIOS on pc and q35) fills with the ISA IRQ it
+   *  routed the pin to (PIIX3 PIRQ / ICH9 PIRQ routing, 10 or 11 here). QEMU
+   *  raises that PIC input and the I/O APIC pin of the same number, and its
+   *  MADT overrides make IRQs 5, 9, 10 and 11 level-triggered, active high,
+   *  which irqForIsa applies. Without firmware (direct kernel boot keeps
+   *  SeaBIOS, but other loaders may not) the register is 0 or 0xff: poll. */
+  private intx(status: IrqHandler): bool {
+    const d = this.dev;
+    if (d.irqPin == 0 || d.irqPin > 4) { this.irqMode = "poll (no INTx pin)"; return false; }
+    const line = d.irqLine;
+    if (line == 0 || line == 0xff) { this.irqMode = "poll (interrupt line not assigned by firmware)"; return false; }
+    const v = line < 16 ? irqForIsa(line, status) : irqForGsi(line, status, true, false);
+    if (v < 0) { this.irqMode = "poll (irq " + line.toString() + " not routable)"; return false; }
+    d.disable(CMD_INTX_DISABLE);
+    this.irqMode = "intx pin " + String.fromCharCode(0x40 + <i32>d.irqPin) + " irq " + line.toString() + " vector 0x" + v.toString(16);
+    return true;
+  }
+
+  /** MSI-X vectors are ours alone and are freed; an INTx route may be shared
+   *  with other functions on the line and stays (the device is quiet after
+   *  reset, and its ISR reads 0). */
+  detachInterrupts(): void {
+    const m = this.msix;
+    if (m !== null && this.msiVectors.length > 0) {
+      for (let i: u32 = 0; i < 2 && i < m.tableSize; i++) m.maskEntry(i);
+      m.disable();
+    }
+    this.freeMsi();
+    this.queueVector = VIRTIO_MSI_NO_VECTOR;
+    this.configVector = VIRTIO_MSI_NO_VECTOR;
+  }
+
+  private freeMsi(): void {
+    for (let i = 0; i < this.msiVectors.length; i++) freeVector(<u32>this.msiVectors[i]);
+    this.msiVectors.length = 0;
   }
 
   configGeneration(): u32 { return mmio_read8(this.common + CONFIG_GENERATION); }

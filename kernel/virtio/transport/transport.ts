@@ -1,6 +1,6 @@
 // kernel/virtio/transport/transport.ts — what a driver needs from a virtio
 // transport (virtio 1.2 §4): status, feature bits, queue setup, notifications,
-// interrupt status and device configuration space. Implemented by pci.ts
+// interrupt routing and status, and device configuration space. Implemented by pci.ts
 // (§4.1, modern capabilities) and mmio.ts (§4.2, version 2 registers).
 
 // Device status field (§2.1).
@@ -19,6 +19,8 @@ export const F_ACCESS_PLATFORM: u32 = 33;
 export const F_RING_PACKED: u32 = 34;
 
 // Device types (§5).
+import { IrqHandler } from "../../irq";
+
 export const DEVICE_NET: u32 = 1;
 export const DEVICE_BLK: u32 = 2;
 export const DEVICE_CONSOLE: u32 = 3;
@@ -90,6 +92,15 @@ export abstract class Transport {
     return 0;
   }
 
-  /** How interrupts reach us, for the device list: "intx gsi 11", "msix", "poll". */
+  /** Routes the device's interrupts to the event loop, between FEATURES_OK
+   *  and queue setup. status runs for a line-based interrupt (read and ack
+   *  the status register); queues and config for separate MSI-X vectors.
+   *  False (irqMode says why) when there is no usable route: poll instead. */
+  attachInterrupts(status: IrqHandler, queues: IrqHandler, config: IrqHandler): bool { return false; }
+  /** Releases vectors and routes (after a reset, or when the device failed). */
+  detachInterrupts(): void {}
+
+  /** How interrupts reach us, for the device list: "msix vectors 0x30,0x31",
+   *  "intx pin A irq 11 vector 0x32", "gsi 16 edge vector 0x30", "poll (...)". */
   irqMode: string = "poll";
 }
