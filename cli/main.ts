@@ -5,12 +5,14 @@ import { runCommand } from "./commands/run.js";
 import { testCommand } from "./commands/test.js";
 import { benchCommand } from "./commands/bench.js";
 import { deployCommand } from "./commands/deploy.js";
+import { mkfsCommand } from "./commands/mkfs.js";
 
 const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number>; help: string }> = {
   build: { run: buildCommand, help: "build a bootable image of an app" },
   run: { run: runCommand, help: "build (if needed) and boot an app or image under QEMU" },
   test: { run: testCommand, help: "run the test suite" },
   deploy: { run: deployCommand, help: "emit a libvirt domain or Firecracker config for an image" },
+  mkfs: { run: mkfsCommand, help: "pack a folder into a site image for apps/httpd" },
   bench: { run: benchCommand, help: "run the benchmarks" },
 };
 

@@ -2,7 +2,7 @@
 // Wasm with asc and instantiate it against a FakeHost. Compiled modules are
 // cached under build/unit/ by a hash of the entry and every kernel source.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
@@ -36,8 +36,15 @@ export async function compileEntry(entry: string): Promise<Uint8Array> {
   const name = entry.replace(/[^A-Za-z0-9]+/g, "_");
   const out = join(outDir, `${name}-${key}.wasm`);
   if (existsSync(out)) return readFileSync(out);
+  // App modules import the kernel as the package "skiff" (as `skiff build`
+  // arranges with .packages/skiff): point a package folder at this checkout.
+  // An entry testing app code must then import the kernel through "skiff"
+  // too, or asc loads two copies of the modules it shares.
+  const pkgDir = join(outDir, "packages");
+  mkdirSync(pkgDir, { recursive: true });
+  try { lstatSync(join(pkgDir, "skiff")); } catch { try { symlinkSync(ROOT, join(pkgDir, "skiff")); } catch { /* another worker made it */ } }
   let stderr = "";
-  const { error } = await asc.main([relative(ROOT, resolve(ROOT, entry)), "-o", out, ...FLAGS], {
+  const { error } = await asc.main([relative(ROOT, resolve(ROOT, entry)), "-o", out, ...FLAGS, "--path", relative(ROOT, pkgDir)], {
     stdout: { write: () => true } as never,
     stderr: { write: (s: string) => { stderr += s; return true; } } as never,
     baseDir: ROOT,
