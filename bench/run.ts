@@ -1,7 +1,7 @@
 // bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
 // writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
 // regenerates the suite's section of docs/BENCHMARKS.md.
-//   --only boot|linux   one suite (default: boot, plus linux with --vs linux)
+//   --only boot|linux|virtio   one suite (default: boot and virtio, plus linux with --vs linux)
 //   --vs linux          add the side-by-side Linux guest comparison
 //   --quick             few rounds, short wrk: a smoke run, not for the docs' record
 //   --rounds N          rounds per suite
@@ -9,7 +9,7 @@
 //   --accel auto|tcg|kvm  default auto (KVM only when it is hardware virtualization)
 //   --no-doc            do not touch docs/BENCHMARKS.md
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
 import { nodeIO, UserError, type IO } from "../cli/lib/log.js";
@@ -18,11 +18,12 @@ import { skiffRoot } from "../cli/lib/paths.js";
 import { chooseAccel, MACHINES, type Accel, type Machine } from "../cli/lib/qemu.js";
 import { runBoot } from "./boot.js";
 import { runLinux } from "./linux.js";
+import { runVirtio, virtioMarkdown, virtioHostLine, virtioSection } from "./virtio.js";
 import { setBenchAccel } from "./lib/launch.js";
 import { bootMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
 
 export const benchSpecs: OptionSpecs = {
-  only: { type: "string", help: "run one suite", choices: ["boot", "linux"], metavar: "SUITE" },
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio"], metavar: "SUITE" },
   vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
   quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
   rounds: { type: "number", help: "rounds per suite (default 10 boot / 5 linux; --quick 3 / 2)", metavar: "N" },
@@ -49,7 +50,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
   const root = skiffRoot();
   const quick = !!values.quick;
   const only = values.only as string | undefined;
-  const suites = only ? [only] : values.vs === "linux" ? ["boot", "linux"] : ["boot"];
+  const suites = only ? [only] : values.vs === "linux" ? ["boot", "virtio", "linux"] : ["boot", "virtio"];
   const machines = ((values.machine as string[] | undefined) ?? ["microvm", "q35"]) as Machine[];
   for (const m of machines) if (!MACHINES.includes(m)) throw new UserError(`--machine ${m}: choose one of ${MACHINES.join(", ")}`);
   const accel = chooseAccel(values.accel as Accel);
@@ -70,6 +71,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   const stamp = host.date.replace(/[:]/g, "-");
   const doc: { boot?: string; linux?: string } = {};
+  let virtioDoc: string | undefined;
 
   for (const suite of suites) {
     const t0 = performance.now();
@@ -80,6 +82,15 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       doc.boot = bootMarkdown(host, r);
       io.out("");
       io.out(doc.boot);
+    } else if (suite === "virtio") {
+      const r = await runVirtio(root, io, {
+        rounds: (values.rounds as number | undefined) ?? (quick ? 1 : 3), machines,
+        diskMiB: quick ? 64 : 256, randMs: quick ? 1000 : 2000, netMs: quick ? 1000 : 2000,
+      });
+      result = r;
+      virtioDoc = virtioMarkdown(virtioHostLine(host), r);
+      io.out("");
+      io.out(virtioDoc);
     } else {
       const r = await runLinux(root, io, {
         rounds: (values.rounds as number | undefined) ?? (quick ? 2 : 5),
@@ -96,7 +107,9 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     io.out(`${suite}: ${((performance.now() - t0) / 1000).toFixed(0)} s; results in bench-results/${suite}-latest.json`);
   }
   if (!values["no-doc"]) {
-    writeBenchmarksDoc(join(root, "docs", "BENCHMARKS.md"), doc);
+    const docPath = join(root, "docs", "BENCHMARKS.md");
+    writeBenchmarksDoc(docPath, doc);
+    if (virtioDoc && existsSync(docPath)) writeFileSync(docPath, virtioSection(readFileSync(docPath, "utf8"), virtioDoc));
     io.out("docs/BENCHMARKS.md updated");
   }
   return 0;
