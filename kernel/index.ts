@@ -28,12 +28,13 @@ export {
 export { randomBytes, randomU32, randomU64, randomSourceName, RandomSource, setHardwareSource } from "./random";
 export {
   HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, Request, Response, Header,
-  BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS,
+  BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
 } from "./http";
 export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./json";
 export { config, KeyValueStore, ConfigListener, seedFromCmdline } from "./config";
 export { env, getenv, setenv, unsetenv } from "./env";
 export { Api, ApiOptions, ApiState, MetricsSource, MetricsWriter } from "./api";
+export { startApi, runningApi } from "./api/boot";
 
 // Used by the entry file that `skiff build` generates; not for apps.
 export { bootKernel } from "./main";

@@ -11,6 +11,7 @@ export const buildSpecs: OptionSpecs = {
   force: { type: "boolean", help: "rebuild every step, ignoring the cache" },
   format: { type: "string", help: "image formats, comma-separated: elf, iso (GRUB), raw and qcow2 (bootable disks)", default: "elf", metavar: "LIST" },
   cmdline: { type: "string", help: "command line baked into iso/raw/qcow2 images (a deployment may override it)", default: "", metavar: "TEXT" },
+  embed: { type: "string", help: "pack this folder into the image as a site image (apps/httpd serves it)", metavar: "DIR" },
   help: { type: "boolean", help: "show this help", alias: "h" },
 };
 
@@ -23,7 +24,7 @@ export async function buildCommand(argv: string[], io: IO): Promise<number> {
     return 2;
   }
   const formats = parseFormats(values.format as string);
-  const r = await build({ app: positionals[0], outDir: values.out as string | undefined, debug: !!values.debug, force: !!values.force }, io);
+  const r = await build({ app: positionals[0], outDir: values.out as string | undefined, debug: !!values.debug, force: !!values.force, embed: values.embed as string | undefined }, io);
   printArtefacts(io, await makeImages(r.elf, formats, values.cmdline as string), (p) => relative(io.cwd, p) || p);
   return 0;
 }

@@ -1,0 +1,122 @@
+// kernel/api/boot.ts — brings the REST endpoint up on the network stack: options
+// from the boot command line (api.port=, api.token=, api.readonly, api.off,
+// hostname=), config/env stores seeded from config.*= and env.*= words, the
+// kernel's providers, the stack's interfaces, power control, and a TCP
+// listener with a 1 s poll for the HTTP timeouts. Called once the stack is up
+// (kernel/net's startNetwork), so an image without networking never links it.
+import { Cmdline } from "../bootinfo/cmdline";
+import { println } from "../console";
+import { config, seedFromCmdline } from "../config";
+import { env } from "../env";
+import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../sched";
+import { HttpTcpService } from "../http/tcp";
+import { NetStack } from "../net/stack";
+import { ipToString, macToString } from "../net/wire";
+import { Api } from "./index";
+import { ApiOptions } from "./state";
+import { installKernelProviders, KernelRandom } from "./kernel";
+import { NetSource, InterfaceEntry, RouteEntry, PowerControl } from "./providers";
+
+/** A shutdown or reboot waits this long so the 202 response gets out first. */
+const POWER_DELAY_NS: u64 = 200_000_000;
+/** How often connections' idle and request timeouts are checked. */
+const POLL_NS: u64 = 1_000_000_000;
+
+class StackNet extends NetSource {
+  constructor(public stack: NetStack) { super(); }
+
+  interfaces(): InterfaceEntry[] {
+    const i = this.stack.iface;
+    const d = this.stack.device;
+    const e = new InterfaceEntry();
+    e.name = d.name;
+    const m = d.mac();
+    let mac: u64 = 0;
+    for (let k = 0; k < 6; k++) mac = (mac << 8) | <u64>m[k];
+    e.mac = macToString(mac);
+    e.mtu = i.mtu;
+    e.up = d.linkUp();
+    e.ipv4 = i.addr != 0 ? ipToString(i.addr) : "";
+    e.prefixLength = i.prefixLen;
+    const s = d.stats;
+    e.rxPackets = s.rxPackets; e.rxBytes = s.rxBytes; e.rxDropped = s.rxDropped; e.rxErrors = s.rxErrors;
+    e.txPackets = s.txPackets; e.txBytes = s.txBytes; e.txDropped = s.txDropped; e.txErrors = s.txErrors;
+    return [e];
+  }
+
+  routes(): RouteEntry[] {
+    const i = this.stack.iface;
+    const out = new Array<RouteEntry>();
+    if (i.addr == 0) return out;
+    if (i.gateway != 0) {
+      const r = new RouteEntry();
+      r.gateway = ipToString(i.gateway);
+      r.iface = this.stack.device.name;
+      out.push(r);
+    }
+    const l = new RouteEntry();
+    const mask: u32 = i.prefixLen == 0 ? 0 : <u32>(0xffffffff << (32 - i.prefixLen));
+    l.destination = ipToString(i.addr & mask);
+    l.prefixLength = i.prefixLen;
+    l.iface = this.stack.device.name;
+    out.push(l);
+    return out;
+  }
+}
+
+class ShutdownLater extends TimerHandler {
+  fire(nowNs: u64): void { requestExit(0); }   // runLoop returns; bootKernel resets devices and exits 0
+}
+
+/** Shutdown ends the event loop (the guest exits 0 through isa-debug-exit).
+ *  Reboot is refused (501): the platform layer has no reset that comes back. */
+class KernelPower extends PowerControl {
+  shutdown(): bool {
+    println("api: shutdown requested");
+    after(POWER_DELAY_NS, new ShutdownLater());
+    return true;
+  }
+  reboot(): bool { return false; }
+}
+
+class PollHttp extends TimerHandler {
+  constructor(public svc: HttpTcpService) { super(); }
+  fire(now: u64): void { this.svc.poll(now); }
+}
+
+let started: Api | null = null;
+
+/** The endpoint, once started (null before, or with api.off). */
+export function runningApi(): Api | null { return started; }
+
+/** Starts the REST endpoint on stack's TCP; returns it, or null when api.off
+ *  or the port is taken. Runs once; later calls return the first result. */
+export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool, osName: string, osVersion: string): Api | null {
+  if (started !== null) return started;
+  const opts = ApiOptions.fromCmdline(cmdline);
+  for (let i = 0; i < opts.problems.length; i++) println("api: " + opts.problems[i]);
+  seedFromCmdline(config(), cmdline, "config.");
+  seedFromCmdline(env(), cmdline, "env.");
+  if (!opts.enabled) return null;
+  opts.osName = osName;
+  opts.osVersion = osVersion;
+  const api = new Api(opts, config(), env(), new KernelRandom());
+  const st = api.state;
+  installKernelProviders(st);
+  st.cmdline = cmdline.raw;
+  st.net = new StackNet(stack);
+  st.power = new KernelPower();
+  api.server.clock = st.clock;
+  const svc = new HttpTcpService(api.server);
+  if (!svc.listen(stack.tcp, <u32>opts.port)) {
+    println("api: TCP port " + opts.port.toString() + " is taken; REST endpoint not started");
+    return null;
+  }
+  // A daemon timer: the endpoint alone does not keep the guest running.
+  setDaemon(every(POLL_NS, new PollHttp(svc)), true);
+  started = api;
+  if (!quiet) println("api: REST endpoint on TCP port " + opts.port.toString() + (opts.readOnly ? " (read-only)" : ""));
+  // The token is printed once (even when quiet), only when generated: a given one is already known.
+  if (st.tokenGenerated) println("api: token " + st.tokenForBootLog());
+  return api;
+}
