@@ -7,7 +7,7 @@
 // buffer, we stop reading, our receive window closes, and the client's
 // sends stall — no memory grows anywhere. writable() resumes the copy.
 import {
-  println, hold, tcpListen, udpBind, netStack, ipToString,
+  println, print, hold, tcpListen, udpBind, netStack, netCounters, netCountersText, ipToString,
   TcpListenHandler, TcpHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket,
 } from "skiff";
 
@@ -43,6 +43,11 @@ class EchoListener extends TcpListenHandler {
 class UdpEcho extends UdpHandler {
   received(s: UdpSocket, srcAddr: u32, srcPort: u32, payload: usize, len: i32, dstAddr: u32): void {
     s.sendTo(srcAddr, srcPort, payload, len);
+    // "stats" also prints the stack's counters to the console (for tests).
+    if (len == 5 && String.UTF8.decodeUnsafe(payload, 5) == "stats") {
+      const c = netCounters();
+      if (c != null) print(netCountersText(c));
+    }
   }
 }
 

@@ -4,13 +4,14 @@
 //   socket/  TCP and UDP state machines, listeners, the DHCP client
 //   device.ts  the NetDevice interface drivers implement; the stack imports no driver
 // Apps use tcpListen / tcpConnect / udpBind on the default stack.
-import { NetStack, netStack } from "./stack";
+import { NetStack } from "./stack";
+import { netStack } from "./service";
 import { TcpHandler, TcpListenHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket } from "./socket";
 import { NetCounters, COUNTER_COUNT, counterName } from "./counters";
 
 export { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "./device";
-export { NetStack, NET_MEMORY_LIMIT, netStack, setDefaultStack } from "./stack";
-export { startNetwork, NetService } from "./service";
+export { NetStack, NET_MEMORY_LIMIT, setDefaultStack, currentStack } from "./stack";
+export { startNetwork, configureNetwork, netStack, NetService } from "./service";
 export { NetConfig, parseNetConfig } from "./config";
 export { EntropySource, SeededEntropy } from "./entropy";
 export { NetCounters, Counter, COUNTER_COUNT, counterName, MemAccount } from "./counters";

@@ -4,15 +4,16 @@
 // next deadline. Also the kernel's entropy and the boot command line. This
 // file is the only part of kernel/net that knows the scheduler; the stack
 // itself stays a pure state machine (stack.ts).
-import { Service, TimerHandler, Timer, addService, at, rearm, setDaemon, nowNs } from "../sched";
+import { Service, TimerHandler, Timer, addService, at, rearm, setDaemon, nowNs, pollSoon } from "../sched";
 import { randomBytes } from "../random";
 import { Cmdline } from "../bootinfo";
 import { println } from "../console";
 import { NetDevice } from "./device";
-import { NetStack, setDefaultStack } from "./stack";
+import { NetStack, setDefaultStack, currentStack } from "./stack";
 import { EntropySource } from "./entropy";
 import { parseNetConfig } from "./config";
 import { NetLog } from "./socket";
+import { startApi } from "../api/boot";
 
 class KernelEntropy extends EntropySource {
   fill(ptr: usize, len: i32): void { randomBytes(ptr, len); }
@@ -35,6 +36,7 @@ export class NetService extends Service {
 
   service(now: u64): void {
     const next = this.stack.poll(<i64>now);
+    if (this.stack.iface.rxBacklog) pollSoon();     // frames left in the ring: come round again
     if (next == i64.MAX_VALUE) return;          // a frame will wake us
     const dl = next < 0 ? 0 : <u64>next;
     let t = this.timer;
@@ -46,11 +48,34 @@ export class NetService extends Service {
   }
 }
 
+let pendingDev: NetDevice | null = null;
+let pendingCmdline: Cmdline | null = null;
+let pendingQuiet = false;
+
+/** Boot step: remembers the NIC and the command line. The stack starts on
+ *  first use (netStack(), tcpListen, udpBind, tcpConnect), so an image whose
+ *  app drives the device itself (test/apps/net-probe) keeps every frame. */
+export function configureNetwork(dev: NetDevice | null, cmdline: Cmdline, quiet: bool): void {
+  pendingDev = dev;
+  pendingCmdline = cmdline;
+  pendingQuiet = quiet;
+}
+
+/** The default stack, started on the first call; null without a NIC. */
+export function netStack(): NetStack | null {
+  const s = currentStack();
+  if (s != null) return s;
+  const dev = pendingDev;
+  const cl = pendingCmdline;
+  if (dev == null || cl == null) return null;
+  pendingDev = null;
+  return startNetwork(dev, cl, pendingQuiet);
+}
+
 /** Brings up TCP/IP on dev from the command line (ip=ADDR/PREFIX gateway=ADDR
  *  dns=ADDR for a static address, else DHCP; net.debug logs TCP state
- *  changes). Returns null without a device. */
-export function startNetwork(dev: NetDevice | null, cmdline: Cmdline, quiet: bool): NetStack | null {
-  if (dev == null) return null;
+ *  changes) and makes it the default stack. */
+export function startNetwork(dev: NetDevice, cmdline: Cmdline, quiet: bool): NetStack {
   const cfg = parseNetConfig(cmdline.get("ip"), cmdline.get("gateway"), cmdline.get("dns"));
   for (let i = 0; i < cfg.problems.length; i++) println("net: " + cfg.problems[i]);
   const s = new NetStack(dev, new KernelEntropy(), cfg);
@@ -60,5 +85,6 @@ export function startNetwork(dev: NetDevice | null, cmdline: Cmdline, quiet: boo
   setDefaultStack(s);
   addService(new NetService(s));
   if (!quiet) println("net: " + s.describe());
+  startApi(s, cmdline, quiet);                      // the REST endpoint (api.port=, default 8000; api.off: none)
   return s;
 }

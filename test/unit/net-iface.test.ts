@@ -55,11 +55,13 @@ describe("ARP", () => {
     expect(net.take(h).length).toBe(0);                                   // unchanged: no announcement
   });
 
+  /** Sends a UDP datagram from the stack to B (nothing B sent teaches its MAC). */
+  const udpToB = (h: number, u: number, n = 3) => net.withBytes(new Uint8Array(n), (p) => net.x.udpSend(u, B, 9, p, n));
+
   it("queues packets while resolving and sends them when the reply comes", () => {
     const h = stackA();
-    net.take(h);
-    net.inject(h, captured((d) => d.icmp?.type === 8)[0]);
-    net.x.poll(h, 0n);
+    const u = net.x.udpBind(h, 1000, 0);
+    udpToB(h, u);
     const [req, ...rest] = net.take(h);
     expect(rest.length).toBe(0);
     expect(decode(req).arp).toMatchObject({ op: 1, spa: "10.9.0.1", tpa: "10.9.0.2" });
@@ -69,13 +71,12 @@ describe("ARP", () => {
     expect(out.length).toBe(1);
     const d = decode(out[0]);
     expect(d.dst).toBe("02:00:00:00:00:0b");
-    expect(d.icmp).toMatchObject({ type: 0, ident: 0x1234, seq: 1, csumOk: true });
+    expect(d.udp).toMatchObject({ sport: 1000, dport: 9, csumOk: true });
   });
 
   it("retries three times, then drops the queued packets and counts them", () => {
     const h = stackA();
-    net.take(h);
-    net.inject(h, captured((d) => d.icmp?.type === 8)[0]);
+    udpToB(h, net.x.udpBind(h, 1000, 0));
     let t = 0n;
     let requests = 0;
     for (let i = 0; i < 10; i++) {
@@ -90,22 +91,34 @@ describe("ARP", () => {
 
   it("bounds the pending queue", () => {
     const h = stackA();
-    net.take(h);
-    const req = captured((d) => d.icmp?.type === 8)[0];
-    for (let i = 0; i < 10; i++) net.inject(h, req);
-    net.x.poll(h, 0n);
-    expect(net.counters(h).drop_arp_pending_full).toBe(6);
+    const u = net.x.udpBind(h, 1000, 0);
+    for (let i = 0; i < 20; i++) udpToB(h, u);
+    expect(net.counters(h).drop_arp_pending_full).toBe(4);
+    net.inject(h, eth(MAC_A, MAC_B, 0x0806, arp(2, MAC_B, B, MAC_A, A)));
+    net.x.poll(h, 1n);
+    expect(net.take(h).filter((f) => decode(f).udp).length).toBe(16);
+    expect(Number(net.x.memUsed(h))).toBe(0);
   });
 
   it("expires resolved entries", () => {
     const h = stackA();
     learnB(h);
-    net.inject(h, captured((d) => d.icmp?.type === 8)[0]);
-    net.x.poll(h, 1n);
-    expect(net.take(h).map((f) => decode(f).icmp?.type)).toEqual([0]);
-    net.inject(h, captured((d) => d.icmp?.type === 8)[0]);
+    const u = net.x.udpBind(h, 1000, 0);
+    udpToB(h, u);
+    expect(net.take(h).map((f) => !!decode(f).udp)).toEqual([true]);
     net.x.poll(h, 61n * SEC);
+    udpToB(h, u);
     expect(net.take(h).map((f) => decode(f).arp?.op)).toEqual([1]);     // asks again first
+  });
+
+  it("learns an on-link sender's MAC from its IP packets, but not a multicast source", () => {
+    const h = stackA();
+    net.inject(h, captured((d) => d.icmp?.type === 8)[0]);
+    net.inject(h, eth(MAC_A, mac("03:00:00:00:00:0c"), 0x0800, ipv4(ip("10.9.0.4"), A, 1, icmpEcho(8, 1, 1, new Uint8Array(8)))));
+    net.x.poll(h, 0n);
+    const out = net.take(h).map((f) => decode(f));
+    expect(out.map((d) => d.icmp?.type ?? "arp " + d.arp?.tpa)).toEqual([0, "arp 10.9.0.4"]);
+    expect(out[0].dst).toBe("02:00:00:00:00:0b");
   });
 });
 

@@ -8,7 +8,7 @@ export const ARP_ENTRIES = 64;
 export const ARP_REACHABLE_NS: i64 = 60_000_000_000;     // re-resolve after a minute
 export const ARP_RETRY_NS: i64 = 1_000_000_000;
 export const ARP_MAX_TRIES = 3;
-export const ARP_PENDING_PER_ENTRY = 4;
+export const ARP_PENDING_PER_ENTRY = 16;
 
 export enum ArpState { Free = 0, Incomplete, Reachable }
 

@@ -17,7 +17,7 @@ import {
   IcmpRepr, ICMP_HEADER_LEN, ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY, ICMP_DEST_UNREACHABLE, UNREACH_PORT, UNREACH_PROTOCOL,
   MAC_BROADCAST, WireError, wireError, get8, fillL4Checksum,
 } from "../wire";
-import { ArpCache } from "./arp";
+import { ArpCache, ArpEntry } from "./arp";
 import { Reassembler } from "./fragment";
 
 /** A transport (TCP, UDP) as the interface sees it. */
@@ -32,6 +32,7 @@ export abstract class ProtocolHandler {
 
 export const NO_DEADLINE: i64 = i64.MAX_VALUE;
 const RX_BUDGET = 64;
+const RX_ROUNDS = 8;
 const ICMP_ERRORS_PER_SEC = 20;
 const TX_BUF_LEN = ETH_HEADER_LEN + 65535;
 
@@ -50,6 +51,8 @@ export class Interface extends FrameSink {
   frags: Reassembler;
   tcp: ProtocolHandler | null = null;
   udp: ProtocolHandler | null = null;
+  /** The last poll stopped at its budget with frames possibly left. */
+  rxBacklog: bool = false;
   /** The time of the current poll; receive() runs inside it. */
   now: i64 = 0;
   tx: StaticArray<u8> = new StaticArray<u8>(TX_BUF_LEN);
@@ -60,6 +63,8 @@ export class Interface extends FrameSink {
   /** The IP header of the datagram being delivered, for ICMP errors (0: none). */
   private rxIp: usize = 0;
   private rxIpLen: i32 = 0;
+  /** The Ethernet source of the frame being received. */
+  private rxSrcMac: u64 = 0;
 
   constructor(public device: NetDevice, counters: NetCounters, mem: MemAccount) {
     super();
@@ -98,7 +103,13 @@ export class Interface extends FrameSink {
   /** Receives what the device has, runs ARP and reassembly timers. */
   poll(now: i64): i64 {
     this.now = now;
-    this.device.poll(this, RX_BUDGET);
+    // Poll again while frames come: replies sent from inside receive() often
+    // draw answers that land before the driver re-arms its interrupt. If the
+    // rounds run out with frames still coming, rxBacklog asks for another pass.
+    let rounds = 0;
+    let got = 0;
+    do { got = this.device.poll(this, RX_BUDGET); rounds++; } while (got > 0 && rounds < RX_ROUNDS);
+    this.rxBacklog = got > 0;
     this.retry.length = 0;
     let next = this.arp.poll(now, this.retry);
     for (let i = 0; i < this.retry.length; i++) this.sendArp(ARP_REQUEST, this.addr, MAC_BROADCAST, this.retry[i], 0);
@@ -116,6 +127,7 @@ export class Interface extends FrameSink {
     const dst = eth.dst;
     if (dst != this.mac && dst != MAC_BROADCAST) { this.counters.inc(Counter.DropEthNotForUs); return; }
     const type = eth.ethertype;
+    this.rxSrcMac = eth.src;
     if (type == ETHERTYPE_ARP) this.receiveArp(eth.payload, eth.payloadLen);
     else if (type == ETHERTYPE_IPV4) this.receiveIpv4(eth.payload, eth.payloadLen, (flags & RX_CSUM_VALID) != 0);
     else this.counters.inc(Counter.DropEthUnknownType);
@@ -130,15 +142,18 @@ export class Interface extends FrameSink {
     // RFC 826: merge the sender when known; add it when the packet is for us.
     const forUs = a.targetIp == this.addr;
     const e = this.arp.update(a.senderIp, a.senderMac, this.now, forUs);
-    if (e != null && e.pending.length > 0) {
-      const q = this.arp.takePending(e);
-      for (let i = 0; i < q.length; i++) {
-        const p = q[i];
-        memory.copy(changetype<usize>(this.tx) + ETH_HEADER_LEN, changetype<usize>(p), <usize>p.length);
-        this.transmitFrame(a.senderMac, p.length, -1, 0);
-      }
-    }
+    if (e != null && e.pending.length > 0) this.flushPending(a.senderMac, e);
     if (forUs && a.operation == ARP_REQUEST) this.sendArp(ARP_REPLY, this.addr, a.senderMac, a.senderIp, a.senderMac);
+  }
+
+  /** Sends the packets that waited for mac. */
+  private flushPending(mac: u64, e: ArpEntry): void {
+    const q = this.arp.takePending(e);
+    for (let i = 0; i < q.length; i++) {
+      const p = q[i];
+      memory.copy(changetype<usize>(this.tx) + ETH_HEADER_LEN, changetype<usize>(p), <usize>p.length);
+      this.transmitFrame(mac, p.length, -1, 0);
+    }
   }
 
   private receiveIpv4(ptr: usize, len: i32, csumValid: bool): void {
@@ -156,6 +171,12 @@ export class Interface extends FrameSink {
     const forUs = dst == this.addr && this.addr != 0 || this.isBroadcast(dst) || (this.addr == 0 && ip.protocol == IP_PROTO_UDP);
     if (!forUs) { this.counters.inc(Counter.DropIpNotForUs); return; }
     if (ip.src == IP_BROADCAST || (ip.src >> 28) == 0xe) { this.counters.inc(Counter.DropIpBadHeader); return; }
+    // An on-link sender's MAC is as good as its ARP reply (smoltcp does the
+    // same): a burst of answers to it need not wait for resolution.
+    if (this.onLink(ip.src) && ip.src != this.addr && this.rxSrcMac != MAC_BROADCAST && ((this.rxSrcMac >> 40) & 1) == 0) {
+      const e = this.arp.update(ip.src, this.rxSrcMac, this.now, true);
+      if (e != null && e.pending.length > 0) this.flushPending(e.mac, e);
+    }
     const payload = ptr + <usize>ip.headerLen;
     if (ip.isFragment) {
       if (!this.frags.add(ip.src, ip.dst, ip.protocol, ip.ident, ip.fragOffset, ip.moreFrags, payload, ip.payloadLen, this.now)) return;
