@@ -6,6 +6,7 @@
 // make us skip a table, never read out of bounds or abort.
 import { readPhys } from "../bootinfo";
 import { BootInfo } from "../bootinfo";
+import { println } from "../console";
 
 export class IoApicInfo {
   constructor(public id: u32, public address: u64, public gsiBase: u32) {}
@@ -187,7 +188,9 @@ let current: AcpiInfo | null = null;
 export function acpiInfo(boot: BootInfo): AcpiInfo {
   if (current === null) {
     const off = boot.cmdline.get("acpi") == "off";
-    current = off ? new AcpiInfo() : parseAcpi(boot.rsdp, boot.rsdpCopy);
+    const info = off ? new AcpiInfo() : parseAcpi(boot.rsdp, boot.rsdpCopy);
+    current = info;
+    if (!boot.cmdline.has("quiet")) for (let i = 0; i < info.problems.length; i++) println("acpi: " + info.problems[i]);
   }
   return current!;
 }

@@ -10,7 +10,8 @@
 //             0xf0    deadline timer          0xfe  LAPIC error   0xff spurious
 import { irq_take, irq_count } from "../platform";
 import { lapic, Lapic, IoApic, DEFAULT_IOAPIC_BASE, picDisable } from "../arch";
-import { AcpiInfo } from "../acpi";
+import { AcpiInfo, acpiInfo } from "../acpi";
+import { bootInfo } from "../bootinfo";
 
 export abstract class IrqHandler {
   abstract handleIrq(vector: u32): void;
@@ -45,6 +46,7 @@ let unhandled: u64 = 0;
 /** Masks the 8259, enables the LAPIC, finds the I/O APICs (MADT, else the
  *  standard address plus microvm's second one) and masks every input. */
 export function initInterrupts(acpi: AcpiInfo): void {
+  interruptsReady = true;
   for (let i: u32 = 0; i < 16; i++) isaGsi[i] = i;
   const madt = acpi.madt;
   // Masking a PIC that is not there (microvm pic=off) writes to nothing.
@@ -84,14 +86,24 @@ export function initInterrupts(acpi: AcpiInfo): void {
   for (let i = 0; i < ioApics.length; i++) ioApics[i].maskAll();
 }
 
+let interruptsReady = false;
+
+/** Sets up the interrupt controllers on first use (the first vector a driver
+ *  or the scheduler asks for); a guest that never needs an interrupt runs
+ *  with them untouched and without their code. */
+export function ensureInterrupts(): void {
+  if (!interruptsReady) initInterrupts(acpiInfo(bootInfo()));
+}
+
 /** Where the interrupt layout came from, for the boot log. */
 export function interruptSource(): string { return sourceName; }
 export function ioApicCount(): i32 { return ioApics.length; }
 export function ioApicAt(i: i32): IoApic { return ioApics[i]; }
-export function isaIrqToGsi(irq: u32): u32 { return irq < 16 ? isaGsi[irq] : irq; }
+export function isaIrqToGsi(irq: u32): u32 { ensureInterrupts(); return irq < 16 ? isaGsi[irq] : irq; }
 
 /** A free vector for handler, or -1 when all 192 are taken. */
 export function allocVector(handler: IrqHandler): i32 {
+  ensureInterrupts();
   for (let n: u32 = 0; n <= VECTOR_LAST - VECTOR_FIRST; n++) {
     const v = VECTOR_FIRST + (nextFree - VECTOR_FIRST + n) % (VECTOR_LAST - VECTOR_FIRST + 1);
     if (handlers[v] === null) {
@@ -105,6 +117,7 @@ export function allocVector(handler: IrqHandler): i32 {
 
 /** Registers a handler on a fixed vector (the timer's); false if taken. */
 export function claimVector(vector: u32, handler: IrqHandler): bool {
+  ensureInterrupts();
   if (vector > 255 || handlers[vector] !== null) return false;
   handlers[vector] = [handler];
   return true;
@@ -124,6 +137,7 @@ function ioApicFor(gsi: u32): IoApic | null {
  *  one extra wake-up per interrupt, never a storm (the kernel runs with
  *  interrupts off outside sti;hlt). */
 export function irqForGsi(gsi: u32, handler: IrqHandler, levelTriggered: bool, activeLow: bool): i32 {
+  ensureInterrupts();
   const io = ioApicFor(gsi);
   if (io === null) return -1;
   for (let v = VECTOR_FIRST; v <= VECTOR_LAST; v++) {
@@ -144,6 +158,7 @@ export function irqForGsi(gsi: u32, handler: IrqHandler, levelTriggered: bool, a
 /** Routes legacy ISA IRQ `irq` (0..15) with the trigger and polarity the
  *  MADT overrides give (ISA default: edge, active high). */
 export function irqForIsa(irq: u32, handler: IrqHandler): i32 {
+  ensureInterrupts();
   if (irq >= 16) return -1;
   return irqForGsi(isaGsi[irq], handler, isaLevel[irq], isaLow[irq]);
 }
@@ -151,6 +166,7 @@ export function irqForIsa(irq: u32, handler: IrqHandler): i32 {
 /** A vector for an MSI or MSI-X message; program the device with msiAddress()
  *  and msiData(vector). */
 export function allocMsiVector(handler: IrqHandler): i32 {
+  ensureInterrupts();
   return allocVector(handler);
 }
 

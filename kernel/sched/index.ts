@@ -2,7 +2,7 @@
 export { TimerHandler, Timer } from "./timer";
 export {
   Task, TaskState, Service, TaskInfo, SchedStats, taskStateName,
-  initScheduler, spawn, wake, sleep, shouldYield, currentTask,
+  initScheduler, ensureStarted, runPendingWork, spawn, wake, sleep, shouldYield, currentTask,
   after, every, at, rearm, cancel, setDaemon,
   addService, removeService, hold, release, requestExit, exitRequestedStatus, isExitRequested,
   pollSoon, hasWork, runOnce, runLoop, sleepBlocking, yieldNow,

@@ -9,8 +9,9 @@
 // or ended with finish() — the Rust-future contract, without closures.
 import { rdtsc, irq_wait } from "../platform";
 import { println } from "../console";
-import { dispatchPending, claimVector, IrqHandler, TIMER_VECTOR } from "../irq";
-import { nowNs, ticksToNs, armDeadline, initDeadlineTimer } from "../time";
+import { dispatchPending, claimVector, IrqHandler, TIMER_VECTOR, ensureInterrupts, interruptSource } from "../irq";
+import { nowNs, ticksToNs, armDeadline, initDeadlineTimer, ensureClock, deadlineTimerMode } from "../time";
+import { bootInfo } from "../bootinfo";
 import { Timer, TimerHeap, TimerHandler } from "./timer";
 
 export enum TaskState {
@@ -127,14 +128,42 @@ class TimerIrq extends IrqHandler {
 
 /** Claims the timer vector and programs the deadline timer. */
 export function initScheduler(): bool {
+  started = true;
+  loopEntry = runLoop;
   claimVector(TIMER_VECTOR, new TimerIrq());
   return initDeadlineTimer(TIMER_VECTOR);
+}
+
+let started = false;
+/** Set when the scheduler starts; bootKernel calls the loop only through
+ *  this, so an app that never schedules anything links no loop, clock or
+ *  interrupt code at all (pay for what you use, as Unikraft's library
+ *  selection does, here by reachability). */
+let loopEntry: (() => i32) | null = null;
+
+/** Starts interrupts, the clock and the deadline timer on first use: the
+ *  first task, timer, service or hold. */
+export function ensureStarted(): void {
+  if (started) return;
+  ensureInterrupts();
+  ensureClock();
+  initScheduler();
+  if (!bootInfo().cmdline.has("quiet")) {
+    println("sched: event loop started, timer " + deadlineTimerMode() + ", interrupts from " + interruptSource());
+  }
+}
+
+/** Runs the loop if anything was ever scheduled; the exit status otherwise. */
+export function runPendingWork(): i32 {
+  const run = loopEntry;
+  return run === null ? exitStatus : run();
 }
 
 // --- tasks -------------------------------------------------------------------
 
 /** Adds a task; it is polled on the next pass. */
 export function spawn(task: Task): Task {
+  ensureStarted();
   if (task.spawned && task.state != TaskState.Done) return task;
   task.id = nextTaskId++;
   task.spawned = true;
@@ -189,6 +218,7 @@ export function currentTask(): Task | null { return current; }
 
 /** Calls h.fire once, ns from now. */
 export function after(ns: u64, h: TimerHandler): Timer {
+  ensureStarted();
   const t = new Timer(h);
   timers.insert(t, nowNs() + ns);
   return t;
@@ -197,6 +227,7 @@ export function after(ns: u64, h: TimerHandler): Timer {
 /** Calls h.fire every ns (first after ns). Missed periods are skipped, not
  *  replayed in a burst. */
 export function every(ns: u64, h: TimerHandler): Timer {
+  ensureStarted();
   const t = new Timer(h);
   t.period = ns > 0 ? ns : 1;
   timers.insert(t, nowNs() + t.period);
@@ -205,6 +236,7 @@ export function every(ns: u64, h: TimerHandler): Timer {
 
 /** Calls h.fire at monotonic time deadlineNs. */
 export function at(deadlineNs: u64, h: TimerHandler): Timer {
+  ensureStarted();
   const t = new Timer(h);
   timers.insert(t, deadlineNs);
   return t;
@@ -227,6 +259,7 @@ export function setDaemon(t: Timer, daemon: bool): void {
 // --- services, holds, exit -----------------------------------------------------
 
 export function addService(s: Service): void {
+  ensureStarted();
   services.push(s);
 }
 
@@ -236,7 +269,7 @@ export function removeService(s: Service): void {
 }
 
 /** Keeps the loop alive (a listening server holds) until release(). */
-export function hold(): void { holds++; }
+export function hold(): void { ensureStarted(); holds++; }
 export function release(): void { if (holds > 0) holds--; }
 
 /** Ends runLoop after the current pass; the guest exits with status. */
@@ -363,6 +396,7 @@ export function runLoop(): i32 {
  *  interrupts, timers). For straight-line code such as an app's main(); a
  *  task should use sleepFor() and return from poll instead. */
 export function sleepBlocking(ns: u64): void {
+  ensureStarted();
   const deadline = nowNs() + ns;
   while (!exitRequested && nowNs() < deadline) runOnce(true, deadline);
 }

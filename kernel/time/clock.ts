@@ -31,8 +31,9 @@ export function nsToTicks(ns: u64): u64 {
   return (ns / NS_PER_S) * tscHz + (ns % NS_PER_S) * tscHz / NS_PER_S;
 }
 
-/** Monotonic nanoseconds since the clock was started. */
-export function nowNs(): u64 {
+/** Monotonic nanoseconds since the clock was started, without calibrating
+ *  first (time/index.ts's nowNs() calibrates on first use). */
+export function rawNowNs(): u64 {
   const t = rdtsc();
   return t > tsc0 ? ticksToNs(t - tsc0) : 0;
 }

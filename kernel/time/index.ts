@@ -6,11 +6,13 @@
 import { rdtsc } from "../platform";
 import { lapic } from "../arch/lapic";
 import { rtcEpochSeconds } from "../arch/cmos";
-import { Cmdline } from "../bootinfo";
+import { Cmdline, bootInfo } from "../bootinfo";
+import { acpiInfo } from "../acpi";
+import { println } from "../console";
 import { calibrateTsc, Calibration } from "./calibrate";
-import { setTscHz, resetEpoch, nowNs, tscAt, tscFrequency, NS_PER_S } from "./clock";
+import { setTscHz, resetEpoch, rawNowNs, tscAt, tscFrequency, clockSource, NS_PER_S } from "./clock";
 
-export { nowNs, ticksToNs, nsToTicks, tscFrequency, clockSource, setTscHz, resetEpoch, NS_PER_S } from "./clock";
+export { ticksToNs, nsToTicks, tscFrequency, clockSource, setTscHz, resetEpoch, rawNowNs, NS_PER_S } from "./clock";
 export { calibrateTsc, Calibration } from "./calibrate";
 
 /** Longest single LAPIC one-shot we program; the loop re-arms after it. */
@@ -25,8 +27,31 @@ let timerMode: u32 = MODE_NONE;
 let lapicHz: u64 = 0;
 let timerVector: u32 = 0;
 
+let clockReady = false;
+
+/** Calibrates the clock and reads the wall clock on first use, so a guest
+ *  that never asks the time (hello) pays neither the calibration delay nor
+ *  the code: nothing in the boot path calls this. */
+export function ensureClock(): void {
+  if (clockReady) return;
+  const boot = bootInfo();
+  initClock(acpiInfo(boot).hpetAddress);
+  initWallClock(boot.cmdline);
+  if (!boot.cmdline.has("quiet")) {
+    println("clock: TSC " + (tscFrequency() / 1000).toString() + " kHz (" + clockSource() + "), wall clock from " +
+      wallSource + ", unix time " + (wallClockNs() / NS_PER_S).toString());
+  }
+}
+
+/** Monotonic nanoseconds since the clock started (calibrating it first if need be). */
+export function nowNs(): u64 {
+  if (!clockReady) ensureClock();
+  return rawNowNs();
+}
+
 /** Finds the TSC rate and starts the monotonic clock at zero. */
 export function initClock(hpetBase: u64): Calibration {
+  clockReady = true;
   const c = calibrateTsc(hpetBase);
   setTscHz(c.hz, c.source);
   resetEpoch();
