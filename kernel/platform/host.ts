@@ -19,8 +19,11 @@
 //   CPU             rdrand64(out8): 1 and 8 random bytes at out, or 0 when RDRAND
 //                   gave nothing after the usual 10 tries (call only when CPUID
 //                   leaf 1 ECX bit 30 says RDRAND exists)
+// Version 3 adds:
+//   boot            entry_tsc: the TSC read at the loader's first instruction
+//                   (boot time measured inside the guest, without host noise)
 
-export const HOSTIF_VERSION: u32 = 2;
+export const HOSTIF_VERSION: u32 = 3;
 
 @external("host", "inb") export declare function inb(port: u32): u32;
 @external("host", "inw") export declare function inw(port: u32): u32;
@@ -57,6 +60,7 @@ export const HOSTIF_VERSION: u32 = 2;
 
 @external("host", "boot_protocol") export declare function boot_protocol(): u32;
 @external("host", "boot_info") export declare function boot_info(): u64;
+@external("host", "entry_tsc") export declare function entry_tsc(): u64;
 @external("host", "phys_read") export declare function phys_read(dst: usize, src: u64, len: u32): u32;
 
 @external("host", "linear_base") export declare function linear_base(): u64;

@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 
-export const HOSTIF_VERSION = 2;
+export const HOSTIF_VERSION = 3;
 
 /** Thrown when the guest writes isa-debug-exit: ends the Wasm call stack. */
 export class GuestExitError extends Error {
@@ -190,6 +190,7 @@ export class FakeHost {
       },
       irq_count: () => this.irqCount,
       irq_set_eoi: (mode: number, addr: bigint) => { this.eoi = { mode, addr: u64(addr) }; },
+      entry_tsc: () => 0n,
       boot_protocol: () => this.bootProtocol,
       boot_info: () => this.bootInfo,
       phys_read: (dst: number, src: bigint, len: number) => {

@@ -4,12 +4,7 @@
 // With `hold` on the command line it then spins instead of exiting, so the
 // benchmark can read the QEMU process's memory while the guest is up.
 import { println, bootInfo } from "skiff";
-
-// Bench-only probes. entry_tsc is not in kernel/platform/host.ts's versioned
-// list (the loader defines it for this app alone); rdtsc is, but the kernel
-// does not export it to apps.
-@external("host", "entry_tsc") declare function entry_tsc(): u64;
-@external("host", "rdtsc") declare function rdtsc(): u64;
+import { entry_tsc, rdtsc } from "skiff/kernel/platform";
 
 export function main(): i32 {
   const atMain = rdtsc();
