@@ -11,7 +11,7 @@
 // Received data goes straight into rx: in-order bytes extend rx.len, bytes
 // after a hole are placed at their offset and tracked in ooo[] until the hole
 // fills.
-import { TcpRepr, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST, TCP_PSH } from "../wire";
+import { TcpRepr, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST, TCP_PSH, ipToString } from "../wire";
 import { Counter } from "../counters";
 import { RingBuffer } from "./ring";
 import { TcpLayer } from "./tcplayer";
@@ -173,6 +173,8 @@ export class TcpSocket {
   closedDelivered: bool = false;
   /** Bytes reserved in the stack's memory account for rx + tx. */
   memReserved: i32 = 0;
+  /** Index in the layer's connection list, -1 once removed. */
+  slot: i32 = -1;
 
   constructor(public layer: TcpLayer, rxCapacity: i32, txCapacity: i32) {
     this.rx = new RingBuffer(rxCapacity);
@@ -239,11 +241,11 @@ export class TcpSocket {
         break;
       case TcpState.Established:
         this.queueFin();
-        this.setState(TcpState.FinWait1);
+        this.setState(TcpState.FinWait1, "close");
         break;
       case TcpState.CloseWait:
         this.queueFin();
-        this.setState(TcpState.LastAck);
+        this.setState(TcpState.LastAck, "close");
         break;
       default:                                 // already closing or closed
         return;
@@ -264,7 +266,7 @@ export class TcpSocket {
   /** Active open: SYN-SENT (RFC 9293 §3.10.1). */
   openActive(now: i64): void {
     this.initSend(now);
-    this.setState(TcpState.SynSent);
+    this.setState(TcpState.SynSent, "connect");
     this.output(now);
   }
 
@@ -277,7 +279,7 @@ export class TcpSocket {
     this.maxSndWnd = this.sndWnd;
     this.sndWl1 = seg.seq;
     this.initSend(now);
-    this.setState(TcpState.SynReceived);
+    this.setState(TcpState.SynReceived, "SYN");
     this.output(now);
   }
 
@@ -344,12 +346,12 @@ export class TcpSocket {
     this.sndWl2 = seg.ack;
     if (hasAck) {
       this.ackAdvance(seg.ack, now);                    // our SYN is acknowledged
-      this.setState(TcpState.Established);              // SYN-SENT -SYN,ACK-> ESTABLISHED
-      if (this.finQueued) this.setState(TcpState.FinWait1);   // close() during the handshake
+      this.setState(TcpState.Established, "SYN,ACK");              // SYN-SENT -SYN,ACK-> ESTABLISHED
+      if (this.finQueued) this.setState(TcpState.FinWait1, "close (queued)");   // close() during the handshake
       this.evConnected = true;
       this.ackNow = true;
     } else {
-      this.setState(TcpState.SynReceived);              // simultaneous open (§3.5, figure 7)
+      this.setState(TcpState.SynReceived, "SYN");              // simultaneous open (§3.5, figure 7)
       this.sndNxt = this.iss;                           // resend as SYN,ACK <SEQ=ISS>
     }
   }
@@ -422,13 +424,13 @@ export class TcpSocket {
         this.layer.sendRst(this, seg.ack, 0, false);       // §3.10.7.4: <SEQ=SEG.ACK><CTL=RST>
         return;
       }
-      this.setState(TcpState.Established);                 // SYN-RECEIVED -ACK-> ESTABLISHED
+      this.setState(TcpState.Established, "ACK");                 // SYN-RECEIVED -ACK-> ESTABLISHED
       if (this.listener != null) this.layer.halfOpenDone(this.listener!);
       this.sndWnd = <i32>seg.window << this.sndShift;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
       if (this.listener != null) this.evAccepted = true; else this.evConnected = true;
-      if (this.finQueued) this.setState(TcpState.FinWait1);  // close() during the handshake
+      if (this.finQueued) this.setState(TcpState.FinWait1, "close (queued)");  // close() during the handshake
     }
     // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
     if (seqGt(seg.ack, this.sndMax)) { counters.inc(Counter.DropTcpBadAck); this.ackNow = true; return; }
@@ -452,7 +454,7 @@ export class TcpSocket {
     const finAcked = this.finQueued && seqGt(this.sndUna, this.finSeq);
     switch (this.state) {
       case TcpState.FinWait1:
-        if (finAcked) { this.setState(TcpState.FinWait2); this.timewaitAt = now + FIN_WAIT_2_NS; }  // our FIN is acked
+        if (finAcked) { this.setState(TcpState.FinWait2, "ACK of FIN"); this.timewaitAt = now + FIN_WAIT_2_NS; }  // our FIN is acked
         break;
       case TcpState.Closing:
         if (finAcked) this.enterTimeWait(now);              // CLOSING -ACK of FIN-> TIME-WAIT
@@ -488,11 +490,11 @@ export class TcpSocket {
     switch (this.state) {
       case TcpState.SynReceived:
       case TcpState.Established:
-        this.setState(TcpState.CloseWait);                  // ESTABLISHED -FIN-> CLOSE-WAIT
+        this.setState(TcpState.CloseWait, "FIN");                  // ESTABLISHED -FIN-> CLOSE-WAIT
         break;
       case TcpState.FinWait1:
         if (finAcked) this.enterTimeWait(now);              // FIN and ACK of our FIN together
-        else this.setState(TcpState.Closing);               // simultaneous close (§3.6, figure 13)
+        else this.setState(TcpState.Closing, "FIN");               // simultaneous close (§3.6, figure 13)
         break;
       case TcpState.FinWait2:
         this.enterTimeWait(now);                            // FIN-WAIT-2 -FIN-> TIME-WAIT
@@ -850,7 +852,7 @@ export class TcpSocket {
   // ------------------------------------------------------------- endings
 
   private enterTimeWait(now: i64): void {
-    this.setState(TcpState.TimeWait);
+    this.setState(TcpState.TimeWait, "FIN / ACK of FIN");
     this.timewaitAt = now + 2 * MSL_NS;
     this.rtxAt = 0;
     this.persistAt = 0;
@@ -860,16 +862,18 @@ export class TcpSocket {
   /** The connection is over; the layer reaps the socket after deliver(). */
   enterClosed(err: i32, notify: bool): void {
     if (this.state == TcpState.SynReceived && this.listener != null) this.layer.halfOpenDone(this.listener!);
-    this.setState(TcpState.Closed);
+    this.setState(TcpState.Closed, err == TCP_OK ? "done" : err == TCP_ERR_TIMEOUT ? "timeout" : err == TCP_ERR_ABORTED ? "abort" : "RST");
     this.error = err;
     this.rtxAt = 0; this.delackAt = 0; this.persistAt = 0; this.timewaitAt = 0;
     this.ackNow = false;
     if (notify) this.evClosed = true; else this.closedDelivered = true;
   }
 
-  private setState(s: TcpState): void {
+  /** Logs "OLD -event-> NEW" when the layer's debug flag is on (net.debug). */
+  private setState(s: TcpState, event: string): void {
     if (this.layer.debug) {
-      this.layer.log(tcpStateName(this.state) + " -> " + tcpStateName(s) + " (" + this.localPort.toString() + "<->" + this.remotePort.toString() + ")");
+      this.layer.log(tcpStateName(this.state) + " -" + event + "-> " + tcpStateName(s) + " (:" +
+        this.localPort.toString() + " " + ipToString(this.remoteAddr) + ":" + this.remotePort.toString() + ")");
     }
     this.state = s;
   }

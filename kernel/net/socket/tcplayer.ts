@@ -29,6 +29,9 @@ export abstract class NetLog {
 
 export class TcpLayer extends ProtocolHandler {
   conns: Map<u64, TcpSocket> = new Map();
+  /** The same connections as a list for poll (no allocation per pass); each
+   *  socket knows its slot, removal swaps the last one in. */
+  private list: Array<TcpSocket> = [];
   listeners: Map<u32, TcpListener> = new Map();
   halfOpen: i32 = 0;
   now: i64 = 0;
@@ -80,7 +83,7 @@ export class TcpLayer extends ProtocolHandler {
     s.localPort = local;
     s.remoteAddr = addr;
     s.remotePort = port;
-    this.conns.set(connKey(addr, port, local), s);
+    this.add(connKey(addr, port, local), s);
     s.openActive(this.now);
     return s;
   }
@@ -123,7 +126,8 @@ export class TcpLayer extends ProtocolHandler {
     this.halfOpen--;
   }
 
-  connectionCount(): i32 { return this.conns.size; }
+  /** Live connections; -1 would mean the map and the list disagree (tests check). */
+  connectionCount(): i32 { return this.conns.size == this.list.length ? this.list.length : -1; }
 
   // ------------------------------------------------------------ receive
 
@@ -174,7 +178,7 @@ export class TcpLayer extends ProtocolHandler {
     s.remotePort = seg.srcPort;
     l.halfOpen++;
     this.halfOpen++;
-    this.conns.set(connKey(ip.src, seg.srcPort, seg.dstPort), s);
+    this.add(connKey(ip.src, seg.srcPort, seg.dstPort), s);
     s.openPassive(seg, now);
     this.settle(s);
   }
@@ -202,14 +206,21 @@ export class TcpLayer extends ProtocolHandler {
   poll(now: i64): i64 {
     this.now = now;
     let next = i64.MAX_VALUE;
-    const all = this.conns.values();
-    for (let i = 0; i < all.length; i++) {
-      const s = all[i];
+    // Downwards: a socket removed meanwhile is replaced by one already seen.
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      if (i >= this.list.length) continue;            // callbacks closed several
+      const s = unchecked(this.list[i]);
       const d = s.poll(now);
       this.settle(s);
       if (d < next) next = d;
     }
     return next;
+  }
+
+  private add(key: u64, s: TcpSocket): void {
+    this.conns.set(key, s);
+    s.slot = this.list.length;
+    this.list.push(s);
   }
 
   /** Delivers a connection's events, and forgets it once it is closed. */
@@ -218,6 +229,12 @@ export class TcpLayer extends ProtocolHandler {
     if (s.state == TcpState.Closed && s.closedDelivered) {
       const key = connKey(s.remoteAddr, s.remotePort, s.localPort);
       if (this.conns.has(key) && this.conns.get(key) == s) this.conns.delete(key);
+      const i = s.slot;
+      if (i >= 0 && i < this.list.length && unchecked(this.list[i]) == s) {
+        const last = this.list.pop();
+        if (last != s) { this.list[i] = last; last.slot = i; }
+      }
+      s.slot = -1;
       if (s.memReserved > 0) { this.mem.release(s.memReserved); s.memReserved = 0; }
       s.rx = null;
       s.tx = null;
