@@ -3,9 +3,12 @@
 // from QEMU (10.0.2.15), the host reaches it through hostfwd on 127.0.0.1 and
 // checks TCP echo (16 MiB each way, 200 at once, 1000 in a row — a leak
 // would hit the stack's memory limit and refuse connections) and UDP echo.
+// Then a tap device in a network namespace, with Linux's stack as the peer.
 import { afterAll, describe, expect, it } from "vitest";
 import { createServer, connect, type Socket } from "node:net";
 import { createSocket } from "node:dgram";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { boot, stopAll } from "../../harness/index.js";
 
 afterAll(stopAll);
@@ -96,4 +99,66 @@ describe("TCP/IP on q35 with QEMU user networking", () => {
     expect(g.output).not.toMatch(/dhcp:/);
     await g.stop();
   }, 120000);
+});
+
+// A tap device talks to the host's own Linux stack. QEMU opens the tap in the
+// host namespace; the test then moves it into a namespace of its own (the fd
+// stays attached), so nothing touches the host's interfaces, and runs the
+// client there with `ip netns exec`. Needs root and /dev/net/tun.
+const canTap = process.getuid?.() === 0 && existsSync("/dev/net/tun");
+const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: "utf8", timeout: 120000 });
+
+describe.skipIf(!canTap)("TCP/IP over a tap device in a network namespace (Linux as the peer)", () => {
+  it("ARP, ICMP echo, 1 MiB TCP echo and UDP echo with Linux's stack", async () => {
+    const tag = `sk${process.pid % 100000}`;
+    const tap = `${tag}t`, ns = `${tag}n`;
+    sh("ip", "tuntap", "add", "dev", tap, "mode", "tap");
+    try {
+      const g = await boot({
+        app: "apps/echo", machine: "q35", timeoutMs: 180000, cmdline: "ip=10.77.0.2/24",
+        qemuArgs: ["-netdev", `tap,id=n1,ifname=${tap},script=no,downscript=no`, "-device", "virtio-net-pci,netdev=n1,romfile="],
+      });
+      await g.waitFor(/echo: listening on TCP and UDP port 7 at 10\.77\.0\.2/, 60000);
+      sh("ip", "netns", "add", ns);
+      try {
+        sh("ip", "link", "set", tap, "netns", ns);
+        sh("ip", "-n", ns, "addr", "add", "10.77.0.1/24", "dev", tap);
+        sh("ip", "-n", ns, "link", "set", tap, "up");
+        const client = `
+import socket, struct, threading
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); r.settimeout(10)
+m = struct.pack("!BBHHH", 8, 0, 0, 77, 1) + b"skiff-ping!!"
+m = m[:2] + struct.pack("!H", csum(m)) + m[4:]
+r.sendto(m, ("10.77.0.2", 0))
+while True:
+    p, a = r.recvfrom(200)
+    if p[20] == 0: break
+print("icmp", a[0], p[20 + 8:].decode())
+s = socket.create_connection(("10.77.0.2", 7), timeout=30)
+data = bytes((i * 13) & 255 for i in range(1 << 20)); got = bytearray()
+def rd():
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        got.extend(b)
+t = threading.Thread(target=rd); t.start(); s.sendall(data); s.shutdown(socket.SHUT_WR); t.join(60)
+print("tcp", got == data, len(got))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(10)
+u.sendto(b"tap udp", ("10.77.0.2", 7)); print("udp", u.recvfrom(100)[0].decode())
+`;
+        const out = sh("ip", "netns", "exec", ns, "python3", "-c", client);
+        expect(out).toContain("icmp 10.77.0.2 skiff-ping!!");
+        expect(out).toContain(`tcp True ${1 << 20}`);
+        expect(out).toContain("udp tap udp");
+      } finally {
+        await g.stop();
+        sh("ip", "netns", "del", ns);
+      }
+    } finally {
+      try { sh("ip", "link", "del", tap); } catch { /* moved into the namespace and gone with it */ }
+    }
+  }, 240000);
 });
