@@ -168,7 +168,7 @@ export class Interface extends FrameSink {
     this.counters.inc(Counter.IpIn);
     const dst = ip.dst;
     // Before an address is configured only DHCP (UDP) gets through.
-    const forUs = dst == this.addr && this.addr != 0 || this.isBroadcast(dst) || (this.addr == 0 && ip.protocol == IP_PROTO_UDP);
+    const forUs = (dst == this.addr && this.addr != 0) || this.isBroadcast(dst) || (this.addr == 0 && ip.protocol == IP_PROTO_UDP);
     if (!forUs) { this.counters.inc(Counter.DropIpNotForUs); return; }
     if (ip.src == IP_BROADCAST || (ip.src >> 28) == 0xe) { this.counters.inc(Counter.DropIpBadHeader); return; }
     // An on-link sender's MAC is as good as its ARP reply (smoltcp does the
