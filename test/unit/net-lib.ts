@@ -164,6 +164,7 @@ export type NetExports = {
   emitTcp(out: number, src: number, dst: number, sp: number, dp: number, seq: number, ack: number, flags: number, win: number, mss: number, ws: number, plen: number, offload: number): number;
   emitDhcp(out: number, op: number, type: number, xid: number, macHi: number, macLo: number, yi: number, sid: number, req: number, mask: number, router: number, dns: number, lease: number, params: number): number;
   parseAll(p: number, len: number): number;
+  views(p: number, len: number, ttl: number, sport: number, dport: number): number;
   newStack(seed: number, macLo: number, ip: number, prefix: number, gw: number, dhcp: number, mtu: number, memLimit: number): number;
   setOffload(h: number, tx: number, rx: number): void;
   setTxLimit(h: number, n: number): void;

@@ -238,6 +238,27 @@ describe("DHCP", () => {
   });
 });
 
+describe("views over (pointer, length)", () => {
+  it("read captured frames field by field and write through setters", () => {
+    const run = (f: Uint8Array, ttl = 64, sp = 0, dp = 0) => {
+      const p = net.k.bytesIn(f);
+      const s = net.str(net.x.views(p, f.length, ttl, sp, dp));
+      const out = net.k.bytesOut(p, f.length);
+      net.x.__unpin(p);
+      return { s, out };
+    };
+    expect(run(arpReq()).s).toBe("arp 1 10.9.0.2>10.9.0.1");
+    const d = decode(syn()).tcp!;
+    const { s, out } = run(syn(), 7, 1234, 80);
+    expect(s).toBe(`ip v4 10.9.0.2>10.9.0.1 len 60 ttl 7 tcp 1234>80 seq ${d.seq} hl 40 data 0`);
+    expect([out[22], (out[34] << 8) | out[35], (out[36] << 8) | out[37]]).toEqual([7, 1234, 80]);
+    expect(Array.from(out.subarray(38))).toEqual(Array.from(syn().subarray(38)));   // nothing else written
+    expect(run(udpSmall(), 64, 1, 2).s).toMatch(/ udp 1>2 len 17$/);
+    expect(run(echoReq()).s).toMatch(/ icmp 8 ok 1$/);
+    expect(run(syn().subarray(0, 40)).s).toBe("");                                 // header cut short
+  });
+});
+
 describe("fuzz: every parser on random and mutated packets", () => {
   it("never traps or aborts", () => {
     const r = rng(0x5eed);

@@ -18,6 +18,25 @@ export const ARP_LEN = 28;
 export const ARP_REQUEST: u32 = 1;
 export const ARP_REPLY: u32 = 2;
 
+/** A view of an ARP packet for IPv4 over Ethernet; check() guarantees 28 bytes. */
+export class ArpPacket {
+  constructor(public ptr: usize, public len: i32) {}
+  static check(ptr: usize, len: i32): ArpPacket | null {
+    if (<u32>len < <u32>ARP_LEN) { setWireError(WireError.Truncated); return null; }
+    return new ArpPacket(ptr, len);
+  }
+  get htype(): u32 { return get16(this.ptr + ARP_FIELD_HTYPE); }
+  get ptype(): u32 { return get16(this.ptr + ARP_FIELD_PTYPE); }
+  get hlen(): u32 { return <u32>load<u8>(this.ptr + ARP_FIELD_HLEN); }
+  get plen(): u32 { return <u32>load<u8>(this.ptr + ARP_FIELD_PLEN); }
+  get operation(): u32 { return get16(this.ptr + ARP_FIELD_OPER); }
+  set operation(v: u32) { set16(this.ptr + ARP_FIELD_OPER, v); }
+  get senderMac(): u64 { return getMac(this.ptr + ARP_FIELD_SHA); }
+  get senderIp(): u32 { return get32(this.ptr + ARP_FIELD_SPA); }
+  get targetMac(): u64 { return getMac(this.ptr + ARP_FIELD_THA); }
+  get targetIp(): u32 { return get32(this.ptr + ARP_FIELD_TPA); }
+}
+
 export class ArpRepr {
   operation: u32 = 0;
   senderMac: u64 = 0;
@@ -27,19 +46,17 @@ export class ArpRepr {
 
   /** null for truncated packets, other hardware/protocol types, unknown operations. */
   static parse(ptr: usize, len: i32): ArpRepr | null {
-    if (<u32>len < <u32>ARP_LEN) { setWireError(WireError.Truncated); return null; }
-    if (get16(ptr + ARP_FIELD_HTYPE) != 1 || get16(ptr + ARP_FIELD_PTYPE) != 0x0800 ||
-        load<u8>(ptr + ARP_FIELD_HLEN) != 6 || load<u8>(ptr + ARP_FIELD_PLEN) != 4) {
-      setWireError(WireError.BadVersion); return null;
-    }
-    const op = get16(ptr + ARP_FIELD_OPER);
+    const p = ArpPacket.check(ptr, len);
+    if (p == null) return null;
+    if (p.htype != 1 || p.ptype != 0x0800 || p.hlen != 6 || p.plen != 4) { setWireError(WireError.BadVersion); return null; }
+    const op = p.operation;
     if (op != ARP_REQUEST && op != ARP_REPLY) { setWireError(WireError.Unsupported); return null; }
     const r = new ArpRepr();
     r.operation = op;
-    r.senderMac = getMac(ptr + ARP_FIELD_SHA);
-    r.senderIp = get32(ptr + ARP_FIELD_SPA);
-    r.targetMac = getMac(ptr + ARP_FIELD_THA);
-    r.targetIp = get32(ptr + ARP_FIELD_TPA);
+    r.senderMac = p.senderMac;
+    r.senderIp = p.senderIp;
+    r.targetMac = p.targetMac;
+    r.targetIp = p.targetIp;
     return r;
   }
 

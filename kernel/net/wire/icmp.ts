@@ -22,6 +22,23 @@ export const UNREACH_PROTOCOL: u32 = 2;
 export const UNREACH_PORT: u32 = 3;
 export const UNREACH_FRAG_NEEDED: u32 = 4;
 
+/** A view of an ICMP message; check() guarantees the 8-byte header. */
+export class IcmpPacket {
+  constructor(public ptr: usize, public len: i32) {}
+  static check(ptr: usize, len: i32): IcmpPacket | null {
+    if (<u32>len < <u32>ICMP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
+    return new IcmpPacket(ptr, len);
+  }
+  get type(): u32 { return get8(this.ptr + ICMP_FIELD_TYPE); }
+  set type(v: u32) { set8(this.ptr + ICMP_FIELD_TYPE, v); }
+  get code(): u32 { return get8(this.ptr + ICMP_FIELD_CODE); }
+  set code(v: u32) { set8(this.ptr + ICMP_FIELD_CODE, v); }
+  get ident(): u32 { return get16(this.ptr + ICMP_FIELD_IDENT); }
+  get seq(): u32 { return get16(this.ptr + ICMP_FIELD_SEQ); }
+  get rest(): u32 { return get32(this.ptr + ICMP_FIELD_REST); }
+  get checksumOk(): bool { return checksum(this.ptr, this.len) == 0; }
+}
+
 export class IcmpRepr {
   type: u32 = 0;
   code: u32 = 0;
@@ -33,14 +50,15 @@ export class IcmpRepr {
   dataLen: i32 = 0;
 
   static parse(ptr: usize, len: i32): IcmpRepr | null {
-    if (<u32>len < <u32>ICMP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
-    if (checksum(ptr, len) != 0) { setWireError(WireError.BadChecksum); return null; }
+    const p = IcmpPacket.check(ptr, len);
+    if (p == null) return null;
+    if (!p.checksumOk) { setWireError(WireError.BadChecksum); return null; }
     const r = new IcmpRepr();
-    r.type = get8(ptr + ICMP_FIELD_TYPE);
-    r.code = get8(ptr + ICMP_FIELD_CODE);
-    r.ident = get16(ptr + ICMP_FIELD_IDENT);
-    r.seq = get16(ptr + ICMP_FIELD_SEQ);
-    r.rest = get32(ptr + ICMP_FIELD_REST);
+    r.type = p.type;
+    r.code = p.code;
+    r.ident = p.ident;
+    r.seq = p.seq;
+    r.rest = p.rest;
     r.dataLen = len - ICMP_HEADER_LEN;
     return r;
   }

@@ -27,6 +27,35 @@ const FLAG_MF: u32 = 0x2000;
 
 export const IP_BROADCAST: u32 = 0xffffffff;
 
+/** A view of an IPv4 header. check() guarantees 20 bytes and an IHL that
+ *  fits the buffer; the accessors then stay inside [ptr, ptr + len). */
+export class Ipv4Packet {
+  constructor(public ptr: usize, public len: i32) {}
+  static check(ptr: usize, len: i32): Ipv4Packet | null {
+    if (<u32>len < <u32>IP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
+    const hl = <i32>(get8(ptr + IP_FIELD_VER_IHL) & 15) * 4;
+    if (hl > len) { setWireError(WireError.Truncated); return null; }
+    return new Ipv4Packet(ptr, len);
+  }
+  get version(): u32 { return get8(this.ptr + IP_FIELD_VER_IHL) >> 4; }
+  get headerLen(): i32 { return <i32>(get8(this.ptr + IP_FIELD_VER_IHL) & 15) * 4; }
+  get tos(): u32 { return get8(this.ptr + IP_FIELD_TOS); }
+  get totalLen(): i32 { return <i32>get16(this.ptr + IP_FIELD_LENGTH); }
+  set totalLen(v: i32) { set16(this.ptr + IP_FIELD_LENGTH, <u32>v); }
+  get ident(): u32 { return get16(this.ptr + IP_FIELD_IDENT); }
+  get flagsFrag(): u32 { return get16(this.ptr + IP_FIELD_FLAGS_FRAG); }
+  get ttl(): u32 { return get8(this.ptr + IP_FIELD_TTL); }
+  set ttl(v: u32) { set8(this.ptr + IP_FIELD_TTL, v); }
+  get protocol(): u32 { return get8(this.ptr + IP_FIELD_PROTOCOL); }
+  get checksumField(): u32 { return get16(this.ptr + IP_FIELD_CHECKSUM); }
+  get src(): u32 { return get32(this.ptr + IP_FIELD_SRC); }
+  set src(v: u32) { set32(this.ptr + IP_FIELD_SRC, v); }
+  get dst(): u32 { return get32(this.ptr + IP_FIELD_DST); }
+  set dst(v: u32) { set32(this.ptr + IP_FIELD_DST, v); }
+  /** True when the header checksum verifies. */
+  get checksumOk(): bool { return checksum(this.ptr, this.headerLen) == 0; }
+}
+
 export class Ipv4Repr {
   src: u32 = 0;
   dst: u32 = 0;
@@ -46,27 +75,28 @@ export class Ipv4Repr {
   /** verifyChecksum=false only for tests of other checks. */
   static parse(ptr: usize, len: i32, verifyChecksum: bool = true): Ipv4Repr | null {
     if (<u32>len < <u32>IP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
-    const vi = get8(ptr + IP_FIELD_VER_IHL);
-    if ((vi >> 4) != 4) { setWireError(WireError.BadVersion); return null; }
-    const hl = <i32>(vi & 15) * 4;
-    if (hl < IP_HEADER_LEN) { setWireError(WireError.BadHeaderLen); return null; }
-    const total = <i32>get16(ptr + IP_FIELD_LENGTH);
+    if ((get8(ptr + IP_FIELD_VER_IHL) >> 4) != 4) { setWireError(WireError.BadVersion); return null; }
+    if (<i32>(get8(ptr + IP_FIELD_VER_IHL) & 15) * 4 < IP_HEADER_LEN) { setWireError(WireError.BadHeaderLen); return null; }
+    const p = Ipv4Packet.check(ptr, len);
+    if (p == null) return null;
+    const hl = p.headerLen;
+    const total = p.totalLen;
     if (total < hl) { setWireError(WireError.BadLength); return null; }
-    if (total > len || hl > len) { setWireError(WireError.Truncated); return null; }
-    if (verifyChecksum && checksum(ptr, hl) != 0) { setWireError(WireError.BadChecksum); return null; }
+    if (total > len) { setWireError(WireError.Truncated); return null; }
+    if (verifyChecksum && !p.checksumOk) { setWireError(WireError.BadChecksum); return null; }
     const r = new Ipv4Repr();
     r.headerLen = hl;
     r.payloadLen = total - hl;
-    r.tos = get8(ptr + IP_FIELD_TOS);
-    r.ident = get16(ptr + IP_FIELD_IDENT);
-    const ff = get16(ptr + IP_FIELD_FLAGS_FRAG);
+    r.tos = p.tos;
+    r.ident = p.ident;
+    const ff = p.flagsFrag;
     r.dontFrag = (ff & FLAG_DF) != 0;
     r.moreFrags = (ff & FLAG_MF) != 0;
     r.fragOffset = <i32>(ff & 0x1fff) * 8;
-    r.ttl = get8(ptr + IP_FIELD_TTL);
-    r.protocol = get8(ptr + IP_FIELD_PROTOCOL);
-    r.src = get32(ptr + IP_FIELD_SRC);
-    r.dst = get32(ptr + IP_FIELD_DST);
+    r.ttl = p.ttl;
+    r.protocol = p.protocol;
+    r.src = p.src;
+    r.dst = p.dst;
     return r;
   }
 

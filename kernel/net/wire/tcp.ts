@@ -31,6 +31,34 @@ const OPT_MSS: u32 = 2;
 const OPT_WSCALE: u32 = 3;
 const OPT_SACK_PERM: u32 = 4;
 
+/** A view of a TCP header. check() guarantees 20 bytes and a data offset
+ *  inside the buffer; options lie in [ptr + 20, ptr + headerLen). */
+export class TcpPacket {
+  constructor(public ptr: usize, public len: i32) {}
+  static check(ptr: usize, len: i32): TcpPacket | null {
+    if (<u32>len < <u32>TCP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
+    const hl = <i32>(get16(ptr + TCP_FIELD_OFF_FLAGS) >> 12) * 4;
+    if (hl < TCP_HEADER_LEN) { setWireError(WireError.BadHeaderLen); return null; }
+    if (hl > len) { setWireError(WireError.Truncated); return null; }
+    return new TcpPacket(ptr, len);
+  }
+  get srcPort(): u32 { return get16(this.ptr + TCP_FIELD_SRC_PORT); }
+  set srcPort(v: u32) { set16(this.ptr + TCP_FIELD_SRC_PORT, v); }
+  get dstPort(): u32 { return get16(this.ptr + TCP_FIELD_DST_PORT); }
+  set dstPort(v: u32) { set16(this.ptr + TCP_FIELD_DST_PORT, v); }
+  get seq(): u32 { return get32(this.ptr + TCP_FIELD_SEQ); }
+  set seq(v: u32) { set32(this.ptr + TCP_FIELD_SEQ, v); }
+  get ack(): u32 { return get32(this.ptr + TCP_FIELD_ACK); }
+  set ack(v: u32) { set32(this.ptr + TCP_FIELD_ACK, v); }
+  get headerLen(): i32 { return <i32>(get16(this.ptr + TCP_FIELD_OFF_FLAGS) >> 12) * 4; }
+  get flags(): u32 { return get16(this.ptr + TCP_FIELD_OFF_FLAGS) & 0x3f; }
+  get window(): u32 { return get16(this.ptr + TCP_FIELD_WINDOW); }
+  set window(v: u32) { set16(this.ptr + TCP_FIELD_WINDOW, v); }
+  get urgent(): u32 { return get16(this.ptr + TCP_FIELD_URGENT); }
+  get payload(): usize { return this.ptr + <usize>this.headerLen; }
+  get payloadLen(): i32 { return this.len - this.headerLen; }
+}
+
 export class TcpRepr {
   srcPort: u32 = 0;
   dstPort: u32 = 0;
@@ -54,20 +82,18 @@ export class TcpRepr {
   }
 
   static parse(ptr: usize, len: i32, src: u32, dst: u32, verifyChecksum: bool): TcpRepr | null {
-    if (<u32>len < <u32>TCP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
-    const offFlags = get16(ptr + TCP_FIELD_OFF_FLAGS);
-    const hl = <i32>(offFlags >> 12) * 4;
-    if (hl < TCP_HEADER_LEN) { setWireError(WireError.BadHeaderLen); return null; }
-    if (hl > len) { setWireError(WireError.Truncated); return null; }
+    const p = TcpPacket.check(ptr, len);
+    if (p == null) return null;
+    const hl = p.headerLen;
     if (verifyChecksum && !l4ChecksumOk(src, dst, IP_PROTO_TCP, ptr, len)) { setWireError(WireError.BadChecksum); return null; }
     const r = new TcpRepr();
-    r.srcPort = get16(ptr + TCP_FIELD_SRC_PORT);
-    r.dstPort = get16(ptr + TCP_FIELD_DST_PORT);
-    r.seq = get32(ptr + TCP_FIELD_SEQ);
-    r.ack = get32(ptr + TCP_FIELD_ACK);
-    r.flags = offFlags & 0x3f;
-    r.window = get16(ptr + TCP_FIELD_WINDOW);
-    r.urgent = get16(ptr + TCP_FIELD_URGENT);
+    r.srcPort = p.srcPort;
+    r.dstPort = p.dstPort;
+    r.seq = p.seq;
+    r.ack = p.ack;
+    r.flags = p.flags;
+    r.window = p.window;
+    r.urgent = p.urgent;
     r.headerLen = hl;
     r.payloadLen = len - hl;
     // Options: kind, or kind + length (>= 2) + data, all inside the header.

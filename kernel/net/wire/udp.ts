@@ -11,22 +11,39 @@ export const UDP_FIELD_LENGTH = 4;
 export const UDP_FIELD_CHECKSUM = 6;
 export const UDP_HEADER_LEN = 8;
 
+/** A view of a UDP header; check() guarantees its 8 bytes. */
+export class UdpPacket {
+  constructor(public ptr: usize, public len: i32) {}
+  static check(ptr: usize, len: i32): UdpPacket | null {
+    if (<u32>len < <u32>UDP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
+    return new UdpPacket(ptr, len);
+  }
+  get srcPort(): u32 { return get16(this.ptr + UDP_FIELD_SRC_PORT); }
+  set srcPort(v: u32) { set16(this.ptr + UDP_FIELD_SRC_PORT, v); }
+  get dstPort(): u32 { return get16(this.ptr + UDP_FIELD_DST_PORT); }
+  set dstPort(v: u32) { set16(this.ptr + UDP_FIELD_DST_PORT, v); }
+  get length(): i32 { return <i32>get16(this.ptr + UDP_FIELD_LENGTH); }
+  get checksumField(): u32 { return get16(this.ptr + UDP_FIELD_CHECKSUM); }
+  get payload(): usize { return this.ptr + UDP_HEADER_LEN; }
+}
+
 export class UdpRepr {
   srcPort: u32 = 0;
   dstPort: u32 = 0;
   payloadLen: i32 = 0;
 
   static parse(ptr: usize, len: i32, src: u32, dst: u32, verifyChecksum: bool): UdpRepr | null {
-    if (<u32>len < <u32>UDP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
-    const ulen = <i32>get16(ptr + UDP_FIELD_LENGTH);
+    const p = UdpPacket.check(ptr, len);
+    if (p == null) return null;
+    const ulen = p.length;
     if (ulen < UDP_HEADER_LEN) { setWireError(WireError.BadLength); return null; }
     if (ulen > len) { setWireError(WireError.Truncated); return null; }
-    if (verifyChecksum && get16(ptr + UDP_FIELD_CHECKSUM) != 0 && !l4ChecksumOk(src, dst, IP_PROTO_UDP, ptr, ulen)) {
+    if (verifyChecksum && p.checksumField != 0 && !l4ChecksumOk(src, dst, IP_PROTO_UDP, ptr, ulen)) {
       setWireError(WireError.BadChecksum); return null;
     }
     const r = new UdpRepr();
-    r.srcPort = get16(ptr + UDP_FIELD_SRC_PORT);
-    r.dstPort = get16(ptr + UDP_FIELD_DST_PORT);
+    r.srcPort = p.srcPort;
+    r.dstPort = p.dstPort;
     r.payloadLen = ulen - UDP_HEADER_LEN;
     return r;
   }

@@ -3,6 +3,7 @@
 // and writes (scripted peers, a lossy link between two stacks, fuzzing).
 import {
   EthernetFrame, EthernetRepr, ArpRepr, Ipv4Repr, IcmpRepr, UdpRepr, TcpRepr, DhcpRepr,
+  Ipv4Packet, TcpPacket, UdpPacket, IcmpPacket, ArpPacket,
   wireError, wireErrorName, ETH_HEADER_LEN, UDP_HEADER_LEN, ICMP_HEADER_LEN, macToString, ipToString,
 } from "../../../kernel/net/wire";
 import { NetDevice, FrameSink } from "../../../kernel/net/device";
@@ -164,6 +165,38 @@ export function emitDhcp(out: usize, op: u32, type: u32, xid: u32, macHi: u32, m
   return r.emitLen;
 }
 
+/** Reads an Ethernet frame through the views (no Repr), and rewrites its
+ *  TTL and ports through their setters; returns "" when a check fails. */
+export function views(ptr: usize, len: i32, ttl: u32, sport: u32, dport: u32): string {
+  const e = EthernetFrame.check(ptr, len);
+  if (e == null) return "";
+  if (e.ethertype == 0x0806) {
+    const a = ArpPacket.check(e.payload, e.payloadLen);
+    return a == null ? "" : "arp " + a.operation.toString() + " " + ipToString(a.senderIp) + ">" + ipToString(a.targetIp);
+  }
+  const ip = Ipv4Packet.check(e.payload, e.payloadLen);
+  if (ip == null) return "";
+  ip.ttl = ttl;
+  let out = "ip v" + ip.version.toString() + " " + ipToString(ip.src) + ">" + ipToString(ip.dst) + " len " + ip.totalLen.toString() + " ttl " + ip.ttl.toString();
+  const l4 = ip.ptr + <usize>ip.headerLen, l4len = ip.totalLen - ip.headerLen;
+  if (ip.protocol == 6) {
+    const t = TcpPacket.check(l4, l4len);
+    if (t == null) return "";
+    t.srcPort = sport; t.dstPort = dport;
+    out += " tcp " + t.srcPort.toString() + ">" + t.dstPort.toString() + " seq " + t.seq.toString() + " hl " + t.headerLen.toString() + " data " + t.payloadLen.toString();
+  } else if (ip.protocol == 17 && (ip.flagsFrag & 0x3fff) == 0) {
+    const u = UdpPacket.check(l4, l4len);
+    if (u == null) return "";
+    u.srcPort = sport; u.dstPort = dport;
+    out += " udp " + u.srcPort.toString() + ">" + u.dstPort.toString() + " len " + u.length.toString();
+  } else if (ip.protocol == 1) {
+    const m = IcmpPacket.check(l4, l4len);
+    if (m == null) return "";
+    out += " icmp " + m.type.toString() + " ok " + (m.checksumOk ? "1" : "0");
+  }
+  return out;
+}
+
 /** Runs every parser over the input (fuzzing): must never trap or abort. */
 export function parseAll(ptr: usize, len: i32): i32 {
   let ok = 0;
@@ -174,6 +207,8 @@ export function parseAll(ptr: usize, len: i32): i32 {
   if (UdpRepr.parse(ptr, len, 1, 2, false) != null) ok++;
   if (TcpRepr.parse(ptr, len, 1, 2, false) != null) ok++;
   if (DhcpRepr.parse(ptr, len) != null) ok++;
+  if (Ipv4Packet.check(ptr, len) != null) ok++;
+  if (TcpPacket.check(ptr, len) != null) ok++;
   return ok;
 }
 
