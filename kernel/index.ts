@@ -19,13 +19,17 @@ export {
   BLK_ERR_BUSY, BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE, serviceVirtio, netDevice, netCount, macString,
 } from "./virtio";
 export { NetDevice, FrameSink, NetDeviceStats } from "./net/device";
+// The default network (first NIC + stack), started on first use.
+export { tcpListen, tcpConnect, udpBind, netStack, netCounters } from "./network";
 export {
-  tcpListen, tcpConnect, udpBind, netStack, netCounters, netCountersText, NetStack, NetConfig, NetCounters, Counter,
+  netCountersText, NetStack, NetConfig, NetCounters, Counter,
   COUNTER_COUNT, counterName, TcpSocket, TcpState, tcpStateName, TcpHandler, TcpListener, TcpListenHandler,
   TCP_OK, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT, TCP_ERR_ABORTED, UdpSocket, UdpHandler, DhcpState,
   ipToString, parseIp, macToString, EntropySource,
 } from "./net";
-export { randomBytes, randomU32, randomU64, randomSourceName, RandomSource, setHardwareSource } from "./random";
+export { randomSourceName, RandomSource, setHardwareSource } from "./random";
+// Devices are probed on first use; these make sure of it.
+export { randomBytes, randomU32, randomU64, probeDevices } from "./devices";
 export {
   HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, Request, Response, Header,
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,

@@ -7,10 +7,10 @@ import { initMemory } from "./mm";
 import { runPendingWork } from "./sched";
 import { exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "./platform";
 import { panic } from "./panic";
-import { probeVirtio, shutdownVirtio, netDevice } from "./virtio";
-import { configureNetwork } from "./net";
 
+@lazy
 export const KERNEL_NAME = "Skiff";
+@lazy
 export const KERNEL_VERSION = "0.1.0";
 
 let quiet = false;
@@ -35,13 +35,12 @@ export function bootKernel(appMain: () => i32): void {
       }
     }
   }
-  probeVirtio(boot, quiet);                    // virtio devices on MMIO and PCI, one line each
-  configureNetwork(netDevice(0), boot.cmdline, quiet);  // TCP/IP on the first NIC (ip= or DHCP), started on first use
+  // virtio devices (one line each), TCP/IP with DHCP or ip=, and the REST
+  // endpoint start when the app first uses them: kernel/network.ts, ensureVirtio.
   let status = appMain();                      // the one application
   if (status == 0) status = runPendingWork();  // its tasks, timers and servers, until none is left
   if (status < 0 || status > EXIT_APP_MAX) {
     panic("exit status " + status.toString() + "; app statuses are 0.." + EXIT_APP_MAX.toString());
   }
-  shutdownVirtio();                            // reset devices: no DMA after we are gone
   exitGuest(status == 0 ? EXIT_SUCCESS : status);
 }

@@ -6,7 +6,7 @@
 // most of the program, so it must not touch module globals or allocate: it
 // writes straight to COM1 through the platform layer.
 import { println } from "./console";
-import { exitGuest, EXIT_PANIC, inb, outb } from "./platform";
+import { exitGuest, exitGuestNow, EXIT_PANIC, inb, outb } from "./platform";
 
 let panicking = false;
 
@@ -54,5 +54,5 @@ export function abortHandler(message: usize, fileName: usize, line: u32, column:
   rawPutc(0x3a); rawPutDec(line);
   rawPutc(0x3a); rawPutDec(column);
   rawPutc(0x0d); rawPutc(0x0a);
-  exitGuest(EXIT_PANIC);
+  exitGuestNow(EXIT_PANIC);
 }

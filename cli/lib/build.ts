@@ -41,16 +41,19 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "4";
+const PIPELINE_VERSION = "5";
 
 const CFLAGS = [
-  "-O2", "-std=gnu11", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
+  "-Os", "-std=gnu11", "-ffunction-sections", "-fdata-sections", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
   "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
   "-fno-reorder-blocks-and-partition", "-fcf-protection=none", "-fno-common",
   "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
 ];
 /** Generated code is big and regular; -Os keeps the image small at little cost. */
-const IMAGE_CFLAGS = ["-Os", "-fno-strict-aliasing", "-w"];
+const IMAGE_CFLAGS = ["-Os", "-fno-strict-aliasing", "-w",
+  // One .text for image.o: link.ld keeps it contiguous and image_meta.c names
+  // functions by their offset in it.
+  "-fno-function-sections", "-fno-data-sections"];
 
 function sha(...parts: (string | Buffer)[]): string {
   const h = createHash("sha256");
@@ -249,7 +252,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       run: async () => {
         // entry.o first so .text.boot leads; the archive supplies the rest.
         await execa("gcc", [
-          "-nostdlib", "-static", "-no-pie", "-Wl,-T," + join(bootDir, "link.ld"),
+          "-nostdlib", "-static", "-no-pie", "-Wl,-T," + join(bootDir, "link.ld"), "-Wl,--gc-sections",
           "-Wl,-z,max-page-size=0x1000", "-Wl,-z,noexecstack", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments",
           "-o", elfDebug, join(out, "entry.o"), imageO, join(out, "image_meta.o"), join(out, "loader.a"), "-lgcc",
         ]);

@@ -6,6 +6,7 @@
 import { Router, Route } from "../http";
 import { JsonWriter } from "../json";
 
+@lazy
 const ERROR_SCHEMA = "{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"message\"]}";
 
 export function openApiDocument(router: Router, title: string, version: string, description: string): string {

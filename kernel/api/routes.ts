@@ -12,23 +12,34 @@ import {
 import { openApiDocument } from "./openapi";
 import { METRICS_CONTENT_TYPE } from "./metrics";
 
+@lazy
 const STR = "{\"type\":\"string\"}";
+@lazy
 const INT = "{\"type\":\"integer\",\"format\":\"int64\"}";
+@lazy
 const STR_LIST = "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}";
+@lazy
 const STR_MAP = "{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}";
+@lazy
 const KV = "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"string\"},\"value\":{\"type\":\"string\"}}}";
+@lazy
 const STATUS = "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}}";
+@lazy
 const THREADS = "{\"type\":\"object\",\"properties\":{\"time_ms\":{\"type\":\"integer\"},\"list\":{\"type\":\"array\",\"items\":" +
   "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"}," +
   "\"cpu_ms\":{\"type\":\"integer\"},\"cpu_ns\":{\"type\":\"integer\"},\"switches\":{\"type\":\"integer\"}}}}}}";
+@lazy
 const IFACES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"mac\":{\"type\":\"string\"}," +
   "\"mtu\":{\"type\":\"integer\"},\"up\":{\"type\":\"boolean\"},\"ipv4\":{\"type\":\"string\"},\"prefix_length\":{\"type\":\"integer\"}," +
   "\"stats\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}}}}";
+@lazy
 const ROUTES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"destination\":{\"type\":\"string\"}," +
   "\"prefix_length\":{\"type\":\"integer\"},\"gateway\":{\"type\":\"string\"},\"interface\":{\"type\":\"string\"}}}}";
+@lazy
 const DEVICES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"}," +
   "\"transport\":{\"type\":\"string\"},\"location\":{\"type\":\"string\"},\"irq\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"}," +
   "\"detail\":{\"type\":\"string\"}}}}";
+@lazy
 const HEALTH = "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"integer\"}}}";
 
 export function buildRouter(api: ApiState): Router {

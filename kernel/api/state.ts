@@ -13,10 +13,15 @@ import { RequestMetrics, MetricsWriter } from "./metrics";
 export const DEFAULT_API_PORT: i32 = 8000;
 
 /** Boot command-line words the endpoint reads. */
+@lazy
 export const ARG_PORT = "api.port";
+@lazy
 export const ARG_TOKEN = "api.token";
+@lazy
 export const ARG_READONLY = "api.readonly";
+@lazy
 export const ARG_OFF = "api.off";
+@lazy
 export const ARG_HOSTNAME = "hostname";
 
 export class ApiOptions {
@@ -95,6 +100,7 @@ export function validHostname(h: string): bool {
   return true;
 }
 
+@lazy
 const HEX = "0123456789abcdef";
 
 /** 32 hex digits (128 bits) from rand. */

@@ -119,4 +119,5 @@ export class Lapic {
   }
 }
 
+@lazy
 export const lapic = new Lapic();

@@ -9,6 +9,7 @@ export {
   STORE_OK, STORE_CREATED, STORE_BAD_KEY, STORE_TOO_LARGE, STORE_FULL, STORE_NOT_FOUND,
 } from "./store";
 
+@lazy
 const store = new KeyValueStore(false);
 
 /** The kernel's configuration store. */

@@ -13,7 +13,9 @@ export abstract class ConsoleSink {
   abstract writeByte(b: u32): void;
 }
 
+@lazy
 const uart = new Uart16550(COM1);
+@lazy
 const ring = new StaticArray<u8>(DMESG_SIZE);
 let ringHead: i32 = 0;       // next write position
 let ringFilled: bool = false;

@@ -3,6 +3,7 @@
 // `env.<NAME>=<value>` command-line words.
 import { KeyValueStore } from "../config/store";
 
+@lazy
 const store = new KeyValueStore(true);
 
 export function env(): KeyValueStore { return store; }

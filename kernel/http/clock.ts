@@ -18,7 +18,9 @@ export class FixedOffsetClock extends WallClock {
   }
 }
 
+@lazy
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+@lazy
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** Civil date from days since the epoch (H. Hinnant's days_from_civil inverse). */

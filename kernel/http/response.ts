@@ -9,8 +9,11 @@ import { reasonPhrase, statusHasNoBody } from "./status";
 import { isToken } from "./parser";
 import { JsonWriter } from "../json";
 
+@lazy
 export const MIME_JSON = "application/json";
+@lazy
 export const MIME_TEXT = "text/plain; charset=utf-8";
+@lazy
 export const MIME_OCTETS = "application/octet-stream";
 
 /** Largest chunk written when a response is sent chunked. */

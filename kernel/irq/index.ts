@@ -31,15 +31,24 @@ class Route {
   constructor(public gsi: u32, public level: bool, public activeLow: bool) {}
 }
 
+@lazy
 const handlers = new Array<IrqHandler[] | null>(256);
+@lazy
 const counts = new StaticArray<u64>(256);
+@lazy
 const routes = new Array<Route | null>(256);
+@lazy
 const ioApics = new Array<IoApic>();
+@lazy
 let isaGsi = new StaticArray<u32>(16);
+@lazy
 let isaLevel = new StaticArray<bool>(16);
+@lazy
 let isaLow = new StaticArray<bool>(16);
+@lazy
 const pendingBits = memory.data(32, 8);
 let nextFree: u32 = VECTOR_FIRST;
+@lazy
 let sourceName: string = "none";
 let unhandled: u64 = 0;
 

@@ -4,6 +4,7 @@
 // due, unbalanced ends) is a program bug, caught by the unit tests, and still
 // yields some text rather than an abort.
 
+@lazy
 const HEX = "0123456789abcdef";
 
 /** Appends s to out as a JSON string literal, quotes included. Control

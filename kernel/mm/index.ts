@@ -40,7 +40,9 @@ export class MemStats {
 const RESERVE_MIN: u64 = 256 << 10;
 const RESERVE_MAX: u64 = 4 << 20;
 
+@lazy
 const info = new MemoryInfo();
+@lazy
 const pool = new PagePool();
 let highWater: u64 = 0;
 

@@ -21,6 +21,7 @@ export enum Counter {
 }
 export const COUNTER_COUNT: i32 = Counter.COUNT;
 
+@lazy
 const NAMES: string[] = [
   "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_device_full",
   "drop_eth_truncated", "drop_eth_not_for_us", "drop_eth_unknown_type",

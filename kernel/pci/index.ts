@@ -161,6 +161,7 @@ function readBars(d: PciDevice): void {
   d.write16(PCI_COMMAND, cmd);
 }
 
+@lazy
 const found = new Array<PciDevice>();
 let scanned = false;
 

@@ -16,9 +16,34 @@ const DEBUG_EXIT_PORT: u32 = 0xf4;
 const I8042_COMMAND: u32 = 0x64;
 const I8042_RESET: u32 = 0xfe;
 
-/** Ends the guest. Falls back to a keyboard-controller reset (Firecracker's
- *  shutdown; QEMU -no-reboot exits) and finally to halting. */
+/** Something to do just before the guest ends (drivers reset their devices
+ *  so none keeps doing DMA). Registered by whoever started the thing, so an
+ *  image without drivers carries no shutdown code. */
+export abstract class ExitHook {
+  abstract beforeExit(status: i32): void;
+}
+
+@lazy
+const exitHooks = new Array<ExitHook>();
+let exiting = false;
+
+export function onExit(h: ExitHook): void {
+  exitHooks.push(h);
+}
+
+/** Ends the guest after running the exit hooks (latest first, once). */
 export function exitGuest(status: i32): void {
+  if (!exiting) {
+    exiting = true;
+    for (let i = exitHooks.length - 1; i >= 0; i--) exitHooks[i].beforeExit(status);
+  }
+  exitGuestNow(status);
+}
+
+/** Ends the guest at once, without hooks (abort and fault paths). Falls back
+ *  to a keyboard-controller reset (Firecracker's shutdown; QEMU -no-reboot
+ *  exits) and finally to halting. */
+export function exitGuestNow(status: i32): void {
   outl(DEBUG_EXIT_PORT, <u32>status);
   outb(I8042_COMMAND, I8042_RESET);
   halt();

@@ -51,6 +51,7 @@ let rdrand: RandomSource | null = null;
 let weak: WeakSource | null = null;
 let probedCpu = false;
 let warned = false;
+@lazy
 let lastName = "none";
 
 /** CPUID.01H:ECX bit 30: the RDRAND instruction exists. */

@@ -97,12 +97,17 @@ export abstract class Service {
 
 // --- state -------------------------------------------------------------------
 
+@lazy
 const timers = new TimerHeap();
+@lazy
 const tasks: Task[] = [];
+@lazy
 let readyQueue: Task[] = [];
 /** The other half of the ready queue's double buffer (no allocation per pass). */
+@lazy
 let spareQueue: Task[] = [];
 let passDepth: i32 = 0;
+@lazy
 const services: Service[] = [];
 let nextTaskId: u32 = 1;
 let holds: i32 = 0;

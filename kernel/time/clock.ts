@@ -5,6 +5,7 @@ import { rdtsc } from "../platform";
 
 let tscHz: u64 = 1_000_000_000;
 let tsc0: u64 = 0;
+@lazy
 let sourceName: string = "assumed 1 GHz";
 
 export const NS_PER_S: u64 = 1_000_000_000;

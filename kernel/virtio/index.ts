@@ -3,7 +3,8 @@
 // from bus enumeration), attach a driver per device type, keep the device list
 // (printed at boot, served over REST), service devices from the event loop
 // (interrupts do the work; devices without one are polled), reset on shutdown.
-import { BootInfo } from "../bootinfo";
+import { BootInfo, bootInfo } from "../bootinfo";
+import { ExitHook, onExit } from "../platform";
 import { Service, addService, pollSoon, every, setDaemon, TimerHandler } from "../sched";
 import { acpiMmioSlots } from "./acpi";
 import { println } from "../console";
@@ -34,10 +35,14 @@ export { Transport } from "./transport/transport";
 export { MmioTransport, parseMmioSlot } from "./transport/mmio";
 export { PciTransport } from "./transport/pci";
 
+@lazy
 const devices = new Array<VirtioDevice>();
 /** Devices found but not driven (legacy, unknown type, unusable transport). */
+@lazy
 const skipped = new Array<VirtioDeviceInfo>();
+@lazy
 const blks = new Array<VirtioBlk>();
+@lazy
 const nets = new Array<VirtioNet>();
 let rngs: i32 = 0;
 let consoles: i32 = 0;
@@ -92,11 +97,25 @@ function attach(t: Transport): void {
   dev.initialize();
 }
 
+class VirtioExitHook extends ExitHook {
+  beforeExit(status: i32): void { shutdownVirtio(); }
+}
+
+/** Probes on first use: every device accessor calls this, so an app that
+ *  touches no device (hello) links no driver, transport or PCI code. */
+export function ensureVirtio(): void {
+  if (!probed) {
+    const boot = bootInfo();
+    probeVirtio(boot, boot.cmdline.has("quiet"));
+  }
+}
+
 /** Finds and initialises every virtio device; prints one line per device
  *  unless quiet. Returns the number of devices driven. Runs once. */
 export function probeVirtio(boot: BootInfo, quiet: bool): i32 {
   if (probed) return devices.length;
   probed = true;
+  onExit(new VirtioExitHook());                 // reset devices: no DMA after we are gone
   // MMIO: `virtio_mmio.device=SIZE@ADDR:IRQ` words (QEMU microvm, Firecracker).
   const words = boot.cmdline.all("virtio_mmio.device");
   const seen = new Array<u64>();
@@ -161,6 +180,7 @@ function probeMmio(slot: MmioSlot): void {
 
 /** The device list: every device driven, then those left alone. */
 export function virtioDeviceList(): VirtioDeviceInfo[] {
+  ensureVirtio();
   const out = new Array<VirtioDeviceInfo>();
   for (let i = 0; i < devices.length; i++) out.push(devices[i].info());
   for (let i = 0; i < skipped.length; i++) out.push(skipped[i]);
@@ -168,23 +188,28 @@ export function virtioDeviceList(): VirtioDeviceInfo[] {
 }
 
 export function virtioDevices(): VirtioDevice[] {
+  ensureVirtio();
   return devices;
 }
 
 /** The i-th block device that initialised (blk0, blk1, ...), or null. */
 export function blkDevice(i: i32): VirtioBlk | null {
+  ensureVirtio();
   return i >= 0 && i < blks.length ? blks[i] : null;
 }
 export function blkCount(): i32 {
+  ensureVirtio();
   return blks.length;
 }
 
 /** The i-th virtio NIC as the stack's NetDevice (eth0, eth1, ...), or null
  *  when absent or not working. */
 export function netDevice(i: i32): NetDevice | null {
+  ensureVirtio();
   return i >= 0 && i < nets.length && nets[i].ready ? nets[i].netif : null;
 }
 export function netCount(): i32 {
+  ensureVirtio();
   return nets.length;
 }
 
