@@ -5,10 +5,11 @@ import { build, type BuildOptions, type BuildResult } from "../cli/lib/build.js"
 import { startQemu, type Accel, type GuestExit, type Machine, type RunningGuest } from "../cli/lib/qemu.js";
 import { nodeIO, type IO } from "../cli/lib/log.js";
 import { deviceArgs, type DeviceSpec } from "../cli/lib/devices.js";
+import { checkNetHost, parseForward, staticIpCmdline, type Forward, type NetMode, type NetSpec, type StaticIp } from "../cli/lib/net.js";
 import { EXIT, describeStatus } from "../cli/lib/status.js";
 
 export { EXIT, describeStatus };
-export type { GuestExit, Machine, Accel, BuildResult, DeviceSpec };
+export type { GuestExit, Machine, Accel, BuildResult, DeviceSpec, Forward, NetMode, StaticIp };
 
 export interface BootOptions {
   /** An image (ELF) to boot, or build this app first. */
@@ -24,6 +25,14 @@ export interface BootOptions {
   qemuArgs?: string[];
   /** virtio devices (disks, rng, console file, user net), as `skiff run` attaches them. */
   devices?: DeviceSpec;
+  /** The NIC as `skiff run --net` attaches it (default: none here; tests ask). */
+  net?: NetMode;
+  /** `skiff run --forward` values: "HOSTPORT:GUESTPORT", "udp:H:G", or Forward objects (127.0.0.1 only). */
+  forwards?: (string | Forward)[];
+  /** `--tap NAME` for net "tap" (default skiff0). */
+  tap?: string;
+  /** `--ip/--gateway/--dns`: appended to the command line as ip=/gateway=/dns=. */
+  staticIp?: StaticIp;
   /** Hard limit for the whole guest lifetime; default 60 s. */
   timeoutMs?: number;
 }
@@ -118,13 +127,25 @@ export async function boot(o: BootOptions): Promise<Guest> {
     if (!o.app) throw new Error("boot: give image or app");
     image = (await buildApp(o.app, o.build)).elf;
   }
+  let devices = o.devices;
+  let cmdline = o.cmdline;
+  if (o.net || o.forwards?.length || o.staticIp) {
+    if (devices?.net) throw new Error("boot: give the NIC as devices.net or as net/forwards, not both");
+    const spec: NetSpec = {
+      mode: o.net ?? "user", tap: o.tap, staticIp: o.staticIp,
+      forwards: (o.forwards ?? []).map((f) => (typeof f === "string" ? parseForward(f) : f)),
+    };
+    await checkNetHost(spec);
+    if (o.staticIp) cmdline = [cmdline, staticIpCmdline(o.staticIp, spec.mode)].filter((x) => x).join(" ");
+    devices = { ...devices, net: spec };
+  }
   const q = startQemu({
     kernel: image,
     machine: o.machine,
     accel: o.accel ?? "tcg",
     memory: o.memory,
-    cmdline: o.cmdline,
-    extraArgs: [...(o.devices ? deviceArgs(o.machine ?? "microvm", o.devices) : []), ...(o.qemuArgs ?? [])],
+    cmdline,
+    extraArgs: [...(devices ? deviceArgs(o.machine ?? "microvm", devices) : []), ...(o.qemuArgs ?? [])],
     timeoutMs: o.timeoutMs ?? 60000,
   });
   return new Guest(q, image);

@@ -8,6 +8,7 @@ import { OptionSpecs, helpText, parseOptions } from "../lib/options.js";
 import { MACHINES, chooseAccel, startQemu, type Accel, type Machine } from "../lib/qemu.js";
 import { EXIT, describeStatus } from "../lib/status.js";
 import { deviceArgs, parseDisk, type Transport } from "../lib/devices.js";
+import { checkNetHost, DEFAULT_TAP, parseForward, staticIpCmdline, type NetMode, type NetSpec } from "../lib/net.js";
 import { symbolizeFromElf } from "../lib/symbols.js";
 
 export const runSpecs: OptionSpecs = {
@@ -20,7 +21,12 @@ export const runSpecs: OptionSpecs = {
   disk: { type: "list", help: "attach a virtio-blk disk image (repeatable; FILE,ro for read-only)", metavar: "FILE[,ro]" },
   rng: { type: "boolean", help: "attach a virtio-rng entropy device" },
   "console-log": { type: "string", help: "attach a virtio console written to this host file", metavar: "FILE" },
-  net: { type: "string", help: "attach a virtio-net NIC (user: QEMU user networking)", choices: ["user"], metavar: "MODE" },
+  net: { type: "string", help: "the NIC: user (QEMU user networking, DHCP; the default: the guest probes the NIC only if the app uses the network), tap, none", choices: ["user", "tap", "none"], default: "user", metavar: "MODE" },
+  forward: { type: "list", help: "forward 127.0.0.1:HOSTPORT to the guest's GUESTPORT (repeatable; --net user; udp: prefix for UDP)", metavar: "HOSTPORT:GUESTPORT" },
+  tap: { type: "string", help: `tap device for --net tap (default ${DEFAULT_TAP}; opened with script=no)`, metavar: "NAME" },
+  ip: { type: "string", help: "static guest address, passed as ip= on the guest command line (default: DHCP)", metavar: "ADDR/PREFIX" },
+  gateway: { type: "string", help: "static default gateway (needs --ip)", metavar: "ADDR" },
+  dns: { type: "string", help: "static DNS server (needs --ip)", metavar: "ADDR" },
   transport: { type: "string", help: "virtio transport (default: pci on q35/pc, mmio on microvm)", choices: ["pci", "mmio"] },
   "qemu-arg": { type: "list", help: "extra QEMU argument (repeatable)", metavar: "ARG" },
   help: { type: "boolean", help: "show this help", alias: "h" },
@@ -34,6 +40,13 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     io.err(text);
     return 2;
   }
+  // The network first: a bad address or a taken port is reported before the build.
+  const net = await netFromOptions(values);
+  let cmdline = values.cmdline as string;
+  if (net.staticIp) {
+    if (/(^|\s)(ip|gateway|dns)=/.test(cmdline)) throw new UserError("--ip/--gateway/--dns and ip=/gateway=/dns= in --cmdline: give the address one way");
+    cmdline = [cmdline, staticIpCmdline(net.staticIp, net.mode)].filter((x) => x).join(" ");
+  }
   const target = positionals[0];
   const path = resolve(io.cwd, target);
   let kernel: string;
@@ -44,7 +57,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     disks: ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd)),
     rng: !!values.rng,
     consoleLog: values["console-log"] ? resolve(io.cwd, values["console-log"] as string) : undefined,
-    net: values.net as "user" | undefined,
+    net,
     transport: values.transport as Transport | undefined,
   });
   const accelChoice = chooseAccel(values.accel as Accel);
@@ -54,7 +67,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     machine: values.machine as Machine,
     accel: accelChoice.accel,
     memory: values.memory as string,
-    cmdline: values.cmdline as string,
+    cmdline,
     extraArgs: [...devices, ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
     timeoutMs: (values.timeout as number) * 1000,
   });
@@ -85,6 +98,26 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
   }
+}
+
+/** --net/--tap/--forward/--ip/--gateway/--dns → a checked NetSpec (ports
+ *  free, tap usable) before QEMU starts. */
+async function netFromOptions(values: Record<string, unknown>): Promise<NetSpec> {
+  const mode = values.net as NetMode;
+  const spec: NetSpec = {
+    mode,
+    tap: values.tap as string | undefined,
+    forwards: ((values.forward as string[] | undefined) ?? []).map(parseForward),
+  };
+  if (values.ip !== undefined) {
+    spec.staticIp = { ip: values.ip as string, gateway: values.gateway as string | undefined, dns: values.dns as string | undefined };
+    if (mode === "none") throw new UserError("--ip needs a network: use --net user or --net tap");
+    staticIpCmdline(spec.staticIp, mode);     // checked before anything touches the host
+  } else if (values.gateway !== undefined || values.dns !== undefined) {
+    throw new UserError(`--${values.gateway !== undefined ? "gateway" : "dns"} needs --ip ADDR/PREFIX (without --ip the guest uses DHCP, which supplies both)`);
+  }
+  await checkNetHost(spec);
+  return spec;
 }
 
 export { UserError };

@@ -1,5 +1,5 @@
 // cli/lib/devices.ts — the QEMU options for virtio devices: disks, entropy,
-// a virtio console written to a host file, user-mode networking. PCI devices
+// a virtio console written to a host file, a NIC (cli/lib/net.ts). PCI devices
 // (virtio-*-pci) on q35 and pc; modern virtio-mmio (virtio-*-device, with
 // force-legacy=false set by qemu.ts) on microvm. Shared by `skiff run` and
 // the test harness.
@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserError } from "./log.js";
 import type { Machine } from "./qemu.js";
+import { netArgs, type NetMode, type NetSpec } from "./net.js";
 
 export type Transport = "pci" | "mmio";
 
@@ -21,8 +22,9 @@ export interface DeviceSpec {
   rng?: boolean;
   /** A virtio console (port 0 of virtio-serial) written to this host file. */
   consoleLog?: string;
-  /** A virtio-net NIC on QEMU user networking (10.0.2.0/24, DHCP, gateway 10.0.2.2). */
-  net?: "user";
+  /** A virtio-net NIC: "user" is QEMU user networking (10.0.2.0/24, DHCP,
+   *  gateway 10.0.2.2); a NetSpec adds forwards or picks a tap (cli/lib/net.ts). */
+  net?: NetMode | NetSpec;
   /** Default: pci on q35/pc, mmio on microvm. */
   transport?: Transport;
   /** false: PCI devices offer no MSI-X (vectors=0), so drivers use INTx. */
@@ -71,11 +73,7 @@ export function deviceArgs(machine: Machine, spec: DeviceSpec): string[] {
     args.push("-drive", `file=${file},if=none,id=disk${i},format=raw${d.readOnly ? ",readonly=on" : ""}`);
     args.push("-device", `${dev("blk")},drive=disk${i}`);
   });
-  if (spec.net === "user") {
-    args.push("-netdev", "user,id=net0");
-    // romfile= : no iPXE option ROM (not needed for -kernel boots, and may be absent).
-    args.push("-device", `${dev("net")},netdev=net0${t === "pci" ? ",romfile=" : ""}`);
-  }
+  if (spec.net) args.push(...netArgs(typeof spec.net === "string" ? { mode: spec.net } : spec.net, dev("net"), t === "pci"));
   if (spec.rng) {
     args.push("-object", "rng-random,id=rng0,filename=/dev/urandom");
     args.push("-device", `${dev("rng")},rng=rng0`);

@@ -17,6 +17,7 @@ export enum Counter {
   TcpActiveOpens, TcpPassiveOpens, TcpEstablishedResets, TcpTimeouts,
   TcpRetransmits, TcpFastRetransmits, TcpChallengeAcks, TcpWindowProbes,
   DhcpOut, DhcpIn, DhcpLeases,
+  TxCsumOffload, RxCsumOffload,
   COUNT
 }
 export const COUNTER_COUNT: i32 = Counter.COUNT;
@@ -36,6 +37,7 @@ const NAMES: string[] = [
   "tcp_active_opens", "tcp_passive_opens", "tcp_established_resets", "tcp_timeouts",
   "tcp_retransmits", "tcp_fast_retransmits", "tcp_challenge_acks", "tcp_window_probes",
   "dhcp_out", "dhcp_in", "dhcp_leases",
+  "tx_csum_offload", "rx_csum_offload",
 ];
 
 export function counterName(i: i32): string {

@@ -17,9 +17,11 @@ import { Task, wake, pollSoon } from "../sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
-import { NetDevice, FrameSink, NetDeviceStats } from "../net/device";
+import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net/device";
 
 // Feature bits (§5.1.3).
+export const VIRTIO_NET_F_CSUM: u32 = 0;        // the device completes checksums we leave partial
+export const VIRTIO_NET_F_GUEST_CSUM: u32 = 1;  // the device may tell us a checksum is already good
 export const VIRTIO_NET_F_MTU: u32 = 3;
 export const VIRTIO_NET_F_MAC: u32 = 5;
 export const VIRTIO_NET_F_STATUS: u32 = 16;
@@ -33,6 +35,15 @@ const VIRTIO_NET_S_LINK_UP: u32 = 1;
  *  csum_start, csum_offset, num_buffers (le16 each). With VIRTIO_F_VERSION_1
  *  num_buffers is always there: 12 bytes. */
 export const NET_HDR_SIZE: u32 = 12;
+const HDR_FLAGS: usize = 0;
+const HDR_CSUM_START: usize = 6;
+const HDR_CSUM_OFFSET: usize = 8;
+/** flags (§5.1.6): the checksum from csum_start on is partial (transmit:
+ *  finish it; receive: the packet came from a local sender and was never
+ *  damaged on a wire, so it counts as verified). */
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
+/** flags, receive only (with GUEST_CSUM): the device checked the L4 checksum. */
+export const VIRTIO_NET_HDR_F_DATA_VALID: u8 = 2;
 const SLOT: usize = 2048;
 const MAX_FRAME: u32 = 1514;            // Ethernet without FCS, 1500-byte MTU
 const RX_SLOTS: u32 = 128;
@@ -50,6 +61,10 @@ export class VirtioNet extends VirtioDevice {
   rxTask: Task | null = null;
   /** Receive interrupts that found frames waiting. */
   rxSignals: u64 = 0;
+  /** Frames sent with NEEDS_CSUM (the device finished the L4 checksum). */
+  txCsumOffloaded: u64 = 0;
+  /** Frames received with DATA_VALID or NEEDS_CSUM (no software check needed). */
+  rxCsumValid: u64 = 0;
 
   private rxMem: usize = 0;
   private txMem: usize = 0;
@@ -64,7 +79,14 @@ export class VirtioNet extends VirtioDevice {
   }
 
   acceptFeatures(offered: u64): u64 {
-    return (<u64>1 << VIRTIO_NET_F_MAC) | (<u64>1 << VIRTIO_NET_F_STATUS) | (<u64>1 << VIRTIO_NET_F_MTU);
+    // Checksum offload both ways when offered. No GSO/TSO features: with
+    // GUEST_CSUM alone the device still hands us frames of at most the MTU
+    // (the GUEST_TSO* bits are what allow larger ones, §5.1.6.4), so 2 KiB
+    // receive slots stay enough. QEMU offers CSUM/GUEST_CSUM only when the
+    // backend carries a virtio-net header (tap with vnet_hdr), not on user
+    // networking (hw/net/virtio-net.c, peer_has_vnet_hdr).
+    return (<u64>1 << VIRTIO_NET_F_MAC) | (<u64>1 << VIRTIO_NET_F_STATUS) | (<u64>1 << VIRTIO_NET_F_MTU) |
+      (<u64>1 << VIRTIO_NET_F_CSUM) | (<u64>1 << VIRTIO_NET_F_GUEST_CSUM);
   }
 
   queueCount(): i32 { return 2; }
@@ -113,10 +135,15 @@ export class VirtioNet extends VirtioDevice {
   configChanged(): void { this.readLink(); }
 
   detail(): string {
-    return "mac " + macString(this.macAddr) + " mtu " + this.mtuBytes.toString() + (this.link ? " link up" : " link down");
+    const tx = this.has(VIRTIO_NET_F_CSUM), rx = this.has(VIRTIO_NET_F_GUEST_CSUM);
+    return "mac " + macString(this.macAddr) + " mtu " + this.mtuBytes.toString() + (this.link ? " link up" : " link down") +
+      " csum offload " + (tx && rx ? "tx+rx" : tx ? "tx" : rx ? "rx" : "none");
   }
 
-  transmit(frame: usize, len: i32): bool {
+  /** Queues one frame. csumStart >= 0: the L4 checksum field at csumStart +
+   *  csumOffset holds the pseudo-header sum; the device (VIRTIO_NET_F_CSUM)
+   *  or, without it, this function completes the sum from csumStart to the end. */
+  transmit(frame: usize, len: i32, csumStart: i32 = -1, csumOffset: i32 = 0): bool {
     this.reclaimTx();
     if (!this.ready || len <= 0 || <u32>len > MAX_FRAME || this.txFreeCount == 0) {
       if (len <= 0 || <u32>len > MAX_FRAME) this.stats.txErrors++;
@@ -125,8 +152,20 @@ export class VirtioNet extends VirtioDevice {
     }
     const slot = this.txFree[--this.txFreeCount];
     const p = this.txMem + SLOT * <usize>slot;
-    memory.fill(p, 0, NET_HDR_SIZE);     // no checksum offload, no GSO (§5.1.6.2)
+    memory.fill(p, 0, NET_HDR_SIZE);     // no GSO (§5.1.6.2): gso_type NONE
     memory.copy(p + NET_HDR_SIZE, frame, <usize>len);
+    if (csumStart >= 0 && csumStart + csumOffset + 2 <= len) {
+      if (this.has(VIRTIO_NET_F_CSUM)) {
+        // §5.1.6.2: NEEDS_CSUM, csum_start from the frame's first byte,
+        // csum_offset from csum_start to where the 16-bit sum goes.
+        store<u8>(p + HDR_FLAGS, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+        store<u16>(p + HDR_CSUM_START, <u16>csumStart);     // little-endian like the host: le16
+        store<u16>(p + HDR_CSUM_OFFSET, <u16>csumOffset);
+        this.txCsumOffloaded++;
+      } else {
+        finishChecksum(p + NET_HDR_SIZE + <usize>csumStart, len - csumStart, csumOffset);
+      }
+    }
     const q = this.queues[TXQ];
     q.push(physAddr(p), NET_HDR_SIZE + <u32>len, false);
     if (q.submit(slot) < 0) {
@@ -166,7 +205,15 @@ export class VirtioNet extends VirtioDevice {
         const flen = <i32>(len - NET_HDR_SIZE);
         this.stats.rxPackets++;
         this.stats.rxBytes += <u64>flen;
-        sink.receive(p + NET_HDR_SIZE, flen, 0);
+        // §5.1.6.4: DATA_VALID — the device checked the checksum; NEEDS_CSUM —
+        // a partial checksum from a sender on this host (no wire in between).
+        const f = load<u8>(p + HDR_FLAGS);
+        let flags: u32 = 0;
+        if (this.has(VIRTIO_NET_F_GUEST_CSUM) && (f & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM)) != 0) {
+          flags = RX_CSUM_VALID;
+          this.rxCsumValid++;
+        }
+        sink.receive(p + NET_HDR_SIZE, flen, flags);
       }
       this.postRx(slot);      // the buffer goes straight back: the queue stays full
       posted = true;
@@ -208,6 +255,22 @@ export class VirtioNet extends VirtioDevice {
   }
 }
 
+/** RFC 1071: folds the ones'-complement sum of [p, p + len) (whose field at
+ *  fieldOff already holds the pseudo-header sum) and stores its complement
+ *  there. For a device that does not offer VIRTIO_NET_F_CSUM. */
+function finishChecksum(p: usize, len: i32, fieldOff: i32): void {
+  let sum: u32 = 0;
+  let i = 0;
+  for (; i + 1 < len; i += 2) sum += (<u32>load<u8>(p + <usize>i) << 8) | <u32>load<u8>(p + <usize>i + 1);
+  if (i < len) sum += <u32>load<u8>(p + <usize>i) << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  let c = ~sum & 0xffff;
+  // UDP (the field 6 bytes in): a zero sum goes out as all ones (RFC 768).
+  if (c == 0 && fieldOff == 6) c = 0xffff;
+  store<u8>(p + <usize>fieldOff, <u8>(c >> 8));
+  store<u8>(p + <usize>fieldOff + 1, <u8>c);
+}
+
 export function macString(m: StaticArray<u8>): string {
   let s = "";
   for (let i = 0; i < 6; i++) {
@@ -226,10 +289,10 @@ export class VirtioNetIf extends NetDevice {
   mac(): StaticArray<u8> { return this.dev.macAddr; }
   mtu(): i32 { return this.dev.mtuBytes; }
   linkUp(): bool { return this.dev.link; }
-  txChecksumOffload(): bool { return false; }
-  rxChecksumOffload(): bool { return false; }
+  txChecksumOffload(): bool { return this.dev.has(VIRTIO_NET_F_CSUM); }
+  rxChecksumOffload(): bool { return this.dev.has(VIRTIO_NET_F_GUEST_CSUM); }
   transmit(frame: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
-    return this.dev.transmit(frame, len);
+    return this.dev.transmit(frame, len, csumStart, csumOffset);
   }
   poll(sink: FrameSink, budget: i32): i32 {
     // With an interrupt routed the handler has acknowledged it; reading the

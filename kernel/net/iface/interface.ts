@@ -122,6 +122,7 @@ export class Interface extends FrameSink {
   receive(frame: usize, len: i32, flags: u32): void {
     this.counters.inc(Counter.RxFrames);
     this.counters.add(Counter.RxBytes, <u64>len);
+    if ((flags & RX_CSUM_VALID) != 0) this.counters.inc(Counter.RxCsumOffload);
     const eth = EthernetFrame.check(frame, len);
     if (eth == null) { this.counters.inc(Counter.DropEthTruncated); return; }
     const dst = eth.dst;
@@ -345,6 +346,7 @@ export class Interface extends FrameSink {
 
   private transmitRaw(f: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
     if (!this.device.transmit(f, len, csumStart, csumOffset)) { this.counters.inc(Counter.TxDeviceFull); return false; }
+    if (csumStart >= 0) this.counters.inc(Counter.TxCsumOffload);
     this.counters.inc(Counter.TxFrames);
     this.counters.add(Counter.TxBytes, <u64>len);
     return true;
