@@ -1,7 +1,8 @@
 // bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
 // writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
 // regenerates the suite's section of docs/BENCHMARKS.md.
-//   --only boot|linux|virtio   one suite (default: boot and virtio, plus linux with --vs linux)
+//   --only boot|linux|virtio|net   one suite (default: boot, virtio and net, plus linux with --vs linux;
+//                       net compares with the Linux guest under --vs linux)
 //   --vs linux          add the side-by-side Linux guest comparison
 //   --quick             few rounds, short wrk: a smoke run, not for the docs' record
 //   --rounds N          rounds per suite
@@ -19,11 +20,12 @@ import { chooseAccel, MACHINES, type Accel, type Machine } from "../cli/lib/qemu
 import { runBoot } from "./boot.js";
 import { runLinux } from "./linux.js";
 import { runVirtio, virtioMarkdown, virtioHostLine, virtioSection } from "./virtio.js";
+import { runNet, netMarkdown, netSection } from "./net.js";
 import { setBenchAccel } from "./lib/launch.js";
 import { bootMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
 
 export const benchSpecs: OptionSpecs = {
-  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio"], metavar: "SUITE" },
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net"], metavar: "SUITE" },
   vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
   quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
   rounds: { type: "number", help: "rounds per suite (default 10 boot / 5 linux; --quick 3 / 2)", metavar: "N" },
@@ -44,13 +46,13 @@ function qemuVersion(): string {
 export async function benchMain(argv: string[], io: IO): Promise<number> {
   const { values } = parseOptions("bench", argv, benchSpecs);
   if (values.help) {
-    io.out(helpText("skiff bench [--vs linux] [--only boot|linux] [--quick] [options]", "Runs the benchmarks; results go to bench-results/ and docs/BENCHMARKS.md.", benchSpecs));
+    io.out(helpText("skiff bench [--vs linux] [--only boot|linux|virtio|net] [--quick] [options]", "Runs the benchmarks; results go to bench-results/ and docs/BENCHMARKS.md.", benchSpecs));
     return 0;
   }
   const root = skiffRoot();
   const quick = !!values.quick;
   const only = values.only as string | undefined;
-  const suites = only ? [only] : values.vs === "linux" ? ["boot", "virtio", "linux"] : ["boot", "virtio"];
+  const suites = only ? [only] : values.vs === "linux" ? ["boot", "virtio", "net", "linux"] : ["boot", "virtio", "net"];
   const machines = ((values.machine as string[] | undefined) ?? ["microvm", "q35"]) as Machine[];
   for (const m of machines) if (!MACHINES.includes(m)) throw new UserError(`--machine ${m}: choose one of ${MACHINES.join(", ")}`);
   const accel = chooseAccel(values.accel as Accel);
@@ -72,6 +74,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
   const stamp = host.date.replace(/[:]/g, "-");
   const doc: { boot?: string; linux?: string } = {};
   let virtioDoc: string | undefined;
+  let netDoc: string | undefined;
 
   for (const suite of suites) {
     const t0 = performance.now();
@@ -91,6 +94,17 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       virtioDoc = virtioMarkdown(virtioHostLine(host), r);
       io.out("");
       io.out(virtioDoc);
+    } else if (suite === "net") {
+      // q35 unless machines were named: the Linux guest hangs in PIT calibration on microvm under TCG.
+      const r = await runNet(root, io, {
+        machines: (values.machine as Machine[] | undefined) ?? ["q35"],
+        bytes: (quick ? 4 : 16) << 20, conns: quick ? 50 : 200, pings: quick ? 50 : 200,
+        linux: values.vs === "linux", memory: "256M",
+      });
+      result = r;
+      netDoc = netMarkdown(virtioHostLine(host), r);
+      io.out("");
+      io.out(netDoc);
     } else {
       const r = await runLinux(root, io, {
         rounds: (values.rounds as number | undefined) ?? (quick ? 2 : 5),
@@ -110,6 +124,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     const docPath = join(root, "docs", "BENCHMARKS.md");
     writeBenchmarksDoc(docPath, doc);
     if (virtioDoc && existsSync(docPath)) writeFileSync(docPath, virtioSection(readFileSync(docPath, "utf8"), virtioDoc));
+    if (netDoc && existsSync(docPath)) writeFileSync(docPath, netSection(readFileSync(docPath, "utf8"), netDoc));
     io.out("docs/BENCHMARKS.md updated");
   }
   return 0;
