@@ -1,0 +1,180 @@
+// The virtio-net driver's checksum offload (virtio 1.2 §5.1.6.2, §5.1.6.4)
+// against a fake virtio-mmio net device whose queues are served by
+// test/unit/virtio-sim.ts: what it negotiates, the virtio_net_hdr it writes
+// (NEEDS_CSUM, csum_start, csum_offset), the software fallback when the device
+// offers no CSUM, and RX_CSUM_VALID from DATA_VALID / NEEDS_CSUM.
+import { describe, expect, it } from "vitest";
+import { FakeHost, type MmioDevice } from "../platform/host.js";
+import { loadKernel } from "../platform/wasm.js";
+import { SimQueue } from "./virtio-sim.js";
+
+type E = {
+  memory: WebAssembly.Memory;
+  probe(s: number): number; deviceLines(): number; frameBuf(): number;
+  txOffload(): number; rxOffload(): number; send(len: number, start: number, off: number): number;
+  poll(): number; lastFlags(): number; lastLen(): number; txOffloaded(): bigint; rxCsumValid(): bigint;
+};
+
+const F_CSUM = 1n << 0n, F_GUEST_CSUM = 1n << 1n, F_MAC = 1n << 5n, F_VERSION_1 = 1n << 32n;
+
+class FakeVirtioNet implements MmioDevice {
+  size = 0x200n;
+  status = 0;
+  devSel = 0; drvSel = 0;
+  driverFeatures = [0, 0];
+  queueSel = 0;
+  regs = new Map<number, { num: number; ready: number; desc: bigint; driver: bigint; device: bigint }>();
+  sims = new Map<number, SimQueue>();
+  sent: { hdr: Uint8Array; frame: Uint8Array }[] = [];
+  constructor(public base: bigint, public features: bigint, public mem: () => WebAssembly.Memory, public linearBase: bigint) {}
+  q() { let e = this.regs.get(this.queueSel); if (!e) { e = { num: 0, ready: 0, desc: 0n, driver: 0n, device: 0n }; this.regs.set(this.queueSel, e); } return e; }
+  sim(i: number): SimQueue {
+    let s = this.sims.get(i);
+    if (!s) {
+      const r = this.regs.get(i)!;
+      s = new SimQueue(this.mem, this.linearBase, r.desc, r.driver, r.device, r.num, false);
+      this.sims.set(i, s);
+    }
+    return s;
+  }
+  read(off: bigint, w: number): bigint {
+    const o = Number(off);
+    if (o >= 0x100) return o - 0x100 < 6 ? BigInt(0x52 + o - 0x100) : 0n;    // mac 52:53:54:55:56:57
+    switch (o) {
+      case 0x000: return 0x74726976n;
+      case 0x004: return 2n;
+      case 0x008: return 1n;                    // network card
+      case 0x00c: return 0x554d4551n;
+      case 0x010: return this.devSel === 0 ? this.features & 0xffffffffn : this.features >> 32n;
+      case 0x034: return 64n;
+      case 0x044: return BigInt(this.q().ready);
+      case 0x070: return BigInt(this.status);
+    }
+    return 0n;
+  }
+  write(off: bigint, _w: number, v: bigint): void {
+    const o = Number(off), n = Number(v);
+    switch (o) {
+      case 0x014: this.devSel = n; break;
+      case 0x024: this.drvSel = n; break;
+      case 0x020: this.driverFeatures[this.drvSel] = n; break;
+      case 0x030: this.queueSel = n; break;
+      case 0x038: this.q().num = n; break;
+      case 0x044: this.q().ready = n; break;
+      case 0x080: this.q().desc = (this.q().desc & ~0xffffffffn) | v; break;
+      case 0x090: this.q().driver = (this.q().driver & ~0xffffffffn) | v; break;
+      case 0x0a0: this.q().device = (this.q().device & ~0xffffffffn) | v; break;
+      case 0x050: if (n === 1) this.drainTx(); break;
+      case 0x070: this.status = n; if (n === 0) { this.regs.clear(); this.sims.clear(); } break;
+    }
+  }
+  drainTx(): void {
+    const q = this.sim(1);
+    for (let c = q.next(); c; c = q.next()) {
+      const all = q.read(c.segs[0]);
+      this.sent.push({ hdr: all.slice(0, 12), frame: all.slice(12) });
+      q.complete(c.head, 0);
+    }
+  }
+  /** Puts a frame in the next receive buffer with the given header flags. */
+  deliver(frame: Uint8Array, flags: number): void {
+    const q = this.sim(0);
+    const c = q.next();
+    if (!c) throw new Error("no receive buffer posted");
+    const b = new Uint8Array(12 + frame.length);
+    b[0] = flags;
+    b.set(frame, 12);
+    q.write(c.segs[0], b);
+    q.complete(c.head, b.length);
+  }
+  negotiated(): bigint { return BigInt(this.driverFeatures[0] >>> 0) | (BigInt(this.driverFeatures[1] >>> 0) << 32n); }
+}
+
+async function start(features: bigint) {
+  const host = new FakeHost();
+  let k!: Awaited<ReturnType<typeof loadKernel<E>>>;
+  const d = new FakeVirtioNet(0xfeb00000n, features, () => k.exports.memory, host.linearBase);
+  host.mmio.push(d);
+  k = await loadKernel<E>("test/unit/wasm/virtio_net.ts", host);
+  const buf = Buffer.from("virtio_mmio.device=512@0xfeb00000:5", "utf16le");
+  const ex = k.exports as unknown as { __new(n: number, id: number): number; __pin(p: number): number };
+  const p = ex.__pin(ex.__new(buf.length, 2));
+  new Uint8Array(k.exports.memory.buffer).set(buf, p);
+  const r = k.run(() => k.exports.probe(p));
+  expect(r.exit).toBeUndefined();
+  return { k, d, lines: k.str(k.exports.deviceLines()) };
+}
+
+/** An Ethernet + IPv4 + UDP frame (payload "offload!"), its UDP checksum
+ *  field holding only the pseudo-header sum, as the stack leaves it. */
+function udpFrame(): { frame: Uint8Array; csumStart: number; csumOffset: number; full: number } {
+  const payload = Buffer.from("offload!");
+  const f = Buffer.alloc(14 + 20 + 8 + payload.length);
+  f.writeUInt16BE(0x0800, 12);
+  const ip = 14;
+  f[ip] = 0x45; f.writeUInt16BE(20 + 8 + payload.length, ip + 2); f[ip + 8] = 64; f[ip + 9] = 17;
+  f.set([10, 0, 2, 15], ip + 12); f.set([10, 0, 2, 2], ip + 16);
+  const u = ip + 20;
+  f.writeUInt16BE(5000, u); f.writeUInt16BE(7, u + 2); f.writeUInt16BE(8 + payload.length, u + 4);
+  payload.copy(f, u + 8);
+  const fold = (s: number) => { while (s >> 16) s = (s & 0xffff) + (s >> 16); return s; };
+  const sum16 = (b: Uint8Array) => { let s = 0; for (let i = 0; i < b.length; i += 2) s += (b[i] << 8) | (b[i + 1] ?? 0); return s; };
+  const pseudo = fold(sum16(f.subarray(ip + 12, ip + 20)) + 17 + 8 + payload.length);
+  f.writeUInt16BE(pseudo, u + 6);
+  const full = (~fold(sum16(f.subarray(u))) & 0xffff) || 0xffff;
+  return { frame: f, csumStart: u, csumOffset: 6, full };
+}
+
+describe("virtio-net checksum offload", () => {
+  it("negotiates CSUM and GUEST_CSUM when offered and hands partial checksums to the device", async () => {
+    const { k, d, lines } = await start(F_VERSION_1 | F_MAC | F_CSUM | F_GUEST_CSUM);
+    expect(d.negotiated() & (F_CSUM | F_GUEST_CSUM)).toBe(F_CSUM | F_GUEST_CSUM);
+    expect(lines).toMatch(/net0: virtio-net mmio .* ok mac 52:53:54:55:56:57 mtu 1500 link up csum offload tx\+rx/);
+    expect(k.exports.txOffload()).toBe(1);
+    expect(k.exports.rxOffload()).toBe(1);
+    const u = udpFrame();
+    new Uint8Array(k.exports.memory.buffer).set(u.frame, k.exports.frameBuf());
+    expect(k.run(() => k.exports.send(u.frame.length, u.csumStart, u.csumOffset)).value).toBe(1);
+    expect(d.sent.length).toBe(1);
+    const h = Buffer.from(d.sent[0].hdr);
+    expect(h[0]).toBe(1);                                   // VIRTIO_NET_HDR_F_NEEDS_CSUM
+    expect(h[1]).toBe(0);                                   // GSO_NONE
+    expect(h.readUInt16LE(6)).toBe(u.csumStart);           // csum_start: the UDP header
+    expect(h.readUInt16LE(8)).toBe(6);                      // csum_offset: UDP's checksum field
+    expect(Buffer.from(d.sent[0].frame).equals(Buffer.from(u.frame))).toBe(true);   // left partial for the device
+    // A frame without a checksum request goes out with a zero header.
+    expect(k.run(() => k.exports.send(60, -1, 0)).value).toBe(1);
+    expect([...d.sent[1].hdr]).toEqual(new Array(12).fill(0));
+    expect(k.exports.txOffloaded()).toBe(1n);
+  });
+
+  it("without CSUM from the device the driver finishes the checksum itself", async () => {
+    const { k, d, lines } = await start(F_VERSION_1 | F_MAC);
+    expect(d.negotiated() & (F_CSUM | F_GUEST_CSUM)).toBe(0n);
+    expect(lines).toMatch(/csum offload none/);
+    expect(k.exports.txOffload()).toBe(0);
+    const u = udpFrame();
+    new Uint8Array(k.exports.memory.buffer).set(u.frame, k.exports.frameBuf());
+    k.run(() => k.exports.send(u.frame.length, u.csumStart, u.csumOffset));
+    expect(d.sent[0].hdr[0]).toBe(0);
+    expect(Buffer.from(d.sent[0].frame).readUInt16BE(u.csumStart + 6)).toBe(u.full);
+    expect(k.exports.txOffloaded()).toBe(0n);
+  });
+
+  it("DATA_VALID and NEEDS_CSUM on receive become RX_CSUM_VALID, only with GUEST_CSUM", async () => {
+    const { k, d } = await start(F_VERSION_1 | F_MAC | F_CSUM | F_GUEST_CSUM);
+    const f = udpFrame().frame;
+    for (const [flags, want] of [[0, 0], [2, 1], [1, 1]] as const) {
+      d.deliver(f, flags);
+      expect(k.run(() => k.exports.poll()).value).toBe(1);
+      expect(k.exports.lastFlags()).toBe(want);
+      expect(k.exports.lastLen()).toBe(f.length);
+    }
+    expect(k.exports.rxCsumValid()).toBe(2n);
+
+    const n = await start(F_VERSION_1 | F_MAC);
+    n.d.deliver(f, 2);                                     // a device must not, but if it did: ignored
+    expect(n.k.run(() => n.k.exports.poll()).value).toBe(1);
+    expect(n.k.exports.lastFlags()).toBe(0);
+  });
+});
