@@ -68,7 +68,8 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     node: process.version,
     quick,
   };
-  io.out(`skiff bench: ${suites.join(" + ")} on ${machines.join(", ")}; accelerator ${host.accel}${host.accelNote ? ` (${host.accelNote})` : ""}`);
+  const shown = only === "net" && !values.machine ? ["q35"] : machines;    // net defaults to q35 (see below)
+  io.out(`skiff bench: ${suites.join(" + ")} on ${shown.join(", ")}; accelerator ${host.accel}${host.accelNote ? ` (${host.accelNote})` : ""}`);
   const resultsDir = join(root, "bench-results");
   mkdirSync(resultsDir, { recursive: true });
   const stamp = host.date.replace(/[:]/g, "-");
