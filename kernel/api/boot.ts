@@ -12,6 +12,7 @@ import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../sc
 import { HttpTcpService } from "../http/tcp";
 import { NetStack } from "../net/stack";
 import { ipToString, macToString } from "../net/wire";
+import { KERNEL_NAME, KERNEL_VERSION } from "../main";
 import { Api } from "./index";
 import { ApiOptions } from "./state";
 import { installKernelProviders, KernelRandom } from "./kernel";
@@ -91,15 +92,15 @@ export function runningApi(): Api | null { return started; }
 
 /** Starts the REST endpoint on stack's TCP; returns it, or null when api.off
  *  or the port is taken. Runs once; later calls return the first result. */
-export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool, osName: string, osVersion: string): Api | null {
+export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | null {
   if (started !== null) return started;
   const opts = ApiOptions.fromCmdline(cmdline);
   for (let i = 0; i < opts.problems.length; i++) println("api: " + opts.problems[i]);
   seedFromCmdline(config(), cmdline, "config.");
   seedFromCmdline(env(), cmdline, "env.");
   if (!opts.enabled) return null;
-  opts.osName = osName;
-  opts.osVersion = osVersion;
+  opts.osName = KERNEL_NAME;
+  opts.osVersion = KERNEL_VERSION;
   const api = new Api(opts, config(), env(), new KernelRandom());
   const st = api.state;
   installKernelProviders(st);
