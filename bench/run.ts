@@ -1,7 +1,7 @@
 // bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
 // writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
 // regenerates the suite's section of docs/BENCHMARKS.md.
-//   --only boot|linux|virtio|net   one suite (default: boot, virtio and net, plus linux with --vs linux;
+//   --only boot|linux|virtio|net|core   one suite (default: boot, core, virtio and net, plus linux with --vs linux;
 //                       net compares with the Linux guest under --vs linux)
 //   --vs linux          add the side-by-side Linux guest comparison
 //   --quick             few rounds, short wrk: a smoke run, not for the docs' record
@@ -21,11 +21,12 @@ import { runBoot } from "./boot.js";
 import { runLinux } from "./linux.js";
 import { runVirtio, virtioMarkdown, virtioHostLine, virtioSection } from "./virtio.js";
 import { runNet, netMarkdown, netSection } from "./net.js";
+import { runCore, coreMarkdown, coreSection } from "./core.js";
 import { setBenchAccel } from "./lib/launch.js";
 import { bootMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
 
 export const benchSpecs: OptionSpecs = {
-  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net"], metavar: "SUITE" },
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core"], metavar: "SUITE" },
   vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
   quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
   rounds: { type: "number", help: "rounds per suite (default 10 boot / 5 linux; --quick 3 / 2)", metavar: "N" },
@@ -46,13 +47,13 @@ function qemuVersion(): string {
 export async function benchMain(argv: string[], io: IO): Promise<number> {
   const { values } = parseOptions("bench", argv, benchSpecs);
   if (values.help) {
-    io.out(helpText("skiff bench [--vs linux] [--only boot|linux|virtio|net] [--quick] [options]", "Runs the benchmarks; results go to bench-results/ and docs/BENCHMARKS.md.", benchSpecs));
+    io.out(helpText("skiff bench [--vs linux] [--only boot|linux|virtio|net|core] [--quick] [options]", "Runs the benchmarks; results go to bench-results/ and docs/BENCHMARKS.md.", benchSpecs));
     return 0;
   }
   const root = skiffRoot();
   const quick = !!values.quick;
   const only = values.only as string | undefined;
-  const suites = only ? [only] : values.vs === "linux" ? ["boot", "virtio", "net", "linux"] : ["boot", "virtio", "net"];
+  const suites = only ? [only] : values.vs === "linux" ? ["boot", "core", "virtio", "net", "linux"] : ["boot", "core", "virtio", "net"];
   const machines = ((values.machine as string[] | undefined) ?? ["microvm", "q35"]) as Machine[];
   for (const m of machines) if (!MACHINES.includes(m)) throw new UserError(`--machine ${m}: choose one of ${MACHINES.join(", ")}`);
   const accel = chooseAccel(values.accel as Accel);
@@ -76,6 +77,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
   const doc: { boot?: string; linux?: string } = {};
   let virtioDoc: string | undefined;
   let netDoc: string | undefined;
+  let coreDoc: string | undefined;
 
   for (const suite of suites) {
     const t0 = performance.now();
@@ -106,6 +108,16 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       netDoc = netMarkdown(virtioHostLine(host), r);
       io.out("");
       io.out(netDoc);
+    } else if (suite === "core") {
+      io.out(`core: accelerator ${host.accel}`);
+      const r = await runCore(root, io, {
+        rounds: (values.rounds as number | undefined) ?? (quick ? 1 : 3), machines,
+        idleSeconds: quick ? 3 : 10, linux: values.vs === "linux", memory: "256M",
+      });
+      result = r;
+      coreDoc = coreMarkdown(virtioHostLine(host), r);
+      io.out("");
+      io.out(coreDoc);
     } else {
       const r = await runLinux(root, io, {
         rounds: (values.rounds as number | undefined) ?? (quick ? 2 : 5),
@@ -125,6 +137,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     const docPath = join(root, "docs", "BENCHMARKS.md");
     writeBenchmarksDoc(docPath, doc);
     if (virtioDoc && existsSync(docPath)) writeFileSync(docPath, virtioSection(readFileSync(docPath, "utf8"), virtioDoc));
+    if (coreDoc && existsSync(docPath)) writeFileSync(docPath, coreSection(readFileSync(docPath, "utf8"), coreDoc));
     if (netDoc && existsSync(docPath)) writeFileSync(docPath, netSection(readFileSync(docPath, "utf8"), netDoc));
     io.out("docs/BENCHMARKS.md updated");
   }
