@@ -32,6 +32,7 @@ export class Api {
     this.server = server;
     // The management port serves small JSON; a tighter body limit than apps get.
     this.server.limits.maxBody = 65536;
+    if (options.requestTimeoutMs > 0) this.server.limits.requestTimeoutNs = <u64>options.requestTimeoutMs * 1_000_000;
   }
 }
 export { installKernelProviders, hypervisorName, KernelRandom, KernelMemory, KernelTasks, KernelDevices, KernelBlocks, KernelWallClock } from "./kernel";

@@ -23,6 +23,12 @@ export const ARG_READONLY = "api.readonly";
 export const ARG_OFF = "api.off";
 @lazy
 export const ARG_HOSTNAME = "hostname";
+@lazy
+export const ARG_REQUEST_TIMEOUT = "api.request_timeout_ms";
+
+/** Bounds of api.request_timeout_ms= (100 ms .. 1 hour). */
+export const MIN_REQUEST_TIMEOUT_MS: i32 = 100;
+export const MAX_REQUEST_TIMEOUT_MS: i32 = 3_600_000;
 
 export class ApiOptions {
   port: i32 = DEFAULT_API_PORT;
@@ -33,10 +39,14 @@ export class ApiOptions {
   hostname: string = "skiff";
   osName: string = "Skiff";
   osVersion: string = "0.0.0";
+  /** From a request's first byte to its last before 408 (HttpLimits.requestTimeoutNs);
+   *  0 keeps the server's default (60 s). */
+  requestTimeoutMs: i32 = 0;
   /** Problems found while reading the command line, for the boot log. */
   problems: string[] = [];
 
-  /** api.port=N (1-65535), api.token=T, api.readonly, api.off, hostname=H. */
+  /** api.port=N (1-65535), api.token=T, api.readonly, api.off, hostname=H,
+   *  api.request_timeout_ms=N (100-3600000). */
   static fromCmdline(c: Cmdline): ApiOptions {
     const o = new ApiOptions();
     const port = c.get(ARG_PORT);
@@ -58,8 +68,27 @@ export class ApiOptions {
       if (validHostname(h)) o.hostname = h;
       else o.problems.push(ARG_HOSTNAME + "=" + h + " is not a valid host name");
     }
+    const rt = c.get(ARG_REQUEST_TIMEOUT);
+    if (rt !== null) {
+      const ms = parseDecimal(rt);
+      if (ms >= MIN_REQUEST_TIMEOUT_MS && ms <= MAX_REQUEST_TIMEOUT_MS) o.requestTimeoutMs = ms;
+      else o.problems.push(ARG_REQUEST_TIMEOUT + "=" + rt + " is not a number of milliseconds (" +
+        MIN_REQUEST_TIMEOUT_MS.toString() + "-" + MAX_REQUEST_TIMEOUT_MS.toString() + "); using the default");
+    }
     return o;
   }
+}
+
+/** Decimal digits only, at most 9 of them; -1 otherwise. */
+function parseDecimal(s: string): i32 {
+  if (s.length == 0 || s.length > 9) return -1;
+  let v = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
 }
 
 function parsePort(s: string): i32 {

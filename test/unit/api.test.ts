@@ -264,6 +264,17 @@ describe("security", () => {
     expect(str(k.exports.getProblems())).toBe("api.port=http is not a port (1-65535); using 8000|hostname=bad_name is not a valid host name");
     expect(json(req("GET", "/os/hostname", { auth: null }))).toBe("skiff");
   });
+
+  it("api.request_timeout_ms= sets the server's request timeout; bad values keep 60 s", () => {
+    setup("api.request_timeout_ms=2000");
+    expect(str(k.exports.getProblems())).toBe("");
+    expect(k.exports.requestTimeoutNs()).toBe(2_000_000_000n);
+    for (const bad of ["99", "3600001", "2s", "", "-5", "1234567890"]) {
+      setup(`api.request_timeout_ms=${bad}`);
+      expect(str(k.exports.getProblems()), bad).toBe(`api.request_timeout_ms=${bad} is not a number of milliseconds (100-3600000); using the default`);
+      expect(k.exports.requestTimeoutNs(), bad).toBe(60_000_000_000n);
+    }
+  });
 });
 
 describe("/openapi.json", () => {

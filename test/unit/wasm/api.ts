@@ -101,6 +101,7 @@ export function request(buf: ArrayBuffer, nowNs: u64): ArrayBuffer {
 export function token(): string { return api!.state.tokenForBootLog(); }
 export function tokenGenerated(): bool { return api!.state.tokenGenerated; }
 export function getProblems(): string { return problems; }
+export function requestTimeoutNs(): u64 { return api!.server.limits.requestTimeoutNs; }
 export function getChanges(): string { return changes; }
 export function getPowerCalls(): string { return powerCalls; }
 export function configGet(k: string): string | null { return config!.get(k); }
