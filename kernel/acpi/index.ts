@@ -1,12 +1,16 @@
 // kernel/acpi/index.ts — just enough ACPI to find interrupt hardware: the RSDP
 // (from the boot information, else the BIOS area scan of ACPI 6.5 §5.2.5.1),
 // the RSDT/XSDT, the MADT (§5.2.12: local APIC address, I/O APICs, interrupt
-// source overrides) and the HPET table (IA-PC HPET spec §3.2.4).
+// source overrides), the HPET table (IA-PC HPET spec §3.2.4) and the MCFG
+// (PCI Firmware spec §4.1.2: where ECAM configuration space is; mcfg.ts).
 // Tables come from firmware but are still checked: bad lengths or checksums
 // make us skip a table, never read out of bounds or abort.
 import { readPhys } from "../bootinfo";
 import { BootInfo } from "../bootinfo";
 import { println } from "../console";
+import { EcamRegion, parseMcfg } from "./mcfg";
+
+export { EcamRegion, parseMcfg } from "./mcfg";
 
 export class IoApicInfo {
   constructor(public id: u32, public address: u64, public gsiBase: u32) {}
@@ -33,6 +37,8 @@ export class AcpiInfo {
   tables: string[] = [];
   madt: Madt | null = null;
   hpetAddress: u64 = 0;
+  /** MCFG: memory-mapped PCI configuration space, per segment and bus range. */
+  ecam: EcamRegion[] = [];
   problems: string[] = [];
 }
 
@@ -177,6 +183,7 @@ export function parseAcpi(rsdpAt: u64, rsdpCopy: Uint8Array | null): AcpiInfo {
     info.tables.push(s);
     if (s == "APIC") info.madt = parseMadt(t);
     else if (s == "HPET" && t.length >= 56 && u8At(t, 40) == 0) info.hpetAddress = u64At(t, 44);
+    else if (s == "MCFG") info.ecam = parseMcfg(t, info.problems);
   }
   return info;
 }

@@ -1,9 +1,14 @@
 // kernel/pci/index.ts — PCI configuration space, bus enumeration, BAR sizing,
 // capability lists and MSI-X tables (PCI Local Bus 3.0 §6, PCI Firmware 3.x;
-// MSI-X per PCIe Base §7.7.2). Configuration space is reached through the
-// legacy mechanism #1 ports 0xCF8/0xCFC, which q35 and pc both decode.
+// MSI-X per PCIe Base §7.7.2). Configuration space is reached through ECAM
+// (PCIe Base §7.2.2: memory-mapped, 4 KiB per function) where ACPI's MCFG
+// describes it for segment 0 (q35: 0xb0000000), else through the legacy
+// mechanism #1 ports 0xCF8/0xCFC, which q35 and pc both decode.
 // Everything read here comes from devices: bad values are skipped, not trusted.
-import { inl, outl, inw, outw, inb, mmio_read32, mmio_write32 } from "../platform";
+import { inl, outl, inw, outw, inb, mmio_read8, mmio_read16, mmio_read32, mmio_write16, mmio_write32 } from "../platform";
+import { acpiInfo, EcamRegion } from "../acpi";
+import { bootInfo } from "../bootinfo";
+import { println } from "../console";
 
 const CONFIG_ADDRESS: u32 = 0xcf8;
 const CONFIG_DATA: u32 = 0xcfc;
@@ -37,23 +42,76 @@ function address(bus: u32, dev: u32, fn: u32, off: u32): u32 {
   return 0x80000000 | (bus << 16) | (dev << 11) | (fn << 8) | (off & 0xfc);
 }
 
+// --- which mechanism reaches configuration space ------------------------------
+
+/** The ECAM region in use (segment 0), or null for the ports. */
+let ecam: EcamRegion | null = null;
+let configured = false;
+let announce = false;
+
+/** Chooses the access mechanism: `r` for ECAM, null for ports 0xCF8/0xCFC.
+ *  Unit tests call it; the kernel lets configure() ask ACPI. */
+export function useEcam(r: EcamRegion | null): void {
+  ecam = r;
+  configured = true;
+}
+
+/** From ACPI's MCFG: the segment 0 region that starts at bus 0 and lies inside
+ *  the loader's 0..4 GiB identity map (an access beyond it would fault). */
+function configure(): void {
+  configured = true;
+  const boot = bootInfo();
+  announce = !boot.cmdline.has("quiet");
+  if (boot.cmdline.has("pci.ports")) return;             // force the legacy mechanism
+  const regions = acpiInfo(boot).ecam;
+  for (let i = 0; i < regions.length; i++) {
+    const r = regions[i];
+    if (r.segment == 0 && r.startBus == 0 && r.base + r.size() <= 0x100000000) { ecam = r; return; }
+  }
+}
+
+/** "ECAM at 0xb0000000 segment 0 buses 0-255 (ACPI MCFG)" or "ports 0xcf8/0xcfc". */
+export function pciConfigAccess(): string {
+  if (!configured) configure();
+  const r = ecam;
+  return r !== null ? "ECAM at " + r.toString() + " (ACPI MCFG)" : "ports 0xcf8/0xcfc";
+}
+
+/** The ECAM address for a function's register, or 0 to use the ports. */
+@inline
+function ecamAt(bus: u32, dev: u32, fn: u32, off: u32): u64 {
+  if (!configured) configure();
+  const r = ecam;
+  return r !== null && r.covers(bus) ? r.address(bus, dev, fn, off) : 0;
+}
+
 export function configRead32(bus: u32, dev: u32, fn: u32, off: u32): u32 {
+  const a = ecamAt(bus, dev, fn, off & 0xffc);
+  if (a != 0) return mmio_read32(a);
   outl(CONFIG_ADDRESS, address(bus, dev, fn, off));
   return inl(CONFIG_DATA);
 }
 export function configRead16(bus: u32, dev: u32, fn: u32, off: u32): u32 {
+  const a = ecamAt(bus, dev, fn, off & 0xffe);
+  if (a != 0) return mmio_read16(a);
   outl(CONFIG_ADDRESS, address(bus, dev, fn, off));
   return inw(CONFIG_DATA + (off & 2));
 }
 export function configRead8(bus: u32, dev: u32, fn: u32, off: u32): u32 {
+  const a = ecamAt(bus, dev, fn, off);
+  if (a != 0) return mmio_read8(a);
   outl(CONFIG_ADDRESS, address(bus, dev, fn, off));
   return inb(CONFIG_DATA + (off & 3));
 }
 export function configWrite32(bus: u32, dev: u32, fn: u32, off: u32, v: u32): void {
+  const a = ecamAt(bus, dev, fn, off & 0xffc);
+  if (a != 0) { mmio_write32(a, v); return; }
   outl(CONFIG_ADDRESS, address(bus, dev, fn, off));
   outl(CONFIG_DATA, v);
 }
 export function configWrite16(bus: u32, dev: u32, fn: u32, off: u32, v: u32): void {
+  const a = ecamAt(bus, dev, fn, off & 0xffe);
+  if (a != 0) { mmio_write16(a, v); return; }
   outl(CONFIG_ADDRESS, address(bus, dev, fn, off));
   outw(CONFIG_DATA + (off & 2), v);
 }
@@ -203,6 +261,9 @@ export function pciDevices(): PciDevice[] {
     // No host bridge answering at 00:00.0 means no PCI (microvm): skip the scan.
     const id = configRead32(0, 0, 0, PCI_VENDOR_ID);
     if ((id & 0xffff) != 0xffff && (id & 0xffff) != 0) scanBus(0, 0);
+    if (announce && found.length > 0) {
+      println("pci: " + found.length.toString() + " functions, configuration space through " + pciConfigAccess());
+    }
   }
   return found;
 }
