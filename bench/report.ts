@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { BootResult } from "./boot.js";
 import type { LinuxResult } from "./linux.js";
+import type { HttpResult } from "./http.js";
 import { fmt, fmtSummary, type Summary } from "./lib/stats.js";
 
 export interface HostInfo {
@@ -113,11 +114,38 @@ ${http.rows.map((x) => `| ${x.name} | ${fmt(x.rps, 0)} | ${x.p50 ?? "n/a"} | ${x
 ${http.notes.length ? "\n" + http.notes.map((n) => `- ${n}`).join("\n") + "\n" : ""}`;
 }
 
-export function writeBenchmarksDoc(path: string, parts: { boot?: string; linux?: string }): void {
+/** Issue #6's section (marked `http`). */
+export function httpMarkdown(h: HostInfo, r: HttpResult): string {
+  const digits = (unit: string) => (unit === "ms" ? 2 : 0);
+  const rows = r.measures.map((m) => {
+    const d = digits(m.unit);
+    const verdict = m.ratio === null ? "" : (m.higherIsBetter ? m.ratio.median > 1 : m.ratio.median < 1) ? " ahead" : " **behind**";
+    return `| ${m.name} | ${fmtSummary(m.skiff, d, " " + m.unit)} | ${m.linux ? fmtSummary(m.linux, d, " " + m.unit) : m.linuxNote ?? "n/a"} | ${m.ratio ? fmtSummary(m.ratio, 3) + verdict : "n/a"} |`;
+  });
+  return `## HTTP: httpd, kv and the REST endpoint (issue #6, \`--only http\`)
+
+${hostLine(h)} ${r.rounds} rounds on ${r.machine}${r.linux ? ", the two guests alternating which goes first" : ""}; each round boots fresh guests.
+Same QEMU flags for both (\`cli/lib/qemu.ts\`, \`-m ${r.memory}\`), QEMU user networking with the guest's port 80 forwarded to 127.0.0.1.
+
+- *httpd*: \`apps/httpd\` built with \`--embed\` of one small file (${r.file.path}, ${r.file.bytes} bytes), \`httpd.port=80\`;
+  wrk \`${r.wrkArgs}\`. Linux: busybox httpd serving the same file.
+- *REST*: \`GET /os/uptime\` on Skiff's endpoint (port 8000), wrk \`${r.restWrkArgs}\` (one connection, one request at a time).
+- *kv*: \`apps/kv\` on a fresh 64 MiB raw virtio-blk disk, \`kv.port=80\`; wrk \`${r.wrkArgs}\` with Lua scripts
+  (\`bench/linux/servers.ts\`): PUT /kv/k<i> of new keys with 64-byte values, then GET over the keys written.
+- Skiff / Linux: the per-round ratio, median (min–max); for requests/s above 1 is ahead, for latencies below 1 is.
+
+| measure | Skiff | Linux guest | Skiff / Linux |
+| --- | --- | --- | --- |
+${rows.join("\n")}
+${r.notes.length ? "\n" + r.notes.map((n) => `- ${n}`).join("\n") + "\n" : ""}`;
+}
+
+export function writeBenchmarksDoc(path: string, parts: { boot?: string; linux?: string; http?: string }): void {
   let doc = existsSync(path) ? readFileSync(path, "utf8") : HEADER;
   if (!doc.startsWith("# Benchmarks")) doc = HEADER + "\n" + doc;
   else doc = HEADER + doc.slice(doc.indexOf("<!-- bench:") >= 0 ? doc.indexOf("<!-- bench:") : doc.length);
   if (parts.boot) doc = section("boot", parts.boot, doc);
   if (parts.linux) doc = section("linux", parts.linux, doc);
+  if (parts.http) doc = section("http", parts.http, doc);
   writeFileSync(path, doc.trimEnd() + "\n");
 }

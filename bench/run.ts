@@ -1,8 +1,8 @@
 // bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
 // writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
 // regenerates the suite's section of docs/BENCHMARKS.md.
-//   --only boot|linux|virtio|net|core   one suite (default: boot, core, virtio and net, plus linux with --vs linux;
-//                       net compares with the Linux guest under --vs linux)
+//   --only boot|linux|virtio|net|core|http   one suite (default: boot, core, virtio, net and http, plus linux with --vs linux;
+//                       net and http compare with the Linux guest under --vs linux)
 //   --vs linux          add the side-by-side Linux guest comparison
 //   --quick             few rounds, short wrk: a smoke run, not for the docs' record
 //   --rounds N          rounds per suite
@@ -19,14 +19,15 @@ import { skiffRoot } from "../cli/lib/paths.js";
 import { chooseAccel, MACHINES, type Accel, type Machine } from "../cli/lib/qemu.js";
 import { runBoot } from "./boot.js";
 import { runLinux } from "./linux.js";
+import { runHttp } from "./http.js";
 import { runVirtio, virtioMarkdown, virtioHostLine, virtioSection } from "./virtio.js";
 import { runNet, netMarkdown, netSection } from "./net.js";
 import { runCore, coreMarkdown, coreSection } from "./core.js";
 import { setBenchAccel } from "./lib/launch.js";
-import { bootMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
+import { bootMarkdown, httpMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
 
 export const benchSpecs: OptionSpecs = {
-  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core"], metavar: "SUITE" },
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http"], metavar: "SUITE" },
   vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
   quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
   rounds: { type: "number", help: "rounds per suite (default 10 boot / 5 linux; --quick 3 / 2)", metavar: "N" },
@@ -47,13 +48,13 @@ function qemuVersion(): string {
 export async function benchMain(argv: string[], io: IO): Promise<number> {
   const { values } = parseOptions("bench", argv, benchSpecs);
   if (values.help) {
-    io.out(helpText("skiff bench [--vs linux] [--only boot|linux|virtio|net|core] [--quick] [options]", "Runs the benchmarks; results go to bench-results/ and docs/BENCHMARKS.md.", benchSpecs));
+    io.out(helpText("skiff bench [--vs linux] [--only boot|linux|virtio|net|core|http] [--quick] [options]", "Runs the benchmarks; results go to bench-results/ and docs/BENCHMARKS.md.", benchSpecs));
     return 0;
   }
   const root = skiffRoot();
   const quick = !!values.quick;
   const only = values.only as string | undefined;
-  const suites = only ? [only] : values.vs === "linux" ? ["boot", "core", "virtio", "net", "linux"] : ["boot", "core", "virtio", "net"];
+  const suites = only ? [only] : values.vs === "linux" ? ["boot", "core", "virtio", "net", "http", "linux"] : ["boot", "core", "virtio", "net", "http"];
   const machines = ((values.machine as string[] | undefined) ?? ["microvm", "q35"]) as Machine[];
   for (const m of machines) if (!MACHINES.includes(m)) throw new UserError(`--machine ${m}: choose one of ${MACHINES.join(", ")}`);
   const accel = chooseAccel(values.accel as Accel);
@@ -69,12 +70,12 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     node: process.version,
     quick,
   };
-  const shown = only === "net" && !values.machine ? ["q35"] : machines;    // net defaults to q35 (see below)
+  const shown = (only === "net" || only === "http") && !values.machine ? ["q35"] : machines;    // net and http default to q35 (see below)
   io.out(`skiff bench: ${suites.join(" + ")} on ${shown.join(", ")}; accelerator ${host.accel}${host.accelNote ? ` (${host.accelNote})` : ""}`);
   const resultsDir = join(root, "bench-results");
   mkdirSync(resultsDir, { recursive: true });
   const stamp = host.date.replace(/[:]/g, "-");
-  const doc: { boot?: string; linux?: string } = {};
+  const doc: { boot?: string; linux?: string; http?: string } = {};
   let virtioDoc: string | undefined;
   let netDoc: string | undefined;
   let coreDoc: string | undefined;
@@ -108,6 +109,16 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       netDoc = netMarkdown(virtioHostLine(host), r);
       io.out("");
       io.out(netDoc);
+    } else if (suite === "http") {
+      // q35 like net (the Linux guest hangs in PIT calibration on microvm under TCG).
+      const r = await runHttp(root, io, {
+        rounds: (values.rounds as number | undefined) ?? (quick ? 1 : 3), machine: ((values.machine as Machine[] | undefined) ?? ["q35"])[0],
+        wrkSeconds: quick ? 2 : 10, memory: "256M", linux: values.vs === "linux",
+      });
+      result = r;
+      doc.http = httpMarkdown(host, r);
+      io.out("");
+      io.out(doc.http);
     } else if (suite === "core") {
       io.out(`core: accelerator ${host.accel}`);
       const r = await runCore(root, io, {

@@ -38,22 +38,58 @@ export async function firstAnswer(host: string, port: number, deadline: number):
   return null;
 }
 
-export interface WrkResult { rps: number | null; p50: string | null; p99: string | null; raw: string }
+export interface WrkResult {
+  rps: number | null;
+  /** wrk's own text, e.g. "1.23ms". */
+  p50: string | null;
+  p99: string | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** Completed requests, socket errors (connect+read+write+timeout), non-2xx/3xx answers. */
+  requests: number | null;
+  errors: number;
+  non2xx: number;
+  raw: string;
+}
 
-export const WRK_ARGS = (seconds: number) => ["-t1", "-c8", `-d${seconds}s`, "--latency"];
+export interface WrkOptions {
+  /** Open connections (default 8); wrk keeps them alive unless the server closes. */
+  connections?: number;
+  /** A Lua script (wrk -s) that builds the requests. */
+  script?: string;
+}
+
+export const WRK_ARGS = (seconds: number, connections = 8) => ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency"];
+
+/** "850.00us", "1.23ms", "2.00s", "1.00m" → milliseconds. */
+export function wrkMs(s: string | null): number | null {
+  const m = s === null ? null : /^([\d.]+)(us|ms|s|m)$/.exec(s);
+  if (!m) return null;
+  const v = parseFloat(m[1]);
+  return m[2] === "us" ? v / 1000 : m[2] === "ms" ? v : m[2] === "s" ? v * 1000 : v * 60000;
+}
 
 export function parseWrk(out: string): WrkResult {
   const rps = /Requests\/sec:\s*([\d.]+)/.exec(out);
-  const p50 = /^\s*50%\s+(\S+)/m.exec(out);
-  const p99 = /^\s*99%\s+(\S+)/m.exec(out);
-  return { rps: rps ? parseFloat(rps[1]) : null, p50: p50?.[1] ?? null, p99: p99?.[1] ?? null, raw: out };
+  const p50 = /^\s*50%\s+(\S+)/m.exec(out)?.[1] ?? null;
+  const p99 = /^\s*99%\s+(\S+)/m.exec(out)?.[1] ?? null;
+  const req = /(\d+) requests in/.exec(out);
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const n2 = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return {
+    rps: rps ? parseFloat(rps[1]) : null, p50, p99, p50Ms: wrkMs(p50), p99Ms: wrkMs(p99),
+    requests: req ? parseInt(req[1], 10) : null,
+    errors: se ? se.slice(1).reduce((a, x) => a + parseInt(x, 10), 0) : 0,
+    non2xx: n2 ? parseInt(n2[1], 10) : 0,
+    raw: out,
+  };
 }
 
-export function runWrk(url: string, seconds: number, prefix: string[] = []): Promise<WrkResult> {
-  const [cmd, ...args] = [...prefix, "wrk", ...WRK_ARGS(seconds), url];
+export function runWrk(url: string, seconds: number, prefix: string[] = [], o: WrkOptions = {}): Promise<WrkResult> {
+  const [cmd, ...args] = [...prefix, "wrk", ...WRK_ARGS(seconds, o.connections), ...(o.script ? ["-s", o.script] : []), url];
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: (seconds + 30) * 1000 }, (err, stdout, stderr) => {
-      if (err && !stdout) resolve({ rps: null, p50: null, p99: null, raw: String(stderr || err.message) });
+      if (err && !stdout) resolve({ rps: null, p50: null, p99: null, p50Ms: null, p99Ms: null, requests: null, errors: 0, non2xx: 0, raw: String(stderr || err.message) });
       else resolve(parseWrk(stdout));
     });
   });
