@@ -92,7 +92,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     } else if (suite === "virtio") {
       const r = await runVirtio(root, io, {
         rounds: (values.rounds as number | undefined) ?? (quick ? 1 : 3), machines,
-        diskMiB: quick ? 64 : 256, randMs: quick ? 1000 : 2000, netMs: quick ? 1000 : 2000,
+        diskMiB: quick ? 64 : 256, randMs: quick ? 1000 : 2000, netMs: quick ? 1000 : 2000, linux: values.vs === "linux",
       });
       result = r;
       virtioDoc = virtioMarkdown(virtioHostLine(host), r);

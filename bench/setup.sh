@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
   qemu-system-x86   # the hypervisor both guests run in
   gcc binutils      # Skiff's build (and the floor ELF)
+  libc6-dev         # libc.a: bench/linux/iobench is linked -static for the Linux guest
   lz4 xz-utils zstd # cutting the vmlinux out of the bzImage (Debian 12 uses LZ4)
   dpkg              # dpkg-deb -x
   wrk               # HTTP load

@@ -5,6 +5,9 @@
 // the blk phases with its own clock. For the network QEMU's socket backend
 // sends every frame the guest transmits as one UDP datagram to a Node socket
 // on loopback, which counts what arrives and when: pps as the host sees it.
+// With --vs linux the Linux reference guest runs the same phases under the
+// same QEMU flags (bench/linux/virtio.ts: O_DIRECT on /dev/vda, UDP sendto),
+// on the machines where it boots under TCG (q35, not microvm).
 import { createSocket } from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +18,9 @@ import type { IO } from "../cli/lib/log.js";
 import type { Machine } from "../cli/lib/qemu.js";
 import { freePort } from "./lib/http.js";
 import { launch } from "./lib/launch.js";
+import { ensureLinuxGuest, type LinuxGuest } from "./linux/guest.js";
+import { linuxIoInitramfs, IOBENCH_DONE } from "./linux/virtio.js";
+import { LINUX_CMDLINE } from "./linux.js";
 import { fmt, summarize, type Summary } from "./lib/stats.js";
 import type { HostInfo } from "./report.js";
 
@@ -31,6 +37,19 @@ export interface VirtioMachineResult {
   /** Datagrams reaching the host socket per second (host clock, first to last). */
   netRxPpsHost: Summary | null;
   /** Share of the frames the guest sent that the host received. */
+  netDelivered: Summary | null;
+  failures: number;
+  /** The Linux guest's figures under the same flags, or why there are none. */
+  linux: LinuxSide | null;
+  linuxNote: string | null;
+}
+
+export interface LinuxSide {
+  seqWriteMiBs: Summary | null;
+  seqReadMiBs: Summary | null;
+  randReadIops: Summary | null;
+  netTxPpsGuest: Summary | null;
+  netRxPpsHost: Summary | null;
   netDelivered: Summary | null;
   failures: number;
 }
@@ -51,18 +70,19 @@ interface Round {
 
 const MiB = 1024 * 1024;
 
-function parseRound(serial: string): Round {
+function parseRound(serial: string, who = "blkbench"): Round {
   const r: Round = {};
-  const line = (name: string) => new RegExp(`blkbench: ${name} bytes=(\\d+) reqs=(\\d+) ns=(\\d+)`).exec(serial);
+  const line = (name: string) => new RegExp(`${who}: ${name} bytes=(\\d+) reqs=(\\d+) ns=(\\d+)`).exec(serial);
   const w = line("seqwrite"); if (w) r.seqWrite = (Number(w[1]) / MiB) / (Number(w[3]) / 1e9);
   const rd = line("seqread"); if (rd) r.seqRead = (Number(rd[1]) / MiB) / (Number(rd[3]) / 1e9);
   const rr = line("randread4k"); if (rr) r.rand = Number(rr[2]) / (Number(rr[3]) / 1e9);
-  const f = /blkbench: flush ok ns=(\d+)/.exec(serial); if (f) r.flushMs = Number(f[1]) / 1e6;
+  const f = new RegExp(`${who}: flush ok ns=(\\d+)`).exec(serial); if (f) r.flushMs = Number(f[1]) / 1e6;
   const m = /blkbench: disk \S+ \d+ bytes, (.*)/.exec(serial); if (m) r.irqMode = m[1].trim();
   return r;
 }
 
-async function oneRound(kernel: string, machine: Machine, disk: string, o: { randMs: number; netMs: number }): Promise<Round | null> {
+/** One guest run: Skiff's blkbench, or (g given) the Linux guest's iobench. */
+async function oneRound(kernel: string, machine: Machine, disk: string, o: { randMs: number; netMs: number; diskMiB: number }, g?: { guest: LinuxGuest; initramfs: string }): Promise<Round | null> {
   const hostPort = await freePort();
   const qemuPort = await freePort();
   const sock = createSocket("udp4");
@@ -77,21 +97,35 @@ async function oneRound(kernel: string, machine: Machine, disk: string, o: { ran
   });
   await new Promise<void>((resolve) => sock.bind(hostPort, "127.0.0.1", () => resolve()));
   const netDev = machine === "microvm" ? "virtio-net-device" : "virtio-net-pci";
-  const q = launch({
-    kernel, machine, memory: "128M", timeoutMs: 120000,
-    cmdline: `blkbench.rand_ms=${o.randMs} blkbench.net_ms=${o.netMs}`,
-    extraArgs: [
-      ...deviceArgs(machine, { disks: [{ file: disk }] }),
-      "-netdev", `socket,id=bn0,udp=127.0.0.1:${hostPort},localaddr=127.0.0.1:${qemuPort}`,
-      "-device", `${netDev},netdev=bn0${machine === "microvm" ? "" : ",romfile="}`,
-    ],
-  });
-  const exit = await q.exited;
-  sock.close();
-  const serial = q.serial();
-  if (exit.status !== 0) return null;
-  const r = parseRound(serial);
-  const n = /blkbench: nettx frames=(\d+) refused=\d+ ns=(\d+)/.exec(serial);
+  const devs = [
+    ...deviceArgs(machine, { disks: [{ file: disk }] }),
+    "-netdev", `socket,id=bn0,udp=127.0.0.1:${hostPort},localaddr=127.0.0.1:${qemuPort}`,
+    "-device", `${netDev},netdev=bn0${machine === "microvm" ? "" : ",romfile="}`,
+  ];
+  // The same QEMU flags and -m for both guests; Linux needs more than blkbench's 128M would.
+  let serial: string;
+  if (!g) {
+    const q = launch({ kernel, machine, memory: "256M", timeoutMs: 120000, cmdline: `blkbench.rand_ms=${o.randMs} blkbench.net_ms=${o.netMs}`, extraArgs: devs });
+    const exit = await q.exited;
+    sock.close();
+    serial = q.serial();
+    if (exit.status !== 0) return null;
+  } else {
+    // /init prints IOBENCH_DONE and sleeps: stop QEMU by PID once it has.
+    const q = launch({
+      kernel: g.guest.vmlinux, machine, memory: "256M", timeoutMs: 180000,
+      cmdline: `${LINUX_CMDLINE} iobench.bytes=${o.diskMiB * MiB} iobench.rand_ms=${o.randMs} iobench.net_ms=${o.netMs}`,
+      extraArgs: ["-initrd", g.initramfs, ...devs],
+    });
+    const done = await q.waitFor(new RegExp(IOBENCH_DONE), 170000);
+    await q.stop();
+    sock.close();
+    serial = q.serial();
+    if (done === null) return null;
+  }
+  const who = g ? "iobench" : "blkbench";
+  const r = parseRound(serial, who);
+  const n = new RegExp(`${who}: nettx frames=(\\d+) refused=\\d+ ns=(\\d+)`).exec(serial);
   if (n) {
     const frames = Number(n[1]);
     r.txPps = frames / (Number(n[2]) / 1e9);
@@ -101,9 +135,21 @@ async function oneRound(kernel: string, machine: Machine, disk: string, o: { ran
   return r;
 }
 
-export async function runVirtio(root: string, io: IO, opts: { rounds: number; machines: Machine[]; diskMiB: number; randMs: number; netMs: number }): Promise<VirtioResult> {
+export async function runVirtio(root: string, io: IO, opts: { rounds: number; machines: Machine[]; diskMiB: number; randMs: number; netMs: number; linux?: boolean }): Promise<VirtioResult> {
   io.out("virtio: building bench/apps/blkbench");
   const app = await build({ app: join(root, "bench", "apps", "blkbench"), outDir: join(root, "build", "bench", "blkbench"), quiet: true }, io);
+  let lg: { guest: LinuxGuest; initramfs: string } | undefined;
+  if (opts.linux) {
+    const guest = ensureLinuxGuest(root, io);
+    lg = { guest, initramfs: linuxIoInitramfs(root, guest) };
+  }
+  const freshDisk = (path: string) => {
+    // A fresh sparse raw image each round: the write phase allocates it.
+    writeFileSync(path, "");
+    const fd = openSync(path, "r+");
+    ftruncateSync(fd, opts.diskMiB * MiB);
+    closeSync(fd);
+  };
   const dir = mkdtempSync(join(tmpdir(), "skiff-bench-virtio-"));
   const machines: VirtioMachineResult[] = [];
   try {
@@ -111,12 +157,8 @@ export async function runVirtio(root: string, io: IO, opts: { rounds: number; ma
       const rounds: Round[] = [];
       let failures = 0;
       for (let i = 0; i < opts.rounds; i++) {
-        // A fresh sparse raw image each round: the write phase allocates it.
         const disk = join(dir, `${m}-${i}.img`);
-        writeFileSync(disk, "");
-        const fd = openSync(disk, "r+");
-        ftruncateSync(fd, opts.diskMiB * MiB);
-        closeSync(fd);
+        freshDisk(disk);
         const r = await oneRound(app.elf, m, disk, opts);
         rmSync(disk, { force: true });
         if (r === null || r.seqWrite === undefined) { failures++; io.out(`  ${m} round ${i + 1}: failed`); continue; }
@@ -124,7 +166,24 @@ export async function runVirtio(root: string, io: IO, opts: { rounds: number; ma
         io.out(`  ${m} round ${i + 1}/${opts.rounds}: write ${fmt(r.seqWrite, 0)} MiB/s, read ${fmt(r.seqRead, 0)} MiB/s, ` +
           `4k rand ${fmt(r.rand, 0)} IOPS, net ${fmt(r.txPps, 0)} pps sent / ${fmt(r.hostPps, 0)} pps at host`);
       }
-      const pick = (f: (r: Round) => number | undefined) => summarize(rounds.map(f).filter((x): x is number => x !== undefined));
+      // The Linux guest: same flags, same fresh image per round; it hangs in PIT calibration on microvm under TCG.
+      const lrounds: Round[] = [];
+      let lfail = 0;
+      const linuxNote = !lg ? "not run (add --vs linux)" : m === "microvm" ? "not run: the Linux guest hangs calibrating the PIT on microvm under TCG" : null;
+      if (lg && !linuxNote) {
+        for (let i = 0; i < opts.rounds; i++) {
+          const disk = join(dir, `${m}-linux-${i}.img`);
+          freshDisk(disk);
+          const r = await oneRound(app.elf, m, disk, opts, lg);
+          rmSync(disk, { force: true });
+          if (r === null || r.seqWrite === undefined) { lfail++; io.out(`  ${m} Linux round ${i + 1}: failed`); continue; }
+          lrounds.push(r);
+          io.out(`  ${m} Linux round ${i + 1}/${opts.rounds}: write ${fmt(r.seqWrite, 0)} MiB/s, read ${fmt(r.seqRead, 0)} MiB/s, ` +
+            `4k rand ${fmt(r.rand, 0)} IOPS, net ${fmt(r.txPps, 0)} pps sent / ${fmt(r.hostPps, 0)} pps at host`);
+        }
+      }
+      const pickFrom = (rs: Round[], f: (r: Round) => number | undefined) => summarize(rs.map(f).filter((x): x is number => x !== undefined));
+      const pick = (f: (r: Round) => number | undefined) => pickFrom(rounds, f);
       machines.push({
         machine: m,
         transport: m === "microvm" ? "mmio" : "pci",
@@ -137,6 +196,16 @@ export async function runVirtio(root: string, io: IO, opts: { rounds: number; ma
         netRxPpsHost: pick((r) => r.hostPps),
         netDelivered: pick((r) => r.delivered),
         failures,
+        linux: lg && !linuxNote ? {
+          seqWriteMiBs: pickFrom(lrounds, (r) => r.seqWrite),
+          seqReadMiBs: pickFrom(lrounds, (r) => r.seqRead),
+          randReadIops: pickFrom(lrounds, (r) => r.rand),
+          netTxPpsGuest: pickFrom(lrounds, (r) => r.txPps),
+          netRxPpsHost: pickFrom(lrounds, (r) => r.hostPps),
+          netDelivered: pickFrom(lrounds, (r) => r.delivered),
+          failures: lfail,
+        } : null,
+        linuxNote,
       });
     }
   } finally {
@@ -175,6 +244,41 @@ ${r.rounds} round(s) per machine.
 | machine | seq write MiB/s | seq read MiB/s | 4 KiB rand read IOPS | net pps sent (guest) | net pps at host | delivered |
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows}
+${linuxMarkdown(r)}`;
+}
+
+/** Skiff beside the Linux guest (same QEMU flags, -m, image size, phases). */
+function linuxMarkdown(r: VirtioResult): string {
+  const ratio = (a: Summary | null, b: Summary | null) => a && b && b.median > 0 ? fmt(a.median / b.median, 2) : "n/a";
+  const parts = r.machines.map((m) => {
+    if (!m.linux) return `- ${m.machine}: Linux ${m.linuxNote ?? "not run"}.`;
+    const L = m.linux;
+    const row = (name: string, s: Summary | null, l: Summary | null) => `| ${name} | ${cell(s)} | ${cell(l)} | ${ratio(s, l)} |`;
+    return `### ${m.machine}: Skiff vs Linux
+
+| measure | Skiff | Linux | Skiff / Linux |
+| --- | --- | --- | --- |
+${row("seq write MiB/s", m.seqWriteMiBs, L.seqWriteMiBs)}
+${row("seq read MiB/s", m.seqReadMiBs, L.seqReadMiBs)}
+${row("4 KiB rand read IOPS", m.randReadIops, L.randReadIops)}
+${row("net pps sent (guest clock)", m.netTxPpsGuest, L.netTxPpsGuest)}
+${row("net pps at host", m.netRxPpsHost, L.netRxPpsHost)}
+| delivered | ${m.netDelivered ? (m.netDelivered.median * 100).toFixed(1) + " %" : "n/a"} | ${L.netDelivered ? (L.netDelivered.median * 100).toFixed(1) + " %" : "n/a"} | |
+| failed rounds | ${m.failures} | ${L.failures} | |
+`;
+  });
+  return `
+Linux side (\`--vs linux\`): the reference guest's kernel with
+\`virtio_blk\` and \`bench/linux/iobench\` (a static C helper built on the
+host: busybox has no random-read tool and no sub-second clock) under the same
+QEMU flags, \`-m 256M\` for both, a fresh image of the same size per round.
+Sequential: 128 KiB \`O_DIRECT\` \`pwrite\`/\`pread\` on \`/dev/vda\`, 8
+processes on disjoint slices (8 in flight, as Skiff), write then read, no
+flush. Random: 4 KiB \`O_DIRECT\` reads, 32 processes. Network: \`sendto\` of
+18-byte UDP payloads (the same 60-byte frames) to 10.0.2.2:9 through a
+permanent ARP entry; the kernel's own frames (if any) count at the host too.
+
+${parts.join("\n")}
 `;
 }
 
