@@ -1,26 +1,28 @@
 // bench/linux.ts — `--vs linux` (issue #7): Skiff and a Linux guest side by
 // side in one run, alternating, with the same QEMU, flags, -m and network
-// backend: time from QEMU start to ready (and to the first HTTP answer), QEMU
-// VmRSS once ready, the smallest -m that reaches ready, image bytes, and wrk
-// against the guest and against the same busybox httpd on the host.
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { build } from "../cli/lib/build.js";
+// backend, both serving the same small file on port 80 (Skiff: apps/httpd with
+// the file embedded; Linux: busybox httpd): time from QEMU start to ready and
+// to the first HTTP answer, QEMU VmRSS once ready, the smallest -m that
+// reaches ready, image bytes, and wrk against both guests over user networking
+// and over a tap device inside a network namespace the benchmark creates and
+// deletes, plus the same busybox httpd on the host (no virtualization).
+import { statSync } from "node:fs";
 import type { IO } from "../cli/lib/log.js";
 import type { Machine } from "../cli/lib/qemu.js";
-import { launch, netArgs, type Launched } from "./lib/launch.js";
-import { firstAnswer, freePort, hostHttpd, runWrk, WRK_ARGS } from "./lib/http.js";
+import { hostHttpd, freePort, runWrk, WRK_ARGS, type WrkResult } from "./lib/http.js";
 import { smallest, summarize, type Summary } from "./lib/stats.js";
-import { ensureLinuxGuest, INDEX_HTML, READY_LINE, type LinuxGuest } from "./linux/guest.js";
+import { HTTP_CONNECTIONS } from "./http.js";
+import { ensureLinuxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
+import { buildSkiffHttpd, siteDir, startServer, TapNs, type Kind, type Network, type Server } from "./linux/servers.js";
 
 export interface LinuxMachineResult {
   machine: Machine;
   skiffReadyMs: Summary | null;
   linuxReadyMs: Summary | null;
   readyRatio: Summary | null;
-  /** Skiff has no httpd yet: the reason, printed in place of a number. */
-  skiffHttp: string | null;
+  skiffHttpMs: Summary | null;
   linuxHttpMs: Summary | null;
+  httpRatio: Summary | null;
   skiffRssMiB: Summary | null;
   linuxRssMiB: Summary | null;
   rssRatio: Summary | null;
@@ -28,10 +30,28 @@ export interface LinuxMachineResult {
   linuxMinMemMiB: number | null;
   linuxHangs: number;
   linuxRuns: number;
+  skiffFailures: number;
+}
+
+export interface WrkRow {
+  /** "skiff" | "linux" | "host" */
+  server: Kind | "host";
+  network: Network | "loopback";
+  machine: Machine | null;
+  rps: Summary | null;
+  p50Ms: Summary | null;
+  p99Ms: Summary | null;
+  /** Skiff / Linux over the paired runs (Skiff rows only). */
+  rpsRatio: Summary | null;
+  p50Ratio: Summary | null;
+  p99Ratio: Summary | null;
+  runs: { rps: number | null; p50Ms: number | null; p99Ms: number | null; errors: number; non2xx: number }[];
+  error?: string;
 }
 
 export interface LinuxResult {
   rounds: number;
+  wrkRuns: number;
   memory: string;
   readyLimitS: number;
   linuxKernel: string;
@@ -40,51 +60,63 @@ export interface LinuxResult {
   bzImageBytes: number;
   initramfsBytes: number;
   skiffImageBytes: number;
+  file: { bytes: number };
   machines: LinuxMachineResult[];
-  http: { wrkArgs: string; rows: { name: string; rps: number | null; p50: string | null; p99: string | null }[]; notes: string[] };
+  http: { wrkArgs: string; rows: WrkRow[]; notes: string[] };
 }
 
-const SKIFF_READY = /Hello from Skiff!/;
-const LINUX_READY = new RegExp(READY_LINE);
-export const LINUX_CMDLINE = "console=ttyS0 panic=-1 quiet";
+export { LINUX_CMDLINE } from "./linux/servers.js";
 
 interface Probe { readyMs: number | null; httpMs: number | null; rssKiB: number | null }
 
-type Kind = "skiff" | "linux";
-
-function start(kind: Kind, machine: Machine, memory: string, port: number, skiffElf: string, g: LinuxGuest, limitMs: number): Launched {
-  if (kind === "skiff") {
-    return launch({ kernel: skiffElf, machine, memory, cmdline: "hold", extraArgs: netArgs(machine, port), timeoutMs: limitMs });
+async function probe(kind: Kind, machine: Machine, memory: string, elf: string, g: LinuxGuest, limitMs: number, http: boolean): Promise<Probe> {
+  const s = await startServer({ kind, network: "user", machine, memory, skiffElf: elf, g, readyLimitMs: limitMs, lifeMs: limitMs + 30000, waitHttp: http });
+  try {
+    return { readyMs: s.readyMs, httpMs: s.firstHttpMs, rssKiB: s.rssAtReadyKiB };
+  } finally {
+    await s.stop();
   }
-  return launch({ kernel: g.vmlinux, machine, memory, cmdline: LINUX_CMDLINE, extraArgs: ["-initrd", g.initramfs, ...netArgs(machine, port)], timeoutMs: limitMs });
 }
 
-async function probe(kind: Kind, machine: Machine, memory: string, skiffElf: string, g: LinuxGuest, limitMs: number, http: boolean): Promise<Probe> {
-  const port = await freePort();
-  const q = start(kind, machine, memory, port, skiffElf, g, limitMs + 15000);
-  try {
-    const readyMs = await q.waitFor(kind === "skiff" ? SKIFF_READY : LINUX_READY, limitMs);
-    if (readyMs === null) return { readyMs: null, httpMs: null, rssKiB: null };
-    const rssKiB = q.rssKiB();
-    let httpMs: number | null = null;
-    if (http && kind === "linux") {
-      const at = await firstAnswer("127.0.0.1", port, performance.now() + 10000);
-      httpMs = at === null ? null : at - q.t0;
-    }
-    return { readyMs, httpMs, rssKiB };
-  } finally {
-    await q.stop();
+const ratioOf = (a: (number | null)[], b: (number | null)[]) => {
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] != null && b[i] != null && b[i]! > 0) out.push(a[i]! / b[i]!);
+  return summarize(out);
+};
+const okNums = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
+
+/** wrk `runs` times against one server; a run with more than 1 % non-2xx answers counts as failed. */
+async function wrkRuns(io: IO, label: string, url: string, prefix: string[], runs: number, seconds: number): Promise<WrkRow["runs"]> {
+  const out: WrkRow["runs"] = [];
+  for (let i = 0; i < runs; i++) {
+    const w: WrkResult = await runWrk(url, seconds, prefix, { connections: HTTP_CONNECTIONS });
+    const good = w.rps !== null && w.requests !== null && w.non2xx <= w.requests / 100;
+    out.push({ rps: good ? w.rps : null, p50Ms: good ? w.p50Ms : null, p99Ms: good ? w.p99Ms : null, errors: w.errors, non2xx: w.non2xx });
+    io.out(`    ${label} wrk ${i + 1}/${runs}: ${w.rps?.toFixed(0) ?? "FAIL"} req/s, p50 ${w.p50 ?? "n/a"}, p99 ${w.p99 ?? "n/a"}` +
+      `${w.errors ? `, ${w.errors} socket errors` : ""}${w.non2xx ? `, ${w.non2xx} non-2xx` : ""}${w.rps === null ? ` (${w.raw.trim().slice(0, 160)})` : ""}`);
   }
+  return out;
+}
+
+function row(server: WrkRow["server"], network: WrkRow["network"], machine: Machine | null, runs: WrkRow["runs"], error?: string): WrkRow {
+  return {
+    server, network, machine, runs, error,
+    rps: summarize(okNums(runs.map((r) => r.rps))), p50Ms: summarize(okNums(runs.map((r) => r.p50Ms))), p99Ms: summarize(okNums(runs.map((r) => r.p99Ms))),
+    rpsRatio: null, p50Ratio: null, p99Ratio: null,
+  };
 }
 
 export async function runLinux(root: string, io: IO, opts: { rounds: number; machines: Machine[]; wrkSeconds: number; memory: string; readyLimitS: number }): Promise<LinuxResult> {
   const g = ensureLinuxGuest(root, io);
-  io.out("vs linux: building the Skiff probe app");
-  const skiff = await build({ app: join(root, "bench", "apps", "boottime"), outDir: join(root, "build", "bench", "boottime"), quiet: true }, io);
+  io.out(`vs linux: building apps/httpd with the same ${Buffer.byteLength(INDEX_HTML)}-byte index.html busybox httpd serves`);
+  const skiff = await buildSkiffHttpd(root, io);
   const limitMs = opts.readyLimitS * 1000;
+  const wrkN = Math.min(opts.rounds, 3);
   const machines: LinuxMachineResult[] = [];
-  const rows: LinuxResult["http"]["rows"] = [];
+  const rows: WrkRow[] = [];
   const notes: string[] = [];
+  const networks: Network[] = TapNs.usable() ? ["user", "tap"] : ["user"];
+  if (!TapNs.usable()) notes.push("tap: not measured (needs root and /dev/net/tun to create the namespace and tap device).");
 
   for (const machine of opts.machines) {
     const s: Probe[] = [];
@@ -92,75 +124,85 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
     for (let i = 0; i < opts.rounds; i++) {
       // Alternate which guest goes first so warm caches favour neither.
       const order: Kind[] = i % 2 ? ["linux", "skiff"] : ["skiff", "linux"];
-      for (const kind of order) {
-        const p = await probe(kind, machine, opts.memory, skiff.elf, g, limitMs, true);
-        (kind === "skiff" ? s : l).push(p);
-      }
-      const ls = l.at(-1)!;
-      io.out(`  ${machine} round ${i + 1}/${opts.rounds}: Skiff ready ${s.at(-1)!.readyMs?.toFixed(0) ?? "FAIL"} ms; Linux ready ${ls.readyMs?.toFixed(0) ?? "HANG"} ms, first HTTP ${ls.httpMs?.toFixed(0) ?? "n/a"} ms`);
+      for (const kind of order) (kind === "skiff" ? s : l).push(await probe(kind, machine, opts.memory, skiff.elf, g, limitMs, true));
+      const [ss, ls] = [s.at(-1)!, l.at(-1)!];
+      io.out(`  ${machine} round ${i + 1}/${opts.rounds}: Skiff ready ${ss.readyMs?.toFixed(0) ?? "FAIL"} ms, first HTTP ${ss.httpMs?.toFixed(0) ?? "n/a"} ms; ` +
+        `Linux ready ${ls.readyMs?.toFixed(0) ?? "HANG"} ms, first HTTP ${ls.httpMs?.toFixed(0) ?? "n/a"} ms`);
     }
-    const ok = (xs: Probe[], f: (p: Probe) => number | null) => xs.map(f).filter((x): x is number => x !== null);
-    const pairs = s.map((sp, i) => [sp, l[i]] as const).filter(([a, b]) => a.readyMs !== null && b.readyMs !== null);
-    const rssPairs = s.map((sp, i) => [sp, l[i]] as const).filter(([a, b]) => a.rssKiB !== null && b.rssKiB !== null);
 
     io.out(`  ${machine}: smallest -m reaching ready (Skiff in 64 KiB steps, Linux in 4 MiB steps)`);
     const skiffMin = await smallest(1088, 65536, 64, async (kib) =>
-      (await probe("skiff", machine, `${kib}K`, skiff.elf, g, 10000, false)).readyMs !== null);
-    const linuxMin = await smallest(16, 512, 4, async (mib) => {
+      (await probe("skiff", machine, `${kib}K`, skiff.elf, g, 20000, false)).readyMs !== null);
+    const linuxMin = await smallest(16, 512, 4, async (m) => {
       // A hang under TCG (PIT calibration on microvm) is not a memory verdict: try twice.
-      for (let t = 0; t < 2; t++) if ((await probe("linux", machine, `${mib}M`, skiff.elf, g, limitMs, false)).readyMs !== null) return true;
+      for (let t = 0; t < 2; t++) if ((await probe("linux", machine, `${m}M`, skiff.elf, g, limitMs, false)).readyMs !== null) return true;
       return false;
     });
+    io.out(`  ${machine}: smallest -m Skiff ${skiffMin ?? "n/a"} KiB, Linux ${linuxMin ?? "n/a"} MiB`);
 
     machines.push({
       machine,
-      skiffReadyMs: summarize(ok(s, (p) => p.readyMs)),
-      linuxReadyMs: summarize(ok(l, (p) => p.readyMs)),
-      readyRatio: summarize(pairs.map(([a, b]) => a.readyMs! / b.readyMs!)),
-      skiffHttp: "n/a (Skiff httpd not built yet)",
-      linuxHttpMs: summarize(ok(l, (p) => p.httpMs)),
-      skiffRssMiB: summarize(ok(s, (p) => p.rssKiB).map((k) => k / 1024)),
-      linuxRssMiB: summarize(ok(l, (p) => p.rssKiB).map((k) => k / 1024)),
-      rssRatio: summarize(rssPairs.map(([a, b]) => a.rssKiB! / b.rssKiB!)),
+      skiffReadyMs: summarize(okNums(s.map((p) => p.readyMs))),
+      linuxReadyMs: summarize(okNums(l.map((p) => p.readyMs))),
+      readyRatio: ratioOf(s.map((p) => p.readyMs), l.map((p) => p.readyMs)),
+      skiffHttpMs: summarize(okNums(s.map((p) => p.httpMs))),
+      linuxHttpMs: summarize(okNums(l.map((p) => p.httpMs))),
+      httpRatio: ratioOf(s.map((p) => p.httpMs), l.map((p) => p.httpMs)),
+      skiffRssMiB: summarize(okNums(s.map((p) => p.rssKiB)).map((k) => k / 1024)),
+      linuxRssMiB: summarize(okNums(l.map((p) => p.rssKiB)).map((k) => k / 1024)),
+      rssRatio: ratioOf(s.map((p) => p.rssKiB), l.map((p) => p.rssKiB)),
       skiffMinMemKiB: skiffMin,
       linuxMinMemMiB: linuxMin,
       linuxHangs: l.filter((p) => p.readyMs === null).length,
       linuxRuns: l.length,
+      skiffFailures: s.filter((p) => p.httpMs === null).length,
     });
 
-    // wrk against the Linux guest over user networking.
-    const port = await freePort();
-    const q = start("linux", machine, opts.memory, port, skiff.elf, g, limitMs + opts.wrkSeconds * 1000 + 60000);
-    try {
-      if ((await q.waitFor(LINUX_READY, limitMs)) !== null && (await firstAnswer("127.0.0.1", port, performance.now() + 10000)) !== null) {
-        io.out(`  ${machine}: wrk against the Linux guest (user networking), ${opts.wrkSeconds} s`);
-        const w = await runWrk(`http://127.0.0.1:${port}/`, opts.wrkSeconds);
-        rows.push({ name: `Linux guest, ${machine} (user net)`, rps: w.rps, p50: w.p50, p99: w.p99 });
-      } else {
-        rows.push({ name: `Linux guest, ${machine} (user net)`, rps: null, p50: "hang", p99: null });
+    // wrk: one boot per guest and network, wrkN runs against it.
+    for (const network of networks) {
+      const pair: Partial<Record<Kind, WrkRow>> = {};
+      for (const kind of ["skiff", "linux"] as Kind[]) {
+        let srv: Server | null = null;
+        try {
+          srv = await startServer({
+            kind, network, machine, memory: opts.memory, skiffElf: skiff.elf, g, readyLimitMs: limitMs,
+            lifeMs: limitMs + 60000 + wrkN * (opts.wrkSeconds + 30) * 1000, tag: `skl${process.pid % 10000}`,
+          });
+          if (srv.firstHttpMs === null) {
+            pair[kind] = row(kind, network, machine, [], srv.readyMs === null ? (kind === "linux" ? "hang (no READY)" : "not ready") : "no HTTP answer");
+          } else {
+            io.out(`  ${machine} ${network}: wrk against ${kind} (${srv.web})`);
+            pair[kind] = row(kind, network, machine, await wrkRuns(io, `${kind} ${network}`, `${srv.web}/index.html`, srv.prefix, wrkN, opts.wrkSeconds));
+          }
+        } catch (e) {
+          pair[kind] = row(kind, network, machine, [], (e as Error).message.split("\n")[0]);
+        } finally {
+          if (srv) await srv.stop();
+        }
       }
-    } finally {
-      await q.stop();
+      const [a, b] = [pair.skiff!, pair.linux!];
+      a.rpsRatio = ratioOf(a.runs.map((r) => r.rps), b.runs.map((r) => r.rps));
+      a.p50Ratio = ratioOf(a.runs.map((r) => r.p50Ms), b.runs.map((r) => r.p50Ms));
+      a.p99Ratio = ratioOf(a.runs.map((r) => r.p99Ms), b.runs.map((r) => r.p99Ms));
+      rows.push(a, b);
     }
   }
 
   // The same httpd on the host: the no-virtualization reference.
-  const www = join(root, "build", "bench", "linux", "www");
-  mkdirSync(www, { recursive: true });
-  writeFileSync(join(www, "index.html"), INDEX_HTML);
   const hp = await freePort();
-  const h = await hostHttpd(g.busybox, www, hp);
+  const h = await hostHttpd(g.busybox, siteDir(root), hp);
   try {
-    io.out(`  host: wrk against busybox httpd on 127.0.0.1, ${opts.wrkSeconds} s`);
-    const w = await runWrk(`http://127.0.0.1:${hp}/`, opts.wrkSeconds);
-    rows.push({ name: "busybox httpd on the host (no virtualization)", rps: w.rps, p50: w.p50, p99: w.p99 });
+    io.out(`  host: wrk against busybox httpd on 127.0.0.1 (pid ${h.pid})`);
+    rows.push(row("host", "loopback", null, await wrkRuns(io, "host", `http://127.0.0.1:${hp}/index.html`, [], wrkN, opts.wrkSeconds)));
   } finally {
     await h.stop();
   }
-  notes.push("Over tap inside a benchmark-created network namespace: not measured yet (user networking only).");
+  notes.push("busybox httpd answers one request per connection (no keep-alive), so wrk reconnects for every request it makes to the Linux guest and to the host; Skiff's httpd keeps the 32 connections open.");
+  notes.push("Skiff's network path is being optimized at the time of writing (kernel/net, kernel/virtio/net.ts): its HTTP rows move with it.");
 
   return {
     rounds: opts.rounds,
+    wrkRuns: wrkN,
     memory: opts.memory,
     readyLimitS: opts.readyLimitS,
     linuxKernel: g.kernelPackage,
@@ -169,7 +211,8 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
     bzImageBytes: g.bzImageBytes,
     initramfsBytes: statSync(g.initramfs).size,
     skiffImageBytes: skiff.bytes,
+    file: { bytes: Buffer.byteLength(INDEX_HTML) },
     machines,
-    http: { wrkArgs: WRK_ARGS(opts.wrkSeconds).join(" "), rows, notes },
+    http: { wrkArgs: WRK_ARGS(opts.wrkSeconds, HTTP_CONNECTIONS).join(" "), rows, notes },
   };
 }

@@ -85,32 +85,44 @@ export function linuxMarkdown(h: HostInfo, r: LinuxResult): string {
 | measure | Skiff | Linux | Skiff / Linux |
 | --- | --- | --- | --- |
 ${line("QEMU start → ready (ms)", m.skiffReadyMs, m.linuxReadyMs, m.readyRatio)}
-| QEMU start → first HTTP answer (ms) | ${m.skiffHttp ?? "n/a (Skiff httpd not built yet)"} | ${fmtSummary(m.linuxHttpMs, 1)} | n/a |
+${line("QEMU start → first HTTP answer (ms)", m.skiffHttpMs, m.linuxHttpMs, m.httpRatio)}
 ${line("QEMU VmRSS once ready (MiB)", m.skiffRssMiB, m.linuxRssMiB, m.rssRatio)}
 | smallest -m reaching ready | ${m.skiffMinMemKiB ?? "n/a"} KiB | ${m.linuxMinMemMiB !== null ? m.linuxMinMemMiB + " MiB" : "n/a"} | ${m.skiffMinMemKiB !== null && m.linuxMinMemMiB ? fmt(m.skiffMinMemKiB / 1024 / m.linuxMinMemMiB, 4) : "n/a"} |
-| Linux hangs (no READY within ${r.readyLimitS} s) | | ${m.linuxHangs} of ${m.linuxRuns} | |
+| failed rounds (Skiff: no HTTP answer; Linux: no READY within ${r.readyLimitS} s) | ${m.skiffFailures} of ${m.linuxRuns} | ${m.linuxHangs} of ${m.linuxRuns} | |
 `).join("\n");
   const http = r.http;
+  const who = (x: (typeof http.rows)[number]) =>
+    x.server === "host" ? "busybox httpd on the host (no virtualization)" : `${x.server === "skiff" ? "Skiff" : "Linux"} guest, ${x.machine}, ${x.network === "user" ? "user net" : "tap in a netns"}`;
+  const httpRows = http.rows.map((x) => x.error
+    ? `| ${who(x)} | ${x.error} | | | |`
+    : `| ${who(x)} | ${fmtSummary(x.rps, 0)} | ${fmtSummary(x.p50Ms, 2)} | ${fmtSummary(x.p99Ms, 2)} | ${x.rpsRatio ? `${fmtSummary(x.rpsRatio, 2)} / ${fmtSummary(x.p50Ratio, 2)} / ${fmtSummary(x.p99Ratio, 2)}` : ""} |`);
   return `## Skiff vs a Linux guest (issue #7, \`--vs linux\`)
 
 ${hostLine(h)} ${r.rounds} rounds, the two guests alternating; same QEMU, same
-flags (\`cli/lib/qemu.ts\`), \`-m ${r.memory}\`, the same user-mode virtio-net
-backend with a host port forwarded to guest port 80.
+flags (\`cli/lib/qemu.ts\`), \`-m ${r.memory}\`, the same virtio-net backend, both
+serving the same ${r.file.bytes}-byte \`/index.html\` on guest port 80.
 
-- *Skiff*: \`bench/apps/boottime\` with \`hold\` (hello's greeting, then it spins so VmRSS can be read); *ready* = the greeting on the serial console.
+- *Skiff*: \`apps/httpd\` built with the file embedded (\`--embed\`), \`httpd.port=80\`; *ready* = its \`httpd: listening on TCP port 80\` line on the serial console.
 - *Linux*: ${r.linuxKernel} (\`apt-get download\`, uncompressed vmlinux for PVH) with a ${r.initramfsBytes}-byte
   initramfs (busybox-static ${r.busyboxVersion}, \`busybox httpd\`); *ready* = the READY line /init prints once port 80 listens.
+- *first HTTP answer*: the first 200 for \`GET /\` through the forward on 127.0.0.1 (user networking; Skiff's includes its DHCP lease).
+- *smallest -m*: binary search (Skiff in 64 KiB steps, Linux in 4 MiB steps) for the least \`-m\` that reaches ready.
 
-Image bytes: Skiff ELF **${r.skiffImageBytes}**; Linux bzImage as shipped ${r.bzImageBytes} + initramfs ${r.initramfsBytes} = **${r.bzImageBytes + r.initramfsBytes}**,
+Image bytes: Skiff ELF (httpd, file embedded) **${r.skiffImageBytes}**; Linux bzImage as shipped ${r.bzImageBytes} + initramfs ${r.initramfsBytes} = **${r.bzImageBytes + r.initramfsBytes}**,
 Skiff / Linux = ${(r.skiffImageBytes / (r.bzImageBytes + r.initramfsBytes)).toFixed(4)} (the uncompressed vmlinux booted through PVH is ${r.vmlinuxBytes}).
 
 ${rows}
-### HTTP (wrk ${http.wrkArgs})
+### HTTP (wrk ${http.wrkArgs}, GET /index.html)
 
-| server | requests/s | p50 | p99 |
-| --- | --- | --- | --- |
-| Skiff guest (user net) | n/a (Skiff httpd not built yet) | | |
-${http.rows.map((x) => `| ${x.name} | ${fmt(x.rps, 0)} | ${x.p50 ?? "n/a"} | ${x.p99 ?? "n/a"} |`).join("\n")}
+One boot per guest and network, wrk run ${r.wrkRuns} times against it: median (min–max) over the runs; the
+Skiff / Linux ratio pairs run *i* with run *i* (requests/s above 1, latencies below 1: Skiff ahead).
+*user net*: QEMU user networking, wrk on the host against the forward on 127.0.0.1. *tap in a netns*: a tap
+device QEMU attaches to, moved into a network namespace the benchmark creates (host end 10.79.0.1, guest
+10.79.0.2) and deletes afterwards; wrk runs inside it (\`ip netns exec\`).
+
+| server | requests/s | p50 ms | p99 ms | Skiff / Linux: req/s / p50 / p99 |
+| --- | --- | --- | --- | --- |
+${httpRows.join("\n")}
 ${http.notes.length ? "\n" + http.notes.map((n) => `- ${n}`).join("\n") + "\n" : ""}`;
 }
 

@@ -62,7 +62,8 @@ echo ${READY_LINE}
 exec sleep 2147483647
 `;
 
-export const INDEX_HTML = "Hello from Linux!\n";
+/** The one small file both guests (and the host reference) serve as /index.html. */
+export const INDEX_HTML = "Hello from the benchmark guest!\n";
 
 function run(io: IO, cmd: string, args: string[], cwd?: string): string {
   try {

@@ -115,14 +115,20 @@ export async function firstAnswerAt(url: string, deadline: number): Promise<numb
   return null;
 }
 
-/** Polls url from inside the namespace with the host's static busybox wget. */
-export async function firstAnswerIn(t: TapNs, busybox: string, url: string, deadline: number): Promise<number | null> {
-  while (performance.now() < deadline) {
-    const ok = await new Promise<boolean>((r) => execFile(t.exec[0], [...t.exec.slice(1), busybox, "wget", "-q", "-T", "2", "-O", "/dev/null", url], { timeout: 5000 }, (e) => r(!e)));
-    if (ok) return performance.now();
-    await new Promise((r) => setTimeout(r, 50));
+/** Polls url from inside the namespace (a Node process there: the static
+ *  busybox's wget crashes on some hosts) until a 200; the instant, or null. */
+export async function firstAnswerIn(t: TapNs, url: string, deadline: number): Promise<number | null> {
+  const ms = Math.max(0, Math.round(deadline - performance.now()));
+  const script = `const end = Date.now() + ${ms};
+(async () => {
+  while (Date.now() < end) {
+    try { const r = await fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(1000) }); await r.arrayBuffer(); if (r.status === 200) process.exit(0); } catch {}
+    await new Promise((r) => setTimeout(r, 20));
   }
-  return null;
+  process.exit(1);
+})();`;
+  const ok = await new Promise<boolean>((r) => execFile(t.exec[0], [...t.exec.slice(1), process.execPath, "-e", script], { timeout: ms + 10000 }, (e) => r(!e)));
+  return ok ? performance.now() : null;
 }
 
 export interface Server {
@@ -137,6 +143,8 @@ export interface Server {
   /** Prefix for commands that must run where the guest is reachable ([] or ip netns exec). */
   prefix: string[];
   readyMs: number | null;
+  /** QEMU's VmRSS when ready appeared. */
+  rssAtReadyKiB: number | null;
   /** From QEMU start to the first 200 on GET /. */
   firstHttpMs: number | null;
   stop(): Promise<void>;
@@ -157,6 +165,8 @@ export interface StartOptions {
   lifeMs: number;
   tag?: string;
   scratch?: string;
+  /** false: stop at ready (no network check); the server is left running. */
+  waitHttp?: boolean;
 }
 
 /** Boots one server and waits for ready and a first HTTP answer; on failure the
@@ -203,17 +213,19 @@ export async function startServer(o: StartOptions): Promise<Server> {
   };
   const s: Server = {
     kind: o.kind, network: o.network, q, web, api, uptimePath: linux ? "/cgi-bin/uptime" : "/os/uptime",
-    prefix: tap ? tap.exec : [], readyMs: null, firstHttpMs: null, stop,
+    prefix: tap ? tap.exec : [], readyMs: null, rssAtReadyKiB: null, firstHttpMs: null, stop,
   };
   try {
     s.readyMs = await q.waitFor(ready, o.readyLimitMs);
     if (s.readyMs === null) { await stop(); return s; }
+    s.rssAtReadyKiB = q.rssKiB();
+    if (o.waitHttp === false) return s;
     const deadline = performance.now() + 20000;
     const probe = web + (app === "kv" && !linux ? "/kv/" : "/");
     let at: number | null;
     if (tap) {
       tap.attach();
-      at = await firstAnswerIn(tap, o.g?.busybox ?? "busybox", probe, deadline);
+      at = await firstAnswerIn(tap, probe, deadline);
     } else {
       at = await firstAnswerAt(probe, deadline);
     }
