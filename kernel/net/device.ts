@@ -46,4 +46,11 @@ export abstract class NetDevice {
   /** Delivers up to budget received frames to sink; returns how many. Also
    *  reclaims completed transmit buffers. Called from the event loop. */
   abstract poll(sink: FrameSink, budget: i32): i32;
+  /** Between txBatchBegin() and txBatchEnd() (they nest) transmit() may hold
+   *  back telling the device, and txBatchEnd() tells it once for the lot: the
+   *  stack brackets each poll with them, so a burst of segments or ACKs costs
+   *  one notification (a trip into the hypervisor) instead of one per frame.
+   *  The defaults notify on every transmit. */
+  txBatchBegin(): void {}
+  txBatchEnd(): void {}
 }

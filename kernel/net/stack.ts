@@ -72,6 +72,8 @@ export class NetStack {
   poll(now: i64): i64 {
     if (!this.started) this.start(now);
     this.tcp.now = now;
+    const dev = this.device;
+    dev.txBatchBegin();                 // one device notification for everything sent below
     let next = this.iface.poll(now);
     const t = this.tcp.poll(now);
     if (t < next) next = t;
@@ -80,6 +82,7 @@ export class NetStack {
       const dd = d.poll(now);
       if (dd < next) next = dd;
     }
+    dev.txBatchEnd();
     return next;
   }
 

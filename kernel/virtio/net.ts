@@ -48,6 +48,8 @@ const SLOT: usize = 2048;
 const MAX_FRAME: u32 = 1514;            // Ethernet without FCS, 1500-byte MTU
 const RX_SLOTS: u32 = 128;
 const TX_SLOTS: u32 = 64;
+/** Most frames a batch holds back before notifying anyway. */
+const TX_HOLD_MAX: u32 = 16;
 const RXQ: i32 = 0;
 const TXQ: i32 = 1;
 
@@ -72,6 +74,9 @@ export class VirtioNet extends VirtioDevice {
   private ntx: u32 = 0;
   private txFree: StaticArray<u32> = new StaticArray<u32>(TX_SLOTS);
   private txFreeCount: u32 = 0;
+  /** txBatchBegin() depth, and frames queued since the last notification. */
+  private txBatch: i32 = 0;
+  private txHeld: u32 = 0;
 
   constructor(t: Transport) {
     super(t);
@@ -173,10 +178,24 @@ export class VirtioNet extends VirtioDevice {
       this.stats.txDropped++;
       return false;
     }
-    this.kick(q);
+    // Inside a batch the notification waits for txBatchEnd(), unless the
+    // queue is filling up: the device must start draining before it is full.
+    if (this.txBatch == 0 || ++this.txHeld >= TX_HOLD_MAX || this.txFreeCount < TX_HOLD_MAX) {
+      this.txHeld = 0;
+      this.kick(q);
+    }
     this.stats.txPackets++;
     this.stats.txBytes += <u64>len;
     return true;
+  }
+
+  /** See NetDevice.txBatchBegin/End: frames queued in between share one notification. */
+  txBatchBegin(): void { this.txBatch++; }
+  txBatchEnd(): void {
+    if (this.txBatch > 0 && --this.txBatch == 0 && this.txHeld > 0) {
+      this.txHeld = 0;
+      this.kick(this.queues[TXQ]);
+    }
   }
 
   private reclaimTx(): void {
@@ -294,6 +313,8 @@ export class VirtioNetIf extends NetDevice {
   transmit(frame: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
     return this.dev.transmit(frame, len, csumStart, csumOffset);
   }
+  txBatchBegin(): void { this.dev.txBatchBegin(); }
+  txBatchEnd(): void { this.dev.txBatchEnd(); }
   poll(sink: FrameSink, budget: i32): i32 {
     // With an interrupt routed the handler has acknowledged it; reading the
     // status here too would only cost a device exit per poll.

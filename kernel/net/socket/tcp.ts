@@ -837,12 +837,19 @@ export class TcpSocket {
   }
 
   /** After the app reads: announce a window that opened by a useful amount
-   *  (receiver SWS avoidance, §3.8.6.2.2). */
+   *  (receiver SWS avoidance, §3.8.6.2.2), but only when the window the peer
+   *  knows has shrunk below half the buffer and the new one is at least twice
+   *  it (as Linux's tcp_cleanup_rbuf does). Otherwise the next ACK, every
+   *  second segment or the delayed-ACK timer, carries the new window anyway:
+   *  an update after every read would double the ACKs of a bulk transfer. */
   private maybeWindowUpdate(): void {
     if (!this.isSynchronized() || this.state == TcpState.TimeWait) return;
     const rx = this.rx!;
     const right = this.rcvNxt + <u32>(rx.free >> this.rcvShift << this.rcvShift);
     const step = min32(rx.capacity / 2, this.effMss);
+    let known = <i32>(this.lastAdvRight - this.rcvNxt);
+    if (known < 0) known = 0;
+    if (2 * known > rx.capacity || rx.free < 2 * known) return;
     if (<i32>(right - this.lastAdvRight) >= step) {
       this.ackNow = true;
       this.output(this.layer.now);

@@ -1,0 +1,167 @@
+// test/unit/wasm/netperf.ts — the profiling entry of bench/profile-net.mjs:
+// two stacks joined by ring devices that behave like the virtio-net driver
+// (one copy into a fixed slot on transmit, frames handed over in place on
+// receive), with bench/apps/netbench's discard and source services on one
+// side and a bulk client on the other. run() moves the bytes entirely inside
+// Wasm on a fake clock, so a profile shows the stack's own cost per packet.
+import { NetDevice, FrameSink } from "../../../kernel/net/device";
+import { NetStack } from "../../../kernel/net/stack";
+import { NetConfig } from "../../../kernel/net/config";
+import { SeededEntropy } from "../../../kernel/net/entropy";
+import { Counter } from "../../../kernel/net/counters";
+import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler } from "../../../kernel/net/socket";
+export { abortHandler } from "../../../kernel/panic";
+
+const SLOT: usize = 2048;
+const SLOTS: i32 = 128;                 // the driver's receive slots
+
+/** A NIC whose transmit copies into the peer's receive ring. */
+class RingDevice extends NetDevice {
+  mem: StaticArray<u8> = new StaticArray<u8>(<i32>SLOT * SLOTS);
+  lens: StaticArray<i32> = new StaticArray<i32>(SLOTS);
+  head: i32 = 0;
+  count: i32 = 0;
+  peer: RingDevice | null = null;
+  macBytes: StaticArray<u8> = new StaticArray<u8>(6);
+  offload: bool = false;
+  mac(): StaticArray<u8> { return this.macBytes; }
+  mtu(): i32 { return 1500; }
+  linkUp(): bool { return true; }
+  txChecksumOffload(): bool { return this.offload; }
+  rxChecksumOffload(): bool { return this.offload; }
+  transmit(frame: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
+    const p = this.peer!;
+    if (p.count == SLOTS) { this.stats.txDropped++; return false; }
+    const i = (p.head + p.count) % SLOTS;
+    memory.copy(changetype<usize>(p.mem) + SLOT * <usize>i, frame, <usize>len);
+    unchecked(p.lens[i] = len);
+    p.count++;
+    this.stats.txPackets++;
+    return true;
+  }
+  poll(sink: FrameSink, budget: i32): i32 {
+    let n = 0;
+    while (n < budget && this.count > 0) {
+      const i = this.head;
+      sink.receive(changetype<usize>(this.mem) + SLOT * <usize>i, unchecked(this.lens[i]), this.offload ? 1 : 0);
+      this.head = (i + 1) % SLOTS;
+      this.count--;
+      n++;
+    }
+    return n;
+  }
+}
+
+const buf = new StaticArray<u8>(16384);
+let received: i64 = 0;
+let target: i64 = 0;
+let sent: i64 = 0;
+let finished = false;
+
+/** netbench's discard (port 9) and source (port 19). */
+class Discard extends TcpHandler {
+  readable(s: TcpSocket): void {
+    while (true) {
+      const n = s.read(changetype<usize>(buf), buf.length);
+      if (n < 0) { s.close(); finished = true; return; }
+      if (n == 0) return;
+    }
+  }
+}
+class Source extends TcpHandler {
+  readable(s: TcpSocket): void {
+    while (true) {
+      const n = s.read(changetype<usize>(buf), buf.length);
+      if (n < 0) { s.abort(); return; }
+      if (n == 0) break;
+    }
+    this.writable(s);
+  }
+  writable(s: TcpSocket): void {
+    while (s.writableBytes > 0) {
+      const room = s.writableBytes;
+      if (s.write(changetype<usize>(buf), room < buf.length ? room : buf.length) <= 0) return;
+    }
+  }
+}
+class Service extends TcpListenHandler {
+  constructor(public h: TcpHandler) { super(); }
+  accepted(l: TcpListener, s: TcpSocket): void { s.handler = this.h; this.h.writable(s); this.h.readable(s); }
+}
+
+/** The client: writes target bytes then closes (up), or reads target bytes then aborts (down). */
+class Client extends TcpHandler {
+  constructor(public up: bool) { super(); }
+  connected(s: TcpSocket): void { if (this.up) this.writable(s); }
+  writable(s: TcpSocket): void {
+    if (!this.up) return;
+    while (sent < target) {
+      const room = s.writableBytes;
+      if (room == 0) return;
+      let n = <i32>(target - sent < <i64>buf.length ? target - sent : <i64>buf.length);
+      if (n > room) n = room;
+      const w = s.write(changetype<usize>(buf), n);
+      if (w <= 0) return;
+      sent += w;
+    }
+    s.close();
+  }
+  readable(s: TcpSocket): void {
+    while (true) {
+      const n = s.read(changetype<usize>(buf), buf.length);
+      if (n <= 0) return;
+      received += n;
+      if (!this.up && received >= target) { s.abort(); finished = true; return; }
+    }
+  }
+}
+
+function stack(dev: RingDevice, seed: u64, lo: u32, ip: u32): NetStack {
+  const mac: u64 = 0x020000000000 | <u64>lo;
+  for (let i = 0; i < 6; i++) dev.macBytes[i] = <u8>(mac >> (<u64>(5 - i) * 8));
+  const c = new NetConfig();
+  c.dhcp = false;
+  c.addr = ip;
+  c.prefixLen = 24;
+  const s = new NetStack(dev, new SeededEntropy(seed), c);
+  s.start(0);
+  return s;
+}
+
+const A_IP: u32 = 0x0a090001, B_IP: u32 = 0x0a090002;
+let da!: RingDevice, db!: RingDevice, sa!: NetStack, sb!: NetStack;
+let now: i64 = 0;
+
+export function setup(offload: bool): void {
+  da = new RingDevice(); db = new RingDevice();
+  da.peer = db; db.peer = da;
+  da.offload = offload; db.offload = offload;
+  sa = stack(da, 1, 0x0a, A_IP);
+  sb = stack(db, 2, 0x0b, B_IP);
+  sb.tcp.listen(9, new Service(new Discard()), 128);
+  sb.tcp.listen(19, new Service(new Source()), 128);
+}
+
+/** Moves bytes up (to discard) or down (from source) over one connection;
+ *  returns the poll rounds it took (-1: stalled). Time advances stepNs a round. */
+export function run(up: bool, bytes: i64, stepNs: i64): i64 {
+  target = bytes; sent = 0; received = 0; finished = false;
+  const s = sa.tcp.connect(B_IP, up ? 9 : 19, new Client(up));
+  if (s == null) return -1;
+  let rounds: i64 = 0;
+  while (!finished && rounds < 100_000_000) {
+    now += stepNs;
+    sa.poll(now);
+    sb.poll(now);
+    rounds++;
+  }
+  // Let the closes finish.
+  for (let i = 0; i < 100; i++) { now += stepNs; sa.poll(now); sb.poll(now); }
+  return finished ? rounds : -1;
+}
+
+export function frames(): u64 { return sa.counters.get(Counter.TxFrames) + sb.counters.get(Counter.TxFrames); }
+export function counterA(i: i32): u64 { return sa.counters.get(i); }
+export function counterB(i: i32): u64 { return sb.counters.get(i); }
+export function drops(): u64 { return da.stats.txDropped + db.stats.txDropped; }
+export function retransmits(): u64 { return sa.counters.get(Counter.TcpRetransmits) + sb.counters.get(Counter.TcpRetransmits); }
