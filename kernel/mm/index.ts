@@ -104,6 +104,15 @@ export function pageOwner(ptr: usize): i32 {
   return pool.ownerOf(ptr);
 }
 
+/** Heap bytes held on behalf of a subsystem (e.g. the TCP/IP stack's
+ *  buffers), so memStats can report them under that owner rather than as
+ *  anonymous heap. Callers charge and release their own allocations. */
+@lazy const heapCharges = new StaticArray<i64>(OWNER_COUNT);
+
+export function chargeHeap(owner: MemOwner, delta: i64): void {
+  unchecked(heapCharges[<i32>owner] += delta);
+}
+
 export function memStats(): MemStats {
   const s = new MemStats();
   const size = linearSize();
@@ -116,6 +125,14 @@ export function memStats(): MemStats {
   for (let o = 1; o < OWNER_COUNT; o++) s.byOwner[o] = <u64>pool.ownerPages[o] << PAGE_SHIFT;
   // Heap pages taken from the pool (owner Heap) count as heap too.
   s.byOwner[MemOwner.Heap] += <u64>pool.ownerPages[0] << PAGE_SHIFT;
+  // Heap bytes charged to other owners move from "heap" to them.
+  for (let o = 1; o < OWNER_COUNT; o++) {
+    let c = unchecked(heapCharges[o]);
+    if (c < 0) c = 0;
+    if (<u64>c > s.byOwner[MemOwner.Heap]) c = <i64>s.byOwner[MemOwner.Heap];
+    s.byOwner[o] += <u64>c;
+    s.byOwner[MemOwner.Heap] -= <u64>c;
+  }
   if (s.usedBytes > highWater) highWater = s.usedBytes;
   s.highWaterBytes = highWater;
   s.allocFailures = pool.failures;

@@ -2,6 +2,7 @@
 // TCP events) and its buffer-memory account. Plain data, so the REST endpoint
 // and /metrics can list them: counterName(i) / NetCounters.get(i) for
 // i < COUNTER_COUNT.
+import { chargeHeap, MemOwner } from "../mm";
 
 export enum Counter {
   RxFrames = 0, RxBytes, TxFrames, TxBytes, TxDeviceFull,
@@ -66,11 +67,13 @@ export class MemAccount {
   reserve(n: i32): bool {
     if (this.used + <i64>n > this.limit) return false;
     this.used += n;
+    chargeHeap(MemOwner.NetBuffers, <i64>n);
     if (this.used > this.peak) this.peak = this.used;
     return true;
   }
   release(n: i32): void {
     this.used -= n;
+    chargeHeap(MemOwner.NetBuffers, -<i64>n);
     if (this.used < 0) throw new Error("net: MemAccount released more than reserved");
   }
 }
