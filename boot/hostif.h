@@ -18,6 +18,7 @@
 #define EXIT_TRAP    71       /* Wasm trap: out of bounds, unreachable, ... */
 #define EXIT_FAULT   72       /* CPU exception outside a Wasm trap */
 #define EXIT_LOADER  73       /* loader could not start the kernel */
+#define EXIT_REBOOT  74       /* not a failure: start the guest again */
 
 #define DEBUG_EXIT_PORT 0xf4
 

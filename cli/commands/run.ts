@@ -62,7 +62,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   });
   const accelChoice = chooseAccel(values.accel as Accel);
   if (accelChoice.note) io.err(`skiff: ${accelChoice.note}`);
-  const guest = startQemu({
+  const qemuOptions = {
     kernel,
     machine: values.machine as Machine,
     accel: accelChoice.accel,
@@ -70,30 +70,40 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     cmdline,
     extraArgs: [...devices, ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
     timeoutMs: (values.timeout as number) * 1000,
-  });
-  guest.onOutput((t) => io.raw(t));
+  };
   let interrupted = false;
+  let guest = startQemu(qemuOptions);
   const onSigint = () => { interrupted = true; guest.kill("SIGINT"); };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
   try {
-    const r = await guest.exited;
-    if (interrupted) {
-      io.err("skiff: interrupted; guest stopped");
-      return EXIT.INTERRUPTED;
-    }
-    if (r.status === EXIT.QEMU_FAILED) {
-      io.err(`skiff: QEMU failed: ${r.stderr.trim() || "exit code " + r.qemuCode}`);
-    } else if (r.status !== 0) {
-      io.err(`skiff: guest exited with status ${r.status} (${describeStatus(r.status)})`);
-      const rip = /CPU exception .* rip (0x[0-9a-f]+)/.exec(r.serial);
-      const debugElf = kernel.replace(/\.elf$/, ".debug.elf");
-      if (rip && existsSync(debugElf)) {
-        const fn = await symbolizeFromElf(debugElf, BigInt(rip[1]));
-        if (fn) io.err(`skiff: rip ${rip[1]} is in ${fn}`);
+    for (;;) {
+      guest.onOutput((t) => io.raw(t));
+      const r = await guest.exited;
+      if (interrupted) {
+        io.err("skiff: interrupted; guest stopped");
+        return EXIT.INTERRUPTED;
       }
+      if (r.status === EXIT.REBOOT) {
+        // The guest reset its devices and asked to come back (POST /os/reboot);
+        // QEMU runs with -no-reboot so that a triple fault cannot loop.
+        io.err("skiff: guest asked to reboot; starting it again");
+        guest = startQemu(qemuOptions);
+        continue;
+      }
+      if (r.status === EXIT.QEMU_FAILED) {
+        io.err(`skiff: QEMU failed: ${r.stderr.trim() || "exit code " + r.qemuCode}`);
+      } else if (r.status !== 0) {
+        io.err(`skiff: guest exited with status ${r.status} (${describeStatus(r.status)})`);
+        const rip = /CPU exception .* rip (0x[0-9a-f]+)/.exec(r.serial);
+        const debugElf = kernel.replace(/\.elf$/, ".debug.elf");
+        if (rip && existsSync(debugElf)) {
+          const fn = await symbolizeFromElf(debugElf, BigInt(rip[1]));
+          if (fn) io.err(`skiff: rip ${rip[1]} is in ${fn}`);
+        }
+      }
+      return r.status;
     }
-    return r.status;
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);

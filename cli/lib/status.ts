@@ -8,6 +8,8 @@ export const EXIT = {
   TRAP: 71,
   FAULT: 72,
   LOADER: 73,
+  /** The guest asked to be started again (POST /os/reboot). */
+  REBOOT: 74,
   /** CLI-side outcomes, outside the guest's range. */
   TIMEOUT: 124,
   QEMU_FAILED: 125,
@@ -23,6 +25,7 @@ export function describeStatus(status: number): string {
     case EXIT.TRAP: return "Wasm trap";
     case EXIT.FAULT: return "CPU exception";
     case EXIT.LOADER: return "loader error";
+    case EXIT.REBOOT: return "reboot requested";
     case EXIT.TIMEOUT: return "time limit reached";
     case EXIT.QEMU_FAILED: return "QEMU failed";
     case EXIT.NO_STATUS: return "guest stopped without an exit status (triple fault, reset or power-off)";

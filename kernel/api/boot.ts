@@ -10,6 +10,7 @@ import { config, seedFromCmdline } from "../config";
 import { env } from "../env";
 import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../sched";
 import { HttpTcpService } from "../http/tcp";
+import { rebootGuest } from "../platform";
 import { NetStack } from "../net/stack";
 import { ipToString, macToString } from "../net/wire";
 import { KERNEL_NAME, KERNEL_VERSION } from "../main";
@@ -69,15 +70,23 @@ class ShutdownLater extends TimerHandler {
   fire(nowNs: u64): void { requestExit(0); }   // runLoop returns; bootKernel resets devices and exits 0
 }
 
-/** Shutdown ends the event loop (the guest exits 0 through isa-debug-exit).
- *  Reboot is refused (501): the platform layer has no reset that comes back. */
+class RebootLater extends TimerHandler {
+  fire(nowNs: u64): void { rebootGuest(); }
+}
+
+/** Shutdown ends the event loop (the guest exits 0 through isa-debug-exit);
+ *  reboot resets the devices and the machine (kernel/platform rebootGuest). */
 class KernelPower extends PowerControl {
   shutdown(): bool {
     println("api: shutdown requested");
     after(POWER_DELAY_NS, new ShutdownLater());
     return true;
   }
-  reboot(): bool { return false; }
+  reboot(): bool {
+    println("api: reboot requested");
+    after(POWER_DELAY_NS, new RebootLater());
+    return true;
+  }
 }
 
 class PollHttp extends TimerHandler {

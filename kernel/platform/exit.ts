@@ -11,6 +11,9 @@ export const EXIT_PANIC: i32 = 70;
 export const EXIT_TRAP: i32 = 71;
 export const EXIT_FAULT: i32 = 72;
 export const EXIT_LOADER: i32 = 73;
+/** Not a failure: the guest asks to be started again (POST /os/reboot).
+ *  `skiff run` restarts QEMU; elsewhere the reset line reboots the VM. */
+export const EXIT_REBOOT: i32 = 74;
 
 const DEBUG_EXIT_PORT: u32 = 0xf4;
 const I8042_COMMAND: u32 = 0x64;
@@ -38,6 +41,25 @@ export function exitGuest(status: i32): void {
     for (let i = exitHooks.length - 1; i >= 0; i--) exitHooks[i].beforeExit(status);
   }
   exitGuestNow(status);
+}
+
+const PCI_RESET_CONTROL: u32 = 0xcf9;   // PIIX/ICH reset control register
+const RESET_CPU_AND_SYSTEM: u32 = 0x06;
+
+/** Reboots: exit hooks first (devices reset), then isa-debug-exit with
+ *  EXIT_REBOOT where QEMU has it (the host tools start the guest again: QEMU
+ *  runs with -no-reboot so that a triple fault cannot loop), else the
+ *  keyboard controller's and the chipset's reset lines, which reboot the VM
+ *  under libvirt, clouds and Firecracker. */
+export function rebootGuest(): void {
+  if (!exiting) {
+    exiting = true;
+    for (let i = exitHooks.length - 1; i >= 0; i--) exitHooks[i].beforeExit(EXIT_REBOOT);
+  }
+  outl(DEBUG_EXIT_PORT, <u32>EXIT_REBOOT);
+  outb(I8042_COMMAND, I8042_RESET);
+  outb(PCI_RESET_CONTROL, RESET_CPU_AND_SYSTEM);
+  halt();
 }
 
 /** Ends the guest at once, without hooks (abort and fault paths). Falls back

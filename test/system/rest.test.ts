@@ -243,3 +243,26 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
     expect(exit.serial).toMatch(/api: shutdown requested/);
   }, 60_000);
 });
+
+describe("POST /os/reboot (apps/echo, microvm, TCG)", () => {
+  it("answers 202, resets the devices and ends QEMU asking to be started again (status 74)", async () => {
+    const port = await freePort();
+    const g = await boot({
+      app: "apps/echo", machine: "microvm", timeoutMs: 120_000,
+      cmdline: `api.token=${TOKEN}`,
+      qemuArgs: ["-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:8000`, "-device", "virtio-net-device,netdev=n0"],
+    });
+    try {
+      await g.waitFor(/api: REST endpoint on TCP port 8000/, 90_000);
+      const refused = await fetch(`http://127.0.0.1:${port}/os/reboot`, { method: "POST" });
+      expect(refused.status).toBe(401);
+      const r = await fetch(`http://127.0.0.1:${port}/os/reboot`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(r.status).toBe(202);
+      const exit = await g.wait();
+      expect(exit.status).toBe(74);
+      expect(exit.serial).toMatch(/api: reboot requested/);
+    } finally {
+      await g.stop();
+    }
+  }, 150_000);
+});
