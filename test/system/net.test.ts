@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createServer, connect, type Socket } from "node:net";
 import { createSocket } from "node:dgram";
 import { execFileSync } from "node:child_process";
+import { execa } from "execa";
 import { existsSync } from "node:fs";
 import { boot, stopAll } from "../../harness/index.js";
 
@@ -115,6 +116,13 @@ describe("TCP/IP on q35 with QEMU user networking", () => {
 // host namespace; the test then moves it into a namespace of its own (the fd
 // stays attached), so nothing touches the host's interfaces, and runs the
 // client there with `ip netns exec`. Needs root and /dev/net/tun.
+// The client runs asynchronously: while it runs, the event loop must keep
+// reading QEMU's stdout. A blocking call (execFileSync) stops that; QEMU
+// writes the serial output a byte at a time into a socket that then fills
+// after a few hundred bytes, the UART holds THR full, and the guest — which
+// prints its counters on "stats" before the poll ends and sends the reply —
+// waits out its spin limit and drops the rest of the text: the client only
+// exits once the reply comes, so the output never arrives.
 const canTap = process.getuid?.() === 0 && existsSync("/dev/net/tun");
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: "utf8", timeout: 120000 });
 
@@ -162,7 +170,7 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(10)
 u.sendto(b"tap udp", ("10.77.0.2", 7)); print("udp", u.recvfrom(100)[0].decode())
 u.sendto(b"stats", ("10.77.0.2", 7)); u.recvfrom(100)
 `;
-        const out = sh("ip", "netns", "exec", ns, "python3", "-c", client);
+        const out = (await execa("ip", ["netns", "exec", ns, "python3", "-c", client], { timeout: 120000 })).stdout;
         expect(out).toContain("icmp 10.77.0.2 skiff-ping!!");
         expect(out).toContain(`tcp True ${1 << 20}`);
         expect(out).toContain("udp tap udp");
