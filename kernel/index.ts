@@ -35,7 +35,7 @@ export {
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
 } from "./http";
 export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./json";
-export { config, KeyValueStore, ConfigListener, seedFromCmdline } from "./config";
+export { config, KeyValueStore, ConfigListener, seedFromCmdline, setting, intSetting } from "./config";
 export { env, getenv, setenv, unsetenv } from "./env";
 export { Api, ApiOptions, ApiState, MetricsSource, MetricsWriter } from "./api";
 export { startApi, runningApi } from "./api/boot";

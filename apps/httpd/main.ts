@@ -9,29 +9,12 @@
 //   httpd.cache-control  Cache-Control sent with files; changes apply at once
 //   httpd.cache-bytes    file bytes kept in memory (default 32 MiB)
 import {
-  println, bootInfo, blkDevice, netStack, hold, every, setDaemon, config, ConfigListener, TimerHandler,
+  println, setting, intSetting, blkDevice, netStack, hold, every, setDaemon, config, ConfigListener, TimerHandler,
   HttpServer, Router, HttpTcpService, Handler, Request, Response, VirtioBlk, runningApi, MetricsSource, MetricsWriter,
 } from "skiff";
 import { EMBED_PTR, EMBED_LEN } from "skiff-embed";
 import { Site, SiteStore, MemoryStore } from "./sitefs";
 import { StaticFiles, noSitePage } from "./static";
-
-/** A setting: /config first, then a bare boot word, then the default. */
-function setting(key: string, dflt: string): string {
-  const c = config().get(key);
-  if (c !== null) return c;
-  const w = bootInfo().cmdline.get(key);
-  return w !== null ? w : dflt;
-}
-function intSetting(key: string, dflt: i32, min: i32, max: i32): i32 {
-  const v = setting(key, dflt.toString());
-  const n = I32.parseInt(v);
-  if (isNaN(<f64>n) || n < min || n > max || n.toString() != v) {
-    println("httpd: " + key + "=" + v + " is not a number in " + min.toString() + ".." + max.toString() + "; using " + dflt.toString());
-    return dflt;
-  }
-  return n;
-}
 
 class BlkStore extends SiteStore {
   constructor(public dev: VirtioBlk) { super(); }

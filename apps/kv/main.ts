@@ -10,28 +10,12 @@
 //   kv.port (default 8080), kv.disk (default 0), kv.format=1 (format a disk
 //   that holds something else — its contents are lost).
 import {
-  println, bootInfo, blkDevice, netStack, hold, every, setDaemon, config, randomU32, TimerHandler,
+  println, setting, intSetting, blkDevice, netStack, hold, every, setDaemon, randomU32, TimerHandler,
   HttpServer, Router, HttpTcpService, VirtioBlk, runningApi,
 } from "skiff";
 import { KvLog, kvErrorName, KV_OK } from "./log";
 import { KvDisk } from "./disk";
 import { KvRoutes, KvMetrics } from "./service";
-
-function setting(key: string, dflt: string): string {
-  const c = config().get(key);
-  if (c !== null) return c;
-  const w = bootInfo().cmdline.get(key);
-  return w !== null ? w : dflt;
-}
-function intSetting(key: string, dflt: i32, min: i32, max: i32): i32 {
-  const v = setting(key, dflt.toString());
-  const n = I32.parseInt(v);
-  if (isNaN(<f64>n) || n < min || n > max || n.toString() != v) {
-    println("kv: " + key + "=" + v + " is not a number in " + min.toString() + ".." + max.toString() + "; using " + dflt.toString());
-    return dflt;
-  }
-  return n;
-}
 
 class BlkDisk extends KvDisk {
   constructor(public dev: VirtioBlk) { super(); }

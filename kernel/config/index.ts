@@ -3,6 +3,8 @@
 // told of changes. Seeded at boot from `config.<key>=<value>` command-line words.
 import { KeyValueStore } from "./store";
 import { Cmdline } from "../bootinfo/cmdline";
+import { bootInfo } from "../bootinfo";
+import { println } from "../console";
 
 export {
   KeyValueStore, ConfigListener, storeErrorMessage,
@@ -23,6 +25,28 @@ export function seedFromCmdline(s: KeyValueStore, cmdline: Cmdline, prefix: stri
     const v = a.value;
     if (v === null || !a.key.startsWith(prefix) || a.key.length == prefix.length) continue;
     if (s.put(a.key.substring(prefix.length), v) >= 0) n++;
+  }
+  return n;
+}
+
+/** An app setting: /config first (seeded from `config.<key>=` words), then a
+ *  bare `<key>=` boot word, then the default. */
+export function setting(key: string, dflt: string): string {
+  const c = store.get(key);
+  if (c !== null) return c;
+  const w = bootInfo().cmdline.get(key);
+  return w !== null ? w : dflt;
+}
+
+/** An integer setting in [min, max]; a bad value is logged (naming who asked)
+ *  and the default used, never an abort. */
+export function intSetting(key: string, dflt: i32, min: i32, max: i32): i32 {
+  const v = setting(key, dflt.toString());
+  const n = I32.parseInt(v);
+  if (isNaN(<f64>n) || n < min || n > max || n.toString() != v) {
+    println("config: " + key + "=" + v + " is not a number in " + min.toString() + ".." + max.toString() +
+      "; using " + dflt.toString());
+    return dflt;
   }
   return n;
 }
