@@ -21,7 +21,7 @@ import { freePort } from "./lib/http.js";
 import { launch, type Launched } from "./lib/launch.js";
 import { fmt } from "./lib/stats.js";
 import { cpioNewc } from "./linux/cpio.js";
-import { ensureLinuxGuest, MODULES, type LinuxGuest } from "./linux/guest.js";
+import { ensureLinuxGuest, INIT_PROLOGUE, type LinuxGuest } from "./linux/guest.js";
 
 export type Guest = "skiff" | "linux";
 export type Network = "user" | "tap";
@@ -56,27 +56,7 @@ const TAP_HOST = "10.78.0.1";
 
 /** /init for the Linux guest: the modules and address as bench/linux does,
  *  then busybox nc as echo, discard and source (one process per connection). */
-const LINUX_INIT = `#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-for m in ${MODULES.map((m) => m.split("/").pop()).join(" ")}; do
-  insmod /modules/$m.ko || echo "init: insmod $m failed"
-done
-ip=10.0.2.15/24
-gw=10.0.2.2
-for a in $(cat /proc/cmdline); do
-  case "$a" in
-    bench.ip=*) ip="\${a#bench.ip=}" ;;
-    bench.gw=*) gw="\${a#bench.gw=}" ;;
-  esac
-done
-ip link set lo up
-ip link set eth0 up
-ip addr add "$ip" dev eth0
-ip route add default via "$gw"
-# The negotiated virtio feature bits, bit 0 first: CSUM is bit 0, GUEST_CSUM bit 1.
+const LINUX_INIT = `${INIT_PROLOGUE}# The negotiated virtio feature bits, bit 0 first: CSUM is bit 0, GUEST_CSUM bit 1.
 for d in /sys/bus/virtio/devices/*; do
   [ "$(cat $d/device)" = 0x0001 ] && echo "virtio-net features: $(cat $d/features)"
 done

@@ -31,9 +31,11 @@ export const MODULES = [
 
 export const READY_LINE = "SKIFF-BENCH-READY";
 
-/** /init: the address comes from the command line (bench.ip=, bench.gw=) so the
- *  same initramfs serves user networking (10.0.2.15) and a tap in a namespace. */
-export const INIT_SCRIPT = `#!/bin/busybox sh
+/** The start of every reference /init: busybox applets, /proc, /sys, /dev,
+ *  the virtio modules in order, then eth0 up with the address from the command
+ *  line (bench.ip=, bench.gw=; default 10.0.2.15 via 10.0.2.2 for user
+ *  networking), so the same initramfs serves a tap in a namespace too. */
+export const INIT_PROLOGUE = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -53,7 +55,10 @@ ip link set lo up
 ip link set eth0 up
 ip addr add "$ip" dev eth0
 ip route add default via "$gw"
-httpd -p 80 -h /www
+`;
+
+/** /init: the common prologue, then busybox httpd and the READY line. */
+export const INIT_SCRIPT = `${INIT_PROLOGUE}httpd -p 80 -h /www
 # busybox httpd listens on IPv6 (::), so look in tcp6 as well; 0A = LISTEN.
 while ! grep -qE ':0050 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
   usleep 10000
