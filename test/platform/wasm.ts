@@ -68,7 +68,7 @@ export interface KernelModule<E = Record<string, unknown>> {
 
 export async function loadKernel<E = Record<string, unknown>>(entry: string, host = new FakeHost()): Promise<KernelModule<E>> {
   const bytes = await compileEntry(entry);
-  const mod = await WebAssembly.compile(bytes);
+  const mod = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   const inst = await WebAssembly.instantiate(mod, {
     host: host.imports(),
     env: {

@@ -8,6 +8,7 @@ import { loadKernel, KernelModule } from "../platform/wasm.js";
 
 type E = {
   setup(cmdline: number, full: number): void; request(buf: number, now: bigint): number;
+  requestTimeoutNs(): bigint;
   token(): number; tokenGenerated(): number; getProblems(): number; getChanges(): number; getPowerCalls(): number;
   configGet(k: number): number; hostname(): number; useKernelProviders(): void; routeCount(): number; routeAt(i: number): number; log(s: number): void;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;

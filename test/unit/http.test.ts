@@ -68,7 +68,7 @@ function responses(buf: Buffer, heads: Set<number> = new Set()): Resp[] {
     }
     off = end + 4;
     const status = +m[1];
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     const isHead = heads.has(out.length);
     if (status >= 200 && status !== 204 && status !== 304 && !isHead) {
       if (headers.get("transfer-encoding") === "chunked") {

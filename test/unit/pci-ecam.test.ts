@@ -84,7 +84,7 @@ interface Fn { cfg: Uint8Array; barSizes: number[] }
 
 /** PCI functions behind both an ECAM window and mechanism #1 ports: the same
  *  4 KiB configuration spaces, BARs that answer all-ones with their size mask. */
-class FakePci implements MmioDevice, PortDevice {
+class FakePci implements MmioDevice {
   size: bigint;
   fns = new Map<number, Fn>();
   private addr = 0;

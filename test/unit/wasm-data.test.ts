@@ -7,7 +7,7 @@ import { FakeHost } from "../platform/host.js";
 
 async function memoryAfterStart(bytes: Uint8Array): Promise<Uint8Array> {
   const host = new FakeHost();
-  const inst = await WebAssembly.instantiate(await WebAssembly.compile(bytes), { host: host.imports(), env: { seed: () => 1, trace: () => {} } });
+  const inst = await WebAssembly.instantiate(await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), { host: host.imports(), env: { seed: () => 1, trace: () => {} } });
   const mem = inst.exports.memory as WebAssembly.Memory;
   return new Uint8Array(mem.buffer).slice();
 }
@@ -18,7 +18,7 @@ describe("mergeDataSegments", () => {
     const r = mergeDataSegments(original);
     expect(r.before).toBeGreaterThan(20);
     expect(r.after).toBeLessThan(r.before / 4);
-    expect(WebAssembly.validate(r.wasm)).toBe(true);
+    expect(WebAssembly.validate(r.wasm as Uint8Array<ArrayBuffer>)).toBe(true);
     expect(Buffer.compare(Buffer.from(await memoryAfterStart(r.wasm)), Buffer.from(await memoryAfterStart(original)))).toBe(0);
   });
 
