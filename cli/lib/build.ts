@@ -101,6 +101,16 @@ async function haveCommand(cmd: string): Promise<boolean> {
   }
 }
 
+// Looked up once per process: the harness builds many apps in one test run.
+let toolchainOk: Promise<void> | null = null;
+let gccInclude: Promise<string> | null = null;
+function toolchainChecked(): Promise<void> {
+  return (toolchainOk ??= checkCToolchain().catch((e) => { toolchainOk = null; throw e; }));
+}
+function gccIncludeDir(): Promise<string> {
+  return (gccInclude ??= execa("gcc", ["-print-file-name=include"]).then((r) => r.stdout.trim()));
+}
+
 export async function checkCToolchain(): Promise<void> {
   for (const [cmd, pkg] of [["gcc", "gcc"], ["ld", "binutils"], ["objdump", "binutils"], ["strip", "binutils"]]) {
     if (!(await haveCommand(cmd))) {
@@ -135,7 +145,7 @@ export async function build(opts: BuildOptions, io: IO): Promise<BuildResult> {
   mkdirSync(out, { recursive: true });
   if (opts.force) rmSync(join(out, ".cache"), { recursive: true, force: true });
   mkdirSync(join(out, ".cache"), { recursive: true });
-  await checkCToolchain();
+  await toolchainChecked();
 
   // asc resolves `import ... from "skiff"` to <path>/skiff/index.ts: point a
   // package folder at this Skiff so kernel and app share one copy.
@@ -183,7 +193,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   const cSrc = join(out, "image.c");
   const imageO = join(out, "image.o");
   const bootDir = join(root, "boot");
-  const gccInclude = (await execa("gcc", ["-print-file-name=include"])).stdout.trim();
+  const gccInclude = await gccIncludeDir();
   // The prefix maps keep absolute paths (assert's __FILE__) out of the image,
   // so the same sources give the same bytes in any folder (reproducible builds).
   const incs = ["-isystem", gccInclude, "-I", join(bootDir, "include"), "-I", bootDir, "-I", out,
