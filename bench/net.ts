@@ -171,7 +171,7 @@ export async function runNet(root: string, io: IO, opts: { machines: Machine[]; 
   if (opts.linux) {
     notes.push("Linux also negotiates TSO/GSO where QEMU offers them (tap with vnet_hdr), moving up to 64 KiB per virtio buffer; Skiff negotiates checksum offload only, one MTU-sized frame per buffer.");
   }
-  notes.push("Skiff's throughput is bound by the guest's CPU cost per packet under TCG: during a transfer its QEMU process sits at 100 % of a core, and three parallel streams add up to what one gets (measured by hand, 2026-11-22).");
+  notes.push("Under TCG both guests' throughput is bound by CPU cost per packet (QEMU at 100 % of a core during a transfer); Skiff's per-packet work is described in docs/ARCHITECTURE.md (network section, throughput).");
   const rows: NetRow[] = [];
   const networks: Network[] = canTap ? ["user", "tap"] : ["user"];
   for (const machine of opts.machines) {
