@@ -63,10 +63,14 @@ _start32:
 	movl %edx, entry_tsc + 4
 	movl %esi, %edx
 
-	movl $__bss_start, %edi         /* zero .bss (page tables, stacks, IDT) */
-	movl $__bss_end, %ecx
+	movl $__bss_start, %edi         /* zero .bss (page tables, IDT, state); */
+	movl $__bss_end, %ecx           /* the stacks sit after it, not zeroed */
 	subl %edi, %ecx
-	xorl %eax, %eax
+	shrl $2, %ecx                   /* dwords: each REP iteration costs the same */
+	xorl %eax, %eax                 /* under TCG, so not byte by byte */
+	rep stosl
+	movl $__bss_end, %ecx           /* then the 0..3 bytes left */
+	subl %edi, %ecx
 	rep stosb
 
 	movl %ebp, boot_magic
@@ -165,9 +169,12 @@ entry_tsc:  .quad 0                 /* in .data: the bss wipe must not clear it 
 
 	.section .bss
 	.balign 4096
+	.globl pml4
 pml4: .space 4096
 pdpt: .space 4096
 pd:   .space 4096 * IDENTITY_MAP_GIB
+	/* Stacks need no zeroing: link.ld places .stack after __bss_end. */
+	.section .stack, "aw", @nobits
 	.balign 16
 	.globl loader_stack_bottom, loader_stack_top
 loader_stack_bottom: .space LOADER_STACK_SIZE

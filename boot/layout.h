@@ -21,6 +21,10 @@
  *               │  IOAPIC 0xFEC0_0000, BARs,    │  host imports mmio_read/mmio_write
  *               │  virtio-mmio 0xFEB0_0000)     │
  *   4 GiB       └──────────────────────────────┘  identity-mapped with 2 MiB pages
+ *
+ *   512 GiB + linear_base: the alias through which Wasm code reaches linear
+ *   memory, mapped only up to memory.size; the unmapped rest of the 512 GiB
+ *   slot is its guard region (boot/paging.c).
  */
 #ifndef SKIFF_LAYOUT_H
 #define SKIFF_LAYOUT_H
@@ -28,6 +32,12 @@
 #define IMAGE_BASE        0x100000
 #define IDENTITY_MAP_GIB  4          /* 0..4 GiB mapped 1:1, 2 MiB pages */
 #define LINEAR_ALIGN      4096       /* linear memory starts page-aligned */
+/* Linear memory is reached through an alias this far above its physical
+ * address (PML4 slot 1), mapped only up to its current size: the rest of the
+ * slot is the guard region that turns out-of-bounds accesses into page faults
+ * (boot/paging.c). LINEAR_MAP_GIB bounds the physical end of linear memory. */
+#define LINEAR_VIRT_OFFSET (1ull << 39)
+#define LINEAR_MAP_GIB    5
 #define LOADER_STACK_SIZE 0x10000    /* 64 KiB: the only stack; Wasm calls run on it */
 #define FAULT_STACK_SIZE  0x2000     /* IST stack for double faults and NMIs */
 

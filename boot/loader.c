@@ -144,6 +144,7 @@ __attribute__((noreturn)) void exception_handler(struct trap_frame *f) {
   if (in_fault++) guest_exit(EXIT_FAULT);   /* a fault while reporting one */
   uint64_t cr2;
   __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+  if (f->vector == 14 && linear_fault(cr2)) report_trap("out of bounds memory access", f->rip);
   kputs("\r\n*** CPU exception ");
   kput_dec(f->vector);
   kputs(" (");

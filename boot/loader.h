@@ -18,6 +18,9 @@ const char *symbol_for(uintptr_t addr);
 uint64_t linear_base(void);
 uint64_t linear_size(void);
 void linear_set_limit(uint64_t bytes);
+void linear_map(uint64_t base, uint64_t from, uint64_t to);
+int linear_fault(uint64_t addr);
+__attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip);
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }

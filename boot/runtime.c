@@ -40,7 +40,8 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages,
   if (the_memory || is64 || page_size != WASM_DEFAULT_PAGE_SIZE)
     loader_fail("the kernel module must have exactly one 32-bit memory with 64 KiB pages");
   uint64_t bytes = initial_pages * page_size;
-  mem->data = (uint8_t *)(uintptr_t)linear_base();
+  linear_map(linear_base(), 0, bytes);
+  mem->data = (uint8_t *)(uintptr_t)(linear_base() + LINEAR_VIRT_OFFSET);
   mem->page_size = page_size;
   mem->pages = initial_pages;
   mem->max_pages = max_pages;
@@ -59,6 +60,7 @@ uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
       pages * mem->page_size > linear_limit_bytes)
     return (uint64_t)-1;
   uint64_t bytes = pages * mem->page_size;
+  linear_map(linear_base(), mem->size, bytes);
   memset(mem->data + mem->size, 0, bytes - mem->size);
   mem->pages = pages;
   mem->size = bytes;
@@ -122,16 +124,21 @@ const char *wasm_rt_strerror(wasm_rt_trap_t trap) {
 /* The generated code calls this at the faulting instruction, so our return
  * address lies inside the Wasm function that trapped. */
 __attribute__((noreturn, noinline)) void wasm_rt_trap(wasm_rt_trap_t trap) {
-  uintptr_t at = (uintptr_t)__builtin_return_address(0) - 1;
+  report_trap(wasm_rt_strerror(trap), (uintptr_t)__builtin_return_address(0) - 1);
+}
+
+/* Also reached from the page-fault handler for a load or store in the guard
+ * region (boot/paging.c), with the faulting instruction's address. */
+__attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip) {
   kputs("\r\n*** wasm trap: ");
-  kputs(wasm_rt_strerror(trap));
-  const char *fn = symbol_for(at);
+  kputs(what);
+  const char *fn = symbol_for(rip);
   if (fn) {
     kputs(" in ");
     kputs(fn);
   }
   kputs(" (rip ");
-  kput_hex(at + 1);
+  kput_hex(rip);
   kputs(")\r\n");
   guest_exit(EXIT_TRAP);
 }

@@ -4,9 +4,11 @@
  * versions — wasm_rt_allocate_memory gained arguments, the memory struct fields).
  *
  * Configuration, fixed here rather than left to defaults:
- *  - explicit bounds checks on every load and store (WASM_RT_MEMCHECK_BOUNDS_CHECK);
- *    Debian's older header defaults to guard pages on 64-bit and then emits no
- *    checks at all, which on bare metal would mean no checks, full stop;
+ *  - bounds checks by guard pages (WASM_RT_MEMCHECK_GUARD_PAGES): the generated
+ *    loads and stores carry no compare; the loader maps linear memory only up
+ *    to its size inside an otherwise empty 512 GiB slot, so an access past the
+ *    end page-faults and is reported as the Wasm trap (boot/paging.c). Bulk
+ *    operations (memory.copy/fill, data segments) keep explicit range checks;
  *  - no Segue (no fs/gs base tricks), no threads, no exceptions, no SIMD;
  *  - call depth counted and capped so runaway recursion traps instead of
  *    running off the 64 KiB loader stack.
@@ -26,8 +28,8 @@
 #define WASM_RT_THREAD_LOCAL
 #define WASM_RT_SANITY_CHECKS 0
 #define WASM_RT_USE_MMAP 0
-#define WASM_RT_MEMCHECK_GUARD_PAGES 0
-#define WASM_RT_MEMCHECK_BOUNDS_CHECK 1
+#define WASM_RT_MEMCHECK_GUARD_PAGES 1
+#define WASM_RT_MEMCHECK_BOUNDS_CHECK 0
 #define WASM_RT_USE_SEGUE 0
 #define WASM_RT_SEGUE_FREE_SEGMENT 0
 #define WASM_RT_NONCONFORMING_UNCHECKED_STACK_EXHAUSTION 0

@@ -41,7 +41,7 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "6";
+const PIPELINE_VERSION = "7";
 
 const CFLAGS = [
   "-Os", "-std=gnu11", "-ffunction-sections", "-fdata-sections", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
@@ -242,7 +242,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       key: "",
       run: async () => {
         const objs: string[] = [];
-        for (const f of ["entry.S", "loader.c", "runtime.c"]) {
+        for (const f of ["entry.S", "loader.c", "runtime.c", "paging.c"]) {
           const o = join(out, f.replace(/\.[cS]$/, ".o"));
           await execa("gcc", [...CFLAGS, ...incs, "-c", join(bootDir, f), "-o", o]);
           objs.push(o);

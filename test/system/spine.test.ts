@@ -72,6 +72,21 @@ describe("failures end the guest with a readable cause and a distinct status", (
     expect(r.serial).not.toContain("failed to trap");
   });
 
+  // Guard pages (boot/paging.c) must end exactly at memory.size, also after growth.
+  for (const [mode, before] of [
+    ["edge", /last word \d+ read/],
+    ["grown", /grew from \d+ to \d+ pages, 0 bad/],
+    ["offset", /^/],
+  ] as const) {
+    it(`out-of-bounds by a few bytes (oob=${mode}) → Wasm trap, status 71`, async () => {
+      const r = await bootAndWait({ app: "test/apps/oob", cmdline: `oob=${mode}`, timeoutMs: 30000 });
+      expect(r.serial).toMatch(before);
+      expect(r.serial).toContain("wasm trap: out of bounds memory access");
+      expect(r.serial).not.toContain("failed to trap");
+      expect(r.status, r.serial).toBe(EXIT.TRAP);
+    });
+  }
+
   it("unreachable → Wasm trap naming the function (debug build), status 71", async () => {
     const r = await bootAndWait({ app: "test/apps/unreachable", build: { debug: true }, timeoutMs: 30000 });
     expect(r.status).toBe(EXIT.TRAP);
