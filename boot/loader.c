@@ -346,14 +346,32 @@ static uint64_t ram_end_from_boot_info(uint64_t addr) {
 
 /* --- start ---------------------------------------------------------------- */
 
+/* GRUB puts the Multiboot2 information right after the highest thing it
+ * loaded: our image's end, which is where linear memory starts and is zeroed.
+ * Keep a copy below it (the tags are self-contained: no pointers into the
+ * block). PVH's start_info, command line and memory map sit in low memory. */
+static uint8_t mbi_copy[16384] __attribute__((section(".stack"), aligned(8)));
+
+static void keep_multiboot2_info(void) {
+  uint32_t total = *(const volatile uint32_t *)(uintptr_t)boot_info;
+  if (total <= sizeof(mbi_copy)) {
+    memcpy(mbi_copy, (const void *)(uintptr_t)boot_info, total);
+    boot_info = (uint32_t)(uintptr_t)mbi_copy;
+  } else if ((uint64_t)boot_info + total > linear_base()) {
+    loader_fail("the Multiboot2 information is larger than 16 KiB and overlaps linear memory");
+  }
+}
+
 void loader_main(uint32_t magic, uint32_t info) {
   serial_init();
   /* A DCS string terminals ignore: the host's tools hide everything before it
    * (firmware and boot-loader noise on pc/q35 and GRUB). */
   kputs(SERIAL_BOOT_MARKER);
   idt_init();
-  if (magic == MB2_BOOTLOADER_MAGIC)
+  if (magic == MB2_BOOTLOADER_MAGIC) {
     boot_protocol = BOOT_MULTIBOOT2;
+    keep_multiboot2_info();
+  }
   else if (info && *(volatile uint32_t *)(uintptr_t)info == PVH_START_MAGIC)
     boot_protocol = BOOT_PVH;
   else

@@ -2,8 +2,9 @@
 // The loader (boot/) has set up long mode, the IDT and linear memory, then
 // calls the image's `boot` export, which lands in bootKernel().
 import * as console from "./console";
-import { bootInfo, typeName } from "./bootinfo";
-import { initMemory } from "./mm";
+import { bootInfo, typeName, cmdlineHas, bootProtocol, protocolName, memmapCount, memmapBase, memmapLength, memmapType, bootProblemCount } from "./bootinfo";
+import { initMemory, ramSize, linearLimitBytes } from "./mm";
+import { linear_base } from "./platform";
 import { runPendingWork } from "./sched";
 import { exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "./platform";
 import { panic } from "./panic";
@@ -16,22 +17,31 @@ export const KERNEL_VERSION = "0.1.0";
 let quiet = false;
 
 export function bootKernel(appMain: () => i32): void {
+  // Nothing here allocates: the heap's first user is the app, and under TCG
+  // every distinct piece of code run at boot costs its translation (see
+  // docs/ARCHITECTURE.md, "Boot"). Objects such as bootInfo() are built when
+  // first asked for.
   console.init();                              // COM1 16550: the boot log goes here
-  const boot = bootInfo();                     // PVH start_info or Multiboot2 tags
-  quiet = boot.cmdline.has("quiet");
-  const mem = initMemory(boot.memmap);         // linear memory may grow into RAM; page pool
+  quiet = cmdlineHas("quiet");                 // PVH start_info or Multiboot2 tags, read raw
+  initMemory();                                // linear memory may grow into RAM; page pool
   // Interrupt controllers, the calibrated clock and the deadline timer start
   // on first use (kernel/sched ensureStarted), not here: see docs/ARCHITECTURE.md.
   if (!quiet) {
-    console.println(KERNEL_NAME + " " + KERNEL_VERSION + " (host interface v" + HOSTIF_VERSION.toString() +
-      ", booted via " + boot.protocolName() + ")");
-    console.println("memory: " + (mem.ramBytes >> 10).toString() + " KiB RAM, linear memory at 0x" +
-      mem.linearBase.toString(16) + " may grow to " + (mem.linearLimit >> 10).toString() + " KiB");
-    for (let i = 0; i < boot.problems.length; i++) console.println("boot info: " + boot.problems[i]);
-    if (boot.cmdline.has("memmap")) {
-      for (let i = 0; i < boot.memmap.length; i++) {
-        const r = boot.memmap[i];
-        console.println("  0x" + r.base.toString(16) + "-0x" + r.end.toString(16) + " " + typeName(r.type));
+    console.print(KERNEL_NAME); console.print(" "); console.print(KERNEL_VERSION);
+    console.print(" (host interface v"); console.printDec(HOSTIF_VERSION);
+    console.print(", booted via "); console.print(protocolName(bootProtocol())); console.println(")");
+    console.print("memory: "); console.printDec(ramSize() >> 10);
+    console.print(" KiB RAM, linear memory at "); console.printHex(linear_base());
+    console.print(" may grow to "); console.printDec(linearLimitBytes() >> 10); console.println(" KiB");
+    if (bootProblemCount() > 0) {
+      const problems = bootInfo().problems;
+      for (let i = 0; i < problems.length; i++) console.println("boot info: " + problems[i]);
+    }
+    if (cmdlineHas("memmap")) {
+      for (let i = 0; i < memmapCount(); i++) {
+        console.print("  "); console.printHex(memmapBase(i));
+        console.print("-"); console.printHex(memmapBase(i) + memmapLength(i));
+        console.print(" "); console.println(typeName(memmapType(i)));
       }
     }
   }

@@ -83,3 +83,33 @@ export function parseCmdline(raw: string): CmdlineArg[] {
 function isSpace(c: i32): bool {
   return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
 }
+
+/** Whether the UTF-8 command line at [ptr, ptr + len) has a word whose key
+ *  (before its first "=", quote characters dropped, as parseCmdline splits
+ *  it) equals key. Allocates nothing: the boot path asks this before the
+ *  heap exists. key is ASCII. */
+export function wordsHave(ptr: usize, len: i32, key: string): bool {
+  const k = key.length;
+  let i = 0;
+  while (i < len) {
+    while (i < len && isSpace(<i32>load<u8>(ptr + <usize>i))) i++;
+    if (i >= len) break;
+    let quoted = false;
+    let inKey = true;
+    let matched = 0;       // key characters matched so far
+    let same = true;
+    while (i < len) {
+      const c = <i32>load<u8>(ptr + <usize>i);
+      if (c == 0x22) { quoted = !quoted; i++; continue; }
+      if (!quoted && isSpace(c)) break;
+      if (inKey) {
+        if (c == 0x3d) inKey = false;                 // "="
+        else if (matched < k && key.charCodeAt(matched) == c) matched++;
+        else same = false;
+      }
+      i++;
+    }
+    if (same && matched == k) return true;
+  }
+  return false;
+}

@@ -4,9 +4,16 @@
 // read out of physical memory through the phys_read host import. The structures
 // come from the hypervisor or boot loader, but are still checked: a bad length
 // or count truncates what we read, it never aborts the kernel.
+//
+// Two layers. readBootRaw() copies what matters into static buffers without
+// allocating — the boot path runs before anything has touched the heap, and
+// under TCG every distinct line of code run at boot costs translation time —
+// and the kernel's own boot decisions (quiet, the RAM bound) read those
+// buffers. bootInfo() builds the objects apps use (strings, arrays) from them
+// on first call.
 import { boot_protocol, boot_info, phys_read } from "../platform";
-import { MemRegion, MAX_MEMMAP_ENTRIES } from "./memmap";
-import { Cmdline, MAX_CMDLINE } from "./cmdline";
+import { MemRegion, MAX_MEMMAP_ENTRIES, MEM_RAM } from "./memmap";
+import { Cmdline, MAX_CMDLINE, wordsHave } from "./cmdline";
 
 export * from "./memmap";
 export * from "./cmdline";
@@ -39,10 +46,14 @@ export class BootInfo {
   problems: string[] = [];
 
   protocolName(): string {
-    if (this.protocol == BOOT_PVH) return "PVH";
-    if (this.protocol == BOOT_MULTIBOOT2) return "Multiboot2";
-    return "unknown";
+    return protocolName(this.protocol);
   }
+}
+
+export function protocolName(protocol: u32): string {
+  if (protocol == BOOT_PVH) return "PVH";
+  if (protocol == BOOT_MULTIBOOT2) return "Multiboot2";
+  return "unknown";
 }
 
 /** Reads len bytes of physical memory, or null when the range is unreachable. */
@@ -53,142 +64,303 @@ export function readPhys(addr: u64, len: u32): Uint8Array | null {
   return buf;
 }
 
-function u32At(b: Uint8Array, off: i32): u32 {
-  if (off < 0 || off + 4 > b.length) return 0;
-  return load<u32>(b.dataStart + <usize>off);
-}
-function u64At(b: Uint8Array, off: i32): u64 {
-  if (off < 0 || off + 8 > b.length) return 0;
-  return load<u64>(b.dataStart + <usize>off);
+// --- the raw layer: static buffers, no allocation --------------------------
+
+/** Bytes of one memory-map entry as stored: base u64, length u64, type u32, pad. */
+const ENTRY_BYTES: i32 = 24;
+/** Largest RSDP copy kept from a Multiboot2 ACPI tag (v2 RSDP is 36 bytes). */
+const RSDP_COPY_MAX: i32 = 64;
+const NAME_MAX: i32 = 64;
+const PROBLEMS_MAX: i32 = 8;
+
+const scratch: usize = memory.data(64);
+const cmdBuf: usize = memory.data(MAX_CMDLINE);
+const mapBuf: usize = memory.data(MAX_MEMMAP_ENTRIES * ENTRY_BYTES);
+const rsdpBuf: usize = memory.data(RSDP_COPY_MAX);
+const nameBuf: usize = memory.data(NAME_MAX);
+/** Problems as (kind, a, b) triples of u64, turned into text by bootInfo(). */
+const problemBuf: usize = memory.data(PROBLEMS_MAX * 24);
+
+let rawRead = false;
+let rawProtocol: u32 = BOOT_UNKNOWN;
+let cmdLen: i32 = 0;
+let mapCount: i32 = 0;
+let rsdpAddr: u64 = 0;
+let rsdpLen: i32 = 0;
+let nameLen: i32 = 0;
+let pvhVersion: i32 = -1;
+let problemCount: i32 = 0;
+
+const P_NO_INFO: u64 = 1;
+const P_PVH_BAD: u64 = 2;
+const P_PVH_V0: u64 = 3;
+const P_PVH_MAP_CAPPED: u64 = 4;
+const P_PVH_MAP_UNREADABLE: u64 = 5;
+const P_MB2_UNREADABLE: u64 = 6;
+const P_MB2_SIZE: u64 = 7;
+const P_MB2_TAG_SIZE: u64 = 8;
+const P_MB2_ENTRY_SIZE: u64 = 9;
+
+function problem(kind: u64, a: u64 = 0, b: u64 = 0): void {
+  if (problemCount == PROBLEMS_MAX) return;
+  const p = problemBuf + <usize>problemCount * 24;
+  store<u64>(p, kind);
+  store<u64>(p, a, 8);
+  store<u64>(p, b, 16);
+  problemCount++;
 }
 
-/** A NUL-terminated string at a physical address, at most MAX_CMDLINE bytes. */
-export function readCString(addr: u64): string {
-  if (addr == 0) return "";
-  const chunk = readPhys(addr, <u32>MAX_CMDLINE);
-  if (chunk === null) return "";
+function problemText(kind: u64, a: u64, b: u64): string {
+  switch (<i32>kind) {
+    case <i32>P_NO_INFO: return "no boot information (neither PVH nor Multiboot2)";
+    case <i32>P_PVH_BAD: return "PVH start_info unreadable or bad magic";
+    case <i32>P_PVH_V0: return "PVH start_info version 0 carries no memory map";
+    case <i32>P_PVH_MAP_CAPPED: return "PVH memory map has " + a.toString() + " entries; reading " + MAX_MEMMAP_ENTRIES.toString();
+    case <i32>P_PVH_MAP_UNREADABLE: return "PVH memory map unreadable";
+    case <i32>P_MB2_UNREADABLE: return "Multiboot2 info unreadable";
+    case <i32>P_MB2_SIZE: return "Multiboot2 info size " + a.toString() + " out of range";
+    case <i32>P_MB2_TAG_SIZE: return "Multiboot2 tag " + a.toString() + " has bad size " + b.toString();
+    case <i32>P_MB2_ENTRY_SIZE: return "Multiboot2 memory map entry size " + a.toString();
+    default: return "problem " + kind.toString();
+  }
+}
+
+/** Reads u32/u64 at a physical address through the scratch buffer; 0 if unreachable. */
+function phys32(addr: u64): u32 {
+  return phys_read(scratch, addr, 4) == 4 ? load<u32>(scratch) : 0;
+}
+function phys64(addr: u64): u64 {
+  return phys_read(scratch, addr, 8) == 8 ? load<u64>(scratch) : 0;
+}
+
+function addRegion(base: u64, length: u64, type: u32): void {
+  if (length == 0 || mapCount == MAX_MEMMAP_ENTRIES) return;
+  const e = mapBuf + <usize>mapCount * ENTRY_BYTES;
+  store<u64>(e, base);
+  store<u64>(e, length, 8);
+  store<u32>(e, type, 16);
+  mapCount++;
+}
+
+/** Copies a NUL-terminated string of at most max bytes from physical memory
+ *  into buf; its length. Reads the whole window at once when it can (one
+ *  host call), else byte by byte up to where memory ends. */
+function copyCString(buf: usize, max: i32, addr: u64, limit: i32): i32 {
+  if (addr == 0) return 0;
+  const want = min(max, limit);
+  if (phys_read(buf, addr, <u32>want) != <u32>want) return 0;
   let n = 0;
-  while (n < chunk.length && chunk[n] != 0) n++;
-  return String.UTF8.decode(chunk.buffer.slice(0, n));
+  while (n < want && load<u8>(buf + <usize>n) != 0) n++;
+  return n;
 }
 
-export function parseBootInfo(protocol: u32, addr: u64): BootInfo {
-  const info = new BootInfo();
-  info.protocol = protocol;
-  if (protocol == BOOT_PVH) parsePvh(info, addr);
-  else if (protocol == BOOT_MULTIBOOT2) parseMultiboot2(info, addr);
-  else info.problems.push("no boot information (neither PVH nor Multiboot2)");
-  return info;
+/** Reads the boot information the loader was handed into the static buffers.
+ *  Allocates nothing. Later calls with the same arguments do nothing. */
+export function readBootRaw(protocol: u32, addr: u64): void {
+  rawRead = true;
+  rawProtocol = protocol;
+  cmdLen = 0; mapCount = 0; rsdpAddr = 0; rsdpLen = 0; nameLen = 0; pvhVersion = -1; problemCount = 0;
+  if (protocol == BOOT_PVH) readPvh(addr);
+  else if (protocol == BOOT_MULTIBOOT2) readMultiboot2(addr);
+  else problem(P_NO_INFO);
 }
 
 // struct hvm_start_info: magic u32 @0, version u32 @4, flags u32 @8,
 // nr_modules u32 @12, modlist_paddr u64 @16, cmdline_paddr u64 @24,
 // rsdp_paddr u64 @32; version >= 1: memmap_paddr u64 @40, memmap_entries u32 @48.
 // struct hvm_memmap_table_entry: addr u64, size u64, type u32, reserved u32 (24 bytes).
-function parsePvh(info: BootInfo, addr: u64): void {
-  const si = readPhys(addr, 56);
-  if (si === null || u32At(si, 0) != PVH_MAGIC) {
-    info.problems.push("PVH start_info unreadable or bad magic");
+function readPvh(addr: u64): void {
+  if (phys_read(scratch, addr, 56) != 56 || load<u32>(scratch) != PVH_MAGIC) {
+    problem(P_PVH_BAD);
     return;
   }
-  const version = u32At(si, 4);
-  info.cmdline = new Cmdline(readCString(u64At(si, 24)));
-  info.rsdp = u64At(si, 32);
-  info.bootloader = "PVH v" + version.toString();
+  const version = load<u32>(scratch, 4);
+  const cmdAt = load<u64>(scratch, 24);
+  rsdpAddr = load<u64>(scratch, 32);
+  const mapAt = load<u64>(scratch, 40);
+  let entries = load<u32>(scratch, 48);
+  pvhVersion = <i32>min(version, 0x7fffffff);
+  cmdLen = copyCString(cmdBuf, MAX_CMDLINE, cmdAt, MAX_CMDLINE);
   if (version < 1) {
-    info.problems.push("PVH start_info version 0 carries no memory map");
+    problem(P_PVH_V0);
     return;
   }
-  let entries = u32At(si, 48);
   if (entries > <u32>MAX_MEMMAP_ENTRIES) {
-    info.problems.push("PVH memory map has " + entries.toString() + " entries; reading " + MAX_MEMMAP_ENTRIES.toString());
+    problem(P_PVH_MAP_CAPPED, entries);
     entries = MAX_MEMMAP_ENTRIES;
   }
-  const table = readPhys(u64At(si, 40), entries * 24);
-  if (table === null) {
-    info.problems.push("PVH memory map unreadable");
+  // The table has our entry layout: read it in place, then drop empty entries.
+  if (entries > 0 && phys_read(mapBuf, mapAt, entries * ENTRY_BYTES) != entries * ENTRY_BYTES) {
+    problem(P_PVH_MAP_UNREADABLE);
     return;
   }
   for (let i: i32 = 0; i < <i32>entries; i++) {
-    const o = i * 24;
-    const len = u64At(table, o + 8);
-    if (len == 0) continue;
-    info.memmap.push(new MemRegion(u64At(table, o), len, u32At(table, o + 16)));
+    const e = mapBuf + <usize>i * ENTRY_BYTES;
+    addRegion(load<u64>(e), load<u64>(e, 8), load<u32>(e, 16));   // compacts: mapCount <= i
   }
 }
 
 // Multiboot2 info: total_size u32 @0, reserved u32 @4, then tags from @8, each
 // type u32, size u32, payload; tags start 8-aligned; type 0 ends the list.
-function parseMultiboot2(info: BootInfo, addr: u64): void {
-  const head = readPhys(addr, 8);
-  if (head === null) {
-    info.problems.push("Multiboot2 info unreadable");
+// Read tag by tag straight from physical memory (the block may be 64 KiB).
+function readMultiboot2(addr: u64): void {
+  if (phys_read(scratch, addr, 8) != 8) {
+    problem(P_MB2_UNREADABLE);
     return;
   }
-  let total = u32At(head, 0);
+  let total = load<u32>(scratch);
   if (total < 16 || total > MB2_MAX_INFO) {
-    info.problems.push("Multiboot2 info size " + total.toString() + " out of range");
+    problem(P_MB2_SIZE, total);
     total = total < 16 ? 16 : MB2_MAX_INFO;
   }
-  const b = readPhys(addr, total);
-  if (b === null) {
-    info.problems.push("Multiboot2 info unreadable");
+  if (phys_read(scratch, addr + <u64>total - 1, 1) != 1) {
+    problem(P_MB2_UNREADABLE);
     return;
   }
-  let off = 8;
+  let off: u32 = 8;
   let basicUpperKiB: u32 = 0;
   let sawMmap = false;
-  while (off + 8 <= b.length) {
-    const type = u32At(b, off);
-    const size = u32At(b, off + 4);
+  while (off + 8 <= total) {
+    const tag = addr + <u64>off;
+    const type = phys32(tag);
+    const size = phys32(tag + 4);
     if (type == MB2_TAG_END) break;
-    if (size < 8 || off + <i32>size > b.length) {
-      info.problems.push("Multiboot2 tag " + type.toString() + " has bad size " + size.toString());
+    if (size < 8 || off + size > total) {
+      problem(P_MB2_TAG_SIZE, type, size);
       break;
     }
     if (type == MB2_TAG_CMDLINE) {
-      info.cmdline = new Cmdline(cString(b, off + 8, off + <i32>size));
+      cmdLen = copyCString(cmdBuf, MAX_CMDLINE, tag + 8, <i32>size - 8);
     } else if (type == MB2_TAG_BOOTLOADER) {
-      info.bootloader = cString(b, off + 8, off + <i32>size);
+      nameLen = copyCString(nameBuf, NAME_MAX, tag + 8, <i32>size - 8);
     } else if (type == MB2_TAG_BASIC_MEMINFO) {
-      basicUpperKiB = u32At(b, off + 12);
+      basicUpperKiB = phys32(tag + 12);
     } else if (type == MB2_TAG_MMAP) {
-      const entrySize = <i32>u32At(b, off + 8);
-      if (entrySize < 24) {
-        info.problems.push("Multiboot2 memory map entry size " + entrySize.toString());
+      const entrySize = phys32(tag + 8);
+      if (entrySize < <u32>ENTRY_BYTES) {
+        problem(P_MB2_ENTRY_SIZE, entrySize);
       } else {
         sawMmap = true;
-        let e = off + 16;
-        while (e + 24 <= off + <i32>size && info.memmap.length < MAX_MEMMAP_ENTRIES) {
-          const len = u64At(b, e + 8);
-          if (len != 0) info.memmap.push(new MemRegion(u64At(b, e), len, u32At(b, e + 16)));
-          e += entrySize;
+        for (let e = off + 16; e + <u32>ENTRY_BYTES <= off + size && mapCount < MAX_MEMMAP_ENTRIES; e += entrySize) {
+          addRegion(phys64(addr + <u64>e), phys64(addr + <u64>e + 8), phys32(addr + <u64>e + 16));
         }
       }
     } else if (type == MB2_TAG_ACPI_OLD || type == MB2_TAG_ACPI_NEW) {
-      info.rsdpCopy = Uint8Array.wrap(b.buffer.slice(off + 8, off + <i32>size));
+      const n = min(<i32>size - 8, RSDP_COPY_MAX);
+      rsdpLen = phys_read(rsdpBuf, tag + 8, <u32>n) == <u32>n ? n : 0;
     }
-    off += (<i32>size + 7) & ~7;
+    off += (size + 7) & ~7;
   }
   if (!sawMmap && basicUpperKiB != 0) {
     // Fall back to basic meminfo: RAM from 1 MiB up.
-    info.memmap.push(new MemRegion(0x100000, <u64>basicUpperKiB * 1024, 1));
+    addRegion(0x100000, <u64>basicUpperKiB * 1024, MEM_RAM);
   }
 }
 
-function cString(b: Uint8Array, from: i32, to: i32): string {
-  let end = from;
-  while (end < to && b[end] != 0) end++;
-  return String.UTF8.decode(b.buffer.slice(from, end));
+/** The boot protocol (BOOT_PVH, BOOT_MULTIBOOT2 or BOOT_UNKNOWN). */
+export function bootProtocol(): u32 {
+  ensureRaw();
+  return rawProtocol;
+}
+
+/** Whether the command line has `key` as a flag or `key=value`, without allocating. */
+export function cmdlineHas(key: string): bool {
+  ensureRaw();
+  return wordsHave(cmdBuf, cmdLen, key);
+}
+
+/** Memory-map entries as read (empty ones dropped). */
+export function memmapCount(): i32 { ensureRaw(); return mapCount; }
+export function memmapBase(i: i32): u64 { return load<u64>(mapBuf + <usize>i * ENTRY_BYTES); }
+export function memmapLength(i: i32): u64 { return load<u64>(mapBuf + <usize>i * ENTRY_BYTES, 8); }
+export function memmapType(i: i32): u32 { return load<u32>(mapBuf + <usize>i * ENTRY_BYTES, 16); }
+
+/** Replaces the memory map (tests and tools describing a machine). */
+export function setMemmap(map: MemRegion[]): void {
+  ensureRaw();
+  mapCount = 0;
+  for (let i = 0; i < map.length; i++) {
+    const r = unchecked(map[i]);
+    addRegion(r.base, r.length, r.type);
+  }
+}
+
+/** Total bytes of usable RAM in the memory map. */
+export function ramTotal(): u64 {
+  ensureRaw();
+  let total: u64 = 0;
+  for (let i = 0; i < mapCount; i++) if (memmapType(i) == MEM_RAM) total += memmapLength(i);
+  return total;
+}
+
+/** The end of the RAM region containing addr, or 0 if addr is not in RAM.
+ *  Adjacent RAM regions are treated as one. */
+export function ramEndFrom(addr: u64): u64 {
+  ensureRaw();
+  let end: u64 = 0;
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (let i = 0; i < mapCount; i++) {
+      if (memmapType(i) != MEM_RAM) continue;
+      const base = memmapBase(i), regionEnd = base + memmapLength(i);
+      const probe = end == 0 ? addr : end;
+      if (base <= probe && probe < regionEnd || (end != 0 && base == end)) {
+        if (regionEnd > end) { end = regionEnd; grew = true; }
+      }
+    }
+  }
+  return end;
+}
+
+/** Problems met while reading; their text comes with bootInfo().problems. */
+export function bootProblemCount(): i32 { ensureRaw(); return problemCount; }
+
+function ensureRaw(): void {
+  if (!rawRead) readBootRaw(boot_protocol(), boot_info());
+}
+
+// --- the object layer --------------------------------------------------------
+
+/** BootInfo objects from the raw buffers. */
+function buildBootInfo(): BootInfo {
+  ensureRaw();
+  const info = new BootInfo();
+  info.protocol = rawProtocol;
+  info.cmdline = new Cmdline(String.UTF8.decodeUnsafe(cmdBuf, <usize>cmdLen));
+  for (let i = 0; i < mapCount; i++) info.memmap.push(new MemRegion(memmapBase(i), memmapLength(i), memmapType(i)));
+  info.rsdp = rsdpAddr;
+  if (rsdpLen > 0) {
+    const copy = new Uint8Array(rsdpLen);
+    memory.copy(copy.dataStart, rsdpBuf, <usize>rsdpLen);
+    info.rsdpCopy = copy;
+  }
+  if (nameLen > 0) info.bootloader = String.UTF8.decodeUnsafe(nameBuf, <usize>nameLen);
+  else if (pvhVersion >= 0) info.bootloader = "PVH v" + pvhVersion.toString();
+  for (let i = 0; i < problemCount; i++) {
+    const p = problemBuf + <usize>i * 24;
+    info.problems.push(problemText(load<u64>(p), load<u64>(p, 8), load<u64>(p, 16)));
+  }
+  return info;
+}
+
+/** Parses the boot information at addr (for tests and tools; the kernel
+ *  reads its own once through bootInfo()). Replaces the raw buffers. */
+export function parseBootInfo(protocol: u32, addr: u64): BootInfo {
+  readBootRaw(protocol, addr);
+  const info = buildBootInfo();
+  current = info;
+  return info;
 }
 
 let current: BootInfo | null = null;
 
-/** Parses the boot information once; later calls return the same object. */
+/** The boot information as objects, built on first call; later calls return
+ *  the same object. */
 export function bootInfo(): BootInfo {
   let c = current;
   if (c === null) {
-    c = parseBootInfo(boot_protocol(), boot_info());
+    c = buildBootInfo();
     current = c;
   }
   return c;

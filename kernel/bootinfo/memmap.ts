@@ -26,32 +26,3 @@ export function typeName(t: u32): string {
     default: return "type" + t.toString();
   }
 }
-
-/** Total bytes of usable RAM. */
-export function ramTotal(map: MemRegion[]): u64 {
-  let total: u64 = 0;
-  for (let i = 0; i < map.length; i++) {
-    const r = unchecked(map[i]);
-    if (r.type == MEM_RAM) total += r.length;
-  }
-  return total;
-}
-
-/** The end of the RAM region containing addr, or 0 if addr is not in RAM.
- *  Adjacent RAM regions are treated as one. */
-export function ramEndFrom(map: MemRegion[], addr: u64): u64 {
-  let end: u64 = 0;
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (let i = 0; i < map.length; i++) {
-      const r = unchecked(map[i]);
-      if (r.type != MEM_RAM) continue;
-      const probe = end == 0 ? addr : end;
-      if (r.base <= probe && probe < r.end || (end != 0 && r.base == end)) {
-        if (r.end > end) { end = r.end; grew = true; }
-      }
-    }
-  }
-  return end;
-}

@@ -1,9 +1,9 @@
 // kernel/console/index.ts — the kernel console: text to COM1 (UTF-8, "\n" sent
 // as "\r\n" for terminals in raw mode), every byte also kept in the dmesg ring
 // that the REST endpoint serves. Other sinks (virtio-console) can be added.
-import { Uart16550, COM1 } from "./uart";
+import { uartInit, uartPut, uartGet, uartDropped } from "./uart";
 
-export { Uart16550, COM1 } from "./uart";
+export { COM1, uartPresent } from "./uart";
 
 /** Capacity of the kernel log ring, bytes; the oldest text is overwritten. */
 export const DMESG_SIZE: i32 = 16384;
@@ -13,16 +13,15 @@ export abstract class ConsoleSink {
   abstract writeByte(b: u32): void;
 }
 
-@lazy
-const uart = new Uart16550(COM1);
-@lazy
-const ring = new StaticArray<u8>(DMESG_SIZE);
+/** The dmesg ring: static memory, so printing never allocates (the boot
+ *  log is written before the heap exists). */
+const ring: usize = memory.data(DMESG_SIZE);
 let ringHead: i32 = 0;       // next write position
 let ringFilled: bool = false;
 let extraSink: ConsoleSink | null = null;
 
 export function init(): void {
-  uart.init();
+  uartInit();
 }
 
 export function addSink(sink: ConsoleSink): void {
@@ -30,11 +29,11 @@ export function addSink(sink: ConsoleSink): void {
 }
 
 function emitByte(b: u32): void {
-  unchecked(ring[ringHead] = <u8>b);
+  store<u8>(ring + <usize>ringHead, <u8>b);
   ringHead++;
   if (ringHead == DMESG_SIZE) { ringHead = 0; ringFilled = true; }
-  if (b == 0x0a) uart.putByte(0x0d);
-  uart.putByte(b);
+  if (b == 0x0a) uartPut(0x0d);
+  uartPut(b);
   const s = extraSink;
   if (s) s.writeByte(b);
 }
@@ -67,23 +66,49 @@ export function println(s: string): void {
   emitByte(0x0a);
 }
 
+/** Writes v in decimal without allocating (the boot log uses these). */
+export function printDec(v: u64): void {
+  let div: u64 = 1;
+  while (v / div >= 10) div *= 10;
+  while (div > 0) {
+    emitByte(0x30 + <u32>((v / div) % 10));
+    div /= 10;
+  }
+}
+
+/** Writes v as "0x" and lower-case hex digits, without allocating. */
+export function printHex(v: u64): void {
+  emitByte(0x30); emitByte(0x78);
+  let shift = 60;
+  while (shift > 0 && (v >> <u64>shift) == 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) {
+    const d = <u32>((v >> <u64>shift) & 15);
+    emitByte(d < 10 ? 0x30 + d : 0x57 + d);
+  }
+}
+
+/** Writes len bytes from ptr unchanged (already UTF-8), without allocating. */
+export function printBytes(ptr: usize, len: i32): void {
+  for (let i = 0; i < len; i++) emitByte(<u32>load<u8>(ptr + <usize>i));
+}
+
 /** The dmesg ring's contents, oldest first, as a string (UTF-8 decoded). */
 export function dmesg(): string {
   const len = ringFilled ? DMESG_SIZE : ringHead;
   const start = ringFilled ? ringHead : 0;
   const buf = new Uint8Array(len);
   for (let i = 0; i < len; i++) {
-    unchecked(buf[i] = ring[(start + i) % DMESG_SIZE]);
+    unchecked(buf[i] = load<u8>(ring + <usize>((start + i) % DMESG_SIZE)));
   }
   return String.UTF8.decode(buf.buffer);
 }
 
 /** Bytes the UART could not send (a wedged or absent device). */
 export function droppedBytes(): u64 {
-  return uart.dropped;
+  return uartDropped;
 }
 
 /** A byte typed on the serial console, or -1. */
 export function readByte(): i32 {
-  return uart.getByte();
+  return uartGet();
 }

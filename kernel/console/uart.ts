@@ -1,4 +1,4 @@
-// kernel/console/uart.ts — 16550 UART driver, polled transmit. The always-there
+// kernel/console/uart.ts — 16550 UART driver for COM1, polled transmit. The always-there
 // console on PC-compatible machines (COM1 at I/O port 0x3f8; QEMU pc, q35 and
 // microvm all provide it). Register layout from the PC16550D data sheet.
 import { inb, outb } from "../platform";
@@ -24,45 +24,45 @@ const TX_SPIN_LIMIT_STALLED: i32 = 1000;
 
 export const COM1: u32 = 0x3f8;
 
-export class Uart16550 {
-  /** Bytes dropped because the transmitter never became ready. */
-  dropped: u64 = 0;
-  present: bool = false;
+// One COM1 per machine, so the driver is module state rather than an object:
+// the console reaches it before anything has been allocated (the boot path
+// allocates nothing until the app does; docs/ARCHITECTURE.md, "Boot").
 
-  constructor(public base: u32) {}
+/** Bytes dropped because the transmitter never became ready. */
+export let uartDropped: u64 = 0;
+/** False when the line status register reads 0xff: no UART there. */
+export let uartPresent: bool = false;
+let stalled: bool = false;
 
-  /** 115200 baud, 8N1, FIFOs on, interrupts off. Detects absence by the
-   *  scratch-free loopback-less check the LSR gives: 0xff means no device. */
-  init(): void {
-    outb(this.base + IER, 0x00);
-    outb(this.base + LCR, 0x80);          // DLAB on
-    outb(this.base + DLL, 0x01);          // divisor 1 = 115200 baud
-    outb(this.base + IER, 0x00);
-    outb(this.base + LCR, 0x03);          // DLAB off, 8 bits, no parity, 1 stop
-    outb(this.base + FCR, 0xc7);          // enable and clear FIFOs, 14-byte threshold
-    outb(this.base + MCR, 0x03);          // DTR, RTS
-    this.present = inb(this.base + LSR) != 0xff;
-  }
+/** 115200 baud, 8N1, FIFOs on, interrupts off. Detects absence by the
+ *  line status register: 0xff means no device answers. */
+export function uartInit(): void {
+  outb(COM1 + IER, 0x00);
+  outb(COM1 + LCR, 0x80);          // DLAB on
+  outb(COM1 + DLL, 0x01);          // divisor 1 = 115200 baud
+  outb(COM1 + IER, 0x00);
+  outb(COM1 + LCR, 0x03);          // DLAB off, 8 bits, no parity, 1 stop
+  outb(COM1 + FCR, 0xc7);          // enable and clear FIFOs, 14-byte threshold
+  outb(COM1 + MCR, 0x03);          // DTR, RTS
+  uartPresent = inb(COM1 + LSR) != 0xff;
+}
 
-  stalled: bool = false;
-
-  putByte(b: u32): void {
-    const limit = this.stalled ? TX_SPIN_LIMIT_STALLED : TX_SPIN_LIMIT;
-    let spins = 0;
-    while ((inb(this.base + LSR) & LSR_THR_EMPTY) == 0) {
-      if (++spins >= limit) {
-        this.stalled = true;
-        this.dropped++;
-        return;
-      }
+export function uartPut(b: u32): void {
+  const limit = stalled ? TX_SPIN_LIMIT_STALLED : TX_SPIN_LIMIT;
+  let spins = 0;
+  while ((inb(COM1 + LSR) & LSR_THR_EMPTY) == 0) {
+    if (++spins >= limit) {
+      stalled = true;
+      uartDropped++;
+      return;
     }
-    this.stalled = false;
-    outb(this.base + THR, b & 0xff);
   }
+  stalled = false;
+  outb(COM1 + THR, b & 0xff);
+}
 
-  /** A received byte, or -1 when none is waiting. */
-  getByte(): i32 {
-    if ((inb(this.base + LSR) & LSR_DATA_READY) == 0) return -1;
-    return <i32>inb(this.base + RBR);
-  }
+/** A received byte, or -1 when none is waiting. */
+export function uartGet(): i32 {
+  if ((inb(COM1 + LSR) & LSR_DATA_READY) == 0) return -1;
+  return <i32>inb(COM1 + RBR);
 }

@@ -3,7 +3,7 @@
 // of RAM is never touched), the page allocator for device memory, and
 // accounting by owner. layout.ts draws the map.
 import { linear_base, memory_limit } from "../platform";
-import { MemRegion, ramTotal, ramEndFrom } from "../bootinfo";
+import { MemRegion, ramTotal, ramEndFrom, setMemmap } from "../bootinfo";
 import { panic } from "../panic";
 import { PagePool, MemOwner, OWNER_COUNT } from "./pages";
 import { PAGE_SHIFT } from "./layout";
@@ -40,30 +40,63 @@ export class MemStats {
 const RESERVE_MIN: u64 = 256 << 10;
 const RESERVE_MAX: u64 = 4 << 20;
 
-@lazy
-const info = new MemoryInfo();
-@lazy
-const pool = new PagePool();
+// Plain globals, no objects: initMemory runs on the boot path, before
+// anything has been allocated (kernel/main.ts). The page pool and the
+// MemoryInfo object are made on first use.
+let ramBytes: u64 = 0;
+let linearLimit: u64 = 0;
+let poolLimit: u64 = 0;
+let poolReserve: u64 = 0;
+let info: MemoryInfo | null = null;
+let thePool: PagePool | null = null;
 let highWater: u64 = 0;
 
-/** Sets the loader's growth limit from the memory map and readies the page
- *  pool. With no map (unknown boot protocol) linear memory keeps its size. */
-export function initMemory(map: MemRegion[]): MemoryInfo {
-  info.ramBytes = ramTotal(map);
-  info.linearBase = linear_base();
-  const end = ramEndFrom(map, info.linearBase);
-  info.linearLimit = end > info.linearBase ? end - info.linearBase : 0;
-  if (info.linearLimit > 0) memory_limit(info.linearLimit);
-  const limit = info.linearLimit > 0 ? info.linearLimit : linearSize();
+/** Sets the loader's growth limit from the boot memory map (or from map,
+ *  which replaces it: tests describe their machine this way) and sizes the
+ *  page pool. With no map (unknown boot protocol) linear memory keeps its
+ *  size. Allocates nothing. */
+export function initMemory(map: MemRegion[] | null = null): void {
+  if (map !== null) setMemmap(map);
+  ramBytes = ramTotal();
+  const base = linear_base();
+  const end = ramEndFrom(base);
+  linearLimit = end > base ? end - base : 0;
+  if (linearLimit > 0) memory_limit(linearLimit);
+  const limit = linearLimit > 0 ? linearLimit : linearSize();
   let reserve = limit / 32;
   if (reserve < RESERVE_MIN) reserve = RESERVE_MIN;
   if (reserve > RESERVE_MAX) reserve = RESERVE_MAX;
-  pool.configure(limit, reserve);
-  return info;
+  poolLimit = limit;
+  poolReserve = reserve;
+  info = null;
+  if (thePool !== null) thePool!.configure(poolLimit, poolReserve);
 }
 
+/** Usable RAM, bytes (boot path: no object needed). */
+export function ramSize(): u64 { return ramBytes; }
+/** How far linear memory may grow, bytes. */
+export function linearLimitBytes(): u64 { return linearLimit; }
+
 export function memoryInfo(): MemoryInfo {
-  return info;
+  let i = info;
+  if (i === null) {
+    i = new MemoryInfo();
+    i.ramBytes = ramBytes;
+    i.linearBase = linear_base();
+    i.linearLimit = linearLimit;
+    info = i;
+  }
+  return i;
+}
+
+function pool(): PagePool {
+  let p = thePool;
+  if (p === null) {
+    p = new PagePool();
+    p.configure(poolLimit, poolReserve);
+    thePool = p;
+  }
+  return p;
 }
 
 /** Bytes of linear memory in use now (its current size). */
@@ -72,13 +105,13 @@ export function linearSize(): u64 {
 }
 
 function usedNow(): u64 {
-  return linearSize() - (<u64>pool.freePageCount << PAGE_SHIFT);
+  return linearSize() - (<u64>pool().freePageCount << PAGE_SHIFT);
 }
 
 /** `count` 4 KiB pages, physically contiguous and zeroed, charged to owner;
  *  0 when memory is exhausted (counted in allocFailures). */
 export function allocPages(count: i32, owner: MemOwner): usize {
-  const p = pool.alloc(count, owner);
+  const p = pool().alloc(count, owner);
   if (p != 0) {
     const u = usedNow();
     if (u > highWater) highWater = u;
@@ -89,7 +122,7 @@ export function allocPages(count: i32, owner: MemOwner): usize {
 /** Returns pages from allocPages. Freeing what was not allocated is a bug in
  *  the caller and would corrupt the pool: it panics. */
 export function freePages(ptr: usize, count: i32): void {
-  if (!pool.free(ptr, count)) {
+  if (!pool().free(ptr, count)) {
     panic("freePages: 0x" + ptr.toString(16) + " x" + count.toString() + " is not an allocated run");
   }
 }
@@ -101,7 +134,7 @@ export function physAddr(ptr: usize): u64 {
 
 /** Which owner a pool page belongs to, or -1. */
 export function pageOwner(ptr: usize): i32 {
-  return pool.ownerOf(ptr);
+  return pool().ownerOf(ptr);
 }
 
 /** Heap bytes held on behalf of a subsystem (e.g. the TCP/IP stack's
@@ -116,6 +149,7 @@ export function chargeHeap(owner: MemOwner, delta: i64): void {
 export function memStats(): MemStats {
   const s = new MemStats();
   const size = linearSize();
+  const pool = pagePool();
   s.totalBytes = pool.limitBytes > size ? pool.limitBytes : size;
   s.usedBytes = usedNow();
   s.freeBytes = s.totalBytes - s.usedBytes;
@@ -162,4 +196,4 @@ export function memStatsLine(): string {
 }
 
 /** The pool itself, for tests. */
-export function pagePool(): PagePool { return pool; }
+export function pagePool(): PagePool { return pool(); }

@@ -26,20 +26,30 @@ export abstract class ExitHook {
   abstract beforeExit(status: i32): void;
 }
 
-@lazy
-const exitHooks = new Array<ExitHook>();
+/** Made on first registration: an image that registers none allocates nothing. */
+let exitHooks: Array<ExitHook> | null = null;
 let exiting = false;
 
 export function onExit(h: ExitHook): void {
-  exitHooks.push(h);
+  let hooks = exitHooks;
+  if (hooks === null) {
+    hooks = new Array<ExitHook>();
+    exitHooks = hooks;
+  }
+  hooks.push(h);
+}
+
+function runExitHooks(status: i32): void {
+  if (exiting) return;
+  exiting = true;
+  const hooks = exitHooks;
+  if (hooks === null) return;
+  for (let i = hooks.length - 1; i >= 0; i--) hooks[i].beforeExit(status);
 }
 
 /** Ends the guest after running the exit hooks (latest first, once). */
 export function exitGuest(status: i32): void {
-  if (!exiting) {
-    exiting = true;
-    for (let i = exitHooks.length - 1; i >= 0; i--) exitHooks[i].beforeExit(status);
-  }
+  runExitHooks(status);
   exitGuestNow(status);
 }
 
@@ -52,10 +62,7 @@ const RESET_CPU_AND_SYSTEM: u32 = 0x06;
  *  keyboard controller's and the chipset's reset lines, which reboot the VM
  *  under libvirt, clouds and Firecracker. */
 export function rebootGuest(): void {
-  if (!exiting) {
-    exiting = true;
-    for (let i = exitHooks.length - 1; i >= 0; i--) exitHooks[i].beforeExit(EXIT_REBOOT);
-  }
+  runExitHooks(EXIT_REBOOT);
   outl(DEBUG_EXIT_PORT, <u32>EXIT_REBOOT);
   outb(I8042_COMMAND, I8042_RESET);
   outb(PCI_RESET_CONTROL, RESET_CPU_AND_SYSTEM);

@@ -11,6 +11,7 @@ type E = {
   parse(p: number, a: bigint): number;
   cmdline(): number; problems(): number; region(i: number): number; rsdp(): bigint; bootloader(): number;
   parseCmdline(s: number): number; cmdGet(k: number): number; cmdAll(k: number): number;
+  rawHas(s: number, k: number): number; cmdHas(k: number): number;
   consoleInit(): void; consolePrint(s: number): void; dmesg(): number; abortNow(): void;
   __newString?: (s: string) => number;
 };
@@ -156,6 +157,22 @@ describe("command line", () => {
     expect(k.exports.cmdGet(s("missing"))).toBe(0);
     expect(k.str(k.exports.cmdGet(s("name")))).toBe("two words");
     expect(k.str(k.exports.cmdAll(s("virtio_mmio.device")))).toBe("512@0xfeb00000:12,512@0xfeb00200:13");
+  });
+
+  it("the boot path's allocation-free flag check agrees with the parser", async () => {
+    const { k, s } = await kernelWith(new FakeHost());
+    const lines = [
+      "quiet", " quiet ", "quiet=1", "quiet=", "notquiet", "quietly", "a=quiet", 'x="a quiet"', '"quiet"', 'qu"ie"t',
+      'name="two words" quiet', "memmap\tquiet\n", "", "é quiet", "q", "quiet=a=b", '"unterminated quiet',
+    ];
+    for (const line of lines) {
+      k.exports.parseCmdline(s(line));
+      for (const key of ["quiet", "q", "memmap", "x"]) {
+        expect(!!k.exports.rawHas(s(line), s(key)), `${JSON.stringify(line)} has ${key}`).toBe(!!k.exports.cmdHas(s(key)));
+      }
+    }
+    expect(k.exports.rawHas(s("a quiet b"), s("quiet"))).toBeTruthy();
+    expect(k.exports.rawHas(s("a quietb"), s("quiet"))).toBeFalsy();
   });
 
   it("handles an unterminated quote and empty input", async () => {

@@ -1,6 +1,6 @@
 // test/unit/wasm/bootinfo.ts — drives kernel/bootinfo and the console from Node.
 import { abortHandler } from "../../../kernel/panic";
-import { parseBootInfo, BootInfo, Cmdline } from "../../../kernel/bootinfo";
+import { parseBootInfo, BootInfo, Cmdline, wordsHave } from "../../../kernel/bootinfo";
 import * as console from "../../../kernel/console";
 
 let last: BootInfo | null = null;
@@ -23,6 +23,12 @@ let cl: Cmdline | null = null;
 export function parseCmdline(s: string): i32 { cl = new Cmdline(s); return cl!.args.length; }
 export function cmdGet(k: string): string | null { return cl!.get(k); }
 export function cmdAll(k: string): string { return cl!.all(k).join(","); }
+/** The allocation-free check the boot path uses, on s as UTF-8. */
+export function rawHas(s: string, k: string): bool {
+  const b = String.UTF8.encode(s);
+  return wordsHave(changetype<usize>(b), b.byteLength, k);
+}
+export function cmdHas(k: string): bool { return cl!.has(k); }
 
 export function consoleInit(): void { console.init(); }
 export function consolePrint(s: string): void { console.println(s); }

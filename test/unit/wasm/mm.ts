@@ -2,7 +2,7 @@
 // ACPI MADT parser from Node.
 import { abortHandler } from "../../../kernel/panic";
 import { MemRegion } from "../../../kernel/bootinfo";
-import { initMemory, allocPages, freePages, physAddr, memStats, pagePool, pageOwner, MemOwner, memStatsLine } from "../../../kernel/mm";
+import { initMemory, linearLimitBytes, allocPages, freePages, physAddr, memStats, pagePool, pageOwner, MemOwner, memStatsLine } from "../../../kernel/mm";
 import { parseMadt, parseAcpi } from "../../../kernel/acpi";
 
 export { abortHandler };
@@ -10,7 +10,8 @@ export { abortHandler };
 /** RAM from 1 MiB to `ramEndKiB`; linear memory starts at the host's linearBase. */
 export function init(ramEndKiB: u32): u64 {
   const map: MemRegion[] = [new MemRegion(0, 0x9fc00, 1), new MemRegion(0x100000, (<u64>ramEndKiB << 10) - 0x100000, 1)];
-  return initMemory(map).linearLimit;
+  initMemory(map);
+  return linearLimitBytes();
 }
 export function alloc(count: i32, owner: i32): usize { return allocPages(count, <MemOwner>owner); }
 export function free(ptr: usize, count: i32): void { freePages(ptr, count); }
