@@ -105,6 +105,32 @@ _start32:
 	addl $8, %edi
 	loop 2b
 
+	/* The loader stack's guard pages (below it, in .stack) must fault: map
+	 * the 2 MiB region holding them with 4 KiB pages instead, those left
+	 * out. Running into them replaces counting call depth on every Wasm
+	 * call (loader.c reports it as the trap "call stack exhausted"). */
+	movl $stack_guard, %eax
+	andl $~0x1fffff, %eax           /* the region's base */
+	movl %eax, %edx
+	shrl $21, %edx                  /* its PD entry (below 4 GiB: one PD run) */
+	movl $pt_guard, %ebx
+	orl $3, %ebx                    /* present | writable, a page table */
+	movl %ebx, pd(,%edx,8)
+	movl $pt_guard, %edi
+	movl $512, %ecx
+7:	xorl %ebx, %ebx
+	cmpl $stack_guard, %eax
+	jb 8f
+	cmpl $stack_guard_end, %eax
+	jb 9f                           /* a guard page: not present */
+8:	movl %eax, %ebx
+	orl $3, %ebx
+9:	movl %ebx, (%edi)
+	movl $0, 4(%edi)
+	addl $4096, %eax
+	addl $8, %edi
+	loop 7b
+
 	movl $pml4, %eax
 	movl %eax, %cr3
 
@@ -175,7 +201,11 @@ pdpt: .space 4096
 pd:   .space 4096 * IDENTITY_MAP_GIB
 	/* Stacks need no zeroing: link.ld places .stack after __bss_end. */
 	.section .stack, "aw", @nobits
-	.balign 16
+	.balign 4096
+pt_guard: .space 4096                /* fully written above */
+	.globl stack_guard, stack_guard_end
+stack_guard: .space STACK_GUARD_SIZE  /* never mapped */
+stack_guard_end:
 	.globl loader_stack_bottom, loader_stack_top
 loader_stack_bottom: .space LOADER_STACK_SIZE
 loader_stack_top:

@@ -40,5 +40,9 @@
 #define LINEAR_MAP_GIB    5
 #define LOADER_STACK_SIZE 0x10000    /* 64 KiB: the only stack; Wasm calls run on it */
 #define FAULT_STACK_SIZE  0x2000     /* IST stack for double faults and NMIs */
+/* Unmapped pages below the loader stack: overflowing into them faults. Larger
+ * than any single frame (C is built with -fstack-clash-protection, which
+ * probes frames over a page one page at a time anyway). */
+#define STACK_GUARD_SIZE  0x4000
 
 #endif

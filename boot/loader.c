@@ -18,6 +18,7 @@ extern uint32_t boot_magic, boot_info;
 extern uint64_t irq_pending[4], irq_count, eoi_addr;
 extern uint32_t eoi_mode;
 extern uint8_t isr_stubs[], fault_stack_top[], loader_stack_bottom[], gdt64[];
+extern uint8_t stack_guard[], stack_guard_end[];
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 #define PVH_START_MAGIC      0x336ec578u
@@ -145,6 +146,10 @@ __attribute__((noreturn)) void exception_handler(struct trap_frame *f) {
   uint64_t cr2;
   __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
   if (f->vector == 14 && linear_fault(cr2)) report_trap("out of bounds memory access", f->rip);
+  /* The stack ran into its guard pages: a #PF, or a #DF when pushing the
+   * #PF's frame faulted too (then RIP is not reliable, CR2 is). */
+  if ((f->vector == 14 || f->vector == 8) && cr2 >= (uintptr_t)stack_guard && cr2 < (uintptr_t)stack_guard_end)
+    report_trap("call stack exhausted", f->rip);
   kputs("\r\n*** CPU exception ");
   kput_dec(f->vector);
   kputs(" (");

@@ -1,6 +1,6 @@
 // kernel/index.ts — the kernel's public API: what apps import from "skiff".
 export { print, println, dmesg } from "./console";
-export { bootInfo, BootInfo, Cmdline, MemRegion } from "./bootinfo";
+export { bootInfo, cmdline, BootInfo, Cmdline, MemRegion } from "./bootinfo";
 export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine } from "./mm";
 export {
   Task, TaskState, Service, TimerHandler, Timer, TaskInfo, SchedStats,

@@ -13,6 +13,8 @@ import { panic } from "./panic";
 export const KERNEL_NAME = "Skiff";
 @lazy
 export const KERNEL_VERSION = "0.1.0";
+/** KERNEL_NAME + " " + KERNEL_VERSION + " (booted via ": one constant, one call. */
+export const BANNER = "Skiff 0.1.0 (booted via ";
 
 let quiet = false;
 
@@ -27,17 +29,19 @@ export function bootKernel(appMain: () => i32): void {
   // Interrupt controllers, the calibrated clock and the deadline timer start
   // on first use (kernel/sched ensureStarted), not here: see docs/ARCHITECTURE.md.
   if (!quiet) {
-    console.print(KERNEL_NAME); console.print(" "); console.print(KERNEL_VERSION);
-    console.print(" (host interface v"); console.printDec(HOSTIF_VERSION);
-    console.print(", booted via "); console.print(protocolName(bootProtocol())); console.println(")");
-    console.print("memory: "); console.printDec(ramSize() >> 10);
-    console.print(" KiB RAM, linear memory at "); console.printHex(linear_base());
-    console.print(" may grow to "); console.printDec(linearLimitBytes() >> 10); console.println(" KiB");
+    // One short line, in few calls: under TCG every call and branch on the
+    // boot path is translated once, and every byte is a trap into the UART.
+    // The detail (RAM, host interface, linear memory, the map) comes with `memmap`.
+    console.print(BANNER); console.print(protocolName(bootProtocol())); console.println(")");
     if (bootProblemCount() > 0) {
       const problems = bootInfo().problems;
       for (let i = 0; i < problems.length; i++) console.println("boot info: " + problems[i]);
     }
     if (cmdlineHas("memmap")) {
+      console.print("RAM "); console.printDec(ramSize() >> 10);
+      console.print(" KiB, host interface v"); console.printDec(HOSTIF_VERSION);
+      console.print(", linear memory at "); console.printHex(linear_base());
+      console.print(" may grow to "); console.printDec(linearLimitBytes() >> 10); console.println(" KiB");
       for (let i = 0; i < memmapCount(); i++) {
         console.print("  "); console.printHex(memmapBase(i));
         console.print("-"); console.printHex(memmapBase(i) + memmapLength(i));

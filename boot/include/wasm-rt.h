@@ -10,8 +10,10 @@
  *    end page-faults and is reported as the Wasm trap (boot/paging.c). Bulk
  *    operations (memory.copy/fill, data segments) keep explicit range checks;
  *  - no Segue (no fs/gs base tricks), no threads, no exceptions, no SIMD;
- *  - call depth counted and capped so runaway recursion traps instead of
- *    running off the 64 KiB loader stack.
+ *  - no call-depth counting (WASM_RT_STACK_DEPTH_COUNT 0): runaway recursion
+ *    runs into unmapped guard pages below the 64 KiB loader stack, and the
+ *    fault handler reports the trap "call stack exhausted" (entry.S,
+ *    loader.c). Counting cost a compare and branch on every call.
  * The implementation is in boot/runtime.c.
  */
 #ifndef WASM_RT_H_
@@ -34,12 +36,7 @@
 #define WASM_RT_SEGUE_FREE_SEGMENT 0
 #define WASM_RT_NONCONFORMING_UNCHECKED_STACK_EXHAUSTION 0
 #define WASM_RT_STACK_EXHAUSTION_HANDLER 0
-#define WASM_RT_STACK_DEPTH_COUNT 1
-#ifndef WASM_RT_MAX_CALL_STACK_DEPTH
-/* Generated frames are small (tens of bytes); 600 nested calls fit the 64 KiB
- * stack with room left for the loader's own fault path. */
-#define WASM_RT_MAX_CALL_STACK_DEPTH 600
-#endif
+#define WASM_RT_STACK_DEPTH_COUNT 0   /* guard pages instead: see above */
 #define WASM_RT_MERGED_OOB_AND_EXHAUSTION_TRAPS 0
 #define WASM_RT_NO_RETURN __attribute__((noreturn))
 

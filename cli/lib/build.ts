@@ -41,11 +41,11 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "7";
+const PIPELINE_VERSION = "8";
 
 const CFLAGS = [
   "-Os", "-std=gnu11", "-ffunction-sections", "-fdata-sections", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
-  "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
+  "-fno-stack-protector", "-fstack-clash-protection", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
   "-fno-reorder-blocks-and-partition", "-fcf-protection=none", "-fno-common",
   "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
 ];

@@ -10,16 +10,25 @@ export class CmdlineArg {
 }
 
 export class Cmdline {
-  args: CmdlineArg[] = [];
+  private parsed: CmdlineArg[] | null = null;
 
-  constructor(public raw: string) {
-    this.args = parseCmdline(raw);
+  constructor(public raw: string) {}
+
+  /** The words, split on first use (printing raw needs no parse). */
+  get args(): CmdlineArg[] {
+    let a = this.parsed;
+    if (a === null) {
+      a = parseCmdline(this.raw);
+      this.parsed = a;
+    }
+    return a;
   }
 
   /** The value of the last `key=value` for key, or null. A bare flag gives "". */
   get(key: string): string | null {
-    for (let i = this.args.length - 1; i >= 0; i--) {
-      const a = unchecked(this.args[i]);
+    const args = this.args;
+    for (let i = args.length - 1; i >= 0; i--) {
+      const a = unchecked(args[i]);
       if (a.key == key) {
         const v = a.value;
         return v === null ? "" : v;
@@ -35,8 +44,9 @@ export class Cmdline {
   /** Every value given for key, in order (e.g. repeated virtio_mmio.device=). */
   all(key: string): string[] {
     const out = new Array<string>();
-    for (let i = 0; i < this.args.length; i++) {
-      const a = unchecked(this.args[i]);
+    const args = this.args;
+    for (let i = 0; i < args.length; i++) {
+      const a = unchecked(args[i]);
       if (a.key == key) {
         const v = a.value;
         out.push(v === null ? "" : v);

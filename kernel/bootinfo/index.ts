@@ -35,15 +35,58 @@ const MB2_MAX_INFO: u32 = 65536;
 
 export class BootInfo {
   protocol: u32 = BOOT_UNKNOWN;
-  cmdline: Cmdline = new Cmdline("");
-  memmap: MemRegion[] = [];
   /** Physical address of the ACPI RSDP, or 0 (for Multiboot2: of our copy's source unknown,
    *  so rsdpCopy holds the bytes instead). */
   rsdp: u64 = 0;
   rsdpCopy: Uint8Array | null = null;
   bootloader: string = "";
+  /** Set for the object bootInfo() returns: the lists below are then built
+   *  from the boot-time buffers on first access (an app that only prints
+   *  the command line never builds the memory map). Not for apps. */
+  rawBacked: bool = false;
+  private cmdlineObj: Cmdline | null = null;
+  private memmapList: MemRegion[] | null = null;
+  private problemList: string[] | null = null;
+
+  get cmdline(): Cmdline {
+    let c = this.cmdlineObj;
+    if (c === null) {
+      c = new Cmdline(this.rawBacked ? cmdline() : "");
+      this.cmdlineObj = c;
+    }
+    return c;
+  }
+  set cmdline(c: Cmdline) { this.cmdlineObj = c; }
+
+  get memmap(): MemRegion[] {
+    let m = this.memmapList;
+    if (m === null) {
+      m = new Array<MemRegion>();
+      if (this.rawBacked) {
+        for (let i = 0; i < mapCount; i++) m.push(new MemRegion(memmapBase(i), memmapLength(i), memmapType(i)));
+      }
+      this.memmapList = m;
+    }
+    return m;
+  }
+  set memmap(m: MemRegion[]) { this.memmapList = m; }
+
   /** What went wrong while reading, for the boot log; empty when all was well. */
-  problems: string[] = [];
+  get problems(): string[] {
+    let p = this.problemList;
+    if (p === null) {
+      p = new Array<string>();
+      if (this.rawBacked) {
+        for (let i = 0; i < problemCount; i++) {
+          const at = problemBuf + <usize>i * 24;
+          p.push(problemText(load<u64>(at), load<u64>(at, 8), load<u64>(at, 16)));
+        }
+      }
+      this.problemList = p;
+    }
+    return p;
+  }
+  set problems(p: string[]) { this.problemList = p; }
 
   protocolName(): string {
     return protocolName(this.protocol);
@@ -159,6 +202,7 @@ function copyCString(buf: usize, max: i32, addr: u64, limit: i32): i32 {
 export function readBootRaw(protocol: u32, addr: u64): void {
   rawRead = true;
   rawProtocol = protocol;
+  cmdlineText = null;
   cmdLen = 0; mapCount = 0; rsdpAddr = 0; rsdpLen = 0; nameLen = 0; pvhVersion = -1; problemCount = 0;
   if (protocol == BOOT_PVH) readPvh(addr);
   else if (protocol == BOOT_MULTIBOOT2) readMultiboot2(addr);
@@ -263,6 +307,20 @@ export function bootProtocol(): u32 {
   return rawProtocol;
 }
 
+let cmdlineText: string | null = null;
+
+/** The boot command line as given (decoded once). bootInfo().cmdline
+ *  splits it into words. */
+export function cmdline(): string {
+  let t = cmdlineText;
+  if (t === null) {
+    ensureRaw();
+    t = String.UTF8.decodeUnsafe(cmdBuf, <usize>cmdLen);
+    cmdlineText = t;
+  }
+  return t;
+}
+
 /** Whether the command line has `key` as a flag or `key=value`, without allocating. */
 export function cmdlineHas(key: string): bool {
   ensureRaw();
@@ -322,13 +380,12 @@ function ensureRaw(): void {
 
 // --- the object layer --------------------------------------------------------
 
-/** BootInfo objects from the raw buffers. */
+/** A BootInfo over the raw buffers; its lists are built on first access. */
 function buildBootInfo(): BootInfo {
   ensureRaw();
   const info = new BootInfo();
+  info.rawBacked = true;
   info.protocol = rawProtocol;
-  info.cmdline = new Cmdline(String.UTF8.decodeUnsafe(cmdBuf, <usize>cmdLen));
-  for (let i = 0; i < mapCount; i++) info.memmap.push(new MemRegion(memmapBase(i), memmapLength(i), memmapType(i)));
   info.rsdp = rsdpAddr;
   if (rsdpLen > 0) {
     const copy = new Uint8Array(rsdpLen);
@@ -337,18 +394,17 @@ function buildBootInfo(): BootInfo {
   }
   if (nameLen > 0) info.bootloader = String.UTF8.decodeUnsafe(nameBuf, <usize>nameLen);
   else if (pvhVersion >= 0) info.bootloader = "PVH v" + pvhVersion.toString();
-  for (let i = 0; i < problemCount; i++) {
-    const p = problemBuf + <usize>i * 24;
-    info.problems.push(problemText(load<u64>(p), load<u64>(p, 8), load<u64>(p, 16)));
-  }
   return info;
 }
 
 /** Parses the boot information at addr (for tests and tools; the kernel
- *  reads its own once through bootInfo()). Replaces the raw buffers. */
+ *  reads its own once through bootInfo()). Replaces the raw buffers, so the
+ *  result is built in full now rather than on access. */
 export function parseBootInfo(protocol: u32, addr: u64): BootInfo {
   readBootRaw(protocol, addr);
   const info = buildBootInfo();
+  info.cmdline; info.memmap; info.problems;
+  info.rawBacked = false;
   current = info;
   return info;
 }

@@ -26,17 +26,29 @@ export interface MmioDevice {
   write(offset: bigint, width: 1 | 2 | 4 | 8, value: bigint): void;
 }
 
-/** A 16550 that records what is transmitted and can feed received bytes. */
+/** A 16550 that records what is transmitted and can feed received bytes.
+ *  With fifo, it models a 16550A whose line is slow: written bytes wait in
+ *  a 16-byte transmit FIFO that drains only when LSR is read, and a write
+ *  into a full FIFO counts as an overrun (a byte real hardware would lose). */
 export class FakeUart implements PortDevice {
   bytes: number[] = [];
   rx: number[] = [];
   lcr = 0;
+  fcr = 0;
   writes: { reg: number; value: number }[] = [];
-  constructor(public base = 0x3f8) {}
+  inFifo = 0;
+  overruns = 0;
+  lsrReads = 0;
+  constructor(public base = 0x3f8, public fifo = false) {}
   read(port: number): number {
     const reg = port - this.base;
-    if (reg === 5) return 0x60 | (this.rx.length ? 1 : 0);   // THR empty, TX idle
+    if (reg === 5) {
+      this.lsrReads++;
+      this.inFifo = 0;                                       // the line caught up
+      return 0x60 | (this.rx.length ? 1 : 0);                // THR empty, TX idle
+    }
     if (reg === 0 && !(this.lcr & 0x80)) return this.rx.shift() ?? 0;
+    if (reg === 2) return this.fifo && this.fcr & 1 ? 0xc1 : 0x01;   // IIR: FIFOs on?, no interrupt
     if (reg === 3) return this.lcr;
     return 0;
   }
@@ -44,7 +56,13 @@ export class FakeUart implements PortDevice {
     const reg = port - this.base;
     this.writes.push({ reg, value });
     if (reg === 3) this.lcr = value;
-    else if (reg === 0 && !(this.lcr & 0x80)) this.bytes.push(value & 0xff);
+    else if (reg === 2) this.fcr = value;
+    else if (reg === 0 && !(this.lcr & 0x80)) {
+      const depth = this.fifo && this.fcr & 1 ? 16 : 1;
+      if (this.inFifo >= depth) this.overruns++;
+      else this.inFifo++;
+      this.bytes.push(value & 0xff);
+    }
   }
   text(): string {
     return Buffer.from(this.bytes).toString("utf8");

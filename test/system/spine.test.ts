@@ -87,6 +87,14 @@ describe("failures end the guest with a readable cause and a distinct status", (
     });
   }
 
+  it("runaway recursion → Wasm trap 'call stack exhausted' from the stack's guard pages, status 71", async () => {
+    const r = await bootAndWait({ app: "test/apps/recurse", build: { debug: true }, timeoutMs: 30000 });
+    expect(r.serial).toContain("diving");
+    expect(r.serial).toMatch(/wasm trap: call stack exhausted in \S*test\/apps\/recurse\/main\/dive\b/);
+    expect(r.serial).not.toContain("came back");
+    expect(r.status, r.serial).toBe(EXIT.TRAP);
+  });
+
   it("unreachable → Wasm trap naming the function (debug build), status 71", async () => {
     const r = await bootAndWait({ app: "test/apps/unreachable", build: { debug: true }, timeoutMs: 30000 });
     expect(r.status).toBe(EXIT.TRAP);

@@ -12,7 +12,7 @@ type E = {
   cmdline(): number; problems(): number; region(i: number): number; rsdp(): bigint; bootloader(): number;
   parseCmdline(s: number): number; cmdGet(k: number): number; cmdAll(k: number): number;
   rawHas(s: number, k: number): number; cmdHas(k: number): number;
-  consoleInit(): void; consolePrint(s: number): void; dmesg(): number; abortNow(): void;
+  bannerMatches(): number; consoleInit(): void; consolePrint(s: number): void; dmesg(): number; abortNow(): void;
   __newString?: (s: string) => number;
 };
 
@@ -184,6 +184,11 @@ describe("command line", () => {
 });
 
 describe("console on a fake 16550", () => {
+  it("the boot banner constant spells the kernel's name and version", async () => {
+    const { k } = await kernelWith(new FakeHost());
+    expect(k.exports.bannerMatches()).toBeTruthy();
+  });
+
   it("programs 115200 8N1 and sends UTF-8 with CRLF", async () => {
     const host = new FakeHost();
     const { k, s } = await kernelWith(host);
@@ -193,6 +198,27 @@ describe("console on a fake 16550", () => {
     k.exports.consolePrint(s("héllo ✓ 🚀"));
     expect(host.uart.text()).toBe("héllo ✓ 🚀\r\n");
     expect(k.str(k.exports.dmesg())).toBe("héllo ✓ 🚀\n");
+  });
+
+  it("fills a 16550A's transmit FIFO without overrunning it, asking LSR once per 16 bytes", async () => {
+    const host = new FakeHost();
+    host.uart.fifo = true;
+    const { k, s } = await kernelWith(host);
+    k.exports.consoleInit();
+    const line = "0123456789abcdef".repeat(6) + "xyz";   // 99 bytes + CRLF
+    k.exports.consolePrint(s(line));
+    expect(host.uart.text()).toBe(line + "\r\n");
+    expect(host.uart.overruns).toBe(0);
+    expect(host.uart.lsrReads).toBeLessThanOrEqual(2 + Math.ceil(101 / 16));   // +init's presence check
+  });
+
+  it("without a FIFO (16450), polls before every byte and loses none", async () => {
+    const host = new FakeHost();
+    const { k, s } = await kernelWith(host);
+    k.exports.consoleInit();
+    k.exports.consolePrint(s("no fifo here"));
+    expect(host.uart.text()).toBe("no fifo here\r\n");
+    expect(host.uart.overruns).toBe(0);
   });
 
   it("abort prints file:line:column and exits with the panic status", async () => {

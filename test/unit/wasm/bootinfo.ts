@@ -2,6 +2,7 @@
 import { abortHandler } from "../../../kernel/panic";
 import { parseBootInfo, BootInfo, Cmdline, wordsHave } from "../../../kernel/bootinfo";
 import * as console from "../../../kernel/console";
+import { BANNER, KERNEL_NAME, KERNEL_VERSION } from "../../../kernel/main";
 
 let last: BootInfo | null = null;
 
@@ -30,6 +31,7 @@ export function rawHas(s: string, k: string): bool {
 }
 export function cmdHas(k: string): bool { return cl!.has(k); }
 
+export function bannerMatches(): bool { return BANNER == KERNEL_NAME + " " + KERNEL_VERSION + " (booted via "; }
 export function consoleInit(): void { console.init(); }
 export function consolePrint(s: string): void { console.println(s); }
 export function dmesg(): string { return console.dmesg(); }
