@@ -18,6 +18,7 @@ const char *symbol_for(uintptr_t addr);
 uint64_t linear_base(void);
 uint64_t linear_size(void);
 void linear_set_limit(uint64_t bytes);
+uint64_t loader_ram_limit(void);
 void linear_map(uint64_t base, uint64_t from, uint64_t to);
 int linear_fault(uint64_t addr);
 __attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip);

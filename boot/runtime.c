@@ -9,6 +9,7 @@
 #include "wasm-rt.h"
 #include "loader.h"
 #include "hostif.h"
+#include "hostif_inline.h"
 
 uint32_t wasm_rt_call_stack_depth;
 
@@ -25,9 +26,12 @@ uint64_t linear_base(void) {
   return ((uintptr_t)__image_end + LINEAR_ALIGN - 1) & ~(uint64_t)(LINEAR_ALIGN - 1);
 }
 
+static bool limit_set;
+
 void linear_set_limit(uint64_t bytes) {
   if (bytes > 0x100000000ull) bytes = 0x100000000ull;   /* wasm32: 4 GiB at most */
   linear_limit_bytes = bytes;
+  limit_set = true;
 }
 
 uint64_t linear_size(void) { return the_memory ? the_memory->size : 0; }
@@ -42,6 +46,8 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages,
   uint64_t bytes = initial_pages * page_size;
   linear_map(linear_base(), 0, bytes);
   mem->data = (uint8_t *)(uintptr_t)(linear_base() + LINEAR_VIRT_OFFSET);
+  /* The generated loads and stores use __linear_vbase directly (hostif_inline.h). */
+  if (mem->data != skiff_linear_vbase()) loader_fail("linear memory is not at __linear_vbase (link.ld and layout.h disagree)");
   mem->page_size = page_size;
   mem->pages = initial_pages;
   mem->max_pages = max_pages;
@@ -55,6 +61,13 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages,
 }
 
 uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
+  /* Growing before the kernel has read the memory map (a static initialiser
+   * that allocates): take the bound from the boot protocol now. Done lazily,
+   * an image whose start function does not grow memory never pays for it. */
+  if (!limit_set) {
+    uint64_t limit = loader_ram_limit();
+    linear_set_limit(limit > mem->size ? limit : mem->size);
+  }
   uint64_t old = mem->pages, pages = old + delta;
   if (pages < old || pages > mem->max_pages || pages > 65536 ||
       pages * mem->page_size > linear_limit_bytes)

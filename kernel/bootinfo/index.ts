@@ -315,10 +315,22 @@ export function cmdline(): string {
   let t = cmdlineText;
   if (t === null) {
     ensureRaw();
-    t = String.UTF8.decodeUnsafe(cmdBuf, <usize>cmdLen);
+    t = asciiOrUtf8(cmdBuf, cmdLen);
     cmdlineText = t;
   }
   return t;
+}
+
+/** The bytes as a string: widened directly when all are ASCII (the usual
+ *  command line: no decoder, no over-allocation and shrink), else UTF-8. */
+function asciiOrUtf8(ptr: usize, len: i32): string {
+  let high: u32 = 0;
+  for (let i = 0; i < len; i++) high |= load<u8>(ptr + <usize>i);
+  if (high >= 0x80) return String.UTF8.decodeUnsafe(ptr, <usize>len);
+  const out = changetype<string>(__new(<usize>len << 1, idof<string>()));
+  const o = changetype<usize>(out);
+  for (let i = 0; i < len; i++) store<u16>(o + (<usize>i << 1), load<u8>(ptr + <usize>i));
+  return out;
 }
 
 /** Whether the command line has `key` as a flag or `key=value`, without allocating. */

@@ -46,6 +46,16 @@ describe("hello boots", () => {
     expect(r.serial).toContain("Hello from Skiff!");
   });
 
+  it("a static initialiser may allocate beyond the initial memory (growth bounded before the kernel runs)", async () => {
+    const r = await bootAndWait({ app: "test/apps/bigstatic", memory: "16M", timeoutMs: 30000 });
+    expect(r.serial).toContain("static buffer of 3072 KiB, last byte 7");
+    expect(r.status, r.serial).toBe(0);
+    // With too little RAM the same growth is refused: an orderly failure, not a crash into what follows RAM.
+    const small = await bootAndWait({ app: "test/apps/bigstatic", memory: "3M", timeoutMs: 30000 });
+    expect(small.status, small.serial).not.toBe(0);
+    expect(small.serial).not.toContain("static buffer of");
+  });
+
   it("passes the app's status through as the exit status", async () => {
     const r = await bootAndWait({ app: "test/apps/exitcode", cmdline: "exitcode=7", timeoutMs: 30000 });
     expect(r.serial).toContain("exiting with 7");

@@ -8,7 +8,7 @@ import { FakeHost } from "../platform/host.js";
 import { ROOT, loadKernel } from "../platform/wasm.js";
 
 type E = {
-  parse(p: number, a: bigint): number;
+  parse(p: number, a: bigint): number; cmdlineText(): number;
   cmdline(): number; problems(): number; region(i: number): number; rsdp(): bigint; bootloader(): number;
   parseCmdline(s: number): number; cmdGet(k: number): number; cmdAll(k: number): number;
   rawHas(s: number, k: number): number; cmdHas(k: number): number;
@@ -118,6 +118,16 @@ describe("Multiboot2 tags", () => {
     expect(k.str(k.exports.region(2))).toBe("0x100000+0x7ee0000:1");
     expect(k.str(k.exports.cmdline())).toBe("skiff.mode=grub  x=1");
     expect(k.str(k.exports.bootloader())).toBe("GRUB 2.06");
+    expect(k.str(k.exports.cmdlineText())).toBe("skiff.mode=grub  x=1");
+  });
+
+  it("decodes a UTF-8 command line (the ASCII fast path must not mangle it)", async () => {
+    const host = new FakeHost();
+    host.addPhys(0x10000n, mb2Sample('name="héllo ✓" x=1'));
+    const { k } = await kernelWith(host);
+    k.exports.parse(2, 0x10000n);
+    expect(k.str(k.exports.cmdlineText())).toBe('name="héllo ✓" x=1');
+    expect(k.str(k.exports.cmdline())).toBe('name="héllo ✓" x=1');
   });
 
   it("stops at a tag whose size runs past the end", async () => {

@@ -1,6 +1,6 @@
 // test/unit/wasm/bootinfo.ts — drives kernel/bootinfo and the console from Node.
 import { abortHandler } from "../../../kernel/panic";
-import { parseBootInfo, BootInfo, Cmdline, wordsHave } from "../../../kernel/bootinfo";
+import { parseBootInfo, BootInfo, Cmdline, wordsHave, cmdline as bootCmdline } from "../../../kernel/bootinfo";
 import * as console from "../../../kernel/console";
 import { BANNER, KERNEL_NAME, KERNEL_VERSION } from "../../../kernel/main";
 
@@ -12,6 +12,8 @@ export function parse(protocol: u32, addr: u64): i32 {
   return b.memmap.length;
 }
 export function cmdline(): string { return last!.cmdline.raw; }
+/** The kernel's cmdline() (ASCII fast path or UTF-8) for the last parse. */
+export function cmdlineText(): string { return bootCmdline(); }
 export function problems(): string { return last!.problems.join("|"); }
 export function region(i: i32): string {
   const r = last!.memmap[i];
