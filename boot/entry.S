@@ -184,6 +184,30 @@ gdt64_ptr:
 	.short gdt64_end - gdt64 - 1
 	.long gdt64
 
+/* The IDT (SDM vol. 3 §6.14.1), assembled: 64-bit interrupt gates, present,
+ * DPL 0, selector 0x08, to isr_stubs + 16 * vector; NMI and double fault on
+ * IST1 so they have a stack even when the loader stack is exhausted. */
+	.section .data
+	.balign 16
+	.globl idt_table, idt_table_end
+idt_table:
+	.set vec, 0
+	.rept 256
+	.short (ISR_BASE + 16 * vec) & 0xffff
+	.short 0x08
+	.if (vec == 2) || (vec == 8)
+	.byte 1
+	.else
+	.byte 0
+	.endif
+	.byte 0x8e
+	.short ((ISR_BASE + 16 * vec) >> 16) & 0xffff
+	.long 0                         /* offset bits 63..32: the image is below 4 GiB */
+	.long 0
+	.set vec, vec + 1
+	.endr
+idt_table_end:
+
 	.section .data
 	.balign 4
 	.globl boot_magic, boot_info
@@ -198,10 +222,10 @@ entry_tsc:  .quad 0                 /* in .data: the bss wipe must not clear it 
 	.globl pml4
 pml4: .space 4096
 pdpt: .space 4096
-pd:   .space 4096 * IDENTITY_MAP_GIB
 	/* Stacks need no zeroing: link.ld places .stack after __bss_end. */
 	.section .stack, "aw", @nobits
 	.balign 4096
+pd:   .space 4096 * IDENTITY_MAP_GIB /* fully written above */
 pt_guard: .space 4096                /* fully written above */
 	.globl stack_guard, stack_guard_end
 stack_guard: .space STACK_GUARD_SIZE  /* never mapped */
@@ -222,10 +246,10 @@ fault_stack_top:
  *   32..255 interrupts → irq_common: record the vector, EOI, iretq. No C and
  *           no SSE here, so the interrupted code's registers stay intact.
  */
-	.section .text
+	.section .text.isr, "ax"
 	.balign 16
 	.globl isr_stubs
-isr_stubs:
+isr_stubs:                          /* at ISR_BASE: link.ld */
 	.set vec, 0
 	.rept 256
 	.balign 16

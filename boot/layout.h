@@ -31,6 +31,11 @@
 
 #define IMAGE_BASE        0x100000
 #define IDENTITY_MAP_GIB  4          /* 0..4 GiB mapped 1:1, 2 MiB pages */
+/* The 256 interrupt stubs sit at this fixed address (link.ld asserts it), so
+ * entry.S can assemble the IDT as data instead of the loader building it at
+ * boot: a gate splits its handler's address into bit fields, which only an
+ * absolute address lets the assembler compute. */
+#define ISR_BASE          0x100000   /* = IMAGE_BASE: first in the image */
 #define LINEAR_ALIGN      4096       /* linear memory starts page-aligned */
 /* Linear memory is reached through an alias this far above its physical
  * address (PML4 slot 1), mapped only up to its current size: the rest of the

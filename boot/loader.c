@@ -81,14 +81,8 @@ void loader_fail(const char *why) {
 
 /* --- IDT, TSS and fatal exceptions (SDM vol. 3 ch. 6) --------------------- */
 
-struct idt_gate {
-  uint16_t offset_lo, selector;
-  uint8_t ist, type_attr;
-  uint16_t offset_mid;
-  uint32_t offset_hi, zero;
-} __attribute__((packed));
-
-static struct idt_gate idt[256];
+/* The IDT itself is data assembled in entry.S (idt_table). */
+extern uint8_t idt_table[], idt_table_end[];
 static struct {
   uint32_t reserved0;
   uint64_t rsp[3];
@@ -110,18 +104,8 @@ static void idt_init(void) {
   gdt[4] = base >> 32;
   __asm__ volatile("ltr %w0" : : "r"(0x18));
 
-  for (int v = 0; v < 256; v++) {
-    uint64_t a = (uintptr_t)isr_stubs + 16 * (uint64_t)v;
-    idt[v].offset_lo = a & 0xffff;
-    idt[v].selector = 0x08;
-    idt[v].ist = (v == 2 || v == 8) ? 1 : 0;
-    idt[v].type_attr = 0x8e;   /* present, DPL 0, 64-bit interrupt gate */
-    idt[v].offset_mid = (a >> 16) & 0xffff;
-    idt[v].offset_hi = a >> 32;
-    idt[v].zero = 0;
-  }
   struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = {
-      sizeof(idt) - 1, (uintptr_t)idt};
+      (uint16_t)(idt_table_end - idt_table - 1), (uintptr_t)idt_table};
   __asm__ volatile("lidt %0" : : "m"(idtr));
 }
 

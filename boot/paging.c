@@ -31,9 +31,12 @@
 extern uint64_t pml4[512];
 
 static uint64_t lin_pdpt[512] __attribute__((aligned(4096)));
-static uint64_t lin_pd[LINEAR_MAP_GIB][512] __attribute__((aligned(4096)));
-static uint64_t pt_head[512] __attribute__((aligned(4096)));
-static uint64_t pt_tail[512] __attribute__((aligned(4096)));
+/* Not in .bss (entry.S would zero them at every boot): each is zeroed when
+ * first linked in. */
+#define NOT_ZEROED __attribute__((section(".stack"), aligned(4096)))
+static uint64_t lin_pd[LINEAR_MAP_GIB][512] NOT_ZEROED;
+static uint64_t pt_head[512] NOT_ZEROED;
+static uint64_t pt_tail[512] NOT_ZEROED;
 static uint64_t tail_chunk = NO_CHUNK;   /* physical chunk pt_tail maps */
 
 static void flush_tlb(void) {
@@ -49,7 +52,10 @@ void linear_map(uint64_t base, uint64_t from, uint64_t to) {
   pml4[LINEAR_VIRT_OFFSET >> 39] = (uintptr_t)lin_pdpt | PTE_PRESENT | PTE_WRITABLE;
   for (uint64_t c = lo & ~(CHUNK - 1); c < hi; c += CHUNK) {
     uint64_t gib = c >> 30;
-    if (!lin_pdpt[gib]) lin_pdpt[gib] = (uintptr_t)lin_pd[gib] | PTE_PRESENT | PTE_WRITABLE;
+    if (!lin_pdpt[gib]) {
+      memset(lin_pd[gib], 0, 4096);
+      lin_pdpt[gib] = (uintptr_t)lin_pd[gib] | PTE_PRESENT | PTE_WRITABLE;
+    }
     uint64_t *pde = &lin_pd[gib][(c >> 21) & 511];
     if (c >= base && c + CHUNK <= hi) {
       /* Wholly inside linear memory: one 2 MiB page. If a 4 KiB table mapped
