@@ -11,6 +11,7 @@
 #ifndef SKIFF_HOSTIF_INLINE_H
 #define SKIFF_HOSTIF_INLINE_H
 #include <stdint.h>
+#include "layout.h"
 
 #define SKIFF_INLINE static inline __attribute__((always_inline, unused))
 
@@ -82,5 +83,15 @@ static inline __attribute__((always_inline, unused)) uint8_t *skiff_linear_vbase
 #define w2c_host_rdtsc(h) skiff_rdtsc()
 #define w2c_host_irq_enable(h) skiff_irq_enable()
 #define w2c_host_irq_disable(h) skiff_irq_disable()
+/* phys_read copies into linear memory, so it needs the kernel's memory: every
+ * function wasm2c 1.0.39 (pinned) generates names its instance `instance`. */
+#define w2c_host_phys_read(h, dst, src, len) skiff_phys_read(&instance->w2c_memory, dst, src, len)
+static inline __attribute__((always_inline, unused))
+u32 skiff_phys_read(wasm_rt_memory_t *m, u32 dst, u64 src, u32 len) {
+  /* Physical memory below 4 GiB (the identity map) into linear memory. */
+  if ((u64)dst + len > m->size || src + len > ((u64)IDENTITY_MAP_GIB << 30) || src + len < src) return 0;
+  memcpy(skiff_linear_vbase() + dst, (const void *)(uintptr_t)src, len);
+  return len;
+}
 #endif
 #endif

@@ -259,7 +259,8 @@ u64 w2c_host_boot_info(HOST) { return boot_info; }
 u64 w2c_host_linear_base(HOST) { return linear_base(); }
 void w2c_host_memory_limit(HOST, u64 bytes) { linear_set_limit(bytes); }
 
-/* Copy physical memory below 4 GiB into linear memory (boot info, ACPI tables). */
+/* Copy physical memory below 4 GiB into linear memory (boot info, ACPI
+ * tables). image.c has this inline (hostif_inline.h). */
 u32 w2c_host_phys_read(HOST, u32 dst, u64 src, u32 len) {
   uint8_t *p = linear_ptr(dst, len);
   if (!p || src + len > ((uint64_t)IDENTITY_MAP_GIB << 30) || src + len < src) return 0;

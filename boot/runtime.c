@@ -98,7 +98,7 @@ void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t element
   t->size = elements;
   t->max_size = elements;   /* no growth: the arena is sized exactly */
   (void)max_elements;
-  for (uint32_t i = 0; i < elements; i++) t->data[i] = wasm_rt_funcref_null_value;
+  memset(t->data, 0, elements * sizeof(wasm_rt_funcref_t));   /* the null funcref is all zeros */
 }
 void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *t) { (void)t; }
 uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t d,
