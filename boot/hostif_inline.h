@@ -83,6 +83,8 @@ static inline __attribute__((always_inline, unused)) uint8_t *skiff_linear_vbase
 #define w2c_host_rdtsc(h) skiff_rdtsc()
 #define w2c_host_irq_enable(h) skiff_irq_enable()
 #define w2c_host_irq_disable(h) skiff_irq_disable()
+/* linear_base() is the alias minus its offset: a link-time constant too. */
+#define w2c_host_linear_base(h) ((u64)(uintptr_t)skiff_linear_vbase() - LINEAR_VIRT_OFFSET)
 /* phys_read copies into linear memory, so it needs the kernel's memory: every
  * function wasm2c 1.0.39 (pinned) generates names its instance `instance`. */
 #define w2c_host_phys_read(h, dst, src, len) skiff_phys_read(&instance->w2c_memory, dst, src, len)

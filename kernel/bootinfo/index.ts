@@ -386,8 +386,14 @@ export function ramEndFrom(addr: u64): u64 {
 /** Problems met while reading; their text comes with bootInfo().problems. */
 export function bootProblemCount(): i32 { ensureRaw(); return problemCount; }
 
-function ensureRaw(): void {
-  if (!rawRead) readBootRaw(boot_protocol(), boot_info());
+// Inlined: the check is one load; a call per accessor would be two more
+// translated blocks each on the boot path.
+@inline function ensureRaw(): void {
+  if (!rawRead) readOwnBootInfo();
+}
+
+function readOwnBootInfo(): void {
+  readBootRaw(boot_protocol(), boot_info());
 }
 
 // --- the object layer --------------------------------------------------------
