@@ -11,9 +11,24 @@
 #ifndef SKIFF_HOSTIF_INLINE_H
 #define SKIFF_HOSTIF_INLINE_H
 #include <stdint.h>
+#include <string.h>
 #include "layout.h"
+#include "wasm-rt.h"
 
 #define SKIFF_INLINE static inline __attribute__((always_inline, unused))
+
+/* Linear memory never moves (it grows in place, boot/runtime.c), so its
+ * address is a link-time constant: __linear_vbase (boot/link.ld), the guard-
+ * paged alias. Loading it as an immediate, instead of from the instance on
+ * every access (gcc must reload it after any store that might alias it),
+ * halves the memory operations of a Wasm load or store. Not volatile: the
+ * compiler may share one copy across a function. */
+static inline __attribute__((always_inline, unused)) uint8_t *skiff_linear_vbase(void) {
+  uint8_t *p;
+  __asm__("movabs $__linear_vbase, %0" : "=r"(p));
+  return p;
+}
+
 
 SKIFF_INLINE uint32_t skiff_inb(uint32_t port) { uint8_t v; __asm__ volatile("inb %w1, %0" : "=a"(v) : "Nd"((uint16_t)port)); return v; }
 SKIFF_INLINE uint32_t skiff_inw(uint32_t port) { uint16_t v; __asm__ volatile("inw %w1, %0" : "=a"(v) : "Nd"((uint16_t)port)); return v; }
@@ -46,20 +61,16 @@ SKIFF_INLINE uint64_t skiff_rdtsc(void) {
   return ((uint64_t)hi << 32) | lo;
 }
 
+/* Copies physical memory below 4 GiB (the identity map) into linear memory;
+ * len, or 0 when either range is out of bounds. */
+SKIFF_INLINE uint32_t skiff_phys_read(wasm_rt_memory_t *m, uint32_t dst, uint64_t src, uint32_t len) {
+  if ((uint64_t)dst + len > m->size || src + len > ((uint64_t)IDENTITY_MAP_GIB << 30) || src + len < src) return 0;
+  memcpy(skiff_linear_vbase() + dst, (const void *)(uintptr_t)src, len);
+  return len;
+}
+
 SKIFF_INLINE void skiff_irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 SKIFF_INLINE void skiff_irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
-
-/* Linear memory never moves (it grows in place, boot/runtime.c), so its
- * address is a link-time constant: __linear_vbase (boot/link.ld), the guard-
- * paged alias. Loading it as an immediate, instead of from the instance on
- * every access (gcc must reload it after any store that might alias it),
- * halves the memory operations of a Wasm load or store. Not volatile: the
- * compiler may share one copy across a function. */
-static inline __attribute__((always_inline, unused)) uint8_t *skiff_linear_vbase(void) {
-  uint8_t *p;
-  __asm__("movabs $__linear_vbase, %0" : "=r"(p));
-  return p;
-}
 
 #ifdef SKIFF_INLINE_HOST_IMPORTS
 /* In image.c only: the generated calls w2c_host_X(instance, args) land here. */
@@ -88,12 +99,5 @@ static inline __attribute__((always_inline, unused)) uint8_t *skiff_linear_vbase
 /* phys_read copies into linear memory, so it needs the kernel's memory: every
  * function wasm2c 1.0.39 (pinned) generates names its instance `instance`. */
 #define w2c_host_phys_read(h, dst, src, len) skiff_phys_read(&instance->w2c_memory, dst, src, len)
-static inline __attribute__((always_inline, unused))
-u32 skiff_phys_read(wasm_rt_memory_t *m, u32 dst, u64 src, u32 len) {
-  /* Physical memory below 4 GiB (the identity map) into linear memory. */
-  if ((u64)dst + len > m->size || src + len > ((u64)IDENTITY_MAP_GIB << 30) || src + len < src) return 0;
-  memcpy(skiff_linear_vbase() + dst, (const void *)(uintptr_t)src, len);
-  return len;
-}
 #endif
 #endif

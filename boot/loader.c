@@ -262,10 +262,7 @@ void w2c_host_memory_limit(HOST, u64 bytes) { linear_set_limit(bytes); }
 /* Copy physical memory below 4 GiB into linear memory (boot info, ACPI
  * tables). image.c has this inline (hostif_inline.h). */
 u32 w2c_host_phys_read(HOST, u32 dst, u64 src, u32 len) {
-  uint8_t *p = linear_ptr(dst, len);
-  if (!p || src + len > ((uint64_t)IDENTITY_MAP_GIB << 30) || src + len < src) return 0;
-  memcpy(p, (const void *)(uintptr_t)src, len);
-  return len;
+  return skiff_phys_read(w2c_kernel_memory(&kernel), dst, src, len);
 }
 
 void w2c_host_halt(HOST) {
