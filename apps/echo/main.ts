@@ -7,8 +7,8 @@
 // buffer, we stop reading, our receive window closes, and the client's
 // sends stall — no memory grows anywhere. writable() resumes the copy.
 import {
-  println, print, hold, tcpListen, udpBind, netStack, netCounters, netCountersText, ipToString,
-  TcpListenHandler, TcpHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket,
+  println, print, hold, tcpListen, udpBind, netStack, netCounters, netCountersText,
+  TcpListenHandler, TcpHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket, ListeningLine,
 } from "skiff";
 
 const ECHO_PORT: u32 = 7;
@@ -56,8 +56,9 @@ export function main(): i32 {
   if (stack == null) { println("echo: no network device"); return 1; }
   if (tcpListen(ECHO_PORT, new EchoListener(), 128) == null) { println("echo: TCP port 7 is taken"); return 2; }
   if (udpBind(ECHO_PORT, new UdpEcho()) == null) { println("echo: UDP port 7 is taken"); return 3; }
-  const a = stack.iface.addr;
-  println("echo: listening on TCP and UDP port 7" + (a != 0 ? " at " + ipToString(a) : " (address from DHCP)"));
+  // Announced once the interface has an address (at once when static).
+  if (stack.iface.addr == 0) println("echo: TCP and UDP port 7 open; waiting for an address (DHCP)");
+  stack.whenAddressed(new ListeningLine("echo: listening on TCP and UDP port 7"));
   hold();                                           // serve until the guest is stopped
   return 0;
 }

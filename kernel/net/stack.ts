@@ -9,6 +9,7 @@ import { Interface } from "./iface";
 import { TcpLayer, UdpLayer, DhcpClient, NetLog } from "./socket";
 import { NetConfig } from "./config";
 import { ipToString } from "./wire";
+import { println } from "../console";
 
 let defaultStack: NetStack | null = null;
 
@@ -20,6 +21,20 @@ export function currentStack(): NetStack | null { return defaultStack; }
 /** Default bound on the stack's buffer memory (socket buffers, reassembly, ARP queues). */
 export const NET_MEMORY_LIMIT: i64 = 24 << 20;
 
+/** Something to do once the interface has an IPv4 address (NetStack.whenAddressed). */
+export abstract class AddressHandler {
+  abstract addressed(stack: NetStack): void;
+}
+
+/** Prints `line + " at " + address` once the interface has an address: the
+ *  "listening" line servers print (apps/httpd, kv, echo). */
+export class ListeningLine extends AddressHandler {
+  constructor(public line: string) { super(); }
+  addressed(stack: NetStack): void {
+    println(this.line + " at " + ipToString(stack.iface.addr));
+  }
+}
+
 export class NetStack {
   counters: NetCounters;
   mem: MemAccount;
@@ -30,6 +45,7 @@ export class NetStack {
   private started: bool = false;
   /** Where DHCP lease changes and (with tcp.debug) TCP state changes are logged. */
   log: NetLog | null = null;
+  private awaitingAddress: AddressHandler[] | null = null;
 
   constructor(public device: NetDevice, public entropy: EntropySource, public config: NetConfig,
               memoryLimit: i64 = NET_MEMORY_LIMIT) {
@@ -83,7 +99,23 @@ export class NetStack {
       if (dd < next) next = dd;
     }
     dev.txBatchEnd();
+    const w = this.awaitingAddress;
+    if (w !== null && this.iface.addr != 0) {
+      this.awaitingAddress = null;
+      for (let i = 0; i < w.length; i++) w[i].addressed(this);
+    }
     return next;
+  }
+
+  /** Runs h once the interface has an address: now if it has one (static,
+   *  or DHCP already bound), else from the poll that sees DHCP bind it.
+   *  Servers announce "listening" here: a client that connects before the
+   *  guest has an address gets no answer and waits for a SYN retransmit. */
+  whenAddressed(h: AddressHandler): void {
+    if (this.iface.addr != 0) { h.addressed(this); return; }
+    let w = this.awaitingAddress;
+    if (w === null) { w = new Array<AddressHandler>(); this.awaitingAddress = w; }
+    w.push(h);
   }
 
   /** One line for the boot log. */

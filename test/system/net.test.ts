@@ -62,8 +62,14 @@ describe("TCP/IP on q35 with QEMU user networking", () => {
       net: "user", forwards: [`${port}:7`, `udp:${port}:7`],
     });
     await g.waitFor(/virtio: net0: virtio-net pci .* csum offload none/, 60000);
-    await g.waitFor(/echo: listening on TCP and UDP port 7/, 60000);
-    await g.waitFor(/net: dhcp: 10\.0\.2\.15\/24 router 10\.0\.2\.2 dns 10\.0\.2\.3 from 10\.0\.2\.2/, 60000);
+    await g.waitFor(/echo: listening on TCP and UDP port 7 at 10\.0\.2\.15/, 60000);
+    // "listening" comes only once DHCP has bound the address (a client that
+    // connects before then waits for a SYN retransmit).
+    const out = g.output;
+    const lease = out.search(/net: dhcp: 10\.0\.2\.15\/24 router 10\.0\.2\.2 dns 10\.0\.2\.3 from 10\.0\.2\.2/);
+    expect(lease, out).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf("echo: listening on")).toBeGreaterThan(lease);
+    expect(out).toContain("echo: TCP and UDP port 7 open; waiting for an address (DHCP)");
 
     const big = pattern(16 << 20, 1);
     const back = await echo(port, big);
