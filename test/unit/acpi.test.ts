@@ -4,31 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost } from "../platform/host.js";
 import { loadKernel } from "../platform/wasm.js";
+import { checksum, le16, le32, le64, sdt } from "./acpi-tables.js";
 
 type E = { madt(p: number): number; acpi(rsdp: bigint): number };
-
-function checksum(b: Uint8Array, at: number, len = b.length): void {
-  b[at] = 0;
-  let s = 0;
-  for (let i = 0; i < len; i++) s += b[i];
-  b[at] = (256 - (s & 0xff)) & 0xff;
-}
-
-/** An SDT: 36-byte header (signature, length, revision, checksum, ids) + body. */
-function sdt(sig: string, body: number[]): Uint8Array {
-  const b = new Uint8Array(36 + body.length);
-  b.set(Buffer.from(sig, "ascii"), 0);
-  new DataView(b.buffer).setUint32(4, b.length, true);
-  b[8] = 1;
-  b.set(Buffer.from("SKIFF ", "ascii"), 10);
-  b.set(body, 36);
-  checksum(b, 9);
-  return b;
-}
-
-const le32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
-const le16 = (v: number) => [v & 0xff, (v >> 8) & 0xff];
-const le64 = (v: bigint) => [...le32(Number(v & 0xffffffffn)), ...le32(Number(v >> 32n))];
 
 /** q35-like MADT: one CPU, I/O APIC 0 at 0xfec00000, IRQ0→GSI2, IRQ9 level/low. */
 function madtBody(extra: number[] = []): number[] {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost, type MmioDevice, type PortDevice } from "../platform/host.js";
 import { loadKernel } from "../platform/wasm.js";
+import { checksum, le16, le32, le64, sdt } from "./acpi-tables.js";
 
 type E = {
   mcfg(p: number): number; acpiEcam(rsdp: bigint): number; access(base: bigint, endBus: number): number;
@@ -12,25 +13,6 @@ type E = {
   write32(b: number, d: number, f: number, off: number, v: number): void;
 };
 
-const le16 = (v: number) => [v & 0xff, (v >> 8) & 0xff];
-const le32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
-const le64 = (v: bigint) => [...le32(Number(v & 0xffffffffn)), ...le32(Number(v >> 32n))];
-
-function checksum(b: Uint8Array, at: number, len = b.length): void {
-  b[at] = 0;
-  let s = 0;
-  for (let i = 0; i < len; i++) s += b[i];
-  b[at] = (256 - (s & 0xff)) & 0xff;
-}
-function sdt(sig: string, body: number[]): Uint8Array {
-  const b = new Uint8Array(36 + body.length);
-  b.set(Buffer.from(sig, "ascii"), 0);
-  new DataView(b.buffer).setUint32(4, b.length, true);
-  b[8] = 1;
-  b.set(body, 36);
-  checksum(b, 9);
-  return b;
-}
 /** One allocation structure: base, segment, start bus, end bus, reserved. */
 const entry = (base: bigint, seg: number, start: number, end: number) => [...le64(base), ...le16(seg), start, end, 0, 0, 0, 0];
 const mcfgTable = (...entries: number[][]) => sdt("MCFG", [0, 0, 0, 0, 0, 0, 0, 0, ...entries.flat()]);
