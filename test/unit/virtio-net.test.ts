@@ -4,9 +4,9 @@
 // (NEEDS_CSUM, csum_start, csum_offset), the software fallback when the device
 // offers no CSUM, and RX_CSUM_VALID from DATA_VALID / NEEDS_CSUM.
 import { describe, expect, it } from "vitest";
-import { FakeHost, type MmioDevice } from "../platform/host.js";
+import { FakeHost } from "../platform/host.js";
 import { loadKernel } from "../platform/wasm.js";
-import { SimQueue } from "./virtio-sim.js";
+import { FakeMmioTransport, SimQueue } from "./virtio-sim.js";
 
 type E = {
   memory: WebAssembly.Memory;
@@ -17,56 +17,23 @@ type E = {
 
 const F_CSUM = 1n << 0n, F_GUEST_CSUM = 1n << 1n, F_MAC = 1n << 5n, F_VERSION_1 = 1n << 32n;
 
-class FakeVirtioNet implements MmioDevice {
-  size = 0x200n;
-  status = 0;
-  devSel = 0; drvSel = 0;
-  driverFeatures = [0, 0];
-  queueSel = 0;
-  regs = new Map<number, { num: number; ready: number; desc: bigint; driver: bigint; device: bigint }>();
+class FakeVirtioNet extends FakeMmioTransport {
   sims = new Map<number, SimQueue>();
   sent: { hdr: Uint8Array; frame: Uint8Array }[] = [];
-  constructor(public base: bigint, public features: bigint, public mem: () => WebAssembly.Memory, public linearBase: bigint) {}
-  q() { let e = this.regs.get(this.queueSel); if (!e) { e = { num: 0, ready: 0, desc: 0n, driver: 0n, device: 0n }; this.regs.set(this.queueSel, e); } return e; }
+  constructor(base: bigint, public offered: bigint, public mem: () => WebAssembly.Memory, public linearBase: bigint) { super(base); }
+  deviceId(): number { return 1; }              // network card
+  features(): bigint { return this.offered; }
+  config(off: number): bigint { return off < 6 ? BigInt(0x52 + off) : 0n; }   // mac 52:53:54:55:56:57
+  notified(queue: number): void { if (queue === 1) this.drainTx(); }
+  statusWritten(v: number): number { if (v === 0) this.sims.clear(); return v; }
   sim(i: number): SimQueue {
     let s = this.sims.get(i);
     if (!s) {
-      const r = this.regs.get(i)!;
+      const r = this.queues.get(i)!;
       s = new SimQueue(this.mem, this.linearBase, r.desc, r.driver, r.device, r.num, false);
       this.sims.set(i, s);
     }
     return s;
-  }
-  read(off: bigint, w: number): bigint {
-    const o = Number(off);
-    if (o >= 0x100) return o - 0x100 < 6 ? BigInt(0x52 + o - 0x100) : 0n;    // mac 52:53:54:55:56:57
-    switch (o) {
-      case 0x000: return 0x74726976n;
-      case 0x004: return 2n;
-      case 0x008: return 1n;                    // network card
-      case 0x00c: return 0x554d4551n;
-      case 0x010: return this.devSel === 0 ? this.features & 0xffffffffn : this.features >> 32n;
-      case 0x034: return 64n;
-      case 0x044: return BigInt(this.q().ready);
-      case 0x070: return BigInt(this.status);
-    }
-    return 0n;
-  }
-  write(off: bigint, _w: number, v: bigint): void {
-    const o = Number(off), n = Number(v);
-    switch (o) {
-      case 0x014: this.devSel = n; break;
-      case 0x024: this.drvSel = n; break;
-      case 0x020: this.driverFeatures[this.drvSel] = n; break;
-      case 0x030: this.queueSel = n; break;
-      case 0x038: this.q().num = n; break;
-      case 0x044: this.q().ready = n; break;
-      case 0x080: this.q().desc = (this.q().desc & ~0xffffffffn) | v; break;
-      case 0x090: this.q().driver = (this.q().driver & ~0xffffffffn) | v; break;
-      case 0x0a0: this.q().device = (this.q().device & ~0xffffffffn) | v; break;
-      case 0x050: if (n === 1) this.drainTx(); break;
-      case 0x070: this.status = n; if (n === 0) { this.regs.clear(); this.sims.clear(); } break;
-    }
   }
   drainTx(): void {
     const q = this.sim(1);

@@ -1,62 +1,28 @@
 // virtio-mmio probing and the device initialisation sequence (virtio 1.2
 // §3.1.1, §4.2.3) against fake version 2 / version 1 devices in Node.
 import { describe, expect, it } from "vitest";
-import { FakeHost, type MmioDevice } from "../platform/host.js";
+import { FakeHost } from "../platform/host.js";
+import { FakeMmioTransport } from "./virtio-sim.js";
 import { loadKernel } from "../platform/wasm.js";
 
 type E = { probe(s: number): number; deviceLines(): number; blkCapacity(): bigint };
 
-class FakeVirtioMmio implements MmioDevice {
-  size = 0x200n;
+class FakeVirtioMmio extends FakeMmioTransport {
   statusWrites: number[] = [];
-  status = 0;
-  devSel = 0; drvSel = 0;
-  driverFeatures = [0, 0];
-  queueSel = 0;
-  queues = new Map<number, { num: number; ready: number; desc: bigint; driver: bigint; device: bigint }>();
-  constructor(public base: bigint, public opts: { version?: number; deviceId?: number; features?: bigint; refuse?: boolean; capacity?: bigint } = {}) {}
-  q() { let e = this.queues.get(this.queueSel); if (!e) { e = { num: 0, ready: 0, desc: 0n, driver: 0n, device: 0n }; this.queues.set(this.queueSel, e); } return e; }
-  read(off: bigint, w: number): bigint {
-    const o = Number(off);
-    const f = this.opts.features ?? ((1n << 32n) | (1n << 29n) | (1n << 9n));
-    if (o >= 0x100) {
-      const cap = this.opts.capacity ?? 2048n;
-      const word = o - 0x100 < 4 ? cap & 0xffffffffn : o - 0x100 < 8 ? cap >> 32n : 0n;
-      return w === 4 ? word : 0n;
-    }
-    switch (o) {
-      case 0x000: return 0x74726976n;
-      case 0x004: return BigInt(this.opts.version ?? 2);
-      case 0x008: return BigInt(this.opts.deviceId ?? 2);
-      case 0x00c: return 0x554d4551n;
-      case 0x010: return this.devSel === 0 ? f & 0xffffffffn : f >> 32n;
-      case 0x034: return 128n;
-      case 0x044: return BigInt(this.q().ready);
-      case 0x070: return BigInt(this.status);
-      case 0x0fc: return 0n;
-    }
-    return 0n;
+  constructor(base: bigint, public opts: { version?: number; deviceId?: number; features?: bigint; refuse?: boolean; capacity?: bigint } = {}) { super(base); }
+  deviceId(): number { return this.opts.deviceId ?? 2; }
+  version(): number { return this.opts.version ?? 2; }
+  features(): bigint { return this.opts.features ?? ((1n << 32n) | (1n << 29n) | (1n << 9n)); }
+  queueMax(): number { return 128; }
+  config(off: number, w: number): bigint {   // virtio-blk: capacity in 512-byte sectors
+    const cap = this.opts.capacity ?? 2048n;
+    const word = off < 4 ? cap & 0xffffffffn : off < 8 ? cap >> 32n : 0n;
+    return w === 4 ? word : 0n;
   }
-  write(off: bigint, _w: number, v: bigint): void {
-    const o = Number(off), n = Number(v);
-    switch (o) {
-      case 0x014: this.devSel = n; break;
-      case 0x024: this.drvSel = n; break;
-      case 0x020: this.driverFeatures[this.drvSel] = n; break;
-      case 0x030: this.queueSel = n; break;
-      case 0x038: this.q().num = n; break;
-      case 0x044: this.q().ready = n; break;
-      case 0x080: this.q().desc = (this.q().desc & ~0xffffffffn) | v; break;
-      case 0x090: this.q().driver = (this.q().driver & ~0xffffffffn) | v; break;
-      case 0x0a0: this.q().device = (this.q().device & ~0xffffffffn) | v; break;
-      case 0x070: {
-        this.statusWrites.push(n);
-        // A device that refuses the driver's features does not keep FEATURES_OK (§3.1.1 step 6).
-        this.status = this.opts.refuse && (n & 8) ? n & ~8 : n;
-        if (n === 0) this.queues.clear();
-        break;
-      }
-    }
+  statusWritten(v: number): number {
+    this.statusWrites.push(v);
+    // A device that refuses the driver's features does not keep FEATURES_OK (§3.1.1 step 6).
+    return this.opts.refuse && (v & 8) ? v & ~8 : v;
   }
 }
 
