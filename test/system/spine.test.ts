@@ -83,13 +83,15 @@ describe("failures end the guest with a readable cause and a distinct status", (
   });
 
   // Guard pages (boot/paging.c) must end exactly at memory.size, also after growth.
-  for (const [mode, before] of [
-    ["edge", /last word \d+ read/],
-    ["grown", /grew from \d+ to \d+ pages, 0 bad/],
-    ["offset", /^/],
+  for (const [mode, before, memory] of [
+    ["edge", /last word \d+ read/, "64M"],
+    ["grown", /grew from \d+ to \d+ pages, 0 bad/, "64M"],
+    ["offset", /^/, "64M"],
+    // Past physical 1 GiB: the alias needs its second page directory.
+    ["big", /grew to 1100 MiB across 1 GiB, 0 bad/, "1200M"],
   ] as const) {
     it(`out-of-bounds by a few bytes (oob=${mode}) → Wasm trap, status 71`, async () => {
-      const r = await bootAndWait({ app: "test/apps/oob", cmdline: `oob=${mode}`, timeoutMs: 30000 });
+      const r = await bootAndWait({ app: "test/apps/oob", cmdline: `oob=${mode}`, memory, timeoutMs: 60000 });
       expect(r.serial).toMatch(before);
       expect(r.serial).toContain("wasm trap: out of bounds memory access");
       expect(r.serial).not.toContain("failed to trap");

@@ -7,8 +7,14 @@
 //                 boundaries (the loader's end-of-memory table is recycled),
 //                 write and read back both ends of every new 64 KiB page,
 //                 then read one byte past the new end;
-//   oob=offset    an in-bounds pointer with a static offset that lands past the end.
+//   oob=offset    an in-bounds pointer with a static offset that lands past the end;
+//   oob=big       grow past the first GiB of physical memory (the loader links a
+//                 second page directory), check both sides of the boundary,
+//                 then read one byte past the end.
 import { println, bootInfo } from "skiff";
+import { linear_base } from "skiff/kernel/platform";
+
+function linearBase(): u64 { return linear_base(); }
 
 export function readFar(): u32 {
   return load<u32>(0xfffffff0);
@@ -40,6 +46,24 @@ export function main(): i32 {
       }
     }
     println("grew from " + before.toString() + " to " + memory.size().toString() + " pages, " + bad.toString() + " bad");
+    const v = load<u8>(end());
+    println("read " + v.toString() + " (the bounds check failed to trap)");
+    return 0;
+  }
+  if (mode == "big") {
+    const want: i32 = 1100 << 4;                    // 1100 MiB of 64 KiB pages
+    const from = memory.grow(want - memory.size());
+    if (from < 0) { println("memory.grow failed"); return 3; }
+    // The page that spans physical 1 GiB, and the last one.
+    const gib = <usize>((1 << 30) - <i64>linearBase()) & ~<usize>0xffff;
+    let bad = 0;
+    for (let p = gib - 0x10000; p <= gib + 0x10000; p += 0x8000) {
+      store<u32>(p, <u32>p);
+      if (load<u32>(p) != <u32>p) bad++;
+    }
+    store<u64>(end() - 8, 0x1122334455667788);
+    if (load<u64>(end() - 8) != 0x1122334455667788) bad++;
+    println("grew to " + (memory.size() >> 4).toString() + " MiB across 1 GiB, " + bad.toString() + " bad");
     const v = load<u8>(end());
     println("read " + v.toString() + " (the bounds check failed to trap)");
     return 0;
