@@ -41,6 +41,6 @@ export { Api, ApiOptions, ApiState, MetricsSource, MetricsWriter } from "./api";
 export { startApi, runningApi } from "./api/boot";
 
 // Used by the entry file that `skiff build` generates; not for apps.
-export { bootKernel } from "./main";
+export { bootKernel, startKernel, finishKernel } from "./main";
 export { abortHandler } from "./panic";
 export { HOSTIF_VERSION } from "./platform/host";

@@ -1,9 +1,9 @@
 // kernel/main.ts — the boot sequence, one line per step (after xv6's main.c).
 // The loader (boot/) has set up long mode, the IDT and linear memory, then
-// calls the image's `boot` export, which lands in bootKernel().
+// calls the image's `boot` export: startKernel(), the app's main, finishKernel().
 import * as console from "./console";
 import { bootInfo, typeName, cmdlineHas, bootProtocol, protocolName, memmapCount, memmapBase, memmapLength, memmapType, bootProblemCount } from "./bootinfo";
-import { initMemory, ramSize, linearLimitBytes } from "./mm";
+import { ramSize, linearLimitBytes } from "./mm";
 import { linear_base } from "./platform";
 import { runPendingWork } from "./sched";
 import { exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "./platform";
@@ -18,14 +18,19 @@ export const BANNER = "Skiff 0.1.0 (booted via ";
 
 let quiet = false;
 
-export function bootKernel(appMain: () => i32): void {
+/** Everything before the app's main. The generated entry calls main itself
+ *  between startKernel() and finishKernel(): a direct call, where passing
+ *  main as a function reference would need a function table and an
+ *  indirect call (more code to translate at boot under TCG). */
+export function startKernel(): void {
   // Nothing here allocates: the heap's first user is the app, and under TCG
   // every distinct piece of code run at boot costs its translation (see
   // docs/ARCHITECTURE.md, "Boot"). Objects such as bootInfo() are built when
   // first asked for.
   console.init();                              // COM1 16550: the boot log goes here
   quiet = cmdlineHas("quiet");                 // PVH start_info or Multiboot2 tags, read raw
-  initMemory();                                // linear memory may grow into RAM; page pool
+  // Memory (RAM size, the growth limit, the page pool) is read from the map
+  // on first use (kernel/mm); until then the loader bounds growth itself.
   // Interrupt controllers, the calibrated clock and the deadline timer start
   // on first use (kernel/sched ensureStarted), not here: see docs/ARCHITECTURE.md.
   if (!quiet) {
@@ -51,10 +56,20 @@ export function bootKernel(appMain: () => i32): void {
   }
   // virtio devices (one line each), TCP/IP with DHCP or ip=, and the REST
   // endpoint start when the app first uses them: kernel/network.ts, ensureVirtio.
-  let status = appMain();                      // the one application
-  if (status == 0) status = runPendingWork();  // its tasks, timers and servers, until none is left
+}
+
+/** After the app's main returned status: its tasks, timers and servers run
+ *  until none is left, then the guest exits with the status. */
+export function finishKernel(status: i32): void {
+  if (status == 0) status = runPendingWork();
   if (status < 0 || status > EXIT_APP_MAX) {
     panic("exit status " + status.toString() + "; app statuses are 0.." + EXIT_APP_MAX.toString());
   }
   exitGuest(status == 0 ? EXIT_SUCCESS : status);
+}
+
+/** startKernel, appMain, finishKernel: for callers holding main as a value. */
+export function bootKernel(appMain: () => i32): void {
+  startKernel();
+  finishKernel(appMain());
 }

@@ -50,12 +50,21 @@ let poolReserve: u64 = 0;
 let info: MemoryInfo | null = null;
 let thePool: PagePool | null = null;
 let highWater: u64 = 0;
+let memoryReady = false;
+
+/** The kernel does not set memory up at boot: until it does, the loader
+ *  bounds growth by the same RAM region (boot/runtime.c). First use of any
+ *  accessor below reads the map. */
+@inline function ensureMemory(): void {
+  if (!memoryReady) initMemory();
+}
 
 /** Sets the loader's growth limit from the boot memory map (or from map,
  *  which replaces it: tests describe their machine this way) and sizes the
  *  page pool. With no map (unknown boot protocol) linear memory keeps its
  *  size. Allocates nothing. */
 export function initMemory(map: MemRegion[] | null = null): void {
+  memoryReady = true;
   if (map !== null) setMemmap(map);
   ramBytes = ramTotal();
   const base = linear_base();
@@ -73,11 +82,12 @@ export function initMemory(map: MemRegion[] | null = null): void {
 }
 
 /** Usable RAM, bytes (boot path: no object needed). */
-export function ramSize(): u64 { return ramBytes; }
+export function ramSize(): u64 { ensureMemory(); return ramBytes; }
 /** How far linear memory may grow, bytes. */
-export function linearLimitBytes(): u64 { return linearLimit; }
+export function linearLimitBytes(): u64 { ensureMemory(); return linearLimit; }
 
 export function memoryInfo(): MemoryInfo {
+  ensureMemory();
   let i = info;
   if (i === null) {
     i = new MemoryInfo();
@@ -90,6 +100,7 @@ export function memoryInfo(): MemoryInfo {
 }
 
 function pool(): PagePool {
+  ensureMemory();
   let p = thePool;
   if (p === null) {
     p = new PagePool();
