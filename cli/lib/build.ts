@@ -49,12 +49,8 @@ const CFLAGS = [
   "-fno-reorder-blocks-and-partition", "-fcf-protection=none", "-fno-common",
   "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
 ];
-/** Generated code is big and regular; -Os keeps the image small, but on its
- *  own it leaves wasm2c's bounds-checked load/store helpers (i32_load_default32
- *  ...) out of line: a call and return for every Wasm memory access, which
- *  under TCG is a translated-block lookup each time. The two params let them
- *  (and other small helpers) inline: the netbench image grows 565 -> 1020 KiB,
- *  its QEMU CPU per MiB moved falls 112 -> 17 ms (TCP up, user networking). */
+/** Generated code is big and regular: -Os keeps the image small. What must
+ *  not stay out of line is forced inline in the C itself (prepareImageC). */
 const IMAGE_CFLAGS = ["-Os", "-fno-strict-aliasing", "-w",
   // One .text for image.o: link.ld keeps it contiguous and image_meta.c names
   // functions by their offset in it.
@@ -230,7 +226,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       key: "",
       run: async () => {
         await execa(process.execPath, [resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
-        writeFileSync(cSrc, inlineMemoryAccess(readFileSync(cSrc, "utf8")));
+        writeFileSync(cSrc, prepareImageC(readFileSync(cSrc, "utf8")));
       },
     },
     {
@@ -334,18 +330,27 @@ export function embedModule(dir: string | undefined): string {
     `export const EMBED_LEN: i32 = ${img.length};\n`;
 }
 
-/** -Os leaves wasm2c's bounds-checked load/store helpers out of line: a call
- *  and return per Wasm memory access (a translated-block lookup each under
- *  TCG: TCP throughput 6 MiB/s instead of 40). Force just those inline; the
- *  rest of the image stays size-optimised. */
-export function inlineMemoryAccess(c: string): string {
-  // The one-instruction host imports (port I/O, MMIO, barriers, TSC) become
-  // inline code too (boot/hostif_inline.h): no call per device access.
-  c = c.replace('#include "image.h"\n', '#include "image.h"\n#define SKIFF_INLINE_HOST_IMPORTS 1\n#include "hostif_inline.h"\n');
-  // Loads and stores address linear memory from its fixed alias, not via the instance.
-  c = c.replace("#define MEM_ADDR_MEMOP(mem, addr, n) MEM_ADDR(mem, addr, n)", "#define MEM_ADDR_MEMOP(mem, addr, n) (skiff_linear_vbase() + (addr))");
-  return c.replace(/static inline (return_type name(?:##_default32)?\(|t3 name##_unchecked\(|void name##_unchecked\()/g,
-    "static inline __attribute__((always_inline)) $1");
+/** Adjusts wasm2c's output (pinned wabt 1.0.39; a pattern that is missing
+ *  means the generator changed, and the build stops rather than silently
+ *  producing a slower image):
+ *  - the load/store helpers (i32_load_default32 ...) forced inline: -Os would
+ *    leave a call and return per Wasm memory access, a translated-block lookup
+ *    each under TCG (TCP 6 MiB/s instead of 40); the rest stays -Os;
+ *  - boot/hostif_inline.h included: the one-instruction host imports (port
+ *    I/O, MMIO, barriers, TSC, phys_read) become inline code;
+ *  - loads and stores address linear memory from its fixed alias
+ *    (__linear_vbase), not through the instance. */
+export function prepareImageC(c: string): string {
+  const once = (text: string, from: string | RegExp, to: string, what: string): string => {
+    const out = text.replace(from, to);
+    if (out === text) throw new Error(`wasm2c's output has no ${what}: does image.c come from wabt ${PINNED.wabt}?`);
+    return out;
+  };
+  c = once(c, '#include "image.h"\n', '#include "image.h"\n#define SKIFF_INLINE_HOST_IMPORTS 1\n#include "hostif_inline.h"\n', "#include of image.h");
+  c = once(c, "#define MEM_ADDR_MEMOP(mem, addr, n) MEM_ADDR(mem, addr, n)",
+    "#define MEM_ADDR_MEMOP(mem, addr, n) (skiff_linear_vbase() + (addr))", "MEM_ADDR_MEMOP definition");
+  return once(c, /static inline (return_type name(?:##_default32)?\(|t3 name##_unchecked\(|void name##_unchecked\()/g,
+    "static inline __attribute__((always_inline)) $1", "load/store helper definitions");
 }
 
 /** asc prints paths relative to the build folder; make them relative to the

@@ -185,15 +185,13 @@ function addRegion(base: u64, length: u64, type: u32): void {
   mapCount++;
 }
 
-/** Copies a NUL-terminated string of at most max bytes from physical memory
- *  into buf; its length. Reads the whole window at once when it can (one
- *  host call), else byte by byte up to where memory ends. */
-function copyCString(buf: usize, max: i32, addr: u64, limit: i32): i32 {
-  if (addr == 0) return 0;
-  const want = min(max, limit);
-  if (phys_read(buf, addr, <u32>want) != <u32>want) return 0;
+/** Copies max bytes from physical memory into buf (one host call) and
+ *  returns the length of the NUL-terminated string there; 0 when the window
+ *  is unreadable. */
+function copyCString(buf: usize, max: i32, addr: u64): i32 {
+  if (addr == 0 || max <= 0 || phys_read(buf, addr, <u32>max) != <u32>max) return 0;
   let n = 0;
-  while (n < want && load<u8>(buf + <usize>n) != 0) n++;
+  while (n < max && load<u8>(buf + <usize>n) != 0) n++;
   return n;
 }
 
@@ -224,7 +222,7 @@ function readPvh(addr: u64): void {
   const mapAt = load<u64>(scratch, 40);
   let entries = load<u32>(scratch, 48);
   pvhVersion = <i32>min(version, 0x7fffffff);
-  cmdLen = copyCString(cmdBuf, MAX_CMDLINE, cmdAt, MAX_CMDLINE);
+  cmdLen = copyCString(cmdBuf, MAX_CMDLINE, cmdAt);
   if (version < 1) {
     problem(P_PVH_V0);
     return;
@@ -274,9 +272,9 @@ function readMultiboot2(addr: u64): void {
       break;
     }
     if (type == MB2_TAG_CMDLINE) {
-      cmdLen = copyCString(cmdBuf, MAX_CMDLINE, tag + 8, <i32>size - 8);
+      cmdLen = copyCString(cmdBuf, min(MAX_CMDLINE, <i32>size - 8), tag + 8);
     } else if (type == MB2_TAG_BOOTLOADER) {
-      nameLen = copyCString(nameBuf, NAME_MAX, tag + 8, <i32>size - 8);
+      nameLen = copyCString(nameBuf, min(NAME_MAX, <i32>size - 8), tag + 8);
     } else if (type == MB2_TAG_BASIC_MEMINFO) {
       basicUpperKiB = phys32(tag + 12);
     } else if (type == MB2_TAG_MMAP) {
