@@ -20,9 +20,9 @@ export {
 } from "./virtio";
 export { NetDevice, FrameSink, NetDeviceStats } from "./net/device";
 // The default network (first NIC + stack), started on first use.
-export { tcpListen, tcpConnect, udpBind, netStack, netCounters } from "./network";
+export { tcpListen, tcpConnect, udpBind, netStack, netCounters, announceListening } from "./network";
 export {
-  netCountersText, NetStack, AddressHandler, ListeningLine, NetConfig, NetCounters, Counter,
+  netCountersText, NetStack, AddressHandler, NetConfig, NetCounters, Counter,
   COUNTER_COUNT, counterName, TcpSocket, TcpState, tcpStateName, TcpHandler, TcpListener, TcpListenHandler,
   TCP_OK, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT, TCP_ERR_ABORTED, UdpSocket, UdpHandler, DhcpState,
   ipToString, parseIp, macToString, EntropySource,

@@ -6,7 +6,8 @@
 import { bootInfo } from "./bootinfo";
 import { netDevice } from "./virtio";
 import * as net from "./net";
-import { NetStack, NetCounters, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, UdpSocket, UdpHandler } from "./net";
+import { NetStack, NetCounters, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, UdpSocket, UdpHandler, AddressHandler, ipToString } from "./net";
+import { println } from "./console";
 
 let configured = false;
 
@@ -47,3 +48,19 @@ export function netCounters(): NetCounters | null {
   return net.netCounters();
 }
 
+
+class ListeningLine extends AddressHandler {
+  constructor(public line: string) { super(); }
+  addressed(stack: NetStack): void {
+    println(this.line + " at " + ipToString(stack.iface.addr));
+  }
+}
+
+/** A server's console lines: "APP: listening on WHAT at ADDR" once the
+ *  interface has an address (a client that connects before then waits for a
+ *  SYN retransmit), after "APP: WHAT open; waiting for an address (DHCP)"
+ *  when it has none yet. */
+export function announceListening(stack: NetStack, app: string, what: string): void {
+  if (stack.iface.addr == 0) println(app + ": " + what + " open; waiting for an address (DHCP)");
+  stack.whenAddressed(new ListeningLine(app + ": listening on " + what));
+}

@@ -8,7 +8,7 @@
 // sends stall — no memory grows anywhere. writable() resumes the copy.
 import {
   println, print, hold, tcpListen, udpBind, netStack, netCounters, netCountersText,
-  TcpListenHandler, TcpHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket, ListeningLine,
+  TcpListenHandler, TcpHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket, announceListening,
 } from "skiff";
 
 const ECHO_PORT: u32 = 7;
@@ -56,9 +56,7 @@ export function main(): i32 {
   if (stack == null) { println("echo: no network device"); return 1; }
   if (tcpListen(ECHO_PORT, new EchoListener(), 128) == null) { println("echo: TCP port 7 is taken"); return 2; }
   if (udpBind(ECHO_PORT, new UdpEcho()) == null) { println("echo: UDP port 7 is taken"); return 3; }
-  // Announced once the interface has an address (at once when static).
-  if (stack.iface.addr == 0) println("echo: TCP and UDP port 7 open; waiting for an address (DHCP)");
-  stack.whenAddressed(new ListeningLine("echo: listening on TCP and UDP port 7"));
+  announceListening(stack, "echo", "TCP and UDP port 7");   // once the interface has an address
   hold();                                           // serve until the guest is stopped
   return 0;
 }

@@ -11,7 +11,7 @@
 import {
   println, setting, intSetting, blkDevice, netStack, hold, every, setDaemon, config, ConfigListener, TimerHandler,
   HttpServer, Router, HttpTcpService, Handler, Request, Response, VirtioBlk, runningApi, MetricsSource, MetricsWriter,
-  ListeningLine,
+  announceListening,
 } from "skiff";
 import { EMBED_PTR, EMBED_LEN } from "skiff-embed";
 import { Site, SiteStore, MemoryStore } from "./sitefs";
@@ -113,9 +113,7 @@ export function main(): i32 {
   const svc = new HttpTcpService(server);
   if (!svc.listen(stack.tcp, <u32>port)) { println("httpd: TCP port " + port.toString() + " is taken"); return 2; }
   setDaemon(every(1_000_000_000, new Poll(svc)), true);
-  // Announced once the interface has an address (at once when static).
-  if (stack.iface.addr == 0) println("httpd: TCP port " + port.toString() + " open; waiting for an address (DHCP)");
-  stack.whenAddressed(new ListeningLine("httpd: listening on TCP port " + port.toString()));
+  announceListening(stack, "httpd", "TCP port " + port.toString());   // once the interface has an address
   hold();                                      // serve until shut down
   return 0;
 }

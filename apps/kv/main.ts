@@ -11,7 +11,7 @@
 //   that holds something else — its contents are lost).
 import {
   println, setting, intSetting, blkDevice, netStack, hold, every, setDaemon, randomU32, TimerHandler,
-  HttpServer, Router, HttpTcpService, VirtioBlk, runningApi, ListeningLine,
+  HttpServer, Router, HttpTcpService, VirtioBlk, runningApi, announceListening,
 } from "skiff";
 import { KvLog, kvErrorName, KV_OK } from "./log";
 import { KvDisk } from "./disk";
@@ -59,9 +59,7 @@ export function main(): i32 {
   const svc = new HttpTcpService(server);
   if (!svc.listen(stack.tcp, <u32>port)) { println("kv: TCP port " + port.toString() + " is taken"); return 5; }
   setDaemon(every(1_000_000_000, new Poll(svc)), true);
-  // Announced once the interface has an address (at once when static).
-  if (stack.iface.addr == 0) println("kv: TCP port " + port.toString() + " open; waiting for an address (DHCP)");
-  stack.whenAddressed(new ListeningLine("kv: listening on TCP port " + port.toString()));
+  announceListening(stack, "kv", "TCP port " + port.toString());   // once the interface has an address
   hold();
   return 0;
 }

@@ -10,7 +10,7 @@ import { TcpHandler, TcpListenHandler, TcpListener, TcpSocket, UdpHandler, UdpSo
 import { NetCounters, COUNTER_COUNT, counterName } from "./counters";
 
 export { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "./device";
-export { NetStack, AddressHandler, ListeningLine, NET_MEMORY_LIMIT, setDefaultStack, currentStack } from "./stack";
+export { NetStack, AddressHandler, NET_MEMORY_LIMIT, setDefaultStack, currentStack } from "./stack";
 export { startNetwork, configureNetwork, netStack, NetService } from "./service";
 export { NetConfig, parseNetConfig } from "./config";
 export { EntropySource, SeededEntropy } from "./entropy";

@@ -9,7 +9,6 @@ import { Interface } from "./iface";
 import { TcpLayer, UdpLayer, DhcpClient, NetLog } from "./socket";
 import { NetConfig } from "./config";
 import { ipToString } from "./wire";
-import { println } from "../console";
 
 let defaultStack: NetStack | null = null;
 
@@ -24,15 +23,6 @@ export const NET_MEMORY_LIMIT: i64 = 24 << 20;
 /** Something to do once the interface has an IPv4 address (NetStack.whenAddressed). */
 export abstract class AddressHandler {
   abstract addressed(stack: NetStack): void;
-}
-
-/** Prints `line + " at " + address` once the interface has an address: the
- *  "listening" line servers print (apps/httpd, kv, echo). */
-export class ListeningLine extends AddressHandler {
-  constructor(public line: string) { super(); }
-  addressed(stack: NetStack): void {
-    println(this.line + " at " + ipToString(stack.iface.addr));
-  }
 }
 
 export class NetStack {
