@@ -2,7 +2,7 @@
 // parser fills it and handlers read it, plus the Handler interface. Header
 // names are stored lowercased; values are Latin-1 (obs-text kept byte for byte).
 import { ByteBuf } from "./buf";
-import { JsonValue, parseJsonBytes, DEFAULT_MAX_DEPTH } from "../json";
+import { JsonValue, parseJsonBytes, DEFAULT_MAX_DEPTH, utf8SequenceAt } from "../json";
 
 export class Header {
   constructor(public name: string, public value: string) {}
@@ -139,18 +139,8 @@ export function decodeUtf8Lossy(ptr: usize, len: i32): string {
   let i = 0;
   let run = 0;
   while (i < len) {
-    const b0 = <i32>load<u8>(ptr + <usize>i);
-    if (b0 < 0x80) { i++; continue; }
-    let need = 0, lo = 0x80, hi = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) need = 1;
-    else if (b0 >= 0xe0 && b0 <= 0xef) { need = 2; if (b0 == 0xe0) lo = 0xa0; else if (b0 == 0xed) hi = 0x9f; }
-    else if (b0 >= 0xf0 && b0 <= 0xf4) { need = 3; if (b0 == 0xf0) lo = 0x90; else if (b0 == 0xf4) hi = 0x8f; }
-    let ok = need > 0 && i + need < len;
-    for (let k = 1; ok && k <= need; k++) {
-      const b = <i32>load<u8>(ptr + <usize>(i + k));
-      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) ok = false;
-    }
-    if (ok) { i += need + 1; continue; }
+    const n = utf8SequenceAt(ptr, i, len);
+    if (n > 0) { i += n; continue; }
     if (i > run) parts.push(String.UTF8.decodeUnsafe(ptr + <usize>run, <usize>(i - run)));
     parts.push("\uFFFD");
     i++;

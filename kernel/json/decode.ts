@@ -358,23 +358,31 @@ function hexVal(c: i32): i32 {
   return -1;
 }
 
+/** Length of the valid UTF-8 sequence (RFC 3629: no overlongs, surrogates
+ *  or code points past U+10FFFF) at byte i of [ptr, ptr+len); 0 if invalid. */
+export function utf8SequenceAt(ptr: usize, i: i32, len: i32): i32 {
+  const b0 = <i32>load<u8>(ptr + <usize>i);
+  if (b0 < 0x80) return 1;
+  let need = 0, lo = 0x80, hi = 0xbf;
+  if (b0 >= 0xc2 && b0 <= 0xdf) need = 1;
+  else if (b0 >= 0xe0 && b0 <= 0xef) { need = 2; if (b0 == 0xe0) lo = 0xa0; else if (b0 == 0xed) hi = 0x9f; }
+  else if (b0 >= 0xf0 && b0 <= 0xf4) { need = 3; if (b0 == 0xf0) lo = 0x90; else if (b0 == 0xf4) hi = 0x8f; }
+  else return 0;
+  if (i + need >= len) return 0;
+  for (let k = 1; k <= need; k++) {
+    const b = <i32>load<u8>(ptr + <usize>(i + k));
+    if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return 0;
+  }
+  return need + 1;
+}
+
 /** True when bytes [ptr, ptr+len) are valid UTF-8 (RFC 3629). */
 export function isValidUtf8(ptr: usize, len: i32): bool {
   let i = 0;
   while (i < len) {
-    const b0 = <i32>load<u8>(ptr + <usize>i);
-    if (b0 < 0x80) { i++; continue; }
-    let need = 0, lo = 0x80, hi = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) need = 1;
-    else if (b0 >= 0xe0 && b0 <= 0xef) { need = 2; if (b0 == 0xe0) lo = 0xa0; else if (b0 == 0xed) hi = 0x9f; }
-    else if (b0 >= 0xf0 && b0 <= 0xf4) { need = 3; if (b0 == 0xf0) lo = 0x90; else if (b0 == 0xf4) hi = 0x8f; }
-    else return false;
-    if (i + need >= len) return false;
-    for (let k = 1; k <= need; k++) {
-      const b = <i32>load<u8>(ptr + <usize>(i + k));
-      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return false;
-    }
-    i += need + 1;
+    const n = utf8SequenceAt(ptr, i, len);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }
