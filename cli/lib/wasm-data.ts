@@ -11,7 +11,8 @@ const SEC_DATACOUNT = 12;
 /** Gaps up to this many bytes are filled with zeros rather than split. */
 const MAX_GAP = 256;
 
-function readU32(b: Uint8Array, pos: number): [number, number] {
+/** A LEB128 number of at most 32 bits at pos (signed: sign-extended); the value and the next position. */
+function readLeb(b: Uint8Array, pos: number, signed: boolean): [number, number] {
   let result = 0, shift = 0, byte: number;
   do {
     if (pos >= b.length) throw new Error("truncated LEB128");
@@ -19,20 +20,12 @@ function readU32(b: Uint8Array, pos: number): [number, number] {
     result |= (byte & 0x7f) << shift;
     shift += 7;
   } while (byte & 0x80 && shift < 35);
-  return [result >>> 0, pos];
-}
-
-function readI32(b: Uint8Array, pos: number): [number, number] {
-  let result = 0, shift = 0, byte: number;
-  do {
-    if (pos >= b.length) throw new Error("truncated LEB128");
-    byte = b[pos++];
-    result |= (byte & 0x7f) << shift;
-    shift += 7;
-  } while (byte & 0x80 && shift < 35);
+  if (!signed) return [result >>> 0, pos];
   if (shift < 32 && byte & 0x40) result |= -1 << shift;
   return [result | 0, pos];
 }
+const readU32 = (b: Uint8Array, pos: number) => readLeb(b, pos, false);
+const readI32 = (b: Uint8Array, pos: number) => readLeb(b, pos, true);
 
 function u32(n: number): number[] {
   const out: number[] = [];
