@@ -46,6 +46,21 @@ static void *aligned(size_t n) {
 }
 
 /* One phase of the sequential test: DEPTH processes, each over its slice. */
+/* Waits for the depth workers, then prints the line bench/virtio.ts parses;
+ * 1 when a worker failed. */
+static int report(const char *what, const uint64_t *reqs, int depth, uint64_t bs, uint64_t t0) {
+  int ok = 1, st;
+  while (wait(&st) > 0) if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ok = 0;
+  uint64_t ns = now_ns() - t0;
+  uint64_t total = 0;
+  for (int i = 0; i < depth; i++) total += reqs[i];
+  if (!ok) return 1;
+  printf("iobench: %s bytes=%llu reqs=%llu ns=%llu\n", what, (unsigned long long)(total * bs),
+         (unsigned long long)total, (unsigned long long)ns);
+  fflush(stdout);
+  return 0;
+}
+
 static int seq_phase(const char *dev, uint64_t bytes, int depth, int write) {
   uint64_t *reqs = shared(depth);
   uint64_t slice = bytes / (uint64_t)depth / SEQ_BS * SEQ_BS;
@@ -64,16 +79,7 @@ static int seq_phase(const char *dev, uint64_t bytes, int depth, int write) {
       _exit(0);
     }
   }
-  int ok = 1, st;
-  while (wait(&st) > 0) if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ok = 0;
-  uint64_t ns = now_ns() - t0;
-  uint64_t total = 0;
-  for (int i = 0; i < depth; i++) total += reqs[i];
-  if (!ok) return 1;
-  printf("iobench: %s bytes=%llu reqs=%llu ns=%llu\n", write ? "seqwrite" : "seqread",
-         (unsigned long long)(total * SEQ_BS), (unsigned long long)total, (unsigned long long)ns);
-  fflush(stdout);
-  return 0;
+  return report(write ? "seqwrite" : "seqread", reqs, depth, SEQ_BS, t0);
 }
 
 static int rand_read(const char *dev, uint64_t bytes, uint64_t ms, int depth) {
@@ -94,16 +100,7 @@ static int rand_read(const char *dev, uint64_t bytes, uint64_t ms, int depth) {
       _exit(0);
     }
   }
-  int ok = 1, st;
-  while (wait(&st) > 0) if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ok = 0;
-  uint64_t ns = now_ns() - t0;
-  uint64_t total = 0;
-  for (int i = 0; i < depth; i++) total += reqs[i];
-  if (!ok) return 1;
-  printf("iobench: randread4k bytes=%llu reqs=%llu ns=%llu\n", (unsigned long long)(total * RAND_BS),
-         (unsigned long long)total, (unsigned long long)ns);
-  fflush(stdout);
-  return 0;
+  return report("randread4k", reqs, depth, RAND_BS, t0);
 }
 
 static int udp(const char *ip, int port, uint64_t ms, int payload) {
