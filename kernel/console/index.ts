@@ -103,11 +103,6 @@ export function printHex(v: u64): void {
   }
 }
 
-/** Writes len bytes from ptr unchanged (already UTF-8), without allocating. */
-export function printBytes(ptr: usize, len: i32): void {
-  for (let i = 0; i < len; i++) emitByte(<u32>load<u8>(ptr + <usize>i));
-}
-
 /** The dmesg ring's contents, oldest first, as a string (UTF-8 decoded). */
 export function dmesg(): string {
   const len = ringFilled ? DMESG_SIZE : ringHead;

@@ -12,7 +12,7 @@ type E = {
   cmdline(): number; problems(): number; region(i: number): number; rsdp(): bigint; bootloader(): number;
   parseCmdline(s: number): number; cmdGet(k: number): number; cmdAll(k: number): number;
   rawHas(s: number, k: number): number; cmdHas(k: number): number;
-  bannerMatches(): number; consoleInit(): void; consolePrint(s: number): void; dmesg(): number; abortNow(): void;
+  bannerMatches(): number; consoleInit(): void; consoleNumbers(v: bigint): void; consolePrint(s: number): void; dmesg(): number; abortNow(): void;
   __newString?: (s: string) => number;
 };
 
@@ -220,6 +220,15 @@ describe("console on a fake 16550", () => {
     expect(host.uart.text()).toBe(line + "\r\n");
     expect(host.uart.overruns).toBe(0);
     expect(host.uart.lsrReads).toBeLessThanOrEqual(2 + Math.ceil(101 / 16));   // +init's presence check
+  });
+
+  it("prints numbers in decimal and hex without allocating (the boot log's printDec/printHex)", async () => {
+    const host = new FakeHost();
+    const { k } = await kernelWith(host);
+    k.exports.consoleInit();
+    for (const v of [0n, 9n, 10n, 0x134000n, 18446744073709551615n]) k.exports.consoleNumbers(v);
+    expect(host.uart.text()).toBe(
+      "0 0x0\r\n9 0x9\r\n10 0xa\r\n1261568 0x134000\r\n18446744073709551615 0xffffffffffffffff\r\n");
   });
 
   it("without a FIFO (16450), polls before every byte and loses none", async () => {

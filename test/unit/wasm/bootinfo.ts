@@ -35,6 +35,7 @@ export function cmdHas(k: string): bool { return cl!.has(k); }
 
 export function bannerMatches(): bool { return BANNER == KERNEL_NAME + " " + KERNEL_VERSION + " (booted via "; }
 export function consoleInit(): void { console.init(); }
+export function consoleNumbers(v: u64): void { console.printDec(v); console.print(" "); console.printHex(v); console.println(""); }
 export function consolePrint(s: string): void { console.println(s); }
 export function dmesg(): string { return console.dmesg(); }
 
