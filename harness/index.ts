@@ -7,6 +7,7 @@ import { nodeIO, type IO } from "../cli/lib/log.js";
 import { deviceArgs, type DeviceSpec } from "../cli/lib/devices.js";
 import { checkNetHost, parseForward, staticIpCmdline, type Forward, type NetMode, type NetSpec, type StaticIp } from "../cli/lib/net.js";
 import { EXIT, describeStatus } from "../cli/lib/status.js";
+import { cmdlineHasToken, newApiToken, type ApiToken } from "../cli/lib/apitoken.js";
 
 export { EXIT, describeStatus };
 export type { GuestExit, Machine, Accel, BuildResult, DeviceSpec, Forward, NetMode, StaticIp };
@@ -35,6 +36,9 @@ export interface BootOptions {
   staticIp?: StaticIp;
   /** Hard limit for the whole guest lifetime; default 60 s. */
   timeoutMs?: number;
+  /** Hand the guest a fresh management-API token through fw_cfg, as `skiff
+   *  run` does (default true; skipped when cmdline has api.token= or api.off). */
+  apiToken?: boolean;
 }
 
 const live = new Set<Guest>();
@@ -43,14 +47,20 @@ export class Guest {
   private exitResult: GuestExit | undefined;
   readonly exited: Promise<GuestExit>;
 
-  constructor(private readonly q: RunningGuest, readonly image: string) {
+  constructor(private readonly q: RunningGuest, readonly image: string, private readonly token?: ApiToken) {
     live.add(this);
     this.exited = q.exited.then((r) => {
       this.exitResult = r;
       live.delete(this);
+      token?.remove();
       return r;
     });
   }
+
+  /** The management API's bearer token handed to the guest, if any. */
+  get apiToken(): string | undefined { return this.token?.token; }
+  /** The mode-0600 file holding it on the host, while the guest runs. */
+  get apiTokenFile(): string | undefined { return this.token?.file; }
 
   get pid(): number | undefined { return this.q.pid; }
   get accel(): "kvm" | "tcg" { return this.q.accel; }
@@ -139,16 +149,23 @@ export async function boot(o: BootOptions): Promise<Guest> {
     if (o.staticIp) cmdline = [cmdline, staticIpCmdline(o.staticIp, spec.mode)].filter((x) => x).join(" ");
     devices = { ...devices, net: spec };
   }
-  const q = startQemu({
-    kernel: image,
-    machine: o.machine,
-    accel: o.accel ?? "tcg",
-    memory: o.memory,
-    cmdline,
-    extraArgs: [...(devices ? deviceArgs(o.machine ?? "microvm", devices) : []), ...(o.qemuArgs ?? [])],
-    timeoutMs: o.timeoutMs ?? 60000,
-  });
-  return new Guest(q, image);
+  const token = o.apiToken === false || cmdlineHasToken(cmdline) ? undefined : newApiToken();
+  let q: RunningGuest;
+  try {
+    q = startQemu({
+      kernel: image,
+      machine: o.machine,
+      accel: o.accel ?? "tcg",
+      memory: o.memory,
+      cmdline,
+      extraArgs: [...(devices ? deviceArgs(o.machine ?? "microvm", devices) : []), ...(token?.qemuArgs ?? []), ...(o.qemuArgs ?? [])],
+      timeoutMs: o.timeoutMs ?? 60000,
+    });
+  } catch (e) {
+    token?.remove();
+    throw e;
+  }
+  return new Guest(q, image, token);
 }
 
 /** Boots, waits for the guest to exit by itself, and returns how it ended. */

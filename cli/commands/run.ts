@@ -10,6 +10,7 @@ import { EXIT, describeStatus } from "../lib/status.js";
 import { deviceArgs, parseDisk, type Transport } from "../lib/devices.js";
 import { checkNetHost, DEFAULT_TAP, parseForward, staticIpCmdline, type NetMode, type NetSpec } from "../lib/net.js";
 import { symbolizeFromElf } from "../lib/symbols.js";
+import { cmdlineHasToken, newApiToken } from "../lib/apitoken.js";
 
 export const runSpecs: OptionSpecs = {
   machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
@@ -60,6 +61,10 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     net,
     transport: values.transport as Transport | undefined,
   });
+  // The management API's token: made here, kept in a mode-0600 file, passed
+  // through fw_cfg; the guest never prints it (lib/apitoken.ts).
+  const token = cmdlineHasToken(cmdline) ? null : newApiToken();
+  if (token) io.err(`skiff: management API token in ${token.file}`);
   const accelChoice = chooseAccel(values.accel as Accel);
   if (accelChoice.note) io.err(`skiff: ${accelChoice.note}`);
   const qemuOptions = {
@@ -68,7 +73,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     accel: accelChoice.accel,
     memory: values.memory as string,
     cmdline,
-    extraArgs: [...devices, ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
+    extraArgs: [...devices, ...(token?.qemuArgs ?? []), ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
     timeoutMs: (values.timeout as number) * 1000,
   };
   let interrupted = false;
@@ -105,6 +110,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
       return r.status;
     }
   } finally {
+    token?.remove();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
   }

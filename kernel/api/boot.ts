@@ -1,6 +1,7 @@
 // kernel/api/boot.ts — brings the REST endpoint up on the network stack: options
 // from the boot command line (api.port=, api.token=, api.readonly, api.off,
-// hostname=), config/env stores seeded from config.*= and env.*= words, the
+// hostname=), the token from the host (fw_cfg) when the command line has none,
+// config/env stores seeded from config.*= and env.*= words, the
 // kernel's providers, the stack's interfaces, power control, and a TCP
 // listener with a 1 s poll for the HTTP timeouts. Called once the stack is up
 // (kernel/net's startNetwork), so an image without networking never links it.
@@ -14,9 +15,10 @@ import { rebootGuest } from "../platform";
 import { NetStack } from "../net/stack";
 import { ipToString, macToString } from "../net/wire";
 import { KERNEL_NAME, KERNEL_VERSION } from "../main";
+import { fwcfgFile } from "../arch/fwcfg";
 import { Api } from "./index";
-import { ApiOptions } from "./state";
-import { installKernelProviders, KernelRandom } from "./kernel";
+import { ApiOptions, validToken } from "./state";
+import { installKernelProviders } from "./kernel";
 import { NetSource, InterfaceEntry, RouteEntry, PowerControl } from "./providers";
 
 /** A shutdown or reboot waits this long so the 202 response gets out first. */
@@ -90,8 +92,24 @@ class KernelPower extends PowerControl {
 }
 
 class PollHttp extends TimerHandler {
-  constructor(public svc: HttpTcpService) { super(); }
-  fire(now: u64): void { this.svc.poll(now); }
+  constructor(public svc: HttpTcpService, public api: Api) { super(); }
+  fire(now: u64): void {
+    this.svc.poll(now);
+    this.api.state.authLog.flush(now);
+  }
+}
+
+/** The fw_cfg file through which `skiff run` hands the guest its API token
+ *  (the CLI keeps the same token in a mode-0600 file on the host). */
+@lazy
+export const TOKEN_FWCFG_FILE = "opt/org.skiff/api-token";
+
+/** The token the host passed through fw_cfg, or "" (none, or not a valid token). */
+function hostToken(): string {
+  const b = fwcfgFile(TOKEN_FWCFG_FILE, 256);
+  if (b === null) return "";
+  let t = String.UTF8.decode(b.buffer).trim();
+  return validToken(t) ? t : "";
 }
 
 let started: Api | null = null;
@@ -108,9 +126,11 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   seedFromCmdline(config(), cmdline, "config.");
   seedFromCmdline(env(), cmdline, "env.");
   if (!opts.enabled) return null;
+  let tokenFrom = "api.token=";
+  if (opts.token.length == 0) { opts.token = hostToken(); tokenFrom = "the host"; }
   opts.osName = KERNEL_NAME;
   opts.osVersion = KERNEL_VERSION;
-  const api = new Api(opts, config(), env(), new KernelRandom());
+  const api = new Api(opts, config(), env());
   const st = api.state;
   installKernelProviders(st);
   st.cmdline = cmdline.raw;
@@ -123,10 +143,14 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
     return null;
   }
   // A daemon timer: the endpoint alone does not keep the guest running.
-  setDaemon(every(POLL_NS, new PollHttp(svc)), true);
+  setDaemon(every(POLL_NS, new PollHttp(svc, api)), true);
   started = api;
   if (!quiet) println("api: REST endpoint on TCP port " + opts.port.toString() + (opts.readOnly ? " (read-only)" : ""));
-  // The token is printed once (even when quiet), only when generated: a given one is already known.
-  if (st.tokenGenerated) println("api: token " + st.tokenForBootLog());
+  // The token itself is never printed: the console feeds /os/dmesg.
+  if (opts.token.length == 0) {
+    println("api: no token (give api.token= or boot with skiff run): state-changing requests are refused");
+  } else if (!quiet) {
+    println("api: bearer token from " + tokenFrom);
+  }
   return api;
 }

@@ -5,11 +5,10 @@
 import { HttpServer, Router } from "../http";
 import { KeyValueStore } from "../config/store";
 import { ApiOptions, ApiState } from "./state";
-import { RandomSource } from "./providers";
 import { buildRouter } from "./routes";
 
 export * from "./providers";
-export { ApiOptions, ApiState, MetricsSource, generateToken, validHostname, DEFAULT_API_PORT } from "./state";
+export { ApiOptions, ApiState, MetricsSource, validHostname, validToken, AuthLogger, DEFAULT_API_PORT } from "./state";
 export { MetricsWriter, RequestMetrics, METRICS_CONTENT_TYPE, formatValue } from "./metrics";
 export { openApiDocument } from "./openapi";
 export { buildRouter } from "./routes";
@@ -20,10 +19,10 @@ export class Api {
   router: Router;
   server: HttpServer;
 
-  /** Builds the endpoint. rand generates a token when options carry none;
-   *  without either, every state-changing request is refused. */
-  constructor(options: ApiOptions, config: KeyValueStore, env: KeyValueStore, rand: RandomSource | null) {
-    const state = new ApiState(options, config, env, rand);
+  /** Builds the endpoint. Without options.token every state-changing
+   *  request is refused. */
+  constructor(options: ApiOptions, config: KeyValueStore, env: KeyValueStore) {
+    const state = new ApiState(options, config, env);
     const router = buildRouter(state);
     const server = new HttpServer(router);
     server.observer = state.metrics;
@@ -35,4 +34,4 @@ export class Api {
     if (options.requestTimeoutMs > 0) this.server.limits.requestTimeoutNs = <u64>options.requestTimeoutMs * 1_000_000;
   }
 }
-export { installKernelProviders, hypervisorName, KernelRandom, KernelMemory, KernelTasks, KernelDevices, KernelBlocks, KernelWallClock } from "./kernel";
+export { installKernelProviders, hypervisorName, KernelMemory, KernelTasks, KernelDevices, KernelBlocks, KernelWallClock } from "./kernel";

@@ -8,10 +8,9 @@ import { taskSnapshot } from "../sched";
 import { wallClockNs, wallClockSource } from "../time";
 import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
 import { hypervisorSignature } from "../arch/cpu";
-import { randomU32 } from "../random";
 import { WallClock } from "../http";
 import {
-  MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry, RandomSource,
+  MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry,
 } from "./providers";
 import { ApiState } from "./state";
 
@@ -68,11 +67,6 @@ export class KernelBlocks extends BlockSource {
     }
     return out;
   }
-}
-
-/** Token entropy from kernel/random (virtio-rng or RDRAND when present). */
-export class KernelRandom extends RandomSource {
-  next32(): u32 { return randomU32(); }
 }
 
 /** The kernel's wall clock; unknown when it was never set (no RTC, no epoch=). */

@@ -79,7 +79,3 @@ export abstract class PowerControl {
   abstract reboot(): bool;
 }
 
-/** Entropy for a generated bearer token (virtio-rng, RDRAND, TSC jitter). */
-export abstract class RandomSource {
-  abstract next32(): u32;
-}

@@ -6,7 +6,7 @@ import { BearerAuth, AuthObserver, Request, WallClock } from "../http";
 import { KeyValueStore } from "../config/store";
 import { println } from "../console";
 import {
-  TaskSource, MemorySource, NetSource, DeviceSource, BlockSource, PowerControl, RandomSource,
+  TaskSource, MemorySource, NetSource, DeviceSource, BlockSource, PowerControl,
 } from "./providers";
 import { RequestMetrics, MetricsWriter } from "./metrics";
 
@@ -32,7 +32,8 @@ export const MAX_REQUEST_TIMEOUT_MS: i32 = 3_600_000;
 
 export class ApiOptions {
   port: i32 = DEFAULT_API_PORT;
-  /** "" means generate one at boot. */
+  /** "" until given (api.token=) or read from the host (fw_cfg, kernel/api/boot.ts);
+   *  without one every state-changing request is refused. */
   token: string = "";
   readOnly: bool = false;
   enabled: bool = true;
@@ -57,8 +58,8 @@ export class ApiOptions {
     }
     const token = c.get(ARG_TOKEN);
     if (token !== null) {
-      if (token.length >= 8 && isTokenSafe(token)) o.token = token;
-      else o.problems.push(ARG_TOKEN + " must be at least 8 visible ASCII characters; generating one");
+      if (validToken(token)) o.token = token;
+      else o.problems.push(ARG_TOKEN + " must be 8-256 visible ASCII characters; ignored");
     }
     const ro = c.get(ARG_READONLY);
     if (ro !== null) o.readOnly = ro != "0" && ro != "false" && ro != "no";
@@ -102,8 +103,10 @@ function parsePort(s: string): i32 {
   return v >= 1 && v <= 65535 ? v : -1;
 }
 
-/** b64token-ish (RFC 6750 §2.1): visible ASCII without spaces or quotes. */
-function isTokenSafe(t: string): bool {
+/** b64token-ish (RFC 6750 §2.1): 8 to 256 visible ASCII characters without
+ *  spaces, quotes or backslashes. */
+export function validToken(t: string): bool {
+  if (t.length < 8 || t.length > 256) return false;
   for (let i = 0; i < t.length; i++) {
     const c = t.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f || c == 0x22 || c == 0x5c) return false;
@@ -129,30 +132,46 @@ export function validHostname(h: string): bool {
   return true;
 }
 
-@lazy
-const HEX = "0123456789abcdef";
-
-/** 32 hex digits (128 bits) from rand. */
-export function generateToken(rand: RandomSource): string {
-  let s = "";
-  for (let i = 0; i < 4; i++) {
-    const v = rand.next32();
-    for (let k = 28; k >= 0; k -= 4) s += HEX.charAt((v >> k) & 15);
-  }
-  return s;
-}
+/** How often refused requests are reported: the first one of a quiet spell
+ *  is logged at once, the rest are summed into one line per interval, so a
+ *  client cannot flood the console or push the boot log out of dmesg. */
+export const REFUSAL_LOG_INTERVAL_NS: u64 = 10_000_000_000;
 
 /** Logs refused state changes to the console (and so dmesg): method and path
- *  only, never the Authorization header. */
-class AuthLogger extends AuthObserver {
+ *  only, never the Authorization header; rate-limited (REFUSAL_LOG_INTERVAL_NS). */
+export class AuthLogger extends AuthObserver {
+  private windowStartNs: u64 = 0;
+  private logged: bool = false;
+  private pending: u64 = 0;
+  private last: string = "";
+
   refused(req: Request, status: i32, failures: u64): void {
-    println("api: refused " + req.method + " " + sanitizeForLog(req.path) + " (" + status.toString() +
-      "); " + failures.toString() + " refused so far");
+    const what = req.method + " " + sanitizeForLog(req.path) + " (" + status.toString() + ")";
+    if (this.logged && req.nowNs - this.windowStartNs < REFUSAL_LOG_INTERVAL_NS) {
+      this.pending++;
+      this.last = what;
+      return;
+    }
+    this.flush(req.nowNs, true);
+    println("api: refused " + what + "; " + failures.toString() + " refused so far");
+    this.logged = true;
+    this.windowStartNs = req.nowNs;
+  }
+
+  /** Prints the summary of refusals held back, once their interval is over
+   *  (or now, when force). Called on every refusal and by the endpoint's poll. */
+  flush(nowNs: u64, force: bool = false): void {
+    if (this.pending == 0) return;
+    if (!force && nowNs - this.windowStartNs < REFUSAL_LOG_INTERVAL_NS) return;
+    println("api: " + this.pending.toString() + " more requests refused (the last: " + this.last + ")");
+    this.pending = 0;
+    this.last = "";
+    this.windowStartNs = nowNs;
   }
 }
 
 function sanitizeForLog(s: string): string {
-  let out = s.length > 200 ? s.substring(0, 200) + "..." : s;
+  let out = s.length > 64 ? s.substring(0, 64) + "..." : s;
   // Paths are already visible ASCII (the parser checks), but be explicit.
   for (let i = 0; i < out.length; i++) {
     const c = out.charCodeAt(i);
@@ -175,8 +194,6 @@ export class ApiState {
   processorCount: i32 = 1;
   /** Name of the hypervisor ("kvm", "tcg", "none", ...). */
   hypervisor: string = "unknown";
-  /** True when the token was generated (printed at boot) rather than given. */
-  tokenGenerated: bool = false;
 
   clock: WallClock | null = null;
   memory: MemorySource | null = null;
@@ -188,27 +205,22 @@ export class ApiState {
   /** Extra metrics families an app or subsystem appends to /metrics. */
   extraMetrics: MetricsSource[] = [];
 
-  constructor(options: ApiOptions, config: KeyValueStore, env: KeyValueStore, rand: RandomSource | null) {
+  authLog: AuthLogger = new AuthLogger();
+
+  constructor(options: ApiOptions, config: KeyValueStore, env: KeyValueStore) {
     this.options = options;
     this.config = config;
     this.env = env;
     this.hostname = options.hostname;
-    let token = options.token;
-    if (token.length == 0 && rand !== null) {
-      token = generateToken(rand);
-      this.tokenGenerated = true;
-    }
-    // With neither a token nor entropy, state changes stay refused (401).
-    this.auth = new BearerAuth(token);
+    // Without a token every state-changing request is refused (401). The
+    // token is never printed: the console feeds /os/dmesg.
+    this.auth = new BearerAuth(options.token);
     this.auth.readOnly = options.readOnly;
-    this.auth.observer = new AuthLogger();
-    this.secret = token;
+    this.auth.observer = this.authLog;
+    this.secret = options.token;
   }
 
   private secret: string = "";
-
-  /** The bearer token, for printing once at boot; never put it in a response. */
-  tokenForBootLog(): string { return this.secret; }
 
   /** text with every occurrence of the token, and the value of an api.token=
    *  word, replaced: /os/dmesg and /os/cmdline never echo the secret. */

@@ -55,11 +55,17 @@ export class BearerAuth {
   }
 }
 
-/** Compares without an early exit, so timing does not reveal how much of a
- *  guess was right (the length still shows, as it does in every such check). */
-export function constantTimeEquals(a: string, b: string): bool {
-  let diff: u32 = <u32>(a.length ^ b.length);
-  const n = a.length < b.length ? a.length : b.length;
-  for (let i = 0; i < n; i++) diff |= <u32>(a.charCodeAt(i) ^ b.charCodeAt(i));
+/** Compares `given` (what a client sent) with `secret` in time that depends
+ *  only on given's length: no early exit, and secret's characters are read
+ *  cyclically, so neither how much of a guess was right nor the secret's
+ *  length shows in the timing. */
+export function constantTimeEquals(given: string, secret: string): bool {
+  const n = secret.length;
+  let diff: u32 = <u32>(given.length ^ n);
+  if (n == 0) return false;
+  for (let i = 0, k = 0; i < given.length; i++) {
+    diff |= <u32>(given.charCodeAt(i) ^ secret.charCodeAt(k));
+    k = k + 1 == n ? 0 : k + 1;
+  }
   return diff == 0;
 }

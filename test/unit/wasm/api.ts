@@ -1,7 +1,7 @@
 // test/unit/wasm/api.ts — drives kernel/api from Node with fake providers.
 import { abortHandler } from "../../../kernel/panic";
 import { Api, ApiOptions, TaskSource, TaskEntry, MemorySource, MemoryUse, NetSource, InterfaceEntry, RouteEntry,
-  DeviceSource, DeviceEntry, BlockSource, BlockEntry, PowerControl, RandomSource } from "../../../kernel/api";
+  DeviceSource, DeviceEntry, BlockSource, BlockEntry, PowerControl } from "../../../kernel/api";
 import { HttpConnection, FixedOffsetClock } from "../../../kernel/http";
 import { KeyValueStore, ConfigListener, seedFromCmdline } from "../../../kernel/config";
 import { Cmdline } from "../../../kernel/bootinfo/cmdline";
@@ -45,10 +45,6 @@ class Power extends PowerControl {
   shutdown(): bool { powerCalls += "shutdown;"; return true; }
   reboot(): bool { return false; }
 }
-class Rand extends RandomSource {
-  n: u32 = 0x9e3779b9;
-  next32(): u32 { this.n = this.n * 1664525 + 1013904223; return this.n; }
-}
 let changes = "";
 class Listener extends ConfigListener {
   changed(key: string, value: string | null): void { changes += key + "=" + (value === null ? "(deleted)" : value) + ";"; }
@@ -74,7 +70,7 @@ export function setup(cmdline: string, full: bool): void {
   config!.addListener(new Listener());
   changes = "";
   powerCalls = "";
-  const a = new Api(opts, config!, env, new Rand());
+  const a = new Api(opts, config!, env);
   a.state.cmdline = cmdline;
   a.state.bootNs = 1_000_000_000;
   if (full) {
@@ -87,7 +83,6 @@ export function setup(cmdline: string, full: bool): void {
     a.state.clock = new FixedOffsetClock(1700000000_000_000_000);
     a.state.hypervisor = "kvm";
   }
-  if (a.state.tokenGenerated) console.println("api: bearer token " + a.state.tokenForBootLog());
   api = a;
   conn = a.server.open(0);
 }
@@ -98,8 +93,9 @@ export function request(buf: ArrayBuffer, nowNs: u64): ArrayBuffer {
   conn!.feed(changetype<usize>(buf), buf.byteLength, nowNs);
   return conn!.takeOutput().buffer;
 }
-export function token(): string { return api!.state.tokenForBootLog(); }
-export function tokenGenerated(): bool { return api!.state.tokenGenerated; }
+export function hasToken(): bool { return api!.state.auth.hasToken; }
+/** A refused request's log line is rate-limited: the poll flushes the summary. */
+export function flushAuthLog(nowNs: u64): void { api!.state.authLog.flush(nowNs); }
 export function getProblems(): string { return problems; }
 export function requestTimeoutNs(): u64 { return api!.server.limits.requestTimeoutNs; }
 export function getChanges(): string { return changes; }
