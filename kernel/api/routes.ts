@@ -93,6 +93,6 @@ export function buildRouter(api: ApiState): Router {
   // Generated last, so it includes every route above and itself.
   doc.text = openApiDocument(r, api.options.osName + " management API", api.options.osVersion,
     "Runtime management of a " + api.options.osName + " guest. State-changing operations need the bearer token given " +
-    "on the boot command line (api.token=) or printed at boot.");
+    "on the boot command line (api.token=) or by the host (skiff run keeps it in a file only its user can read).");
   return r;
 }
