@@ -33,7 +33,10 @@ export { randomBytes, randomU32, randomU64, probeDevices } from "./devices";
 export {
   HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, Request, Response, Header,
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
+  HandlerFn, FnHandler,
 } from "./http";
+// An HTTP service in one call (the network, limits, timeouts, the listening line).
+export { serve, HttpService } from "./service";
 export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./json";
 export { config, KeyValueStore, ConfigListener, seedFromCmdline, setting, intSetting } from "./config";
 export { env, getenv, setenv, unsetenv } from "./env";

@@ -9,9 +9,8 @@
 //   httpd.cache-control  Cache-Control sent with files; changes apply at once
 //   httpd.cache-bytes    file bytes kept in memory (default 32 MiB)
 import {
-  println, setting, intSetting, blkDevice, netStack, hold, every, setDaemon, config, ConfigListener, TimerHandler,
-  HttpServer, Router, HttpTcpService, Handler, Request, Response, VirtioBlk, runningApi, MetricsSource, MetricsWriter,
-  announceListening,
+  println, setting, intSetting, blkDevice, config, ConfigListener, serve,
+  Router, Handler, Request, Response, VirtioBlk, runningApi, MetricsSource, MetricsWriter,
 } from "skiff";
 import { EMBED_PTR, EMBED_LEN } from "skiff-embed";
 import { Site, SiteStore, MemoryStore } from "./sitefs";
@@ -54,11 +53,6 @@ class Metrics extends MetricsSource {
   }
 }
 
-class Poll extends TimerHandler {
-  constructor(public svc: HttpTcpService) { super(); }
-  fire(now: u64): void { this.svc.poll(now); }
-}
-
 /** Mounts the site the settings ask for; null with the reason in why[0]. */
 function openSite(why: string[]): Site | null {
   const source = setting("httpd.source", "auto");
@@ -87,9 +81,9 @@ function openSite(why: string[]): Site | null {
   return null;
 }
 
+let metrics: Metrics | null = null;
+
 export function main(): i32 {
-  const stack = netStack();                    // brings up TCP/IP (and the REST endpoint)
-  if (stack === null) { println("httpd: no network device"); return 1; }
   const router = new Router();
   const why = new Array<string>();
   const site = openSite(why);
@@ -104,16 +98,12 @@ export function main(): i32 {
     config().addListener(new Settings(files));
     router.get("/", files);
     router.get("/{path...}", files);
-    const api = runningApi();
-    if (api !== null) api.state.extraMetrics.push(new Metrics(files));
+    metrics = new Metrics(files);
   }
-  const server = new HttpServer(router);
-  server.maxConnections = 64;
-  const port = intSetting("httpd.port", 8080, 1, 65535);
-  const svc = new HttpTcpService(server);
-  if (!svc.listen(stack.tcp, <u32>port)) { println("httpd: TCP port " + port.toString() + " is taken"); return 2; }
-  setDaemon(every(1_000_000_000, new Poll(svc)), true);
-  announceListening(stack, "httpd", "TCP port " + port.toString());   // once the interface has an address
-  hold();                                      // serve until shut down
+  // The network, limits, timeouts, the listening line; serves until shut down.
+  const svc = serve(<u32>intSetting("httpd.port", 8080, 1, 65535), router, "httpd");
+  if (svc === null) return 2;
+  const api = runningApi();                    // up with the network, unless api.off
+  if (api !== null && metrics !== null) api.state.extraMetrics.push(metrics!);
   return 0;
 }

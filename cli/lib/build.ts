@@ -10,6 +10,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { execa } from "execa";
 import { IO, UserError, formatBytes, formatMs } from "./log.js";
+import { explainAscFailure } from "./asc-hints.js";
 import { skiffRoot } from "./paths.js";
 import { demangle } from "./symbols.js";
 import { mergeDataSegments } from "./wasm-data.js";
@@ -214,7 +215,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
         const r = await execa(process.execPath, [resolveTool("asc"), "entry.ts", "-o", "image.wasm", ...ascFlags], { cwd: out, reject: false, all: true });
         if (r.exitCode !== 0 || !existsSync(wasm)) {
           rmSync(wasm, { force: true });
-          throw new UserError(`AssemblyScript compile failed:\n${fixAscPaths(String(r.all ?? ""), out, io.cwd)}`, 1);
+          throw new UserError(`AssemblyScript compile failed:\n${explainAscFailure(fixAscPaths(String(r.all ?? ""), out, io.cwd))}`, 1);
         }
         // Hundreds of tiny data segments cost code in wasm2c's init: merge them.
         writeFileSync(wasm, mergeDataSegments(readFileSync(wasm)).wasm);

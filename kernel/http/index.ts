@@ -6,7 +6,7 @@ export { Header, Request, percentDecode, decodeUtf8Lossy } from "./request";
 export { Response, Handler, serializeResponse, errorJson, MIME_JSON, MIME_TEXT, MIME_OCTETS } from "./response";
 export { RequestParser, isToken } from "./parser";
 export { HttpLimits } from "./limits";
-export { Router, Route, splitPath } from "./router";
+export { Router, Route, splitPath, HandlerFn, FnHandler, toHandler } from "./router";
 export { BearerAuth, AuthObserver, isStateChanging, constantTimeEquals } from "./auth";
 export { HttpServer, HttpConnection, HttpObserver, HttpServerStats } from "./server";
 export { WallClock, FixedOffsetClock, httpDate, isoDate, CivilTime } from "./clock";

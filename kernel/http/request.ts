@@ -90,6 +90,9 @@ export class Request {
 
   bodyText(): string { return this.body.toUtf8String(); }
 
+  /** The body parsed as JSON, or null when it is not valid JSON (the same as bodyJson). */
+  json(): JsonValue | null { return this.bodyJson(); }
+
   /** The body parsed as JSON, or null when it is not valid JSON. */
   bodyJson(maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonValue | null {
     return parseJsonBytes(this.body.ptr, this.body.length, maxDepth, this.body.length);

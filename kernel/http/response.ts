@@ -7,7 +7,7 @@ import { ByteBuf } from "./buf";
 import { Header, Request } from "./request";
 import { reasonPhrase, statusHasNoBody } from "./status";
 import { isToken } from "./parser";
-import { JsonWriter } from "../json";
+import { JsonWriter, JsonValue } from "../json";
 
 @lazy
 export const MIME_JSON = "application/json";
@@ -70,7 +70,15 @@ export class Response {
     this.body.appendUtf8(text);
   }
 
-  json(status: i32, json: string): void { this.send(status, MIME_JSON, json); }
+  /** A JSON response: body is JSON text (a string), a JsonWriter or a
+   *  JsonValue (e.g. `res.json(200, new JsonWriter().beginObject()
+   *  .propInt("hits", hits).endObject())`). */
+  json<T>(status: i32, body: T): void {
+    if (isString<T>()) this.send(status, MIME_JSON, changetype<string>(body));
+    else if (body instanceof JsonWriter) this.send(status, MIME_JSON, changetype<JsonWriter>(body).toString());
+    else if (body instanceof JsonValue) this.send(status, MIME_JSON, changetype<JsonValue>(body).toJson());
+    else ERROR("res.json(status, body): body is JSON text (string), a JsonWriter or a JsonValue");
+  }
   text(status: i32, text: string): void { this.send(status, MIME_TEXT, text); }
 
   /** A JSON error body {"code": status, "message": message} (OSv's shape). */

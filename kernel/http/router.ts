@@ -8,6 +8,32 @@ import { Request, percentDecode } from "./request";
 import { Response, Handler } from "./response";
 import { BearerAuth, isStateChanging } from "./auth";
 
+/** A route handler as a plain function: `function hello(req: Request, res:
+ *  Response): void { ... }`. AssemblyScript functions capture nothing, so
+ *  state lives in module globals or in a Handler object's fields. */
+export type HandlerFn = (req: Request, res: Response) => void;
+
+/** Runs a HandlerFn as a Handler. */
+export class FnHandler extends Handler {
+  constructor(public fn: HandlerFn) { super(); }
+  handle(req: Request, res: Response): void { this.fn(req, res); }
+}
+
+/** A Handler from either a plain function `(req: Request, res: Response) =>
+ *  void` or a Handler object, decided at compile time. Anything else is a
+ *  compile error that says what to pass. */
+export function toHandler<T>(h: T): Handler {
+  if (isFunction<T>()) {
+    return new FnHandler(<HandlerFn>h);
+  } else if (isReference<T>()) {
+    if (h instanceof Handler) return changetype<Handler>(h);
+    ERROR("A route handler is a function (req: Request, res: Response) => void or an object of a class that extends Handler (no closures: keep state in module variables or the object's fields; see docs/APPS.md)");
+  } else {
+    ERROR("A route handler is a function (req: Request, res: Response) => void or an object of a class that extends Handler (see docs/APPS.md)");
+  }
+  return unreachable();
+}
+
 export class Route {
   segments: string[] = [];
   /** Per segment: true when it is a {param}. */
@@ -92,16 +118,19 @@ export class Router extends Handler {
   /** Checked for routes with auth set; null lets everything through. */
   auth: BearerAuth | null = null;
 
-  add(method: string, pattern: string, handler: Handler): Route {
-    const r = new Route(method, pattern, handler);
+  /** Adds a route; handler is a plain function (HandlerFn) or a Handler
+   *  object. pattern: "/items/{id}", or "/files/{path...}" for the rest. */
+  add<T>(method: string, pattern: string, handler: T): Route {
+    const r = new Route(method, pattern, toHandler<T>(handler));
     this.routes.push(r);
     return r;
   }
 
-  get(pattern: string, h: Handler): Route { return this.add("GET", pattern, h); }
-  post(pattern: string, h: Handler): Route { return this.add("POST", pattern, h); }
-  put(pattern: string, h: Handler): Route { return this.add("PUT", pattern, h); }
-  delete(pattern: string, h: Handler): Route { return this.add("DELETE", pattern, h); }
+  get<T>(pattern: string, h: T): Route { return this.add<T>("GET", pattern, h); }
+  post<T>(pattern: string, h: T): Route { return this.add<T>("POST", pattern, h); }
+  put<T>(pattern: string, h: T): Route { return this.add<T>("PUT", pattern, h); }
+  patch<T>(pattern: string, h: T): Route { return this.add<T>("PATCH", pattern, h); }
+  delete<T>(pattern: string, h: T): Route { return this.add<T>("DELETE", pattern, h); }
 
   handle(req: Request, res: Response): void {
     if (req.path == "*") {   // OPTIONS * asks about the server as a whole

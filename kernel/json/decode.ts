@@ -91,6 +91,18 @@ export class JsonValue {
     return w.toString();
   }
 
+  /** The member's number, or dflt when absent or not a number. */
+  getNumber(key: string, dflt: f64 = 0): f64 {
+    const v = this.get(key);
+    return v === null || v.kind != JSON_NUMBER ? dflt : v.n;
+  }
+
+  /** The member's boolean, or dflt when absent or not a boolean. */
+  getBool(key: string, dflt: bool = false): bool {
+    const v = this.get(key);
+    return v === null || v.kind != JSON_BOOL ? dflt : v.b;
+  }
+
   /** The member's string value, or null when absent or not a string. */
   getString(key: string): string | null {
     const v = this.get(key);

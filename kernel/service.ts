@@ -1,0 +1,69 @@
+// kernel/service.ts — serve(): an HTTP service on a TCP port in one call, for
+// apps. It brings the default network up (kernel/network.ts), runs the handler
+// (a Router, a Handler object or a plain function) on an HttpServer with the
+// kernel's default limits, checks connection timeouts once a second, prints
+// the "listening" line once the interface has an address, and keeps the guest
+// running until it is shut down:
+//
+//   function hello(req: Request, res: Response): void { res.json(200, "\"hi\""); }
+//   export function main(): i32 {
+//     const app = new Router();
+//     app.get("/hello", hello);
+//     return serve(8080, app) !== null ? 0 : 1;
+//   }
+import { println } from "./console";
+import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "./sched";
+import { HttpServer, HttpTcpService, toHandler } from "./http";
+import { netStack, announceListening } from "./network";
+
+/** How often connections' idle and request timeouts are checked. */
+const POLL_NS: u64 = 1_000_000_000;
+/** Open connections before new ones are answered 503 (the server's own default is 16). */
+export const DEFAULT_MAX_CONNECTIONS: i32 = 256;
+
+class PollService extends TimerHandler {
+  constructor(public svc: HttpTcpService) { super(); }
+  fire(now: u64): void { this.svc.poll(now); }
+}
+
+/** A running service: its server (limits, stats, observer) and port. */
+export class HttpService {
+  constructor(public name: string, public port: u32, public server: HttpServer,
+              public tcp: HttpTcpService, public poller: Timer) {}
+
+  /** Stops listening and lets the guest end once nothing else holds it;
+   *  connections already open are served to their end. */
+  close(): void {
+    const l = this.tcp.listener;
+    if (l !== null) l.close();
+    cancel(this.poller);
+    release();
+  }
+}
+
+/** Serves handler (a Router, a Handler object or a function
+ *  `(req: Request, res: Response) => void`) over HTTP/1.1 on TCP port.
+ *  name prefixes the console lines ("NAME: listening on TCP port P at A").
+ *  Returns null, after saying why on the console, when there is no network
+ *  device or the port is taken. Keeps the guest running (hold()) until
+ *  POST /os/shutdown or HttpService.close(). */
+export function serve<T>(port: u32, handler: T, name: string = "app"): HttpService | null {
+  const h = toHandler<T>(handler);
+  const stack = netStack();
+  if (stack === null) {
+    println(name + ": no network device (boot with one: skiff run --net user, the default)");
+    return null;
+  }
+  const server = new HttpServer(h);
+  server.maxConnections = DEFAULT_MAX_CONNECTIONS;
+  const tcp = new HttpTcpService(server);
+  if (port == 0 || port > 65535 || !tcp.listen(stack.tcp, port)) {
+    println(name + ": TCP port " + port.toString() + " is taken or invalid");
+    return null;
+  }
+  const poller = every(POLL_NS, new PollService(tcp));
+  setDaemon(poller, true);
+  announceListening(stack, name, "TCP port " + port.toString());
+  hold();
+  return new HttpService(name, port, server, tcp, poller);
+}
