@@ -7,7 +7,8 @@ import { nodeIO, type IO } from "../cli/lib/log.js";
 import { deviceArgs, type DeviceSpec } from "../cli/lib/devices.js";
 import { checkNetHost, parseForward, staticIpCmdline, type Forward, type NetMode, type NetSpec, type StaticIp } from "../cli/lib/net.js";
 import { EXIT, describeStatus } from "../cli/lib/status.js";
-import { cmdlineHasToken, newApiToken, type ApiToken } from "../cli/lib/apitoken.js";
+import { request } from "node:http";
+import { cmdlineHasToken, newGuestRuntime, type GuestRuntime } from "../cli/lib/apitoken.js";
 
 export { EXIT, describeStatus };
 export type { GuestExit, Machine, Accel, BuildResult, DeviceSpec, Forward, NetMode, StaticIp };
@@ -39,6 +40,10 @@ export interface BootOptions {
   /** Hand the guest a fresh management-API token through fw_cfg, as `skiff
    *  run` does (default true; skipped when cmdline has api.token= or api.off). */
   apiToken?: boolean;
+  /** Attach the host-only API channel (a virtio-serial port on a unix socket;
+   *  Guest.api() uses it), as `skiff run` does (default: when the guest has a NIC,
+   *  since the API runs with the network). */
+  hostChannel?: boolean;
 }
 
 const live = new Set<Guest>();
@@ -47,20 +52,39 @@ export class Guest {
   private exitResult: GuestExit | undefined;
   readonly exited: Promise<GuestExit>;
 
-  constructor(private readonly q: RunningGuest, readonly image: string, private readonly token?: ApiToken) {
+  constructor(private readonly q: RunningGuest, readonly image: string, private readonly rt: GuestRuntime,
+              private readonly tokenGiven: boolean) {
     live.add(this);
     this.exited = q.exited.then((r) => {
       this.exitResult = r;
       live.delete(this);
-      token?.remove();
+      rt.remove();
       return r;
     });
   }
 
   /** The management API's bearer token handed to the guest, if any. */
-  get apiToken(): string | undefined { return this.token?.token; }
+  get apiToken(): string | undefined { return this.tokenGiven ? this.rt.token : undefined; }
   /** The mode-0600 file holding it on the host, while the guest runs. */
-  get apiTokenFile(): string | undefined { return this.token?.file; }
+  get apiTokenFile(): string | undefined { return this.tokenGiven ? this.rt.file : undefined; }
+  /** The host-only channel's unix socket. */
+  get apiSocket(): string { return this.rt.apiSocket; }
+
+  /** One request to the management API over the host-only channel (no token
+   *  needed); resolves with the status and the body as text. */
+  api(method: string, path: string, body?: string, timeoutMs = 30000): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.rt.apiSocket, method, path, headers: { Host: "guest", ...(body !== undefined ? { "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) } : {}) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} over ${this.rt.apiSocket}: no answer in ${timeoutMs} ms`)));
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
 
   get pid(): number | undefined { return this.q.pid; }
   get accel(): "kvm" | "tcg" { return this.q.accel; }
@@ -149,7 +173,9 @@ export async function boot(o: BootOptions): Promise<Guest> {
     if (o.staticIp) cmdline = [cmdline, staticIpCmdline(o.staticIp, spec.mode)].filter((x) => x).join(" ");
     devices = { ...devices, net: spec };
   }
-  const token = o.apiToken === false || cmdlineHasToken(cmdline) ? undefined : newApiToken();
+  const rt = newGuestRuntime();
+  const tokenGiven = o.apiToken !== false && !cmdlineHasToken(cmdline);
+  if (o.hostChannel ?? !!devices?.net) devices = { ...devices, apiSocket: rt.apiSocket };
   let q: RunningGuest;
   try {
     q = startQemu({
@@ -158,14 +184,14 @@ export async function boot(o: BootOptions): Promise<Guest> {
       accel: o.accel ?? "tcg",
       memory: o.memory,
       cmdline,
-      extraArgs: [...(devices ? deviceArgs(o.machine ?? "microvm", devices) : []), ...(token?.qemuArgs ?? []), ...(o.qemuArgs ?? [])],
+      extraArgs: [...(devices ? deviceArgs(o.machine ?? "microvm", devices) : []), ...(tokenGiven ? rt.tokenArgs : []), ...(o.qemuArgs ?? [])],
       timeoutMs: o.timeoutMs ?? 60000,
     });
   } catch (e) {
-    token?.remove();
+    rt.remove();
     throw e;
   }
-  return new Guest(q, image, token);
+  return new Guest(q, image, rt, tokenGiven);
 }
 
 /** Boots, waits for the guest to exit by itself, and returns how it ended. */

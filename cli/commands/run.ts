@@ -10,7 +10,7 @@ import { EXIT, describeStatus } from "../lib/status.js";
 import { deviceArgs, parseDisk, type Transport } from "../lib/devices.js";
 import { checkNetHost, DEFAULT_TAP, parseForward, staticIpCmdline, type NetMode, type NetSpec } from "../lib/net.js";
 import { symbolizeFromElf } from "../lib/symbols.js";
-import { cmdlineHasToken, newApiToken } from "../lib/apitoken.js";
+import { cmdlineHasToken, newGuestRuntime } from "../lib/apitoken.js";
 
 export const runSpecs: OptionSpecs = {
   machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
@@ -54,17 +54,21 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
   else kernel = (await build({ app: target, debug: !!values.debug }, io)).elf;
 
+  // The guest's folder: the host-only API channel's socket, and the API token
+  // (made here, kept in a mode-0600 file, passed through fw_cfg; the guest
+  // never prints it) unless --cmdline gives one (lib/apitoken.ts).
+  const rt = newGuestRuntime();
+  const tokenArgs = cmdlineHasToken(cmdline) ? [] : rt.tokenArgs;
   const devices = deviceArgs(values.machine as Machine, {
+    apiSocket: net.mode !== "none" ? rt.apiSocket : undefined,   // the API runs with the network
     disks: ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd)),
     rng: !!values.rng,
     consoleLog: values["console-log"] ? resolve(io.cwd, values["console-log"] as string) : undefined,
     net,
     transport: values.transport as Transport | undefined,
   });
-  // The management API's token: made here, kept in a mode-0600 file, passed
-  // through fw_cfg; the guest never prints it (lib/apitoken.ts).
-  const token = cmdlineHasToken(cmdline) ? null : newApiToken();
-  if (token) io.err(`skiff: management API token in ${token.file}`);
+  if (net.mode !== "none") io.err(`skiff: the management API, once the guest starts it, answers on ${rt.apiSocket} (curl --unix-socket ${rt.apiSocket} http://guest/os/uptime)` +
+    (tokenArgs.length ? `; its token for the network is in ${rt.file}` : ""));
   const accelChoice = chooseAccel(values.accel as Accel);
   if (accelChoice.note) io.err(`skiff: ${accelChoice.note}`);
   const qemuOptions = {
@@ -73,7 +77,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     accel: accelChoice.accel,
     memory: values.memory as string,
     cmdline,
-    extraArgs: [...devices, ...(token?.qemuArgs ?? []), ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
+    extraArgs: [...devices, ...tokenArgs, ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
     timeoutMs: (values.timeout as number) * 1000,
   };
   let interrupted = false;
@@ -110,7 +114,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
       return r.status;
     }
   } finally {
-    token?.remove();
+    rt.remove();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
   }

@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserError } from "./log.js";
+import { API_PORT_NAME } from "./apitoken.js";
 import type { Machine } from "./qemu.js";
 import { netArgs, type NetMode, type NetSpec } from "./net.js";
 
@@ -22,6 +23,9 @@ export interface DeviceSpec {
   rng?: boolean;
   /** A virtio console (port 0 of virtio-serial) written to this host file. */
   consoleLog?: string;
+  /** The management API's host-only channel: a virtio-serial port named
+   *  org.skiff.api on a unix socket QEMU creates at this path. */
+  apiSocket?: string;
   /** A virtio-net NIC: "user" is QEMU user networking (10.0.2.0/24, DHCP,
    *  gateway 10.0.2.2); a NetSpec adds forwards or picks a tap (cli/lib/net.ts). */
   net?: NetMode | NetSpec;
@@ -78,11 +82,17 @@ export function deviceArgs(machine: Machine, spec: DeviceSpec): string[] {
     args.push("-object", "rng-random,id=rng0,filename=/dev/urandom");
     args.push("-device", `${dev("rng")},rng=rng0`);
   }
-  if (spec.consoleLog) {
-    const path = spec.consoleLog.replace(/,/g, ",,");
-    args.push("-device", dev("serial"));
-    args.push("-chardev", `file,id=vcon0,path=${path}`);
-    args.push("-device", "virtconsole,chardev=vcon0");
+  // One virtio-serial device: port 0 the console copy, port 1 the API channel.
+  if (spec.consoleLog || spec.apiSocket) {
+    args.push("-device", `${dev("serial")},id=vser0,max_ports=2`);
+    if (spec.consoleLog) {
+      args.push("-chardev", `file,id=vcon0,path=${spec.consoleLog.replace(/,/g, ",,")}`);
+      args.push("-device", "virtconsole,chardev=vcon0,bus=vser0.0,nr=0");
+    }
+    if (spec.apiSocket) {
+      args.push("-chardev", `socket,id=skiffapi,path=${spec.apiSocket.replace(/,/g, ",,")},server=on,wait=off`);
+      args.push("-device", `virtserialport,chardev=skiffapi,bus=vser0.0,nr=1,name=${API_PORT_NAME}`);
+    }
   }
   return args;
 }

@@ -16,7 +16,9 @@ import { NetStack } from "../net/stack";
 import { ipToString, macToString } from "../net/wire";
 import { KERNEL_NAME, KERNEL_VERSION } from "../main";
 import { fwcfgFile } from "../arch/fwcfg";
-import { Api } from "./index";
+import { Api, buildRouter } from "./index";
+import { HttpServer } from "../http";
+import { serveHostChannel, pollHostChannel } from "./hostchannel";
 import { ApiOptions, validToken } from "./state";
 import { installKernelProviders } from "./kernel";
 import { NetSource, InterfaceEntry, RouteEntry, PowerControl } from "./providers";
@@ -95,6 +97,7 @@ class PollHttp extends TimerHandler {
   constructor(public svc: HttpTcpService, public api: Api) { super(); }
   fire(now: u64): void {
     this.svc.poll(now);
+    pollHostChannel(now);
     this.api.state.authLog.flush(now);
   }
 }
@@ -142,6 +145,15 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
     println("api: TCP port " + opts.port.toString() + " is taken; REST endpoint not started");
     return null;
   }
+  // The same API on the host-only channel (a virtio-serial port whose socket
+  // only the host user can open): its own router, without the token check.
+  const hostRouter = buildRouter(st);
+  hostRouter.auth = null;
+  const hostServer = new HttpServer(hostRouter);
+  hostServer.observer = st.metrics;
+  hostServer.limits = api.server.limits;
+  hostServer.clock = st.clock;
+  serveHostChannel(hostServer);
   // A daemon timer: the endpoint alone does not keep the guest running.
   setDaemon(every(POLL_NS, new PollHttp(svc, api)), true);
   started = api;

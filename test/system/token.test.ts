@@ -7,9 +7,9 @@
 // which are logged rate-limited and so cannot push the boot log out of dmesg.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "node:net";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomInt } from "node:crypto";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
 import { TOKEN_FWCFG_FILE } from "../../cli/lib/apitoken.js";
@@ -53,7 +53,7 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
     base = `http://127.0.0.1:${port}`;
     g = await boot({
       app: "apps/echo", timeoutMs: 240_000, net: "user", forwards: [`${port}:8000`],
-      apiToken: false, qemuArgs: ["-fw_cfg", `name=${TOKEN_FWCFG_FILE},file=${file}`],
+      apiToken: false, hostChannel: true, qemuArgs: ["-fw_cfg", `name=${TOKEN_FWCFG_FILE},file=${file}`],
     });
     await g.waitFor(/api: bearer token from the host/, 120_000);
     await g.waitFor(/listening/, 60_000);
@@ -67,6 +67,19 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
     for (const h of [{}, { Authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { Authorization: `Bearer ${TOKEN}x` }]) {
       expect((await fetch(`${base}/os/hostname?name=evil`, { method: "POST", headers: h })).status).toBe(401);
     }
+  });
+
+  it("the host-only channel (a unix socket only this user can open) serves the API without a token", async () => {
+    const up = await g.api("GET", "/os/uptime");
+    expect(up.status).toBe(200);
+    expect(Number.isInteger(JSON.parse(up.body)), up.body).toBe(true);
+    expect(JSON.parse((await g.api("GET", "/os/name")).body)).toBe("Skiff");
+    const set = await g.api("POST", "/os/hostname?name=viahost");
+    expect(set.status).toBe(200);
+    expect(await (await fetch(`${base}/os/hostname`)).json()).toBe("viahost");
+    // One client after another: each connection is a new stream.
+    for (let i = 0; i < 3; i++) expect((await g.api("GET", "/health")).status).toBe(200);
+    expect(statSync(dirname(g.apiSocket)).mode & 0o777).toBe(0o700);
   });
 
   it("no fragment of it in anything served without it, after refused requests flood the log", async () => {
