@@ -1,6 +1,6 @@
 // kernel/panic.ts — AssemblyScript's abort() and the kernel's own panic: print
 // what broke and where, then end the guest with EXIT_PANIC. Only for broken
-// invariants; expected failures return error values instead (STYLE.md).
+// invariants; expected failures return error values instead (docs/HACKING.md).
 //
 // abortHandler is installed with `asc --use abort=...`. asc compiles it before
 // most of the program, so it must not touch module globals or allocate: it

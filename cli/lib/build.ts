@@ -1,4 +1,4 @@
-// cli/lib/build.ts — the build pipeline (shared/DESIGN.md "The path of a build"):
+// cli/lib/build.ts — the build pipeline (docs/ARCHITECTURE.md, the build):
 //   entry.ts ─ asc ─→ image.wasm ─ wasm2c ─→ image.c ─ cc ─→ image.o ┐
 //   boot/*.S, boot/*.c ─ cc ────────────────────────────────────────┼─ ld ─→ image.elf
 //   image_meta.c (symbols of image.o, table arena) ─ cc ────────────┘

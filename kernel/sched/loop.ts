@@ -1,4 +1,4 @@
-// kernel/sched/loop.ts — the event loop and its tasks (DESIGN.md "Concurrency").
+// kernel/sched/loop.ts — the event loop and its tasks (docs/ARCHITECTURE.md, the scheduler).
 // One pass: drain pending interrupts → drivers' service routines → the tasks
 // that were ready when the pass began → due timers → halt (sti; hlt) until the
 // next interrupt or the nearest deadline. One vCPU; the kernel runs with
