@@ -69,6 +69,9 @@ export class RequestParser {
   req: Request = new Request();
   /** True once any byte of the current request has arrived (408 vs silent close). */
   started: bool = false;
+  /** The header section is complete (feed() stops right after it once, so the
+   *  server can admit or refuse the request before any content is read). */
+  headersDone: bool = false;
 
   private line: ByteBuf = new ByteBuf(256);
   private emptyLines: i32 = 0;
@@ -88,6 +91,7 @@ export class RequestParser {
     this.reason = "";
     this.req = new Request();
     this.started = false;
+    this.headersDone = false;
     this.line.clear();
     this.emptyLines = 0;
     this.headerBytes = 0;
@@ -142,8 +146,13 @@ export class RequestParser {
       let n = this.line.length;
       if (n > 0 && this.line.at(n - 1) == CR) n--;   // RFC 9112 §2.2: CRLF, or bare LF
       if (n > limit) { this.lineTooLong(); break; }
+      const wasHeaders = this.state == STATE_HEADERS;
       this.onLine(this.line.ptr, n);
       this.line.clear();
+      if (wasHeaders && this.state != STATE_HEADERS && this.state != STATE_ERROR) {
+        this.headersDone = true;
+        break;
+      }
     }
     return i;
   }

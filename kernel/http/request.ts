@@ -27,6 +27,9 @@ export class Request {
   expectContinue: bool = false;
   /** Monotonic time the request completed, as passed to the server. */
   nowNs: u64 = 0;
+  /** The bearer token was checked and accepted (Router.admit), so routing
+   *  need not check it again. */
+  authorized: bool = false;
   /** The route pattern that matched ("" before routing or when none did). */
   route: string = "";
   paramNames: string[] = [];

@@ -180,4 +180,8 @@ function header(out: ByteBuf, name: string, value: string): void {
  *  server calls handle() once per request; it fills res before returning. */
 export abstract class Handler {
   abstract handle(req: Request, res: Response): void;
+  /** Called once the header section has arrived, before any content is read
+   *  or 100 Continue is sent: false refuses the request with what was put in
+   *  res (e.g. 401), and the connection closes without reading the body. */
+  admit(req: Request, res: Response): bool { return true; }
 }

@@ -140,20 +140,8 @@ export class Router extends Handler {
     }
     const segs = splitPath(req.path);
     if (segs === null) { res.error(400, "malformed path"); return; }
-    let best: Route | null = null;
-    let bestScore = -1;
-    let getRoute: Route | null = null;
-    let getScore = -1;
     const allowed = new Array<string>();
-    for (let i = 0; i < this.routes.length; i++) {
-      const r = unchecked(this.routes[i]);
-      const sc = r.match(segs);
-      if (sc < 0) continue;
-      if (!allowed.includes(r.method)) allowed.push(r.method);
-      if (r.method == req.method && sc > bestScore) { best = r; bestScore = sc; }
-      if (r.method == "GET" && sc > getScore) { getRoute = r; getScore = sc; }
-    }
-    if (best === null && req.method == "HEAD") best = getRoute;
+    const best = this.pick(req.method, segs, allowed);
     if (best === null) {
       if (allowed.length == 0) { res.error(404, "no such resource"); return; }
       if (allowed.includes("GET") && !allowed.includes("HEAD")) allowed.push("HEAD");
@@ -167,8 +155,43 @@ export class Router extends Handler {
     req.route = r.pattern;
     r.bind(req, segs);
     const auth = this.auth;
-    if (r.auth && auth !== null && !auth.check(req, res)) return;
+    if (r.auth && auth !== null && !req.authorized && !auth.check(req, res)) return;
     r.handler.handle(req, res);
+  }
+
+  /** The route for method and path segments: the most specific match for the
+   *  method, or for HEAD the most specific GET (RFC 9110 §9.3.2). allowed, if
+   *  given, collects the methods whose patterns match the path. */
+  private pick(method: string, segs: string[], allowed: string[] | null): Route | null {
+    let best: Route | null = null;
+    let bestScore = -1;
+    let getRoute: Route | null = null;
+    let getScore = -1;
+    for (let i = 0; i < this.routes.length; i++) {
+      const r = unchecked(this.routes[i]);
+      const sc = r.match(segs);
+      if (sc < 0) continue;
+      if (allowed !== null && !allowed.includes(r.method)) allowed.push(r.method);
+      if (r.method == method && sc > bestScore) { best = r; bestScore = sc; }
+      if (r.method == "GET" && sc > getScore) { getRoute = r; getScore = sc; }
+    }
+    if (best === null && method == "HEAD") best = getRoute;
+    return best;
+  }
+
+  /** Checks the token as soon as the headers are in, so an unauthenticated
+   *  client gets 401 before its body is read or 100 Continue is sent. */
+  admit(req: Request, res: Response): bool {
+    const auth = this.auth;
+    if (auth === null) return true;
+    const segs = splitPath(req.path);
+    if (segs === null) return true;              // handle() answers 400
+    const best = this.pick(req.method, segs, null);
+    if (best === null || !best.auth) return true;
+    req.route = best.pattern;                    // for the metrics of a refusal
+    if (!auth.check(req, res)) return false;
+    req.authorized = true;
+    return true;
   }
 }
 

@@ -92,6 +92,8 @@ export class HttpConnection {
   private requestStartNs: u64 = 0;
   private requestBytes: i32 = 0;
   private continueSent: bool = false;
+  /** The current request passed the handler's admit(). */
+  private admitted: bool = false;
   private nowNs: u64;
   counted: bool = false;
   /** Requests answered on this connection. */
@@ -210,20 +212,54 @@ export class HttpConnection {
         this.input.clear();
         return;
       }
+      if (p.headersDone && !this.admitted) {
+        this.admitted = true;
+        if (!this.admit(p.req, p.done)) {
+          if (this.closing) return;
+          p.reset();                    // refused a request without content: the connection goes on
+          this.continueSent = false;
+          this.admitted = false;
+          continue;
+        }
+      }
       if (p.done) {
         this.dispatch(p.req);
         p.reset();
         this.continueSent = false;
+        this.admitted = false;
         continue;
       }
       // Waiting for more: a client that sent Expect: 100-continue waits for
       // our go-ahead before the content (RFC 9110 §10.1.1).
-      if (p.inBody && p.req.expectContinue && !this.continueSent) {
+      // (Not when the content is already here.)
+      if (p.inBody && p.req.expectContinue && !this.continueSent && this.input.length == 0) {
         this.output.appendLatin1("HTTP/1.1 100 Continue\r\n\r\n");
         this.continueSent = true;
       }
       if (n == 0) break;
     }
+  }
+
+  /** The handler's say once the headers are in; a refusal is answered at once.
+   *  complete: the request has no content; otherwise the connection closes
+   *  without reading it. */
+  private admit(req: Request, complete: bool): bool {
+    const srv = this.server;
+    const res = new Response();
+    req.nowNs = this.nowNs;
+    if (srv.handler.admit(req, res)) return true;
+    srv.stats.requests++;
+    const keepAlive = complete && req.keepAlive;
+    const before = this.output.length;
+    serializeResponse(res, req.isHead, req.versionMinor, keepAlive, srv.dateHeader(this.nowNs), srv.serverName, this.output);
+    this.requests++;
+    srv.countStatus(res.status);
+    const o = srv.observer;
+    if (o !== null) {
+      o.completed(req.method, req.route, res.status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before);
+    }
+    if (!keepAlive) { this.closing = true; this.input.clear(); }
+    return false;
   }
 
   private dispatch(req: Request): void {

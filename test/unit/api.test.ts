@@ -230,6 +230,26 @@ describe("security", () => {
     expect(req("GET", "/metrics").body).toMatch(/^skiff_api_auth_failures_total 8$/m);
   });
 
+  it("refuses a request without the token once its headers are in: no 100 Continue, no body read", () => {
+    const send = (text: string) => {
+      const p = k.bytesIn(Buffer.from(text, "latin1"));
+      const r = k.run(() => k.exports.request(p, 12n * SEC));
+      k.exports.__unpin(p);
+      const len = new DataView(k.exports.memory.buffer).getUint32(r.value! - 4, true);
+      return Buffer.from(new Uint8Array(k.exports.memory.buffer).slice(r.value!, r.value! + len)).toString("latin1");
+    };
+    // Headers only: a 60 kB body announced, 100-continue asked for.
+    let out = send("PUT /config/big HTTP/1.1\r\nHost: s\r\nContent-Type: text/plain\r\nContent-Length: 60000\r\nExpect: 100-continue\r\n\r\n");
+    expect(out).toMatch(/^HTTP\/1.1 401 /);
+    expect(out).not.toContain("100 Continue");
+    expect(out).toMatch(/\r\nConnection: close\r\n/);
+    // With the token the same request is told to go on.
+    setup();
+    out = send(`PUT /config/big HTTP/1.1\r\nHost: s\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`);
+    expect(out).toBe("HTTP/1.1 100 Continue\r\n\r\n");
+    expect(send("hello")).toMatch(/^HTTP\/1.1 201 /);
+  });
+
   it("read-only mode refuses every state change with 403, even with the token", () => {
     setup(`api.token=${TOKEN} api.readonly config.mode=fast`);
     expect(req("PUT", "/config/mode", { body: "slow", type: "text/plain" }).status).toBe(403);
