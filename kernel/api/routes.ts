@@ -6,7 +6,7 @@ import { ApiState } from "./state";
 import {
   OsHandler, StoreHandler, NetworkHandler, HardwareHandler, HealthHandler, MetricsHandler, StaticJsonHandler,
   OS_NAME, OS_VERSION, OS_UPTIME, OS_DATE, OS_MEMORY_TOTAL, OS_MEMORY_FREE, OS_THREADS, OS_DMESG, OS_CMDLINE,
-  OS_HOSTNAME_GET, OS_HOSTNAME_SET, OS_SHUTDOWN, OS_REBOOT, KV_LIST, KV_GET, KV_PUT, KV_DELETE,
+  OS_HOSTNAME_GET, OS_HOSTNAME_SET, OS_SHUTDOWN, OS_REBOOT, OS_MEMORY, KV_LIST, KV_GET, KV_PUT, KV_DELETE,
   NET_IFCONFIG, NET_ROUTE, HW_CPU_COUNT, HW_HYPERVISOR, HW_DEVICES,
 } from "./handlers";
 import { openApiDocument } from "./openapi";
@@ -50,6 +50,7 @@ export function buildRouter(api: ApiState): Router {
   r.get("/os/version", new OsHandler(api, OS_VERSION)).describe("Version of the operating system", os).returns(STR);
   r.get("/os/uptime", new OsHandler(api, OS_UPTIME)).describe("Seconds since boot", os).returns(INT);
   r.get("/os/date", new OsHandler(api, OS_DATE)).describe("Current date and time (RFC 3339, UTC)", os).returns(STR);
+  r.get("/os/memory", new OsHandler(api, OS_MEMORY)).describe("Memory: totals, heap size and use, high-water mark, app reserve (bytes)", os).returns("{\"type\":\"object\"}");
   r.get("/os/memory/total", new OsHandler(api, OS_MEMORY_TOTAL)).describe("Memory usable by the system, bytes", os).returns(INT);
   r.get("/os/memory/free", new OsHandler(api, OS_MEMORY_FREE)).describe("Free memory, bytes", os).returns(INT);
   r.get("/os/threads", new OsHandler(api, OS_THREADS)).describe("Scheduler tasks with their CPU time", os).returns(THREADS);
