@@ -284,6 +284,9 @@ extern wasm_rt_funcref_table_t *skiff_func_table;
 u32 w2c_host_guarded_call(HOST, u32 fn, u32 arg) {
   wasm_rt_funcref_table_t *t = skiff_func_table;
   if (!t || fn >= t->size || !t->data[fn].func) loader_fail("guarded_call: no such function in the table");
+  /* Each level holds a C frame on the 64 KiB loader stack; past this the
+   * kernel runs the call itself, unguarded (the outer guards still hold). */
+  if (guard_depth() >= GUARD_MAX_DEPTH) return GUARD_RUN_HERE;
   void (*call)(void *, u32) = (void (*)(void *, u32))t->data[fn].func;
   void *instance = t->data[fn].module_instance;
   struct guard g;

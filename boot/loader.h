@@ -31,10 +31,12 @@ struct guard {
   struct guard *outer;
 };
 /* Fault codes guarded_call returns; mirrored by kernel/fault.ts. */
-enum { FAULT_NONE = 0, FAULT_TRAP = 1, FAULT_ABORT = 2, FAULT_OOM = 3 };
+enum { FAULT_NONE = 0, FAULT_TRAP = 1, FAULT_ABORT = 2, FAULT_OOM = 3, GUARD_RUN_HERE = 255 };
+#define GUARD_MAX_DEPTH 32
 int guard_save(struct guard *g) __attribute__((returns_twice));
 __attribute__((noreturn)) void guard_jump(struct guard *g, int code);
 _Bool guard_active(void);
+uint32_t guard_depth(void);
 void guard_push(struct guard *g);
 void guard_pop(struct guard *g);
 __attribute__((noreturn)) void guard_unwind(int code);

@@ -267,20 +267,26 @@ __asm__(
     ".popsection\n");
 
 static struct guard *guard_top;
+static uint32_t guard_nesting;
 
 bool guard_active(void) { return guard_top != 0; }
+uint32_t guard_depth(void) { return guard_nesting; }
 
 void guard_push(struct guard *g) {
   g->outer = guard_top;
   guard_top = g;
+  guard_nesting++;
 }
 
-void guard_pop(struct guard *g) { guard_top = g->outer; }
+void guard_pop(struct guard *g) {
+  guard_top = g->outer;
+  guard_nesting--;
+}
 
 /* Leaves the innermost guarded call with code (never 0). */
 __attribute__((noreturn)) void guard_unwind(int code) {
   struct guard *g = guard_top;
-  guard_top = g->outer;
+  guard_pop(g);
   guard_jump(g, code);
 }
 

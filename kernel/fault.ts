@@ -20,6 +20,8 @@ export const FAULT_ABORT: u32 = 2;
 /** The heap could not grow: answered 503, not 500 (the request may succeed later). */
 export const FAULT_OOM: u32 = 3;
 export const FAULT_KINDS: i32 = 4;
+/** guarded_call's answer when it cannot guard: the caller runs the function itself. */
+export const GUARD_RUN_HERE: u32 = 255;
 
 /** Where a fault happened, for the counters. */
 export enum FaultSite { Http = 0, Task = 1, Timer = 2 }
@@ -65,7 +67,18 @@ export function runGuarded(g: Guarded): u32 {
   const sp = __stack_pointer;
   g.outer = running;
   running = g;
-  const code = guarded_call(enterGuarded.index, <u32>changetype<usize>(g));
+  const enter = enterGuarded;
+  const arg = <u32>changetype<usize>(g);
+  let code = guarded_call(enter.index, arg);
+  if (code == GUARD_RUN_HERE) {
+    // The host cannot guard this call (nested too deep; a host without the
+    // table): run it unguarded. This call is also what tells the optimizer
+    // that enterGuarded is called, and with what: the loader's call through
+    // the table is invisible to it, and without one it compiles the
+    // function to `unreachable`.
+    enter(arg);
+    code = FAULT_NONE;
+  }
   running = g.outer;
   g.outer = null;
   if (code != FAULT_NONE) {

@@ -25,7 +25,8 @@
 // Version 4 adds (kernel/fault.ts uses them):
 //   faults          guarded_call(fnIndex, arg): calls table entry fnIndex, an
 //                   (i32) => void function, with arg; returns 0, or the fault
-//                   that ended it (1 Wasm trap, 2 abort, 3 heap exhausted)
+//                   that ended it (1 Wasm trap, 2 abort, 3 heap exhausted),
+//                   or 255: not guarded (too deep; no table), call it yourself
 //                   instead of ending the guest. The caller restores
 //                   __stack_pointer. fault_info(out, cap): the last fault as
 //                   ASCII text, its length. fault_abort(message, file, line,
