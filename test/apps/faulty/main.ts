@@ -13,6 +13,8 @@
 //   POST /timer        arms a timer that faults 10 ms later, 202
 //   GET /work          200 after a task and a timer that behave ran once each
 // The management endpoint (8000) serves /metrics and /os/memory.
+// faulty.main-oom=1 on the command line: main allocates without bound before
+// serving (not guarded: the guest panics, status 70).
 import {
   println, netStack, hold, every, after, setDaemon, spawn, Task, TimerHandler, HttpServer, Router, HttpTcpService,
   Handler, Request, Response, MIME_TEXT, intSetting, announceListening,
@@ -135,6 +137,11 @@ class Poll extends TimerHandler {
 }
 
 export function main(): i32 {
+  if (intSetting("faulty.main-oom", 0, 0, 1) == 1) {
+    // Outside any handler: heap exhaustion here is the kernel's own, a panic.
+    println("faulty: allocating without bound in main");
+    for (;;) kept.push(new ArrayBuffer(1 << 20));
+  }
   const stack = netStack();
   if (stack === null) { println("faulty: no network device"); return 1; }
   const r = new Router();
