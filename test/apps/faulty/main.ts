@@ -12,6 +12,7 @@
 //   POST /task         spawns a task that faults on its first poll, 202
 //   POST /timer        arms a timer that faults 10 ms later, 202
 //   GET /work          200 after a task and a timer that behave ran once each
+//   GET /gc            a full garbage collection, then 200 (for leak checks)
 // The management endpoint (8000) serves /metrics and /os/memory.
 // faulty.main-oom=1 on the command line: main allocates without bound before
 // serving (not guarded: the guest panics, status 70).
@@ -131,6 +132,13 @@ class Work extends Handler {
   }
 }
 
+class Collect extends Handler {
+  handle(req: Request, res: Response): void {
+    __collect();
+    res.send(200, MIME_TEXT, "collected");
+  }
+}
+
 class Poll extends TimerHandler {
   constructor(public svc: HttpTcpService) { super(); }
   fire(now: u64): void { this.svc.poll(now); }
@@ -153,6 +161,7 @@ export function main(): i32 {
   r.get("/grow", new Grow());
   r.get("/hold", new Hold());
   r.get("/work", new Work());
+  r.get("/gc", new Collect());
   r.post("/task", new SpawnTask());
   r.post("/timer", new ArmTimer());
   const server = new HttpServer(r);
