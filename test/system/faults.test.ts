@@ -8,7 +8,8 @@
 //     counts exactly the faulted ones (10,000 requests take about 20 s
 //     under TCG; SKIFF_FAULTS_REQUESTS=N changes the number);
 //   - a Wasm trap (load past the end of memory, a method called on null,
-//     `unreachable`) answers 500, logged once with what and where;
+//     `unreachable`, recursion into the stack's guard pages) answers 500,
+//     logged once with what and where;
 //   - a task and a timer that fault end alone; other tasks and timers run;
 //   - a handler that allocates without bound gets 503 while requests on
 //     other connections are served, and the heap is usable afterwards;
@@ -145,11 +146,12 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
     expect(lines.length).toBe(faultsBefore + faulted);
   }, 900_000);
 
-  it("a trap (load past the end, call on null, unreachable) answers 500 and is logged with what and where", async () => {
+  it("a trap (load past the end, call on null, unreachable, runaway recursion) answers 500 and is logged with what and where", async () => {
     const cases: [string, RegExp][] = [
       ["/trap", /fault: http GET \/trap: wasm trap: out of bounds memory access in \S+ \(answered 500\)/],
       ["/null", /fault: http GET \/null: wasm trap: out of bounds memory access in \S+ \(answered 500\)/],
       ["/unreachable", /fault: http GET \/unreachable: wasm trap: unreachable executed in \S+ \(answered 500\)/],
+      ["/recurse", /fault: http GET \/recurse: wasm trap: call stack exhausted in \S+ \(answered 500\)/],
     ];
     for (const [path, line] of cases) {
       const r = await get(agent, app, path);
@@ -158,7 +160,7 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
       await g.waitFor(line, 10_000);
       expect((await get(agent, app, "/ok")).status).toBe(200);
     }
-    expect((await counters()).get(faultKey("http", "trap"))).toBe(3);
+    expect((await counters()).get(faultKey("http", "trap"))).toBe(cases.length);
   }, 120_000);
 
   it("a task and a timer that fault end alone; other tasks and timers keep running", async () => {

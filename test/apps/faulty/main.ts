@@ -12,6 +12,8 @@
 //   POST /task         spawns a task that faults on its first poll, 202
 //   POST /timer        arms a timer that faults 10 ms later, 202
 //   GET /work          200 after a task and a timer that behave ran once each
+//   GET /recurse       recursion without end (the loader stack's guard pages:
+//                      "call stack exhausted")
 //   GET /gc            a full garbage collection, then 200 (for leak checks)
 // The management endpoint (8000) serves /metrics and /os/memory.
 // faulty.main-oom=1 on the command line: main allocates without bound before
@@ -132,6 +134,18 @@ class Work extends Handler {
   }
 }
 
+function depth(n: i32, s: string): i32 {
+  const t = s + "x";
+  if (n < 0) return t.length;
+  return depth(n + 1, t.length > 64 ? "" : t) + t.length;
+}
+
+class Recurse extends Handler {
+  handle(req: Request, res: Response): void {
+    res.send(200, MIME_TEXT, depth(0, req.path).toString());
+  }
+}
+
 class Collect extends Handler {
   handle(req: Request, res: Response): void {
     __collect();
@@ -162,6 +176,7 @@ export function main(): i32 {
   r.get("/hold", new Hold());
   r.get("/work", new Work());
   r.get("/gc", new Collect());
+  r.get("/recurse", new Recurse());
   r.post("/task", new SpawnTask());
   r.post("/timer", new ArmTimer());
   const server = new HttpServer(r);
