@@ -41,7 +41,11 @@ function enterGuarded(g: u32): void {
 
 /** The innermost running guarded call: a GC root for it and those around it. */
 let running: Guarded | null = null;
-let reserveSet = false;
+/** The reserve in force now (0 inside kernel code's guarded calls), and
+ *  whether the app's has been computed. */
+let reserveNow: u64 = 0;
+let appReserve: u64 = 0;
+let appReserveKnown = false;
 
 /** Heap growth inside guarded calls stops this far before the limit: room for
  *  the kernel to answer, log and keep the network stack going after an app
@@ -56,14 +60,25 @@ export function guardedReserveBytes(): u64 {
   return r;
 }
 
+function setReserve(bytes: u64): void {
+  if (bytes != reserveNow) {
+    reserveNow = bytes;
+    memory_reserve(bytes);
+  }
+}
+
 /** Runs g.run() so that a fault inside ends only it. Returns FAULT_NONE or
  *  the fault's code; after a fault g's work is half done and the caller
- *  decides what that means (a 500, a task ended). */
-export function runGuarded(g: Guarded): u32 {
-  if (!reserveSet) {
-    reserveSet = true;
-    memory_reserve(guardedReserveBytes());
+ *  decides what that means (a 500, a task ended). appCode: the heap may not
+ *  grow into the kernel's reserve meanwhile (false for the kernel's own
+ *  handlers, which the reserve is for). */
+export function runGuarded(g: Guarded, appCode: bool = true): u32 {
+  if (!appReserveKnown) {
+    appReserveKnown = true;
+    appReserve = guardedReserveBytes();
   }
+  const outerReserve = reserveNow;
+  setReserve(appCode ? appReserve : 0);
   const sp = __stack_pointer;
   g.outer = running;
   running = g;
@@ -81,6 +96,7 @@ export function runGuarded(g: Guarded): u32 {
   }
   running = g.outer;
   g.outer = null;
+  setReserve(outerReserve);
   if (code != FAULT_NONE) {
     // The frames between here and the fault never popped their shadow-stack
     // slots: drop them all at once.

@@ -54,6 +54,9 @@ export class HttpServer {
   observer: HttpObserver | null = null;
   /** Open connections beyond this are answered 503 and closed. */
   maxConnections: i32 = 16;
+  /** Handlers are app code: their heap growth stops short of the reserve the
+   *  kernel keeps (kernel/fault.ts). The management endpoint clears it. */
+  appCode: bool = true;
   /** Sent as the Server header; "" omits it. */
   serverName: string = "Skiff";
   active: i32 = 0;
@@ -240,7 +243,7 @@ export class HttpConnection {
     srv.stats.requests++;
     req.nowNs = this.nowNs;
     let res = new Response();
-    const code = runGuarded(new HandlerCall(srv.handler, req, res));
+    const code = runGuarded(new HandlerCall(srv.handler, req, res), srv.appCode);
     if (code != FAULT_NONE) {
       // The handler's half-built response is dropped; the connection and the
       // requests after this one carry on.

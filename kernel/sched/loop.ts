@@ -320,11 +320,16 @@ function runTask(task: Task): void {
   current = task;
   const t0 = rdtsc();
   currentStartTsc = t0;
+  const depth = passDepth, servicing = inServices;
   const fault = runGuarded(new TaskPoll(task, nowNs()));
   const ran = ticksToNs(rdtsc() - t0);
   current = outer;
   currentStartTsc = outerStart;
   if (fault != FAULT_NONE) {
+    // A fault in a nested pass's own code (sleepBlocking inside the poll)
+    // skipped its bookkeeping: put the loop's back.
+    passDepth = depth;
+    inServices = servicing;
     // What the task was doing is lost; it is ended, the others run on.
     task.faults++;
     task.cancelSleep();
@@ -390,11 +395,13 @@ export function runOnce(block: bool, untilNs: u64 = 0): void {
       timers.insert(t, next);
     }
     t.fired++;
+    const depth = passDepth;
     const fault = runGuarded(new TimerFire(t.handler, now));
     if (fault != FAULT_NONE) {
+      passDepth = depth;
       // A periodic timer that faulted would fault again: stop it.
       if (t.armed) timers.remove(t);
-      reportFault(FaultSite.Timer, fault, "timer", "timer cancelled");
+      reportFault(FaultSite.Timer, fault, "handler", "timer cancelled");
     }
     t = timers.popDue(now);
   }

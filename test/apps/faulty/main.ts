@@ -16,7 +16,7 @@
 //                      "call stack exhausted")
 //   GET /gc            a full garbage collection, then 200 (for leak checks)
 // The management endpoint (8000) serves /metrics and /os/memory.
-// faulty.main-oom=1 on the command line: main allocates without bound before
+// faulty.exit=N: main returns N at once. faulty.main-oom=1 on the command line: main allocates without bound before
 // serving (not guarded: the guest panics, status 70).
 import {
   println, netStack, hold, every, after, setDaemon, spawn, Task, TimerHandler, HttpServer, Router, HttpTcpService,
@@ -159,6 +159,8 @@ class Poll extends TimerHandler {
 }
 
 export function main(): i32 {
+  const status = intSetting("faulty.exit", -1, 0, 63);
+  if (status >= 0) return status;
   if (intSetting("faulty.main-oom", 0, 0, 1) == 1) {
     // Outside any handler: heap exhaustion here is the kernel's own, a panic.
     println("faulty: allocating without bound in main");
