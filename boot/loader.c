@@ -130,11 +130,19 @@ __attribute__((noreturn)) void exception_handler(struct trap_frame *f) {
   if (in_fault++) guest_exit(EXIT_FAULT);   /* a fault while reporting one */
   uint64_t cr2;
   __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-  if (f->vector == 14 && linear_fault(cr2)) report_trap("out of bounds memory access", f->rip);
+  /* Both traps below may be contained (report_trap jumps back to a guarded
+   * call, leaving this frame — or the #DF's IST stack — behind): this is
+   * then no longer a fault being reported. */
+  if (f->vector == 14 && linear_fault(cr2)) {
+    in_fault = 0;
+    report_trap("out of bounds memory access", f->rip);
+  }
   /* The stack ran into its guard pages: a #PF, or a #DF when pushing the
    * #PF's frame faulted too (then RIP is not reliable, CR2 is). */
-  if ((f->vector == 14 || f->vector == 8) && cr2 >= (uintptr_t)stack_guard && cr2 < (uintptr_t)stack_guard_end)
+  if ((f->vector == 14 || f->vector == 8) && cr2 >= (uintptr_t)stack_guard && cr2 < (uintptr_t)stack_guard_end) {
+    in_fault = 0;
     report_trap("call stack exhausted", f->rip);
+  }
   kputs("\r\n*** CPU exception ");
   kput_dec(f->vector);
   kputs(" (");
@@ -264,6 +272,80 @@ void w2c_host_memory_limit(HOST, u64 bytes) { linear_set_limit(bytes); }
 u32 w2c_host_phys_read(HOST, u32 dst, u64 src, u32 len) {
   return skiff_phys_read(w2c_kernel_memory(&kernel), dst, src, len);
 }
+
+/* --- guarded calls (version 4): app code that faults ends only itself ---- */
+
+extern wasm_rt_funcref_table_t *skiff_func_table;
+
+/* Calls table entry fn (a Wasm function (i32) -> void) with arg. Returns
+ * FAULT_NONE when it returned, or the fault that ended it: the trap, abort or
+ * failed heap growth jumped back here (runtime.c guard_unwind). The kernel
+ * then restores its shadow-stack pointer and reads fault_info. */
+u32 w2c_host_guarded_call(HOST, u32 fn, u32 arg) {
+  wasm_rt_funcref_table_t *t = skiff_func_table;
+  if (!t || fn >= t->size || !t->data[fn].func) loader_fail("guarded_call: no such function in the table");
+  /* Each level holds a C frame on the 64 KiB loader stack; past this the
+   * kernel runs the call itself, unguarded (the outer guards still hold). */
+  if (guard_depth() >= GUARD_MAX_DEPTH) return GUARD_RUN_HERE;
+  void (*call)(void *, u32) = (void (*)(void *, u32))t->data[fn].func;
+  void *instance = t->data[fn].module_instance;
+  struct guard g;
+  int code = guard_save(&g);
+  if (code != 0) return (u32)code;   /* came back through guard_unwind, already popped */
+  guard_push(&g);
+  call(instance, arg);
+  guard_pop(&g);
+  return FAULT_NONE;
+}
+
+/* Copies the last fault's description (ASCII) to out; returns its length. */
+u32 w2c_host_fault_info(HOST, u32 out, u32 cap) {
+  uint32_t len;
+  const char *text = fault_describe(&len);
+  if (len > cap) len = cap;
+  uint8_t *p = linear_ptr(out, len);
+  if (!p) return 0;
+  memcpy(p, text, len);
+  return len;
+}
+
+/* An AssemblyScript string (UTF-16, byte length at ptr - 4) into the fault text. */
+static void fault_put_as_string(u32 ptr) {
+  uint8_t *len4 = ptr >= 4 ? linear_ptr(ptr - 4, 4) : 0;
+  if (!len4) { fault_puts("?"); return; }
+  uint32_t bytes;
+  memcpy(&bytes, len4, 4);
+  uint8_t *p = linear_ptr(ptr, bytes);
+  if (!p) { fault_puts("?"); return; }
+  char c[2] = {0, 0};
+  for (uint32_t i = 0; i + 1 < bytes; i += 2) {
+    uint16_t u = (uint16_t)(p[i] | (p[i + 1] << 8));
+    c[0] = (char)(u >= 0x20 && u < 0x7f ? u : '?');
+    fault_puts(c);
+  }
+}
+
+/* AssemblyScript's abort (a throw, a failed assertion: kernel/panic.ts)
+ * inside a guarded call ends that call with FAULT_ABORT; anywhere else this
+ * returns and the kernel panics as before. */
+void w2c_host_fault_abort(HOST, u32 message, u32 file, u32 line, u32 column) {
+  if (!guard_active()) return;
+  fault_begin(FAULT_ABORT);
+  fault_puts("abort: ");
+  if (message) fault_put_as_string(message); else fault_puts("(no message)");
+  if (file) {
+    fault_puts(" at ");
+    fault_put_as_string(file);
+    fault_puts(":");
+    fault_putdec(line);
+    fault_puts(":");
+    fault_putdec(column);
+  }
+  guard_unwind(FAULT_ABORT);
+}
+
+/* How much of linear memory's growth limit guarded calls may not use. */
+void w2c_host_memory_reserve(HOST, u64 bytes) { linear_set_reserve(bytes); }
 
 void w2c_host_halt(HOST) {
   for (;;) __asm__ volatile("cli; hlt");

@@ -22,6 +22,29 @@ uint64_t loader_ram_limit(void);
 void linear_map(uint64_t base, uint64_t from, uint64_t to);
 int linear_fault(uint64_t addr);
 __attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip);
+int32_t symbol_index_for(uintptr_t addr);
+void linear_set_reserve(uint64_t bytes);
+
+/* Guarded calls (runtime.c): where a fault inside app code jumps back to. */
+struct guard {
+  uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;   /* guard_save's layout */
+  struct guard *outer;
+};
+/* Fault codes guarded_call returns; mirrored by kernel/fault.ts. */
+enum { FAULT_NONE = 0, FAULT_TRAP = 1, FAULT_ABORT = 2, FAULT_OOM = 3, GUARD_RUN_HERE = 255 };
+#define GUARD_MAX_DEPTH 32
+int guard_save(struct guard *g) __attribute__((returns_twice));
+__attribute__((noreturn)) void guard_jump(struct guard *g, int code);
+_Bool guard_active(void);
+uint32_t guard_depth(void);
+void guard_push(struct guard *g);
+void guard_pop(struct guard *g);
+__attribute__((noreturn)) void guard_unwind(int code);
+void fault_begin(int kind);
+void fault_puts(const char *s);
+void fault_putdec(uint64_t v);
+void fault_put_where(uintptr_t rip);
+const char *fault_describe(uint32_t *len);
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }

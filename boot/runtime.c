@@ -13,6 +13,8 @@
 
 uint32_t wasm_rt_call_stack_depth;
 
+__attribute__((noreturn)) static void report_heap_exhausted(uintptr_t rip);
+
 /* Linear memory starts at the first page boundary after the image and may grow
  * up to linear_limit_bytes: the end of the RAM region holding it, which the
  * loader reads from the boot memory map before the module starts and the
@@ -60,6 +62,19 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages,
   if (linear_limit_bytes < bytes) linear_limit_bytes = bytes;
 }
 
+/* Inside a guarded call (an app's request handler, task or timer) growth
+ * stops this far below the limit, so the kernel keeps room to answer, log and
+ * serve after the app has filled the heap. Set by the kernel (memory_reserve). */
+static uint64_t guarded_reserve_bytes;
+
+void linear_set_reserve(uint64_t bytes) { guarded_reserve_bytes = bytes; }
+
+/* The last refused growth, for telling heap exhaustion from any other
+ * `unreachable`: AssemblyScript's allocator (TLSF growMemory) executes
+ * `unreachable` right after memory.grow failed, in the same function. */
+static int32_t grow_refused_sym = -1;
+static uint64_t grow_refused_bytes;
+
 uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
   /* Growing before the kernel has read the memory map (a static initialiser
    * that allocates): take the bound from the boot protocol now. Done lazily,
@@ -68,10 +83,17 @@ uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
     uint64_t limit = loader_ram_limit();
     linear_set_limit(limit > mem->size ? limit : mem->size);
   }
+  uint64_t limit = linear_limit_bytes;
+  if (guard_active() && limit > mem->size + guarded_reserve_bytes) limit -= guarded_reserve_bytes;
+  else if (guard_active()) limit = mem->size;
   uint64_t old = mem->pages, pages = old + delta;
   if (pages < old || pages > mem->max_pages || pages > 65536 ||
-      pages * mem->page_size > linear_limit_bytes)
+      pages * mem->page_size > limit) {
+    grow_refused_sym = symbol_index_for((uintptr_t)__builtin_return_address(0) - 1);
+    grow_refused_bytes = delta * mem->page_size;
     return (uint64_t)-1;
+  }
+  grow_refused_sym = -1;
   uint64_t bytes = pages * mem->page_size;
   linear_map(linear_base(), mem->size, bytes);
   memset(mem->data + mem->size, 0, bytes - mem->size);
@@ -88,11 +110,15 @@ void wasm_rt_free_memory(wasm_rt_memory_t *mem) { (void)mem; }
 extern wasm_rt_funcref_t skiff_table_arena[];
 extern const uint32_t skiff_table_arena_len;
 static uint32_t table_used;
+/* The module's first table: AssemblyScript's function table, through which
+ * guarded_call (loader.c) calls back into the kernel. */
+wasm_rt_funcref_table_t *skiff_func_table;
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t elements,
                                     uint32_t max_elements) {
   if (elements > skiff_table_arena_len - table_used)
     loader_fail("Wasm function table larger than reserved at build time");
+  if (!skiff_func_table) skiff_func_table = t;
   t->data = &skiff_table_arena[table_used];
   table_used += elements;
   t->size = elements;
@@ -137,12 +163,57 @@ const char *wasm_rt_strerror(wasm_rt_trap_t trap) {
 /* The generated code calls this at the faulting instruction, so our return
  * address lies inside the Wasm function that trapped. */
 __attribute__((noreturn, noinline)) void wasm_rt_trap(wasm_rt_trap_t trap) {
-  report_trap(wasm_rt_strerror(trap), (uintptr_t)__builtin_return_address(0) - 1);
+  uintptr_t rip = (uintptr_t)__builtin_return_address(0) - 1;
+  if (trap == WASM_RT_TRAP_UNREACHABLE && grow_refused_sym >= 0 && symbol_index_for(rip) == grow_refused_sym)
+    report_heap_exhausted(rip);
+  report_trap(wasm_rt_strerror(trap), rip);
+}
+
+/* The allocator could not grow linear memory. Inside a guarded call it fails
+ * that call (FAULT_OOM); anywhere else the kernel itself is out of memory. */
+__attribute__((noreturn)) static void report_heap_exhausted(uintptr_t rip) {
+  uint64_t size = linear_size();
+  uint64_t limit = linear_limit_bytes;
+  if (guard_active()) {
+    fault_begin(FAULT_OOM);
+    fault_puts("out of memory: the heap could not grow by ");
+    fault_putdec(grow_refused_bytes >> 10);
+    fault_puts(" KiB (linear memory ");
+    fault_putdec(size >> 10);
+    fault_puts(" KiB, app limit ");
+    fault_putdec((limit > guarded_reserve_bytes ? limit - guarded_reserve_bytes : 0) >> 10);
+    fault_puts(" KiB, ");
+    fault_putdec(guarded_reserve_bytes >> 10);
+    fault_puts(" KiB kept for the kernel)");
+    fault_put_where(rip);
+    guard_unwind(FAULT_OOM);
+  }
+  kputs("\r\n*** kernel panic: out of memory: the Wasm heap could not grow by ");
+  kput_dec(grow_refused_bytes >> 10);
+  kputs(" KiB (linear memory ");
+  kput_dec(size >> 10);
+  kputs(" KiB of ");
+  kput_dec(limit >> 10);
+  kputs(" KiB) outside any request or task");
+  const char *fn = symbol_for(rip);
+  if (fn) {
+    kputs(", allocating in ");
+    kputs(fn);
+  }
+  kputs("\r\n");
+  guest_exit(EXIT_PANIC);
 }
 
 /* Also reached from the page-fault handler for a load or store in the guard
  * region (boot/paging.c), with the faulting instruction's address. */
 __attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip) {
+  if (guard_active()) {
+    fault_begin(FAULT_TRAP);
+    fault_puts("wasm trap: ");
+    fault_puts(what);
+    fault_put_where(rip);
+    guard_unwind(FAULT_TRAP);
+  }
   kputs("\r\n*** wasm trap: ");
   kputs(what);
   const char *fn = symbol_for(rip);
@@ -156,6 +227,109 @@ __attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip) {
   guest_exit(EXIT_TRAP);
 }
 
+/* --- guarded calls: containing a fault to one request, task or timer ------ */
+
+/* The kernel enters app code (an HTTP handler, a task's poll, a timer) through
+ * the host import guarded_call (loader.c), which saves the callee-saved
+ * registers, the stack pointer and the return address here and calls the
+ * Wasm function. A trap, an abort or heap exhaustion inside jumps back to
+ * that point (guard_unwind) and guarded_call returns a fault code instead of
+ * ending the guest; the kernel restores AssemblyScript's shadow-stack pointer
+ * and answers 500/503. Guards nest (a handler may run a nested loop pass). */
+__asm__(
+    ".pushsection .text.guard,\"ax\",@progbits\n"
+    ".globl guard_save\n"
+    "guard_save:\n"                    /* int guard_save(struct guard *g) */
+    "  mov %rbx, 0(%rdi)\n"
+    "  mov %rbp, 8(%rdi)\n"
+    "  mov %r12, 16(%rdi)\n"
+    "  mov %r13, 24(%rdi)\n"
+    "  mov %r14, 32(%rdi)\n"
+    "  mov %r15, 40(%rdi)\n"
+    "  lea 8(%rsp), %rdx\n"            /* the caller's stack pointer after ret */
+    "  mov %rdx, 48(%rdi)\n"
+    "  mov (%rsp), %rdx\n"             /* where ret would go */
+    "  mov %rdx, 56(%rdi)\n"
+    "  xor %eax, %eax\n"
+    "  ret\n"
+    ".globl guard_jump\n"
+    "guard_jump:\n"                    /* void guard_jump(struct guard *g, int code) */
+    "  cld\n"
+    "  mov 0(%rdi), %rbx\n"
+    "  mov 8(%rdi), %rbp\n"
+    "  mov 16(%rdi), %r12\n"
+    "  mov 24(%rdi), %r13\n"
+    "  mov 32(%rdi), %r14\n"
+    "  mov 40(%rdi), %r15\n"
+    "  mov 48(%rdi), %rsp\n"
+    "  mov %esi, %eax\n"
+    "  jmp *56(%rdi)\n"
+    ".popsection\n");
+
+static struct guard *guard_top;
+static uint32_t guard_nesting;
+
+bool guard_active(void) { return guard_top != 0; }
+uint32_t guard_depth(void) { return guard_nesting; }
+
+void guard_push(struct guard *g) {
+  g->outer = guard_top;
+  guard_top = g;
+  guard_nesting++;
+}
+
+void guard_pop(struct guard *g) {
+  guard_top = g->outer;
+  guard_nesting--;
+}
+
+/* Leaves the innermost guarded call with code (never 0). */
+__attribute__((noreturn)) void guard_unwind(int code) {
+  struct guard *g = guard_top;
+  guard_pop(g);
+  guard_jump(g, code);
+}
+
+/* What the last fault was, as text for the kernel's log (host import
+ * fault_info). Plain ASCII, cut at FAULT_TEXT_MAX. */
+#define FAULT_TEXT_MAX 400
+static char fault_text[FAULT_TEXT_MAX + 1];
+static uint32_t fault_len;
+static int fault_kind;
+
+void fault_begin(int kind) {
+  fault_kind = kind;
+  fault_len = 0;
+  fault_text[0] = 0;
+}
+
+void fault_puts(const char *s) {
+  while (*s && fault_len < FAULT_TEXT_MAX) fault_text[fault_len++] = *s++;
+  fault_text[fault_len] = 0;
+}
+
+void fault_putdec(uint64_t v) {
+  char buf[21];
+  int i = 20;
+  buf[i] = 0;
+  do { buf[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+  fault_puts(&buf[i]);
+}
+
+/* " in <function>" when the address is in translated Wasm code. */
+void fault_put_where(uintptr_t rip) {
+  const char *fn = symbol_for(rip);
+  if (fn) {
+    fault_puts(" in ");
+    fault_puts(fn);
+  }
+}
+
+const char *fault_describe(uint32_t *len) {
+  *len = fault_len;
+  return fault_text;
+}
+
 /* --- symbols: name the Wasm function around an address ------------------- */
 
 extern const struct skiff_sym skiff_syms[];
@@ -163,9 +337,10 @@ extern const uint32_t skiff_nsyms;
 extern const char skiff_symstr[];
 extern uint8_t __wasm_text_start[], __wasm_text_end[];
 
-const char *symbol_for(uintptr_t addr) {
+/* Index of the symbol (function) holding addr, -1 outside translated code. */
+int32_t symbol_index_for(uintptr_t addr) {
   uintptr_t lo = (uintptr_t)__wasm_text_start, hi = (uintptr_t)__wasm_text_end;
-  if (addr < lo || addr >= hi || skiff_nsyms == 0) return 0;
+  if (addr < lo || addr >= hi || skiff_nsyms == 0) return -1;
   uint32_t off = (uint32_t)(addr - lo);
   /* Binary search for the last symbol starting at or before off. */
   uint32_t a = 0, b = skiff_nsyms;
@@ -173,8 +348,13 @@ const char *symbol_for(uintptr_t addr) {
     uint32_t m = (a + b) / 2;
     if (skiff_syms[m].offset <= off) a = m; else b = m;
   }
-  if (skiff_syms[a].offset > off) return 0;
-  return &skiff_symstr[skiff_syms[a].name];
+  if (skiff_syms[a].offset > off) return -1;
+  return (int32_t)a;
+}
+
+const char *symbol_for(uintptr_t addr) {
+  int32_t i = symbol_index_for(addr);
+  return i < 0 ? 0 : &skiff_symstr[skiff_syms[i].name];
 }
 
 /* --- libc ----------------------------------------------------------------- */

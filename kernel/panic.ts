@@ -6,7 +6,7 @@
 // most of the program, so it must not touch module globals or allocate: it
 // writes straight to COM1 through the platform layer.
 import { println } from "./console";
-import { exitGuest, exitGuestNow, EXIT_PANIC, inb, outb } from "./platform";
+import { exitGuest, exitGuestNow, EXIT_PANIC, inb, outb, fault_abort } from "./platform";
 
 let panicking = false;
 
@@ -46,6 +46,9 @@ function rawPutDec(v: u32): void {
 }
 
 export function abortHandler(message: usize, fileName: usize, line: u32, column: u32): void {
+  // Inside a guarded call (an app's handler, task or timer: kernel/fault.ts)
+  // this does not return: the call ends with FAULT_ABORT and the kernel logs it.
+  fault_abort(message, fileName, line, column);
   rawPutc(0x0d); rawPutc(0x0a);
   rawPuts(changetype<usize>("*** kernel panic: abort: "));
   rawPuts(message);

@@ -30,6 +30,8 @@ export const runSpecs: OptionSpecs = {
   dns: { type: "string", help: "static DNS server (needs --ip)", metavar: "ADDR" },
   transport: { type: "string", help: "virtio transport (default: pci on q35/pc, mmio on microvm)", choices: ["pci", "mmio"] },
   "qemu-arg": { type: "list", help: "extra QEMU argument (repeatable)", metavar: "ARG" },
+  restart: { type: "string", help: "start the guest again when it ends: on-failure (panic, trap, CPU exception, no status: 70-72, 126), always, never", choices: ["never", "on-failure", "always"], default: "never", metavar: "POLICY" },
+  "restart-max": { type: "number", help: "give up after this many restarts in a row (the backoff doubles from 1 s to 60 s; both start over after a run of over a minute)", default: 5, metavar: "N" },
   help: { type: "boolean", help: "show this help", alias: "h" },
 };
 
@@ -80,8 +82,10 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     extraArgs: [...devices, ...tokenArgs, ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
     timeoutMs: (values.timeout as number) * 1000,
   };
+  const restart = new RestartPolicy(values.restart as RestartMode, values["restart-max"] as number);
   let interrupted = false;
   let guest = startQemu(qemuOptions);
+  let startedAt = Date.now();
   const onSigint = () => { interrupted = true; guest.kill("SIGINT"); };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
@@ -98,7 +102,20 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
         // QEMU runs with -no-reboot so that a triple fault cannot loop.
         io.err("skiff: guest asked to reboot; starting it again");
         guest = startQemu(qemuOptions);
+        startedAt = Date.now();
         continue;
+      }
+      const delayMs = restart.next(r.status, Date.now() - startedAt);
+      if (delayMs !== null) {
+        io.err(`skiff: guest exited with status ${r.status} (${describeStatus(r.status)}); restart ${restart.count} of at most ${restart.max} in ${delayMs / 1000} s (--restart ${restart.mode})`);
+        await new Promise((res) => setTimeout(res, delayMs));
+        if (interrupted) return EXIT.INTERRUPTED;
+        guest = startQemu(qemuOptions);
+        startedAt = Date.now();
+        continue;
+      }
+      if (restart.mode !== "never" && restart.count >= restart.max && restart.wanted(r.status)) {
+        io.err(`skiff: giving up after ${restart.count} restarts (--restart-max ${restart.max})`);
       }
       if (r.status === EXIT.QEMU_FAILED) {
         io.err(`skiff: QEMU failed: ${r.stderr.trim() || "exit code " + r.qemuCode}`);
@@ -141,3 +158,41 @@ async function netFromOptions(values: Record<string, unknown>): Promise<NetSpec>
 }
 
 export { UserError };
+
+export type RestartMode = "never" | "on-failure" | "always";
+
+/** `--restart`: which endings start the guest again, after how long, and
+ *  when to give up. The delay doubles from 1 s up to 60 s; a run that lasted
+ *  over a minute counts as healthy, and count and delay start over. Never
+ *  restarted: Ctrl-C, the --timeout limit, QEMU failing, a loader error (the
+ *  same image would fail the same way). */
+export class RestartPolicy {
+  count = 0;
+  private delayMs = 0;
+  static readonly FIRST_DELAY_MS = 1000;
+  static readonly MAX_DELAY_MS = 60_000;
+  static readonly HEALTHY_RUN_MS = 60_000;
+
+  constructor(readonly mode: RestartMode, readonly max: number) {
+    if (!Number.isInteger(max) || max < 0) throw new UserError(`--restart-max ${max}: expected a whole number, 0 or more`);
+  }
+
+  /** Whether the policy restarts after this status at all. */
+  wanted(status: number): boolean {
+    if (this.mode === "never") return false;
+    if (status === EXIT.TIMEOUT || status === EXIT.QEMU_FAILED || status === EXIT.INTERRUPTED || status === EXIT.LOADER) return false;
+    if (this.mode === "always") return true;
+    return status === EXIT.PANIC || status === EXIT.TRAP || status === EXIT.FAULT || status === EXIT.NO_STATUS;
+  }
+
+  /** The delay before the next start after a run that ended with status
+   *  and lasted ranMs, or null to stop. */
+  next(status: number, ranMs: number): number | null {
+    if (!this.wanted(status)) return null;
+    if (ranMs > RestartPolicy.HEALTHY_RUN_MS) { this.count = 0; this.delayMs = 0; }
+    if (this.count >= this.max) return null;
+    this.count++;
+    this.delayMs = this.delayMs === 0 ? RestartPolicy.FIRST_DELAY_MS : Math.min(this.delayMs * 2, RestartPolicy.MAX_DELAY_MS);
+    return this.delayMs;
+  }
+}

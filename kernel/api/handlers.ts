@@ -10,7 +10,8 @@ import { dmesg } from "../console";
 import { ApiState, validHostname } from "./state";
 import { MetricsWriter, METRICS_CONTENT_TYPE } from "./metrics";
 import { isValidUtf8 } from "../json";
-import { InterfaceEntry } from "./providers";
+import { InterfaceEntry, MemorySource } from "./providers";
+import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS } from "../fault";
 
 const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_S: u64 = 1_000_000_000;
@@ -55,6 +56,7 @@ export const OS_HOSTNAME_GET = 9;
 export const OS_HOSTNAME_SET = 10;
 export const OS_SHUTDOWN = 11;
 export const OS_REBOOT = 12;
+export const OS_MEMORY = 13;
 
 export class OsHandler extends Handler {
   constructor(private api: ApiState, private op: i32) { super(); }
@@ -75,6 +77,12 @@ export class OsHandler extends Handler {
         const m = api.memory;
         if (m === null) { res.error(501, "no memory statistics"); return; }
         res.json(200, (this.op == OS_MEMORY_TOTAL ? m.totalBytes() : m.freeBytes()).toString());
+        return;
+      }
+      case OS_MEMORY: {
+        const m = api.memory;
+        if (m === null) { res.error(501, "no memory statistics"); return; }
+        res.json(200, memoryJson(m));
         return;
       }
       case OS_THREADS: { res.json(200, threadsJson(api, req.nowNs)); return; }
@@ -99,6 +107,27 @@ export class OsHandler extends Handler {
     }
     res.error(500, "unknown operation");
   }
+}
+
+/** GET /os/memory: totals, the heap (size, in use, free) and what is kept
+ *  back from app code (kernel/fault.ts), all in bytes. */
+function memoryJson(m: MemorySource): string {
+  const w = new JsonWriter();
+  const heap = m.heapBytes(), heapUsed = m.heapUsedBytes();
+  w.beginObject()
+    .propUint("total", m.totalBytes())
+    .propUint("free", m.freeBytes())
+    .propUint("used", m.totalBytes() - m.freeBytes())
+    .propUint("high_water", m.highWaterBytes())
+    .propUint("heap_size", heap)
+    .propUint("heap_used", heapUsed)
+    .propUint("heap_free", heap > heapUsed ? heap - heapUsed : 0)
+    .propUint("app_reserve", m.reserveBytes());
+  w.key("by_subsystem").beginObject();
+  const use = m.bySubsystem();
+  for (let i = 0; i < use.length; i++) w.propUint(use[i].subsystem, use[i].bytes);
+  w.endObject();
+  return w.endObject().toString();
 }
 
 function threadsJson(api: ApiState, nowNs: u64): string {
@@ -262,6 +291,19 @@ export function metricsText(api: ApiState, nowNs: u64): string {
     w.family("skiff_memory_used_bytes", "gauge", "Memory in use, by subsystem.");
     const use = m.bySubsystem();
     for (let i = 0; i < use.length; i++) w.sampleU64("skiff_memory_used_bytes", ["subsystem", use[i].subsystem], use[i].bytes);
+    w.family("skiff_heap_size_bytes", "gauge", "Linear memory outside the page pool: static data, shadow stack, the heap.");
+    w.sampleU64("skiff_heap_size_bytes", [], m.heapBytes());
+    w.family("skiff_heap_used_bytes", "gauge", "Of that, bytes not in the allocator's free lists.");
+    w.sampleU64("skiff_heap_used_bytes", [], m.heapUsedBytes());
+    w.family("skiff_memory_high_water_bytes", "gauge", "Most memory in use so far.");
+    w.sampleU64("skiff_memory_high_water_bytes", [], m.highWaterBytes());
+  }
+  w.family("skiff_handler_faults_total", "counter",
+    "Traps, aborts and heap exhaustion contained to one HTTP handler, task or timer (500/503, task ended, timer cancelled).");
+  for (let site = 0; site < FAULT_SITES; site++) {
+    for (let kind: u32 = 1; kind < <u32>FAULT_KINDS; kind++) {
+      w.sampleU64("skiff_handler_faults_total", ["site", faultSiteName(site), "kind", faultKindName(kind)], faultCount(site, kind));
+    }
   }
   const ts = api.tasks;
   if (ts !== null) {

@@ -26,6 +26,9 @@ export class Api {
     const router = buildRouter(state);
     const server = new HttpServer(router);
     server.observer = state.metrics;
+    // The kernel's own handlers: still contained, but they may grow the heap
+    // into the reserve kept back from app code (kernel/fault.ts).
+    server.appCode = false;
     this.state = state;
     this.router = router;
     this.server = server;

@@ -3,7 +3,8 @@
 // wall clock, CPUID). installKernelProviders() is what boot calls; unit tests
 // use fakes instead, since these read live kernel state. Networking
 // (NetSource) and power (PowerControl) come from kernel/net and the boot code.
-import { memStats, ownerName, OWNER_COUNT } from "../mm";
+import { memStats, ownerName, OWNER_COUNT, pagePool, linearSize, heapFreeBytes, PAGE_SHIFT } from "../mm";
+import { guardedReserveBytes } from "../fault";
 import { taskSnapshot } from "../sched";
 import { wallClockNs, wallClockSource } from "../time";
 import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
@@ -23,6 +24,19 @@ export class KernelMemory extends MemorySource {
     for (let o = 0; o < OWNER_COUNT; o++) out.push(new MemoryUse(ownerName(o), s.byOwner[o]));
     return out;
   }
+  heapBytes(): u64 { return heapSize(); }
+  heapUsedBytes(): u64 {
+    const size = heapSize(), free = heapFreeBytes();
+    return free < size ? size - free : 0;
+  }
+  highWaterBytes(): u64 { return memStats().highWaterBytes; }
+  reserveBytes(): u64 { return guardedReserveBytes(); }
+}
+
+/** Linear memory that is not page pool: static data, shadow stack, the heap. */
+function heapSize(): u64 {
+  const p = pagePool();
+  return linearSize() - (<u64>p.poolPages << PAGE_SHIFT);
 }
 
 export class KernelTasks extends TaskSource {

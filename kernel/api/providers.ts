@@ -23,6 +23,14 @@ export abstract class MemorySource {
   abstract totalBytes(): u64;
   abstract freeBytes(): u64;
   abstract bySubsystem(): MemoryUse[];
+  /** The AssemblyScript heap: its size (linear memory outside the page pool),
+   *  the bytes of it in use (not in the allocator's free lists; garbage not
+   *  yet collected counts as in use), the high-water mark of linear memory in
+   *  use, and what app code may not grow the heap into. 0 when unknown. */
+  heapBytes(): u64 { return 0; }
+  heapUsedBytes(): u64 { return 0; }
+  highWaterBytes(): u64 { return 0; }
+  reserveBytes(): u64 { return 0; }
 }
 
 export class InterfaceEntry {

@@ -6,7 +6,7 @@ import { ApiState } from "./state";
 import {
   OsHandler, StoreHandler, NetworkHandler, HardwareHandler, HealthHandler, MetricsHandler, StaticJsonHandler,
   OS_NAME, OS_VERSION, OS_UPTIME, OS_DATE, OS_MEMORY_TOTAL, OS_MEMORY_FREE, OS_THREADS, OS_DMESG, OS_CMDLINE,
-  OS_HOSTNAME_GET, OS_HOSTNAME_SET, OS_SHUTDOWN, OS_REBOOT, KV_LIST, KV_GET, KV_PUT, KV_DELETE,
+  OS_HOSTNAME_GET, OS_HOSTNAME_SET, OS_SHUTDOWN, OS_REBOOT, OS_MEMORY, KV_LIST, KV_GET, KV_PUT, KV_DELETE,
   NET_IFCONFIG, NET_ROUTE, HW_CPU_COUNT, HW_HYPERVISOR, HW_DEVICES,
 } from "./handlers";
 import { openApiDocument } from "./openapi";
@@ -40,6 +40,12 @@ const DEVICES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties
   "\"transport\":{\"type\":\"string\"},\"location\":{\"type\":\"string\"},\"irq\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"}," +
   "\"detail\":{\"type\":\"string\"}}}}";
 @lazy
+const MEMORY = "{\"type\":\"object\",\"properties\":{" +
+  "\"total\":{\"type\":\"integer\"},\"free\":{\"type\":\"integer\"},\"used\":{\"type\":\"integer\"}," +
+  "\"high_water\":{\"type\":\"integer\"},\"heap_size\":{\"type\":\"integer\"},\"heap_used\":{\"type\":\"integer\"}," +
+  "\"heap_free\":{\"type\":\"integer\"},\"app_reserve\":{\"type\":\"integer\"}," +
+  "\"by_subsystem\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}}}";
+@lazy
 const HEALTH = "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"integer\"}}}";
 
 export function buildRouter(api: ApiState): Router {
@@ -50,6 +56,7 @@ export function buildRouter(api: ApiState): Router {
   r.get("/os/version", new OsHandler(api, OS_VERSION)).describe("Version of the operating system", os).returns(STR);
   r.get("/os/uptime", new OsHandler(api, OS_UPTIME)).describe("Seconds since boot", os).returns(INT);
   r.get("/os/date", new OsHandler(api, OS_DATE)).describe("Current date and time (RFC 3339, UTC)", os).returns(STR);
+  r.get("/os/memory", new OsHandler(api, OS_MEMORY)).describe("Memory: totals, heap size and use, high-water mark, app reserve (bytes)", os).returns(MEMORY);
   r.get("/os/memory/total", new OsHandler(api, OS_MEMORY_TOTAL)).describe("Memory usable by the system, bytes", os).returns(INT);
   r.get("/os/memory/free", new OsHandler(api, OS_MEMORY_FREE)).describe("Free memory, bytes", os).returns(INT);
   r.get("/os/threads", new OsHandler(api, OS_THREADS)).describe("Scheduler tasks with their CPU time", os).returns(THREADS);

@@ -16,6 +16,13 @@ import { Response, Handler, serializeResponse, errorJson, MIME_JSON } from "./re
 import { RequestParser } from "./parser";
 import { HttpLimits } from "./limits";
 import { WallClock, httpDate } from "./clock";
+import { Guarded, runGuarded, reportFault, FaultSite, FAULT_NONE, FAULT_OOM } from "../fault";
+
+/** One handler call, run guarded: a fault in it answers that request only. */
+class HandlerCall extends Guarded {
+  constructor(public handler: Handler, public req: Request, public res: Response) { super(); }
+  run(): void { this.handler.handle(this.req, this.res); }
+}
 
 /** Told about every response the server writes (for metrics and logs). */
 export abstract class HttpObserver {
@@ -37,6 +44,8 @@ export class HttpServerStats {
   responses5xx: u64 = 0;
   bytesIn: u64 = 0;
   bytesOut: u64 = 0;
+  /** Handlers that faulted (answered 500, or 503 when the heap was full). */
+  handlerFaults: u64 = 0;
 }
 
 export class HttpServer {
@@ -45,6 +54,9 @@ export class HttpServer {
   observer: HttpObserver | null = null;
   /** Open connections beyond this are answered 503 and closed. */
   maxConnections: i32 = 16;
+  /** Handlers are app code: their heap growth stops short of the reserve the
+   *  kernel keeps (kernel/fault.ts). The management endpoint clears it. */
+  appCode: bool = true;
   /** Sent as the Server header; "" omits it. */
   serverName: string = "Skiff";
   active: i32 = 0;
@@ -266,8 +278,17 @@ export class HttpConnection {
     const srv = this.server;
     srv.stats.requests++;
     req.nowNs = this.nowNs;
-    const res = new Response();
-    srv.handler.handle(req, res);
+    let res = new Response();
+    const code = runGuarded(new HandlerCall(srv.handler, req, res), srv.appCode);
+    if (code != FAULT_NONE) {
+      // The handler's half-built response is dropped; the connection and the
+      // requests after this one carry on.
+      srv.stats.handlerFaults++;
+      const status = code == FAULT_OOM ? 503 : 500;
+      res = new Response();
+      res.error(status, code == FAULT_OOM ? "out of memory" : "internal error");
+      reportFault(FaultSite.Http, code, req.method + " " + (req.route.length > 0 ? req.route : req.path), "answered " + status.toString());
+    }
     if (res.status < 100 || res.status > 999 || (res.status >= 100 && res.status < 200)) {
       // A handler that set nothing (or an interim code) produced no answer.
       res.error(500, "handler produced no response");

@@ -10,6 +10,7 @@ import { PAGE_SHIFT } from "./layout";
 
 export { MemOwner, OWNER_COUNT, PagePool } from "./pages";
 export * from "./layout";
+export { heapFreeBytes } from "./heap";
 
 export class MemoryInfo {
   /** Usable RAM reported by the boot protocol, bytes. */

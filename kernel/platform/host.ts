@@ -22,8 +22,19 @@
 // Version 3 adds:
 //   boot            entry_tsc: the TSC read at the loader's first instruction
 //                   (boot time measured inside the guest, without host noise)
+// Version 4 adds (kernel/fault.ts uses them):
+//   faults          guarded_call(fnIndex, arg): calls table entry fnIndex, an
+//                   (i32) => void function, with arg; returns 0, or the fault
+//                   that ended it (1 Wasm trap, 2 abort, 3 heap exhausted),
+//                   or 255: not guarded (too deep; no table), call it yourself
+//                   instead of ending the guest. The caller restores
+//                   __stack_pointer. fault_info(out, cap): the last fault as
+//                   ASCII text, its length. fault_abort(message, file, line,
+//                   column): abort inside a guarded call unwinds it; outside,
+//                   returns. memory_reserve(bytes): guarded calls may not grow
+//                   linear memory into the last `bytes` before the limit.
 
-export const HOSTIF_VERSION: u32 = 3;
+export const HOSTIF_VERSION: u32 = 4;
 
 @external("host", "inb") export declare function inb(port: u32): u32;
 @external("host", "inw") export declare function inw(port: u32): u32;
@@ -67,3 +78,8 @@ export const HOSTIF_VERSION: u32 = 3;
 @external("host", "memory_limit") export declare function memory_limit(bytes: u64): void;
 
 @external("host", "halt") export declare function halt(): void;
+
+@external("host", "guarded_call") export declare function guarded_call(fnIndex: u32, arg: u32): u32;
+@external("host", "fault_info") export declare function fault_info(out: usize, cap: u32): u32;
+@external("host", "fault_abort") export declare function fault_abort(message: usize, file: usize, line: u32, column: u32): void;
+@external("host", "memory_reserve") export declare function memory_reserve(bytes: u64): void;

@@ -13,6 +13,19 @@ import { dispatchPending, claimVector, IrqHandler, TIMER_VECTOR, ensureInterrupt
 import { nowNs, ticksToNs, armDeadline, initDeadlineTimer, ensureClock, deadlineTimerMode } from "../time";
 import { bootInfo } from "../bootinfo";
 import { Timer, TimerHeap, TimerHandler } from "./timer";
+import { Guarded, runGuarded, reportFault, FaultSite, FAULT_NONE } from "../fault";
+
+/** A task's poll, run guarded: a fault ends that task only. */
+class TaskPoll extends Guarded {
+  constructor(public task: Task, public now: u64) { super(); }
+  run(): void { this.task.poll(this.now); }
+}
+
+/** A timer's handler, run guarded: a fault cancels that timer only. */
+class TimerFire extends Guarded {
+  constructor(public handler: TimerHandler, public now: u64) { super(); }
+  run(): void { this.handler.fire(this.now); }
+}
 
 export enum TaskState {
   Ready = 0,
@@ -46,6 +59,8 @@ export abstract class Task {
   runs: u64 = 0;
   overruns: u64 = 0;
   maxRunNs: u64 = 0;
+  /** Polls that faulted (the first one ends the task). */
+  faults: u64 = 0;
   /** A daemon task does not keep the event loop alive by itself. */
   daemon: bool = false;
   wokenWhileRunning: bool = false;
@@ -305,10 +320,22 @@ function runTask(task: Task): void {
   current = task;
   const t0 = rdtsc();
   currentStartTsc = t0;
-  task.poll(nowNs());
+  const depth = passDepth, servicing = inServices;
+  const fault = runGuarded(new TaskPoll(task, nowNs()));
   const ran = ticksToNs(rdtsc() - t0);
   current = outer;
   currentStartTsc = outerStart;
+  if (fault != FAULT_NONE) {
+    // A fault in a nested pass's own code (sleepBlocking inside the poll)
+    // skipped its bookkeeping: put the loop's back.
+    passDepth = depth;
+    inServices = servicing;
+    // What the task was doing is lost; it is ended, the others run on.
+    task.faults++;
+    task.cancelSleep();
+    task.state = TaskState.Done;
+    reportFault(FaultSite.Task, fault, task.name, "task ended");
+  }
   task.cpuNs += ran;
   task.runs++;
   if (ran > task.maxRunNs) task.maxRunNs = ran;
@@ -368,7 +395,14 @@ export function runOnce(block: bool, untilNs: u64 = 0): void {
       timers.insert(t, next);
     }
     t.fired++;
-    t.handler.fire(now);
+    const depth = passDepth;
+    const fault = runGuarded(new TimerFire(t.handler, now));
+    if (fault != FAULT_NONE) {
+      passDepth = depth;
+      // A periodic timer that faulted would fault again: stop it.
+      if (t.armed) timers.remove(t);
+      reportFault(FaultSite.Timer, fault, "handler", "timer cancelled");
+    }
     t = timers.popDue(now);
   }
   kernelNs += ticksToNs(rdtsc() - t0);

@@ -5,7 +5,19 @@
 
 import { randomBytes } from "node:crypto";
 
-export const HOSTIF_VERSION = 3;
+export const HOSTIF_VERSION = 4;
+
+/** Thrown by fault_abort inside a guarded call: unwinds to guarded_call. */
+export class FaultUnwind extends Error {
+  constructor(public code: number, public text: string) {
+    super(text);
+  }
+}
+
+/** Fault codes of guarded_call (kernel/fault.ts, boot/loader.h). */
+export const FAULT_TRAP = 1;
+export const FAULT_ABORT = 2;
+export const GUARD_RUN_HERE = 255;
 
 /** Thrown when the guest writes isa-debug-exit: ends the Wasm call stack. */
 export class GuestExitError extends Error {
@@ -95,6 +107,12 @@ export class FakeHost {
   irqCount = 0n;
   eoi: { mode: number; addr: bigint } = { mode: 0, addr: 0n };
   memoryLimit = 0n;
+  /** memory_reserve: growth guarded calls may not use (recorded only: V8 grows memory itself). */
+  memoryReserve = 0n;
+  /** The module's function table (exported with --exportTable), for guarded_call. */
+  table: WebAssembly.Table | null = null;
+  guardDepth = 0;
+  faultText = "";
   halted = false;
   /** Called when the kernel waits for an interrupt (sti; hlt). */
   onWait: (() => void) | null = null;
@@ -235,6 +253,41 @@ export class FakeHost {
       },
       linear_base: () => this.linearBase,
       memory_limit: (b: bigint) => { this.memoryLimit = u64(b); },
+      memory_reserve: (b: bigint) => { this.memoryReserve = u64(b); },
+      // A Wasm trap (RuntimeError) or an abort inside ends only the call, as
+      // the loader's setjmp/longjmp does; a guest exit still ends everything.
+      guarded_call: (fn: number, arg: number) => {
+        const t = this.table;
+        // Without the module's table (not exported): the kernel runs the call itself, unguarded.
+        if (t === null) return GUARD_RUN_HERE;
+        const f = t.get(fn) as ((a: number) => void) | null;
+        if (f === null) throw new Error(`guarded_call: no function at table index ${fn}`);
+        this.guardDepth++;
+        try {
+          f(arg);
+          return 0;
+        } catch (e) {
+          if (e instanceof FaultUnwind) { this.faultText = e.text; return e.code; }
+          if (e instanceof WebAssembly.RuntimeError) { this.faultText = "wasm trap: " + e.message; return FAULT_TRAP; }
+          throw e;
+        } finally {
+          this.guardDepth--;
+        }
+      },
+      fault_info: (out: number, cap: number) => {
+        const b = Buffer.from(this.faultText, "latin1").subarray(0, cap);
+        this.bytes().set(b, out);
+        return b.length;
+      },
+      fault_abort: (message: number, file: number, line: number, column: number) => {
+        if (this.guardDepth === 0) return;
+        const str = (p: number) => {
+          if (!p) return "";
+          const len = new DataView(this.memory.buffer).getUint32(p - 4, true);
+          return Buffer.from(this.bytes().subarray(p, p + len)).toString("utf16le");
+        };
+        throw new FaultUnwind(FAULT_ABORT, `abort: ${message ? str(message) : "(no message)"}${file ? ` at ${str(file)}:${line}:${column}` : ""}`);
+      },
       halt: () => {
         this.halted = true;
         throw new GuestExitError(-1);

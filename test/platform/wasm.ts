@@ -19,7 +19,7 @@ function sourcesUnder(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-const FLAGS = ["--runtime", "incremental", "--exportRuntime", "--use", "abort=kernel/panic/abortHandler", "-O1", "--debug", "--noColors"];
+const FLAGS = ["--runtime", "incremental", "--exportRuntime", "--exportTable", "--use", "abort=kernel/panic/abortHandler", "-O1", "--debug", "--noColors"];
 
 /** Compiles entry (path relative to the repo root) and returns the Wasm bytes. */
 export async function compileEntry(entry: string): Promise<Uint8Array> {
@@ -78,6 +78,7 @@ export async function loadKernel<E = Record<string, unknown>>(entry: string, hos
   });
   const exports = inst.exports as E & { memory: WebAssembly.Memory; __new: (n: number, id: number) => number; __pin: (p: number) => number };
   host.memory = exports.memory;
+  host.table = (inst.exports.table as WebAssembly.Table | undefined) ?? null;
   return {
     exports,
     host,
