@@ -64,7 +64,8 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
     const ok = await fetch(`${base}/os/hostname?name=tokentest`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(await (await fetch(`${base}/os/hostname`)).json()).toBe("tokentest");
-    for (const h of [{}, { Authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { Authorization: `Bearer ${TOKEN}x` }]) {
+    const attempts: Record<string, string>[] = [{}, { Authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { Authorization: `Bearer ${TOKEN}x` }];
+    for (const h of attempts) {
       expect((await fetch(`${base}/os/hostname?name=evil`, { method: "POST", headers: h })).status).toBe(401);
     }
   });
