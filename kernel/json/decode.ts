@@ -99,6 +99,7 @@ export class JsonValue {
   }
 }
 
+// @ts-ignore: decorator
 @lazy
 let lastError: string = "";
 let lastErrorOffset: i32 = 0;

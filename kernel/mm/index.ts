@@ -55,6 +55,7 @@ let memoryReady = false;
 /** The kernel does not set memory up at boot: until it does, the loader
  *  bounds growth by the same RAM region (boot/runtime.c). First use of any
  *  accessor below reads the map. */
+// @ts-ignore: decorator
 @inline function ensureMemory(): void {
   if (!memoryReady) initMemory();
 }
@@ -151,6 +152,7 @@ export function pageOwner(ptr: usize): i32 {
 /** Heap bytes held on behalf of a subsystem (e.g. the TCP/IP stack's
  *  buffers), so memStats can report them under that owner rather than as
  *  anonymous heap. Callers charge and release their own allocations. */
+// @ts-ignore: decorator
 @lazy const heapCharges = new StaticArray<i64>(OWNER_COUNT);
 
 export function chargeHeap(owner: MemOwner, delta: i64): void {
