@@ -6,8 +6,10 @@ import { testCommand } from "./commands/test.js";
 import { benchCommand } from "./commands/bench.js";
 import { deployCommand } from "./commands/deploy.js";
 import { mkfsCommand } from "./commands/mkfs.js";
+import { newCommand } from "./commands/new.js";
 
 const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number>; help: string }> = {
+  new: { run: newCommand, help: "make a project: an app, its test, tsconfigs, a README" },
   build: { run: buildCommand, help: "build a bootable image of an app" },
   run: { run: runCommand, help: "build (if needed) and boot an app or image under QEMU" },
   test: { run: testCommand, help: "run the test suite" },
