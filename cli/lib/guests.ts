@@ -43,7 +43,11 @@ export function runtimeDir(env: Record<string, string | undefined> = process.env
   const uid = process.getuid ? process.getuid() : 0;
   const xdg = env.XDG_RUNTIME_DIR;
   const dir = xdg && existsSync(xdg) ? join(xdg, "skiff") : `/tmp/skiff-${uid}`;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new UserError(`${dir}: cannot make the runtime folder (${(e as NodeJS.ErrnoException).code}); remove what is there or set XDG_RUNTIME_DIR`, 1);
+  }
   const st = lstatSync(dir);
   if (!st.isDirectory() || st.uid !== uid) {
     throw new UserError(`${dir}: not a folder owned by you (uid ${uid}); remove it or set XDG_RUNTIME_DIR`, 1);
