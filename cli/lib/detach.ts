@@ -138,8 +138,8 @@ export class Supervisor {
 
 /** The supervisor for this process, when it is one. */
 export function supervisorFor(values: Record<string, unknown>, target: string, cmdline: string, io: { env: Record<string, string | undefined>; cwd: string }): Supervisor | null {
-  const { env, cwd } = io;
-  const name = env[SUPERVISOR_ENV];
-  if (!values.detach || !name) return null;
-  return new Supervisor(name, appLabel(target, cwd), (values.forward as string[] | undefined) ?? [], apiFromCmdline(cmdline)?.token);
+  if (!values.detach) return null;
+  const name = io.env[SUPERVISOR_ENV];
+  if (!name) return null;
+  return new Supervisor(name, appLabel(target, io.cwd), (values.forward as string[] | undefined) ?? [], apiFromCmdline(cmdline)?.token);
 }

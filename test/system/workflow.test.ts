@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { execa, type Options } from "execa";
+import { execa } from "execa";
 import { alive, type GuestRecord } from "../../cli/lib/guests.js";
 
 const repo = resolve(import.meta.dirname, "..", "..");
@@ -19,8 +19,8 @@ const runtime = join(tmp, "run");        // XDG_RUNTIME_DIR: this test's guests 
 const env = { ...process.env, XDG_RUNTIME_DIR: runtime, npm_config_audit: "false", npm_config_fund: "false", npm_config_prefer_offline: "true" };
 const name = `wf-${process.pid}`;
 
-function run(cmd: string, args: string[], cwd: string, o: Options = {}) {
-  return execa(cmd, args, { cwd, env, reject: false, all: true, timeout: 600_000, ...o });
+function run(cmd: string, args: string[], cwd: string) {
+  return execa(cmd, args, { cwd, env, reject: false, all: true, timeout: 600_000 });
 }
 const skiff = (args: string[], cwd = app) => run("npx", ["--no", "skiff", ...args], cwd);
 
