@@ -20,7 +20,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number
   logs: { run: logsCommand, help: "print a background guest's console (--follow: and what comes)" },
   api: { run: apiCommand, help: "call a background guest's management API" },
   stop: { run: stopCommand, help: "shut a background guest down" },
-  test: { run: testCommand, help: "run the test suite" },
+  test: { run: testCommand, help: "run the tests (this repository's suite, or your project's vitest tests)" },
   deploy: { run: deployCommand, help: "emit a libvirt domain or Firecracker config for an image" },
   mkfs: { run: mkfsCommand, help: "pack a folder into a site image for apps/httpd" },
   bench: { run: benchCommand, help: "run the benchmarks" },

@@ -138,7 +138,10 @@ export class Supervisor {
 
 /** The supervisor for this process, when it is one. */
 export function supervisorFor(values: Record<string, unknown>, target: string, cmdline: string, io: { env: Record<string, string | undefined>; cwd: string }): Supervisor | null {
-  if (!values.detach) return null;
+  if (!values.detach) {
+    if (values.name !== undefined) throw new UserError("--name names a guest that runs in the background: add --detach");
+    return null;
+  }
   const name = io.env[SUPERVISOR_ENV];
   if (!name) return null;
   return new Supervisor(name, appLabel(target, io.cwd), (values.forward as string[] | undefined) ?? [], apiFromCmdline(cmdline)?.token);
