@@ -17,12 +17,17 @@ interface VitestJson {
   numTodoTests?: number;
 }
 
-/** The nearest folder at or above dir with a package.json; dir itself if none. */
-export function projectRoot(dir: string): string {
+/** The nearest folder at or above dir with a package.json, or null. */
+export function findProject(dir: string): string | null {
   for (let d = resolve(dir); ; d = dirname(d)) {
     if (existsSync(join(d, "package.json"))) return d;
-    if (dirname(d) === d) return resolve(dir);
+    if (dirname(d) === d) return null;
   }
+}
+
+/** The nearest folder at or above dir with a package.json; dir itself if none. */
+export function projectRoot(dir: string): string {
+  return findProject(dir) ?? resolve(dir);
 }
 
 /** The project's own vitest (node_modules/.bin at or above it), else Skiff's. */
@@ -41,7 +46,9 @@ export async function testCommand(argv: string[], io: IO): Promise<number> {
     io.out("usage: skiff test [vitest arguments]\n\nRuns the project's tests with vitest: in the Skiff repository its unit and system tests, in your project (the nearest package.json above the current folder) your own tests. Arguments go to vitest, e.g. skiff test test/unit.");
     return 0;
   }
-  const project = projectRoot(io.cwd);
+  // Never a folder without a package.json: vitest would look for tests in all of it.
+  const project = findProject(io.cwd);
+  if (!project) throw new UserError(`no package.json in ${io.cwd} or above: run skiff test in your project (skiff new makes one)`);
   const vitest = findVitest(project);
   if (!vitest) throw new UserError(`vitest not found in ${project}: install it with npm install --save-dev vitest`);
   const tmp = mkdtempSync(join(tmpdir(), "skiff-test-"));
