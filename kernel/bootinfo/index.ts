@@ -388,7 +388,8 @@ export function bootProblemCount(): i32 { ensureRaw(); return problemCount; }
 // Inlined: the check is one load; a call per accessor would be two more
 // translated blocks each on the boot path.
 // @ts-ignore: decorator
-@inline function ensureRaw(): void {
+@inline
+function ensureRaw(): void {
   if (!rawRead) readOwnBootInfo();
 }
 

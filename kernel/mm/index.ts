@@ -56,7 +56,8 @@ let memoryReady = false;
  *  bounds growth by the same RAM region (boot/runtime.c). First use of any
  *  accessor below reads the map. */
 // @ts-ignore: decorator
-@inline function ensureMemory(): void {
+@inline
+function ensureMemory(): void {
   if (!memoryReady) initMemory();
 }
 
@@ -153,7 +154,8 @@ export function pageOwner(ptr: usize): i32 {
  *  buffers), so memStats can report them under that owner rather than as
  *  anonymous heap. Callers charge and release their own allocations. */
 // @ts-ignore: decorator
-@lazy const heapCharges = new StaticArray<i64>(OWNER_COUNT);
+@lazy
+const heapCharges = new StaticArray<i64>(OWNER_COUNT);
 
 export function chargeHeap(owner: MemOwner, delta: i64): void {
   unchecked(heapCharges[<i32>owner] += delta);
