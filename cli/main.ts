@@ -6,11 +6,21 @@ import { testCommand } from "./commands/test.js";
 import { benchCommand } from "./commands/bench.js";
 import { deployCommand } from "./commands/deploy.js";
 import { mkfsCommand } from "./commands/mkfs.js";
+import { newCommand } from "./commands/new.js";
+import { psCommand } from "./commands/ps.js";
+import { logsCommand } from "./commands/logs.js";
+import { stopCommand } from "./commands/stop.js";
+import { apiCommand } from "./commands/api.js";
 
 const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number>; help: string }> = {
+  new: { run: newCommand, help: "make a project: an app, its test, tsconfigs, a README" },
   build: { run: buildCommand, help: "build a bootable image of an app" },
   run: { run: runCommand, help: "build (if needed) and boot an app or image under QEMU" },
-  test: { run: testCommand, help: "run the test suite" },
+  ps: { run: psCommand, help: "list the guests running in the background (run --detach)" },
+  logs: { run: logsCommand, help: "print a background guest's console (--follow: and what comes)" },
+  api: { run: apiCommand, help: "call a background guest's management API" },
+  stop: { run: stopCommand, help: "shut a background guest down" },
+  test: { run: testCommand, help: "run the tests (this repository's suite, or your project's vitest tests)" },
   deploy: { run: deployCommand, help: "emit a libvirt domain or Firecracker config for an image" },
   mkfs: { run: mkfsCommand, help: "pack a folder into a site image for apps/httpd" },
   bench: { run: benchCommand, help: "run the benchmarks" },

@@ -9,14 +9,16 @@ import { runPendingWork } from "./sched";
 import { exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "./platform";
 import { panic } from "./panic";
 
+// @ts-ignore: decorator
 @lazy
 export const KERNEL_NAME = "Skiff";
+// @ts-ignore: decorator
 @lazy
 export const KERNEL_VERSION = "0.1.0";
 /** KERNEL_NAME + " " + KERNEL_VERSION + " (booted via ": one constant, one call. */
 export const BANNER = "Skiff 0.1.0 (booted via ";
 
-let quiet = false;
+let quiet: bool = false;
 
 /** Everything before the app's main. The generated entry calls main itself
  *  between startKernel() and finishKernel(): a direct call, where passing

@@ -11,6 +11,8 @@ import { deviceArgs, parseDisk, type Transport } from "../lib/devices.js";
 import { checkNetHost, DEFAULT_TAP, parseForward, staticIpCmdline, type NetMode, type NetSpec } from "../lib/net.js";
 import { symbolizeFromElf } from "../lib/symbols.js";
 import { cmdlineHasToken, newGuestRuntime } from "../lib/apitoken.js";
+import { settingsWords } from "../lib/bootargs.js";
+import { planDetach, startDetached, supervisorFor, type DetachPlan } from "../lib/detach.js";
 
 export const runSpecs: OptionSpecs = {
   machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
@@ -29,6 +31,10 @@ export const runSpecs: OptionSpecs = {
   gateway: { type: "string", help: "static default gateway (needs --ip)", metavar: "ADDR" },
   dns: { type: "string", help: "static DNS server (needs --ip)", metavar: "ADDR" },
   transport: { type: "string", help: "virtio transport (default: pci on q35/pc, mmio on microvm)", choices: ["pci", "mmio"] },
+  env: { type: "list", help: "an environment variable for the app (env.NAME= on the command line; repeatable)", metavar: "NAME=VALUE" },
+  config: { type: "list", help: "a setting in the guest's /config (config.KEY= on the command line; repeatable)", metavar: "KEY=VALUE" },
+  detach: { type: "boolean", help: "run in the background: skiff ps, logs, api, stop" },
+  name: { type: "string", help: "the detached guest's name (default: the app's)", metavar: "NAME" },
   "qemu-arg": { type: "list", help: "extra QEMU argument (repeatable)", metavar: "ARG" },
   restart: { type: "string", help: "start the guest again when it ends: on-failure (panic, trap, CPU exception, no status: 70-72, 126), always, never", choices: ["never", "on-failure", "always"], default: "never", metavar: "POLICY" },
   "restart-max": { type: "number", help: "give up after this many restarts in a row (the backoff doubles from 1 s to 60 s; both start over after a run of over a minute)", default: 5, metavar: "N" },
@@ -43,9 +49,13 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     io.err(text);
     return 2;
   }
+  let cmdline = [values.cmdline as string, ...settingsWords((values.env as string[] | undefined) ?? [], (values.config as string[] | undefined) ?? [])]
+    .filter((x) => x).join(" ");
+  const supervisor = supervisorFor(values, positionals[0], cmdline, io);
+  let detach: DetachPlan | null = null;
+  if (values.detach && !supervisor) detach = await planDetach(values, positionals[0], cmdline, io.cwd);
   // The network first: a bad address or a taken port is reported before the build.
   const net = await netFromOptions(values);
-  let cmdline = values.cmdline as string;
   if (net.staticIp) {
     if (/(^|\s)(ip|gateway|dns)=/.test(cmdline)) throw new UserError("--ip/--gateway/--dns and ip=/gateway=/dns= in --cmdline: give the address one way");
     cmdline = [cmdline, staticIpCmdline(net.staticIp, net.mode)].filter((x) => x).join(" ");
@@ -55,6 +65,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   let kernel: string;
   if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
   else kernel = (await build({ app: target, debug: !!values.debug }, io)).elf;
+  if (detach) return startDetached(argv, target, detach, io);
 
   // The guest's folder: the host-only API channel's socket, and the API token
   // (made here, kept in a mode-0600 file, passed through fw_cfg; the guest
@@ -86,6 +97,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   let interrupted = false;
   let guest = startQemu(qemuOptions);
   let startedAt = Date.now();
+  supervisor?.started(guest.pid, rt.apiSocket);
   const onSigint = () => { interrupted = true; guest.kill("SIGINT"); };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
@@ -101,8 +113,10 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
         // The guest reset its devices and asked to come back (POST /os/reboot);
         // QEMU runs with -no-reboot so that a triple fault cannot loop.
         io.err("skiff: guest asked to reboot; starting it again");
+        supervisor?.rebooting();
         guest = startQemu(qemuOptions);
         startedAt = Date.now();
+        supervisor?.started(guest.pid, rt.apiSocket);
         continue;
       }
       const delayMs = restart.next(r.status, Date.now() - startedAt);
@@ -112,6 +126,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
         if (interrupted) return EXIT.INTERRUPTED;
         guest = startQemu(qemuOptions);
         startedAt = Date.now();
+        supervisor?.started(guest.pid, rt.apiSocket);
         continue;
       }
       if (restart.mode !== "never" && restart.count >= restart.max && restart.wanted(r.status)) {
@@ -131,6 +146,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
       return r.status;
     }
   } finally {
+    supervisor?.ended();
     rt.remove();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);

@@ -1,10 +1,13 @@
-// cli/commands/test.ts — `skiff test`: the whole suite (unit tests of kernel
-// modules compiled to Wasm in Node, and system tests booting real images),
-// closing with one plain line "skiff test: N passed, N failed, N skipped".
+// cli/commands/test.ts — `skiff test`: vitest over the project the command is
+// run in — Skiff's own suite in this repository (unit tests of kernel modules
+// compiled to Wasm in Node, and system tests booting real images), or a user
+// project's own tests (`skiff new` makes one) — closing with one plain line
+// "skiff test: N passed, N failed, N skipped".
 import { execa } from "execa";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { IO } from "../lib/log.js";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { IO, UserError } from "../lib/log.js";
 import { skiffRoot } from "../lib/paths.js";
 
 interface VitestJson {
@@ -14,26 +17,57 @@ interface VitestJson {
   numTodoTests?: number;
 }
 
+/** The nearest folder at or above dir with a package.json, or null. */
+export function findProject(dir: string): string | null {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, "package.json"))) return d;
+    if (dirname(d) === d) return null;
+  }
+}
+
+/** The nearest folder at or above dir with a package.json; dir itself if none. */
+export function projectRoot(dir: string): string {
+  return findProject(dir) ?? resolve(dir);
+}
+
+/** The project's own vitest (node_modules/.bin at or above it), else Skiff's. */
+export function findVitest(project: string): string | null {
+  for (let d = project; ; d = dirname(d)) {
+    const bin = join(d, "node_modules", ".bin", "vitest");
+    if (existsSync(bin)) return bin;
+    if (dirname(d) === d) break;
+  }
+  const own = join(skiffRoot(), "node_modules", ".bin", "vitest");
+  return existsSync(own) ? own : null;
+}
+
 export async function testCommand(argv: string[], io: IO): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
-    io.out("usage: skiff test [vitest arguments]\n\nRuns the test suite with vitest (unit and system tests). Arguments go to vitest, e.g. skiff test test/unit.");
+    io.out("usage: skiff test [vitest arguments]\n\nRuns the project's tests with vitest: in the Skiff repository its unit and system tests, in your project (the nearest package.json above the current folder) your own tests. Arguments go to vitest, e.g. skiff test test/unit.");
     return 0;
   }
-  const root = skiffRoot();
-  const results = join(root, "build", "test-results.json");
-  mkdirSync(join(root, "build"), { recursive: true });
-  rmSync(results, { force: true });
-  const r = await execa(join(root, "node_modules", ".bin", "vitest"),
-    ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...argv], {
-      cwd: io.cwd, stdio: "inherit", reject: false,
-    });
-  const code = typeof r.exitCode === "number" ? r.exitCode : 1;
-  if (existsSync(results)) {
-    const j = JSON.parse(readFileSync(results, "utf8")) as VitestJson;
-    const skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
-    io.out(`skiff test: ${j.numPassedTests ?? 0} passed, ${j.numFailedTests ?? 0} failed, ${skipped} skipped`);
-  } else {
-    io.out(`skiff test: vitest produced no results (exit ${code})`);
+  // Never a folder without a package.json: vitest would look for tests in all of it.
+  const project = findProject(io.cwd);
+  if (!project) throw new UserError(`no package.json in ${io.cwd} or above: run skiff test in your project (skiff new makes one)`);
+  const vitest = findVitest(project);
+  if (!vitest) throw new UserError(`vitest not found in ${project}: install it with npm install --save-dev vitest`);
+  const tmp = mkdtempSync(join(tmpdir(), "skiff-test-"));
+  const results = join(tmp, "results.json");
+  try {
+    const r = await execa(vitest,
+      ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...argv], {
+        cwd: io.cwd, stdio: "inherit", reject: false,
+      });
+    const code = typeof r.exitCode === "number" ? r.exitCode : 1;
+    if (existsSync(results)) {
+      const j = JSON.parse(readFileSync(results, "utf8")) as VitestJson;
+      const skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+      io.out(`skiff test: ${j.numPassedTests ?? 0} passed, ${j.numFailedTests ?? 0} failed, ${skipped} skipped`);
+    } else {
+      io.out(`skiff test: vitest produced no results (exit ${code}${r.failed && !r.exitCode ? ": " + r.shortMessage : ""})`);
+    }
+    return code;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
-  return code;
 }

@@ -14,24 +14,12 @@
 // unlike the kernel command line it shows neither in the guest's /os/cmdline
 // nor in the host's process list. The guest reads it in kernel/api/boot.ts.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { runtimeDir } from "./guests.js";
 import { join } from "node:path";
 
 /** The fw_cfg file name the kernel reads (kernel/api/boot.ts TOKEN_FWCFG_FILE). */
 export const TOKEN_FWCFG_FILE = "opt/org.skiff/api-token";
-
-/** The per-user folder for running guests' state: $XDG_RUNTIME_DIR/skiff, or
- *  /tmp/skiff-UID; created with mode 0700 (and refused if others can enter it). */
-export function runtimeDir(): string {
-  const base = process.env.XDG_RUNTIME_DIR;
-  const dir = base ? join(base, "skiff") : join(tmpdir(), `skiff-${process.getuid?.() ?? "user"}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
-  if (process.getuid && st.uid !== process.getuid()) throw new Error(`${dir} belongs to another user; set XDG_RUNTIME_DIR`);
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-  return dir;
-}
 
 /** True when the command line already decides about the token (api.token=,
  *  or api.off: no endpoint at all). */

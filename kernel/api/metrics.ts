@@ -5,6 +5,7 @@
 // metrics, collected as an HttpObserver.
 import { HttpObserver } from "../http";
 
+// @ts-ignore: decorator
 @lazy
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -62,6 +63,7 @@ export function formatValue(v: f64): string {
 }
 
 /** Upper bounds of the latency histogram, seconds. */
+// @ts-ignore: decorator
 @lazy
 export const LATENCY_BUCKETS: f64[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
 

@@ -6,6 +6,7 @@
 import { Router, Route } from "../http";
 import { JsonWriter } from "../json";
 
+// @ts-ignore: decorator
 @lazy
 const ERROR_SCHEMA = "{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"message\"]}";
 

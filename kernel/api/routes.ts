@@ -12,33 +12,44 @@ import {
 import { openApiDocument } from "./openapi";
 import { METRICS_CONTENT_TYPE } from "./metrics";
 
+// @ts-ignore: decorator
 @lazy
 const STR = "{\"type\":\"string\"}";
+// @ts-ignore: decorator
 @lazy
 const INT = "{\"type\":\"integer\",\"format\":\"int64\"}";
+// @ts-ignore: decorator
 @lazy
 const STR_LIST = "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}";
+// @ts-ignore: decorator
 @lazy
 const STR_MAP = "{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}";
+// @ts-ignore: decorator
 @lazy
 const KV = "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"string\"},\"value\":{\"type\":\"string\"}}}";
+// @ts-ignore: decorator
 @lazy
 const STATUS = "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}}";
+// @ts-ignore: decorator
 @lazy
 const THREADS = "{\"type\":\"object\",\"properties\":{\"time_ms\":{\"type\":\"integer\"},\"list\":{\"type\":\"array\",\"items\":" +
   "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"}," +
   "\"cpu_ms\":{\"type\":\"integer\"},\"cpu_ns\":{\"type\":\"integer\"},\"switches\":{\"type\":\"integer\"}}}}}}";
+// @ts-ignore: decorator
 @lazy
 const IFACES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"mac\":{\"type\":\"string\"}," +
   "\"mtu\":{\"type\":\"integer\"},\"up\":{\"type\":\"boolean\"},\"ipv4\":{\"type\":\"string\"},\"prefix_length\":{\"type\":\"integer\"}," +
   "\"stats\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}}}}";
+// @ts-ignore: decorator
 @lazy
 const ROUTES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"destination\":{\"type\":\"string\"}," +
   "\"prefix_length\":{\"type\":\"integer\"},\"gateway\":{\"type\":\"string\"},\"interface\":{\"type\":\"string\"}}}}";
+// @ts-ignore: decorator
 @lazy
 const DEVICES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"}," +
   "\"transport\":{\"type\":\"string\"},\"location\":{\"type\":\"string\"},\"irq\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"}," +
   "\"detail\":{\"type\":\"string\"}}}}";
+// @ts-ignore: decorator
 @lazy
 const MEMORY = "{\"type\":\"object\",\"properties\":{" +
   "\"total\":{\"type\":\"integer\"},\"free\":{\"type\":\"integer\"},\"used\":{\"type\":\"integer\"}," +

@@ -13,16 +13,22 @@ import { RequestMetrics, MetricsWriter } from "./metrics";
 export const DEFAULT_API_PORT: i32 = 8000;
 
 /** Boot command-line words the endpoint reads. */
+// @ts-ignore: decorator
 @lazy
 export const ARG_PORT = "api.port";
+// @ts-ignore: decorator
 @lazy
 export const ARG_TOKEN = "api.token";
+// @ts-ignore: decorator
 @lazy
 export const ARG_READONLY = "api.readonly";
+// @ts-ignore: decorator
 @lazy
 export const ARG_OFF = "api.off";
+// @ts-ignore: decorator
 @lazy
 export const ARG_HOSTNAME = "hostname";
+// @ts-ignore: decorator
 @lazy
 export const ARG_REQUEST_TIMEOUT = "api.request_timeout_ms";
 

@@ -18,6 +18,7 @@ export const CPUID1_ECX_HYPERVISOR: u32 = 1 << 31;
 // CPUID.1:EDX
 export const CPUID1_EDX_APIC: u32 = 1 << 9;
 
+// @ts-ignore: decorator
 @lazy
 const regs = memory.data(16);
 

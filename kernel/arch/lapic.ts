@@ -119,5 +119,6 @@ export class Lapic {
   }
 }
 
+// @ts-ignore: decorator
 @lazy
 export const lapic = new Lapic();

@@ -325,6 +325,7 @@ function asciiOrUtf8(ptr: usize, len: i32): string {
   let high: u32 = 0;
   for (let i = 0; i < len; i++) high |= load<u8>(ptr + <usize>i);
   if (high >= 0x80) return String.UTF8.decodeUnsafe(ptr, <usize>len);
+  // @ts-ignore: __new is a runtime builtin asc provides
   const out = changetype<string>(__new(<usize>len << 1, idof<string>()));
   const o = changetype<usize>(out);
   for (let i = 0; i < len; i++) store<u16>(o + (<usize>i << 1), load<u8>(ptr + <usize>i));
@@ -386,7 +387,9 @@ export function bootProblemCount(): i32 { ensureRaw(); return problemCount; }
 
 // Inlined: the check is one load; a call per accessor would be two more
 // translated blocks each on the boot path.
-@inline function ensureRaw(): void {
+// @ts-ignore: decorator
+@inline
+function ensureRaw(): void {
   if (!rawRead) readOwnBootInfo();
 }
 

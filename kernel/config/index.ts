@@ -11,6 +11,7 @@ export {
   STORE_OK, STORE_CREATED, STORE_BAD_KEY, STORE_TOO_LARGE, STORE_FULL, STORE_NOT_FOUND,
 } from "./store";
 
+// @ts-ignore: decorator
 @lazy
 const store = new KeyValueStore(false);
 

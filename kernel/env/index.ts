@@ -3,6 +3,7 @@
 // `env.<NAME>=<value>` command-line words.
 import { KeyValueStore } from "../config/store";
 
+// @ts-ignore: decorator
 @lazy
 const store = new KeyValueStore(true);
 

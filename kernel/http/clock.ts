@@ -18,8 +18,10 @@ export class FixedOffsetClock extends WallClock {
   }
 }
 
+// @ts-ignore: decorator
 @lazy
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+// @ts-ignore: decorator
 @lazy
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 

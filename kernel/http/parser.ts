@@ -48,6 +48,7 @@ export function isToken(s: string): bool {
 function latin1(ptr: usize, from: i32, to: i32): string {
   if (to <= from) return "";
   // Latin-1 bytes are the first 256 code points: widen each byte.
+  // @ts-ignore: __new is a runtime builtin asc provides
   const s = changetype<string>(__new(<usize>(to - from) << 1, idof<string>()));
   for (let i = from; i < to; i++) {
     store<u16>(changetype<usize>(s) + (<usize>(i - from) << 1), <u16>load<u8>(ptr + <usize>i));

@@ -9,10 +9,13 @@ import { reasonPhrase, statusHasNoBody } from "./status";
 import { isToken } from "./parser";
 import { JsonWriter, JsonValue } from "../json";
 
+// @ts-ignore: decorator
 @lazy
 export const MIME_JSON = "application/json";
+// @ts-ignore: decorator
 @lazy
 export const MIME_TEXT = "text/plain; charset=utf-8";
+// @ts-ignore: decorator
 @lazy
 export const MIME_OCTETS = "application/octet-stream";
 

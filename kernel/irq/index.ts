@@ -31,23 +31,32 @@ class Route {
   constructor(public gsi: u32, public level: bool, public activeLow: bool) {}
 }
 
+// @ts-ignore: decorator
 @lazy
 const handlers = new Array<IrqHandler[] | null>(256);
+// @ts-ignore: decorator
 @lazy
 const counts = new StaticArray<u64>(256);
+// @ts-ignore: decorator
 @lazy
 const routes = new Array<Route | null>(256);
+// @ts-ignore: decorator
 @lazy
 const ioApics = new Array<IoApic>();
+// @ts-ignore: decorator
 @lazy
 let isaGsi = new StaticArray<u32>(16);
+// @ts-ignore: decorator
 @lazy
 let isaLevel = new StaticArray<bool>(16);
+// @ts-ignore: decorator
 @lazy
 let isaLow = new StaticArray<bool>(16);
+// @ts-ignore: decorator
 @lazy
 const pendingBits = memory.data(32, 8);
 let nextFree: u32 = VECTOR_FIRST;
+// @ts-ignore: decorator
 @lazy
 let sourceName: string = "none";
 let unhandled: u64 = 0;

@@ -111,6 +111,7 @@ export class JsonValue {
   }
 }
 
+// @ts-ignore: decorator
 @lazy
 let lastError: string = "";
 let lastErrorOffset: i32 = 0;

@@ -4,6 +4,7 @@
 // due, unbalanced ends) is a program bug, caught by the unit tests, and still
 // yields some text rather than an abort.
 
+// @ts-ignore: decorator
 @lazy
 const HEX = "0123456789abcdef";
 

@@ -56,7 +56,9 @@ let memoryReady = false;
 /** The kernel does not set memory up at boot: until it does, the loader
  *  bounds growth by the same RAM region (boot/runtime.c). First use of any
  *  accessor below reads the map. */
-@inline function ensureMemory(): void {
+// @ts-ignore: decorator
+@inline
+function ensureMemory(): void {
   if (!memoryReady) initMemory();
 }
 
@@ -152,7 +154,9 @@ export function pageOwner(ptr: usize): i32 {
 /** Heap bytes held on behalf of a subsystem (e.g. the TCP/IP stack's
  *  buffers), so memStats can report them under that owner rather than as
  *  anonymous heap. Callers charge and release their own allocations. */
-@lazy const heapCharges = new StaticArray<i64>(OWNER_COUNT);
+// @ts-ignore: decorator
+@lazy
+const heapCharges = new StaticArray<i64>(OWNER_COUNT);
 
 export function chargeHeap(owner: MemOwner, delta: i64): void {
   unchecked(heapCharges[<i32>owner] += delta);

@@ -23,6 +23,7 @@ export enum Counter {
 }
 export const COUNTER_COUNT: i32 = Counter.COUNT;
 
+// @ts-ignore: decorator
 @lazy
 const NAMES: string[] = [
   "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_device_full",

@@ -50,7 +50,7 @@ export class NetService extends Service {
 
 let pendingDev: NetDevice | null = null;
 let pendingCmdline: Cmdline | null = null;
-let pendingQuiet = false;
+let pendingQuiet: bool = false;
 
 /** Boot step: remembers the NIC and the command line. The stack starts on
  *  first use (netStack(), tcpListen, udpBind, tcpConnect), so an image whose

@@ -78,6 +78,7 @@ export function pciConfigAccess(): string {
 }
 
 /** The ECAM address for a function's register, or 0 to use the ports. */
+// @ts-ignore: decorator
 @inline
 function ecamAt(bus: u32, dev: u32, fn: u32, off: u32): u64 {
   if (!configured) configure();
@@ -219,6 +220,7 @@ function readBars(d: PciDevice): void {
   d.write16(PCI_COMMAND, cmd);
 }
 
+// @ts-ignore: decorator
 @lazy
 const found = new Array<PciDevice>();
 let scanned = false;

@@ -36,50 +36,124 @@
 
 export const HOSTIF_VERSION: u32 = 4;
 
-@external("host", "inb") export declare function inb(port: u32): u32;
-@external("host", "inw") export declare function inw(port: u32): u32;
-@external("host", "inl") export declare function inl(port: u32): u32;
-@external("host", "outb") export declare function outb(port: u32, value: u32): void;
-@external("host", "outw") export declare function outw(port: u32, value: u32): void;
-@external("host", "outl") export declare function outl(port: u32, value: u32): void;
+// @ts-ignore: decorator
+@external("host", "inb")
+export declare function inb(port: u32): u32;
+// @ts-ignore: decorator
+@external("host", "inw")
+export declare function inw(port: u32): u32;
+// @ts-ignore: decorator
+@external("host", "inl")
+export declare function inl(port: u32): u32;
+// @ts-ignore: decorator
+@external("host", "outb")
+export declare function outb(port: u32, value: u32): void;
+// @ts-ignore: decorator
+@external("host", "outw")
+export declare function outw(port: u32, value: u32): void;
+// @ts-ignore: decorator
+@external("host", "outl")
+export declare function outl(port: u32, value: u32): void;
 
-@external("host", "mmio_read8") export declare function mmio_read8(addr: u64): u32;
-@external("host", "mmio_read16") export declare function mmio_read16(addr: u64): u32;
-@external("host", "mmio_read32") export declare function mmio_read32(addr: u64): u32;
-@external("host", "mmio_read64") export declare function mmio_read64(addr: u64): u64;
-@external("host", "mmio_write8") export declare function mmio_write8(addr: u64, value: u32): void;
-@external("host", "mmio_write16") export declare function mmio_write16(addr: u64, value: u32): void;
-@external("host", "mmio_write32") export declare function mmio_write32(addr: u64, value: u32): void;
-@external("host", "mmio_write64") export declare function mmio_write64(addr: u64, value: u64): void;
+// @ts-ignore: decorator
+@external("host", "mmio_read8")
+export declare function mmio_read8(addr: u64): u32;
+// @ts-ignore: decorator
+@external("host", "mmio_read16")
+export declare function mmio_read16(addr: u64): u32;
+// @ts-ignore: decorator
+@external("host", "mmio_read32")
+export declare function mmio_read32(addr: u64): u32;
+// @ts-ignore: decorator
+@external("host", "mmio_read64")
+export declare function mmio_read64(addr: u64): u64;
+// @ts-ignore: decorator
+@external("host", "mmio_write8")
+export declare function mmio_write8(addr: u64, value: u32): void;
+// @ts-ignore: decorator
+@external("host", "mmio_write16")
+export declare function mmio_write16(addr: u64, value: u32): void;
+// @ts-ignore: decorator
+@external("host", "mmio_write32")
+export declare function mmio_write32(addr: u64, value: u32): void;
+// @ts-ignore: decorator
+@external("host", "mmio_write64")
+export declare function mmio_write64(addr: u64, value: u64): void;
 
-@external("host", "mb") export declare function mb(): void;
-@external("host", "rmb") export declare function rmb(): void;
-@external("host", "wmb") export declare function wmb(): void;
+// @ts-ignore: decorator
+@external("host", "mb")
+export declare function mb(): void;
+// @ts-ignore: decorator
+@external("host", "rmb")
+export declare function rmb(): void;
+// @ts-ignore: decorator
+@external("host", "wmb")
+export declare function wmb(): void;
 
-@external("host", "rdtsc") export declare function rdtsc(): u64;
-@external("host", "cpuid") export declare function cpuid(leaf: u32, sub: u32, out: usize): void;
-@external("host", "rdrand64") export declare function rdrand64(out: usize): u32;
-@external("host", "rdmsr") export declare function rdmsr(msr: u32): u64;
-@external("host", "wrmsr") export declare function wrmsr(msr: u32, value: u64): void;
+// @ts-ignore: decorator
+@external("host", "rdtsc")
+export declare function rdtsc(): u64;
+// @ts-ignore: decorator
+@external("host", "cpuid")
+export declare function cpuid(leaf: u32, sub: u32, out: usize): void;
+// @ts-ignore: decorator
+@external("host", "rdrand64")
+export declare function rdrand64(out: usize): u32;
+// @ts-ignore: decorator
+@external("host", "rdmsr")
+export declare function rdmsr(msr: u32): u64;
+// @ts-ignore: decorator
+@external("host", "wrmsr")
+export declare function wrmsr(msr: u32, value: u64): void;
 
-@external("host", "irq_enable") export declare function irq_enable(): void;
-@external("host", "irq_disable") export declare function irq_disable(): void;
-@external("host", "irq_wait") export declare function irq_wait(): void;
-@external("host", "irq_take") export declare function irq_take(out: usize): u32;
-@external("host", "irq_count") export declare function irq_count(): u64;
-@external("host", "irq_set_eoi") export declare function irq_set_eoi(mode: u32, addr: u64): void;
+// @ts-ignore: decorator
+@external("host", "irq_enable")
+export declare function irq_enable(): void;
+// @ts-ignore: decorator
+@external("host", "irq_disable")
+export declare function irq_disable(): void;
+// @ts-ignore: decorator
+@external("host", "irq_wait")
+export declare function irq_wait(): void;
+// @ts-ignore: decorator
+@external("host", "irq_take")
+export declare function irq_take(out: usize): u32;
+// @ts-ignore: decorator
+@external("host", "irq_count")
+export declare function irq_count(): u64;
+// @ts-ignore: decorator
+@external("host", "irq_set_eoi")
+export declare function irq_set_eoi(mode: u32, addr: u64): void;
 
-@external("host", "boot_protocol") export declare function boot_protocol(): u32;
-@external("host", "boot_info") export declare function boot_info(): u64;
-@external("host", "entry_tsc") export declare function entry_tsc(): u64;
-@external("host", "phys_read") export declare function phys_read(dst: usize, src: u64, len: u32): u32;
+// @ts-ignore: decorator
+@external("host", "boot_protocol")
+export declare function boot_protocol(): u32;
+// @ts-ignore: decorator
+@external("host", "boot_info")
+export declare function boot_info(): u64;
+// @ts-ignore: decorator
+@external("host", "entry_tsc")
+export declare function entry_tsc(): u64;
+// @ts-ignore: decorator
+@external("host", "phys_read")
+export declare function phys_read(dst: usize, src: u64, len: u32): u32;
 
-@external("host", "linear_base") export declare function linear_base(): u64;
-@external("host", "memory_limit") export declare function memory_limit(bytes: u64): void;
+// @ts-ignore: decorator
+@external("host", "linear_base")
+export declare function linear_base(): u64;
+// @ts-ignore: decorator
+@external("host", "memory_limit")
+export declare function memory_limit(bytes: u64): void;
 
-@external("host", "halt") export declare function halt(): void;
+// @ts-ignore: decorator
+@external("host", "halt")
+export declare function halt(): void;
 
+// @ts-ignore: decorator
 @external("host", "guarded_call") export declare function guarded_call(fnIndex: u32, arg: u32): u32;
+// @ts-ignore: decorator
 @external("host", "fault_info") export declare function fault_info(out: usize, cap: u32): u32;
+// @ts-ignore: decorator
 @external("host", "fault_abort") export declare function fault_abort(message: usize, file: usize, line: u32, column: u32): void;
+// @ts-ignore: decorator
 @external("host", "memory_reserve") export declare function memory_reserve(bytes: u64): void;

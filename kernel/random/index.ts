@@ -51,6 +51,7 @@ let rdrand: RandomSource | null = null;
 let weak: WeakSource | null = null;
 let probedCpu = false;
 let warned = false;
+// @ts-ignore: decorator
 @lazy
 let lastName = "none";
 

@@ -112,16 +112,21 @@ export abstract class Service {
 
 // --- state -------------------------------------------------------------------
 
+// @ts-ignore: decorator
 @lazy
 const timers = new TimerHeap();
+// @ts-ignore: decorator
 @lazy
 const tasks: Task[] = [];
+// @ts-ignore: decorator
 @lazy
 let readyQueue: Task[] = [];
 /** The other half of the ready queue's double buffer (no allocation per pass). */
+// @ts-ignore: decorator
 @lazy
 let spareQueue: Task[] = [];
 let passDepth: i32 = 0;
+// @ts-ignore: decorator
 @lazy
 const services: Service[] = [];
 let nextTaskId: u32 = 1;
@@ -348,7 +353,7 @@ function runTask(task: Task): void {
         " ms (threshold " + (hogThresholdNs / 1_000_000).toString() + " ms); use shouldYield()/again()");
     }
   }
-  if (task.state == TaskState.Done) { removeTask(task); return; }
+  if (<TaskState>task.state == TaskState.Done) { removeTask(task); return; }
   if (task.state == TaskState.Running) {
     task.state = TaskState.Waiting;
     if (task.wokenWhileRunning) wake(task);

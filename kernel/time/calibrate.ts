@@ -24,6 +24,7 @@ export class Calibration {
 // pvclock_vcpu_time_info (Linux arch/x86/include/asm/pvclock-abi.h), 32 bytes:
 // version u32 @0, tsc_timestamp u64 @8, system_time u64 @16,
 // tsc_to_system_mul u32 @24, tsc_shift i8 @28, flags u8 @29.
+// @ts-ignore: decorator
 @lazy
 const pvclock = memory.data(64, 64);
 

@@ -5,6 +5,7 @@ import { rdtsc } from "../platform";
 
 let tscHz: u64 = 1_000_000_000;
 let tsc0: u64 = 0;
+// @ts-ignore: decorator
 @lazy
 let sourceName: string = "assumed 1 GHz";
 

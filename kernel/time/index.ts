@@ -19,6 +19,7 @@ export { calibrateTsc, Calibration } from "./calibrate";
 const MAX_ONESHOT_NS: u64 = 10 * NS_PER_S;
 
 let wallOffsetNs: i64 = 0;
+// @ts-ignore: decorator
 @lazy
 let wallSource: string = "none";
 const MODE_NONE: u32 = 0;

@@ -35,13 +35,17 @@ export { Transport } from "./transport/transport";
 export { MmioTransport, parseMmioSlot } from "./transport/mmio";
 export { PciTransport } from "./transport/pci";
 
+// @ts-ignore: decorator
 @lazy
 const devices = new Array<VirtioDevice>();
 /** Devices found but not driven (legacy, unknown type, unusable transport). */
+// @ts-ignore: decorator
 @lazy
 const skipped = new Array<VirtioDeviceInfo>();
+// @ts-ignore: decorator
 @lazy
 const blks = new Array<VirtioBlk>();
+// @ts-ignore: decorator
 @lazy
 const nets = new Array<VirtioNet>();
 let rngs: i32 = 0;

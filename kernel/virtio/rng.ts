@@ -37,7 +37,7 @@ export class VirtioRng extends VirtioDevice {
       q.push(physAddr(this.buf), want, true);
       if (q.submit(0) < 0) return got;
       this.kick(q);
-      let done = false;
+      let done: bool = false;
       for (let spins = 0; spins < 10000000 && !done; spins++) {
         this.transportAck();
         done = q.popUsed();

@@ -87,11 +87,17 @@ export const DATA_RETRIES = 12;
 const OOO_RANGES = 8;
 const DEFAULT_MSS: u32 = 536;                         // RFC 9293 §3.7.1
 
+// @ts-ignore: decorator
 @inline function seqLt(a: u32, b: u32): bool { return <i32>(a - b) < 0; }
+// @ts-ignore: decorator
 @inline function seqLe(a: u32, b: u32): bool { return <i32>(a - b) <= 0; }
+// @ts-ignore: decorator
 @inline function seqGt(a: u32, b: u32): bool { return <i32>(a - b) > 0; }
+// @ts-ignore: decorator
 @inline function seqGe(a: u32, b: u32): bool { return <i32>(a - b) >= 0; }
+// @ts-ignore: decorator
 @inline function min32(a: i32, b: i32): i32 { return a < b ? a : b; }
+// @ts-ignore: decorator
 @inline function max64(a: i64, b: i64): i64 { return a > b ? a : b; }
 
 export class TcpSocket {
@@ -321,7 +327,7 @@ export class TcpSocket {
         this.processSynchronized(seg, payload, now);
         break;
     }
-    if (this.state != TcpState.Closed) this.output(now);
+    if (<TcpState>this.state != TcpState.Closed) this.output(now);
   }
 
   private processSynSent(seg: TcpRepr, now: i64): void {
@@ -673,7 +679,7 @@ export class TcpSocket {
     if (this.rtxAt != 0 && now >= this.rtxAt) {
       this.rtxAt = 0;
       this.retransmitTimeout(now);
-      if (this.state == TcpState.Closed) return i64.MAX_VALUE;
+      if (<TcpState>this.state == TcpState.Closed) return i64.MAX_VALUE;
     }
     if (this.persistAt != 0 && now >= this.persistAt) {
       this.persistAt = 0;
@@ -918,4 +924,5 @@ export class TcpSocket {
   }
 }
 
+// @ts-ignore: decorator
 @inline function max32(a: i32, b: i32): i32 { return a > b ? a : b; }

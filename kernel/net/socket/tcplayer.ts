@@ -19,6 +19,7 @@ const CHALLENGE_ACKS_PER_SEC = 100;
 const EPHEMERAL_FIRST: u32 = 49152;
 
 /** The key of a connection: remote address, remote port, local port. */
+// @ts-ignore: decorator
 @inline function connKey(remoteAddr: u32, remotePort: u32, localPort: u32): u64 {
   return (<u64>remoteAddr << 32) | (<u64>remotePort << 16) | <u64>localPort;
 }

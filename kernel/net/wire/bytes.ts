@@ -2,12 +2,24 @@
 // Internet checksum (RFC 1071) used by IPv4, ICMP, UDP and TCP.
 // Callers check lengths first; these helpers do no bounds checks of their own.
 
-@inline export function get8(p: usize): u32 { return <u32>load<u8>(p); }
-@inline export function get16(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p)); }
-@inline export function get32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
-@inline export function set8(p: usize, v: u32): void { store<u8>(p, <u8>v); }
-@inline export function set16(p: usize, v: u32): void { store<u16>(p, bswap<u16>(<u16>v)); }
-@inline export function set32(p: usize, v: u32): void { store<u32>(p, bswap<u32>(v)); }
+// @ts-ignore: decorator
+@inline
+export function get8(p: usize): u32 { return <u32>load<u8>(p); }
+// @ts-ignore: decorator
+@inline
+export function get16(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p)); }
+// @ts-ignore: decorator
+@inline
+export function get32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
+// @ts-ignore: decorator
+@inline
+export function set8(p: usize, v: u32): void { store<u8>(p, <u8>v); }
+// @ts-ignore: decorator
+@inline
+export function set16(p: usize, v: u32): void { store<u16>(p, bswap<u16>(<u16>v)); }
+// @ts-ignore: decorator
+@inline
+export function set32(p: usize, v: u32): void { store<u32>(p, bswap<u32>(v)); }
 
 /** A MAC address is kept as the low 48 bits of a u64, first octet highest. */
 export function getMac(p: usize): u64 {

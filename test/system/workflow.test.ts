@@ -1,0 +1,127 @@
+// test/system/workflow.test.ts — the new user's path, from outside this
+// repository, in a temporary folder: `npm pack` Skiff, make an npm project,
+// install the tarball (offline: its dependencies are in the npm cache since
+// npm ci ran), check the package carries docs, example apps and the harness's
+// types, `skiff new`, typecheck and `npm test` in the new project, then run it
+// in the background: `skiff run --detach`, `ps`, `logs`, `api`, `stop`.
+import { afterAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { execa } from "execa";
+import { alive, type GuestRecord } from "../../cli/lib/guests.js";
+
+const repo = resolve(import.meta.dirname, "..", "..");
+const tmp = mkdtempSync(join(tmpdir(), "skiff-workflow-"));
+const project = join(tmp, "project");
+const app = join(project, "demo");
+const runtime = join(tmp, "run");        // XDG_RUNTIME_DIR: this test's guests only
+const env = { ...process.env, XDG_RUNTIME_DIR: runtime, npm_config_audit: "false", npm_config_fund: "false", npm_config_prefer_offline: "true" };
+const name = `wf-${process.pid}`;
+
+function run(cmd: string, args: string[], cwd: string) {
+  return execa(cmd, args, { cwd, env, reject: false, all: true, timeout: 600_000 });
+}
+const skiff = (args: string[], cwd = app) => run("npx", ["--no", "skiff", ...args], cwd);
+
+/** The record skiff keeps for a background guest, if it runs. */
+function record(): GuestRecord | null {
+  const f = join(runtime, "skiff", `${name}.json`);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as GuestRecord) : null;
+}
+
+afterAll(async () => {
+  // A failed run may leave a background guest: stop its supervisor and QEMU by PID.
+  const r = record();
+  if (r) for (const pid of [r.pid, r.qemuPid]) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("the new user's path", () => {
+  it("packs Skiff and installs the tarball in a new npm project", { timeout: 600_000 }, async () => {
+    mkdirSync(runtime);
+    mkdirSync(project);
+    const pack = await run("npm", ["pack", "--pack-destination", tmp, "--loglevel=error"], repo);
+    expect(pack.exitCode, pack.all).toBe(0);
+    const tarball = readdirSync(tmp).find((f) => /^skiff-.*\.tgz$/.test(f));
+    expect(tarball, pack.all).toBeDefined();
+    expect((await run("npm", ["init", "-y"], project)).exitCode).toBe(0);
+    const inst = await run("npm", ["install", "--loglevel=error", `../${tarball}`], project);
+    expect(inst.exitCode, inst.all).toBe(0);
+    const pkg = join(project, "node_modules", "skiff");
+    for (const f of ["docs/ARCHITECTURE.md", "apps/hello/main.ts", "apps/httpd/main.ts", "dist/types/harness/index.d.ts", "tsconfig.assembly.json", "cli/templates/new/main.ts"]) {
+      expect(existsSync(join(pkg, f)), f).toBe(true);
+    }
+  });
+
+  it("skiff new makes a project whose typecheck and npm test pass", { timeout: 900_000 }, async () => {
+    const made = await skiff(["new", "demo"], project);
+    expect(made.exitCode, made.all).toBe(0);
+    for (const f of ["main.ts", "tsconfig.json", "test/app.test.ts", "test/tsconfig.json", ".gitignore", "README.md", "package.json"]) {
+      expect(existsSync(join(app, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(app, "README.md"), "utf8")).toContain("npm test");
+    // main.ts with the kernel's sources, and the test against skiff/harness's types.
+    const tc = await run("npm", ["run", "typecheck"], app);
+    expect(tc.exitCode, tc.all).toBe(0);
+    expect(tc.all).not.toMatch(/error TS/);
+    const t = await run("npm", ["test"], app);
+    expect(t.exitCode, t.all).toBe(0);
+    expect(t.all).toMatch(/skiff test: 1 passed, 0 failed, 0 skipped/);
+  });
+
+  // `skiff dev` (rebuild and reboot on save) belongs here, between the tests
+  // and running in the background.
+
+  it("runs the app in the background: run --detach, ps, logs, api, stop", { timeout: 600_000 }, async () => {
+    const port = 20000 + (process.pid % 20000);
+    const start = await skiff(["run", ".", "--detach", "--name", name, "--accel", "tcg",
+      "--forward", `${port}:9090`, "--config", "app.port=9090", "--env", "GREETING=hello there"]);
+    expect(start.exitCode, start.all).toBe(0);
+    expect(start.all).toContain(`${name} runs in the background`);
+    const rec = record();
+    expect(rec).not.toBeNull();
+    expect(alive(rec!.qemuPid)).toBe(true);
+    expect(readdirSync(join(runtime, "skiff")).sort()).toEqual([`${name}.json`, `${name}.log`]);
+
+    // The console, until the app (told its port by --config) listens.
+    let log = "";
+    for (let i = 0; i < 600 && !/demo: listening on TCP port 9090/.test(log); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      log = (await skiff(["logs", name])).stdout;
+    }
+    expect(log).toMatch(/demo: listening on TCP port 9090/);
+    const res = await fetch(`http://127.0.0.1:${port}/hello/you`);
+    expect(await res.text()).toBe("Hello, you!\n");
+
+    const ps = await skiff(["ps"]);
+    expect(ps.exitCode, ps.all).toBe(0);
+    const line = ps.stdout.split("\n").find((l) => l.startsWith(name + " "));
+    expect(line, ps.stdout).toBeDefined();
+    expect(line!.split(/\s+/).slice(0, 3)).toEqual([name, "demo", String(rec!.qemuPid)]);
+    expect(line).toContain(`${port}:9090`);
+    expect(line).toMatch(/running$/);
+
+    // --env reached the guest's environment; the API call carries the token.
+    const envGet = await skiff(["api", name, "GET", "/env/GREETING"]);
+    expect(envGet.exitCode, envGet.all).toBe(0);
+    expect(envGet.stdout).toContain("hello there");
+    const put = await skiff(["api", name, "PUT", "/config/demo.note", "kept"]);
+    expect(put.exitCode, put.all).toBe(0);
+    const missing = await skiff(["api", name, "GET", "/no/such/route"]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain("HTTP 404");
+
+    // Graceful: the guest shuts down through its API; its state is gone after.
+    const stop = await skiff(["stop", name]);
+    expect(stop.exitCode, stop.all).toBe(0);
+    expect(stop.stdout).toContain(`${name} shut down`);
+    expect(alive(rec!.pid)).toBe(false);
+    expect(alive(rec!.qemuPid)).toBe(false);
+    expect(readdirSync(join(runtime, "skiff"))).toEqual([]);
+    expect((await skiff(["ps"])).stdout).not.toContain(name);
+    const again = await skiff(["logs", name]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain(`no guest named ${name} is running`);
+  });
+});
