@@ -82,7 +82,10 @@ describe("the new user's path", () => {
     const rec = record();
     expect(rec).not.toBeNull();
     expect(alive(rec!.qemuPid)).toBe(true);
-    expect(readdirSync(join(runtime, "skiff")).sort()).toEqual([`${name}.json`, `${name}.log`]);
+    const entries = readdirSync(join(runtime, "skiff")).sort();
+    expect(entries.filter((f) => !f.startsWith("guest-"))).toEqual([`${name}.json`, `${name}.log`]);
+    // The guest's own folder: the host-only API channel's socket and the token file.
+    expect(entries.filter((f) => f.startsWith("guest-"))).toHaveLength(1);
 
     // The console, until the app (told its port by --config) listens.
     let log = "";
@@ -102,7 +105,7 @@ describe("the new user's path", () => {
     expect(line).toContain(`${port}:9090`);
     expect(line).toMatch(/running$/);
 
-    // --env reached the guest's environment; the API call carries the token.
+    // --env reached the guest's environment; skiff api goes over the host-only channel.
     const envGet = await skiff(["api", name, "GET", "/env/GREETING"]);
     expect(envGet.exitCode, envGet.all).toBe(0);
     expect(envGet.stdout).toContain("hello there");
