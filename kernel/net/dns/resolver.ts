@@ -258,7 +258,7 @@ export class DnsResolver {
     if (this.iface.addr == 0) {
       q.state = QueryState.WaitAddress;
       if (now - q.started >= this.options.addressWaitNs) {
-        this.complete(q, DNS_ERR_NETWORK, [], 0, "the interface has no address (DHCP did not finish)");
+        this.complete(q, DNS_ERR_NETWORK, [], 0, "(the interface has no address: DHCP did not finish)");
         return;
       }
       q.deadline = now + ADDRESS_POLL_NS;
@@ -274,7 +274,7 @@ export class DnsResolver {
     q.servers = servers.slice(0, servers.length < 32 ? servers.length : 32);
     if (q.sock == null) {
       const s = this.udp.bind(0, q);
-      if (s == null) { this.complete(q, DNS_ERR_NETWORK, [], 0, "no free UDP port"); return; }
+      if (s == null) { this.complete(q, DNS_ERR_NETWORK, [], 0, "(no free UDP port)"); return; }
       q.sock = s;
     }
     q.id = this.entropy.next32() & 0xffff;
@@ -313,7 +313,7 @@ export class DnsResolver {
 
   private expire(q: DnsQuery, now: i64): void {
     if (q.state == QueryState.WaitAddress) { this.start(q, now); return; }
-    if (q.lastError == DNS_ERR_TIMEOUT) q.lastDetail = "no answer from " + serversText(q.servers) + " after " + q.tries.toString() + " tries";
+    if (q.lastError == DNS_ERR_TIMEOUT) q.lastDetail = "(no answer from " + serversText(q.servers) + " after " + q.tries.toString() + " tries)";
     this.send(q, now);
   }
 
@@ -330,9 +330,9 @@ export class DnsResolver {
     const now = this.iface.now;
     const from = ipToString(src);
     const r = parseDnsResponse(ptr, len);
-    if (r == null) { this.hardFail(q, idx, DNS_ERR_MALFORMED, "malformed answer from " + from + ": " + dnsParseError, now); return; }
+    if (r == null) { this.hardFail(q, idx, DNS_ERR_MALFORMED, "from " + from + ": " + dnsParseError, now); return; }
     if (r.qname != q.current || r.qtype != DNS_TYPE_A || r.qclass != DNS_CLASS_IN) {
-      this.hardFail(q, idx, DNS_ERR_MALFORMED, "answer from " + from + " is for another question (" + r.qname + ")", now);
+      this.hardFail(q, idx, DNS_ERR_MALFORMED, "from " + from + ": for another question (" + r.qname + ")", now);
       return;
     }
     if (r.rcode == DNS_RCODE_NXDOMAIN) {
@@ -341,11 +341,11 @@ export class DnsResolver {
       return;
     }
     if (r.rcode == DNS_RCODE_SERVFAIL || r.rcode == DNS_RCODE_REFUSED) {
-      this.hardFail(q, idx, DNS_ERR_SERVFAIL, rcodeName(r.rcode) + " from " + from, now);
+      this.hardFail(q, idx, DNS_ERR_SERVFAIL, "(" + rcodeName(r.rcode) + " from " + from + ")", now);
       return;
     }
     if (r.rcode != DNS_RCODE_NOERROR) {
-      this.hardFail(q, idx, DNS_ERR_MALFORMED, rcodeName(r.rcode) + " from " + from, now);
+      this.hardFail(q, idx, DNS_ERR_MALFORMED, "from " + from + ": response code " + rcodeName(r.rcode), now);
       return;
     }
     this.follow(q, r, from, now);
@@ -355,7 +355,8 @@ export class DnsResolver {
   private follow(q: DnsQuery, r: DnsResponse, from: string, now: i64): void {
     let cur = q.current;
     let ttl = q.chainTtl;
-    for (let hop = 0; hop <= MAX_CHAIN; hop++) {
+    let hops = 0;
+    for (; hops <= MAX_CHAIN; hops++) {
       const addrs = new Array<u32>();
       let cname: string | null = null;
       for (let i = 0; i < r.answers.length; i++) {
@@ -372,8 +373,9 @@ export class DnsResolver {
       if (cname == null) break;
       cur = cname!;
     }
+    if (hops > MAX_CHAIN) { this.complete(q, DNS_ERR_CNAME_CHAIN, [], 0, "at " + cur + " (from " + from + ")"); return; }
     if (cur == q.current) {
-      if (r.truncated) { this.hardFail(q, -1, DNS_ERR_MALFORMED, "answer from " + from + " truncated (no TCP fallback)", now); return; }
+      if (r.truncated) { this.hardFail(q, -1, DNS_ERR_MALFORMED, "from " + from + ": truncated (TC) and DNS over TCP is not supported", now); return; }
       const neg = min32u(r.negativeTtl, this.options.maxNegativeTtl);
       this.complete(q, DNS_ERR_NO_DATA, [], neg, "from " + from);
       return;

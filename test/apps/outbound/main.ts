@@ -7,11 +7,12 @@
 //   post=URL put=URL      HTTP request with the body "hello from skiff"
 //   connect=HOST:PORT     tcpConnect by name: sends "ping\n", prints the first line back
 //   limit=BYTES timeout=MS  settings for the requests that follow
+//   waitudp=PORT          waits for one UDP datagram on PORT (the test's "network is ready")
 import {
   println, bootInfo, requestExit, parseIp, ipToString,
   resolveHost, dnsResolverFor, DnsHandler, DnsResult, nowNs,
   httpRequest, HttpClientRequest, HttpClientResponse, HttpClientHandler, HttpCallback,
-  tcpConnectHost, TcpHostHandler, TcpSocket,
+  tcpConnectHost, TcpHostHandler, TcpSocket, udpBind, UdpHandler, UdpSocket, hold, release,
 } from "skiff";
 
 class Step { constructor(public key: string, public value: string) {} }
@@ -77,6 +78,15 @@ class Pinger extends TcpHostHandler {
   failed(host: string, message: string): void { println("outbound: connect " + this.what + " failed " + message); runNext(); }
 }
 
+class Go extends UdpHandler {
+  received(s: UdpSocket, srcAddr: u32, srcPort: u32, payload: usize, len: i32, dstAddr: u32): void {
+    s.close();
+    release();
+    println("outbound: go from " + ipToString(srcAddr));
+    runNext();
+  }
+}
+
 function runNext(): void {
   while (next < steps.length) {
     const st = steps[next++];
@@ -102,6 +112,13 @@ function runNext(): void {
     if (k == "connect") {
       const c = v.lastIndexOf(":");
       tcpConnectHost(v.substring(0, c), <u32>I32.parseInt(v.substring(c + 1)), new Pinger(v));
+      return;
+    }
+    if (k == "waitudp") {
+      const u = udpBind(<u32>I32.parseInt(v), new Go());
+      if (u == null) { println("outbound: cannot bind UDP " + v); continue; }
+      hold();                                  // a bound UDP port alone does not keep the guest up
+      println("outbound: waiting on UDP " + v);
       return;
     }
     if (k == "limit") { limit = I64.parseInt(v); continue; }
