@@ -71,11 +71,12 @@ class Pinger extends TcpHostHandler {
       println("outbound: connect " + this.what + " got " + this.line.substring(0, nl) + " from " + ipToString(s.remoteAddr));
       s.handler = null;
       s.close();
+      release();
       runNext();
     }
   }
-  closed(s: TcpSocket): void { println("outbound: connect " + this.what + " closed error " + s.error.toString()); runNext(); }
-  failed(host: string, message: string): void { println("outbound: connect " + this.what + " failed " + message); runNext(); }
+  closed(s: TcpSocket): void { println("outbound: connect " + this.what + " closed error " + s.error.toString()); release(); runNext(); }
+  failed(host: string, message: string): void { println("outbound: connect " + this.what + " failed " + message); release(); runNext(); }
 }
 
 class Go extends UdpHandler {
@@ -111,6 +112,7 @@ function runNext(): void {
     }
     if (k == "connect") {
       const c = v.lastIndexOf(":");
+      hold();                                  // like tcpConnect, a connection alone does not keep the guest up
       tcpConnectHost(v.substring(0, c), <u32>I32.parseInt(v.substring(c + 1)), new Pinger(v));
       return;
     }
