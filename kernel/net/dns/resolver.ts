@@ -107,6 +107,8 @@ enum QueryState { WaitAddress, Sent, Done }
 class DnsQuery extends UdpHandler {
   state: QueryState = QueryState.WaitAddress;
   waiters: Array<DnsHandler> = [];
+  /** The name each waiter asked for, as it spelled it. */
+  asked_: Array<string> = [];
   /** The name currently asked (the original, or a CNAME target after a restart). */
   current: string;
   chainTtl: u32 = 0xffffffff;
@@ -124,7 +126,12 @@ class DnsQuery extends UdpHandler {
   started: i64 = 0;
   lastError: i32 = DNS_ERR_TIMEOUT;
   lastDetail: string = "";
-  result: DnsResult | null = null;
+  // The outcome, once Done.
+  error: i32 = DNS_OK;
+  addrs: Array<u32> = [];
+  ttl: u32 = 0;
+  cached: bool = false;
+  detail: string = "";
 
   constructor(public resolver: DnsResolver, public name: string) {
     super();
@@ -186,7 +193,7 @@ export class DnsResolver {
     // Coalesce with a lookup of the same name in flight.
     for (let i = 0; i < this.pending.length; i++) {
       const q = unchecked(this.pending[i]);
-      if (q.name == n) { q.waiters.push(handler); return; }
+      if (q.name == n) { q.waiters.push(handler); q.asked_.push(name); return; }
     }
     if (this.pending.length >= this.options.maxPending) {
       this.finishNow(name, handler, DNS_ERR_BUSY, [], name, false, "");
@@ -194,6 +201,7 @@ export class DnsResolver {
     }
     const q = new DnsQuery(this, n);
     q.waiters.push(handler);
+    q.asked_.push(name);
     q.started = now;
     this.pending.push(q);
     this.start(q, now);
@@ -216,11 +224,9 @@ export class DnsResolver {
       this.ready = [];
       for (let i = 0; i < done.length; i++) {
         const q = unchecked(done[i]);
-        const r = q.result!;
         for (let k = 0; k < q.waiters.length; k++) {
-          const w = unchecked(q.waiters[k]);
-          const copy = k == 0 ? r : copyResult(r);
-          w.resolved(copy);
+          const r = makeResult(unchecked(q.asked_[k]), q.error, q.addrs, q.ttl, q.current, q.cached, q.detail);
+          unchecked(q.waiters[k]).resolved(r);
         }
       }
     }
@@ -243,8 +249,9 @@ export class DnsResolver {
   private finishNow(name: string, h: DnsHandler, err: i32, addrs: Array<u32>, canonical: string, cached: bool, from: string): void {
     const q = new DnsQuery(this, name);
     q.waiters.push(h);
+    q.asked_.push(name);
     q.state = QueryState.Done;
-    q.result = makeResult(name, err, addrs, 0, canonical, cached, from);
+    q.error = err; q.addrs = addrs; q.current = canonical; q.cached = cached; q.detail = from;
     this.ready.push(q);
     this.wake(0);
   }
@@ -414,7 +421,7 @@ export class DnsResolver {
     const i = this.pending.indexOf(q);
     if (i >= 0) this.pending.splice(i, 1);
     if (err == DNS_OK && ttl > this.options.maxTtl) ttl = this.options.maxTtl;
-    q.result = makeResult(q.name, err, addrs, err == DNS_OK ? ttl : 0, q.current, false, detail);
+    q.error = err; q.addrs = addrs; q.ttl = err == DNS_OK ? ttl : 0; q.detail = detail;
     if ((err == DNS_OK || err == DNS_ERR_NXDOMAIN || err == DNS_ERR_NO_DATA) && ttl > 0) this.remember(q.name, err, addrs, q.current, ttl);
     this.ready.push(q);
     this.wake(0);
@@ -450,18 +457,13 @@ function makeResult(name: string, err: i32, addrs: Array<u32>, ttl: u32, canonic
   let m = name + ": ";
   if (err == DNS_OK) {
     for (let i = 0; i < addrs.length; i++) m += (i > 0 ? " " : "") + ipToString(unchecked(addrs[i]));
-    if (canonical != name) m += " (via " + canonical + ")";
+    const n = normalizeName(name);
+    if (n != null && canonical != n) m += " (via " + canonical + ")";
   } else m += dnsErrorName(err);
   if (cached) m += " (cached)";
   if (detail.length > 0) m += " " + detail;
   r.message = m;
   return r;
-}
-
-function copyResult(r: DnsResult): DnsResult {
-  const c = makeResult(r.name, r.error, r.addrs, r.ttl, r.canonical, r.cached, "");
-  c.message = r.message;
-  return c;
 }
 
 function serversText(a: Array<u32>): string {
