@@ -104,7 +104,8 @@ export class ResponseParser {
       if (st == RESP_BODY_LENGTH || st == RESP_CHUNK_DATA || st == RESP_BODY_CLOSE) {
         let n = len - i;
         if (st != RESP_BODY_CLOSE && <i64>n > this.remaining) n = <i32>this.remaining;
-        if (!this.takeBody(ptr + <usize>i, n)) return i;
+        const took = this.takeBody(ptr + <usize>i, n);
+        if (took < n) return i + took;            // over the limit: failed after taking what fitted
         i += n;
         if (st != RESP_BODY_CLOSE) {
           this.remaining -= n;
@@ -147,14 +148,19 @@ export class ResponseParser {
     this.error = why;
   }
 
-  private takeBody(p: usize, n: i32): bool {
-    if (n <= 0) return true;
+  /** Takes up to n body bytes; fewer (after failing) when they would pass the limit. */
+  private takeBody(p: usize, n: i32): i32 {
+    if (n <= 0) return n;
     const max = this.limits.maxBody;
-    if (max >= 0 && this.bodyBytes + <i64>n > max) { this.fail("response body larger than " + max.toString() + " bytes"); return false; }
-    this.bodyBytes += n;
-    const s = this.sink;
-    if (s != null) s.data(p, n); else this.body.append(p, n);
-    return true;
+    let take = n;
+    if (max >= 0 && this.bodyBytes + <i64>n > max) take = <i32>(max - this.bodyBytes);
+    if (take > 0) {
+      this.bodyBytes += take;
+      const s = this.sink;
+      if (s != null) s.data(p, take); else this.body.append(p, take);
+    }
+    if (take < n) this.fail("response body larger than " + max.toString() + " bytes");
+    return take;
   }
 
   private lineDone(p: usize, n: i32): void {
