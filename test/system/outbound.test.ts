@@ -74,7 +74,7 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
     try {
       const steps = [
         `get=${base}/hello`, `post=${base}/hello`, `put=${base}/hello`, `delete=${base}/hello`, `get=${base}/missing`,
-        `get=${base}/big`,
+        `get=${base}/big`, `stream=${base}/big`,
         `timeout=3000`, `get=${base}/slow`, `timeout=30000`,
         `get=${base}/cut`,
         `get=http://10.0.2.2:1/refused`,
@@ -101,6 +101,7 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
       // 10 MiB in Node's chunked encoding, byte for byte (hash over the same pattern).
       const expected = fnv(Array.from({ length: BIG / bigChunk.length }, () => bigChunk));
       expect(line(`get ${base}/big`)).toContain(`status 200 bytes ${BIG} fnv ${expected} reused 1`);
+      expect(line(`stream ${base}/big`)).toBe(`outbound: stream ${base}/big status 200 bytes ${BIG} fnv ${expected} buffered 0`);
       expect(line(`get ${base}/slow`)).toMatch(/error 4 GET .*\/slow: timed out: no complete response within 3 s while waiting for 10\.0\.2\.2:\d+ \(5 body bytes so far\)/);
       expect(line(`get ${base}/cut`)).toMatch(/error 5 GET .*\/cut: connection closed early: .*connection closed after 1000 of 100000 body bytes/);
       expect(line("get http://10.0.2.2:1/refused")).toMatch(/error 3 .*connection refused by 10\.0\.2\.2:1/);
@@ -122,7 +123,8 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
 });
 
 // The namespace side: dnsmasq serves the names, a Node UDP responder at
-// 10.79.0.3 misbehaves on purpose, Node serves HTTP and a TCP "pong".
+// 10.79.0.3 misbehaves on purpose, Node serves HTTP and a TCP "pong"; no one
+// answers at 10.79.0.99 (the connect timeout).
 const canTap = process.getuid?.() === 0 && existsSync("/dev/net/tun");
 const haveDnsmasq = (() => { try { execFileSync("dnsmasq", ["--version"], { stdio: "ignore" }); return true; } catch { return false; } })();
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: "utf8", timeout: 60000 });
@@ -168,6 +170,7 @@ describe.skipIf(!canTap || !haveDnsmasq)("DNS against dnsmasq in a network names
         "dnsat=10.79.0.3,servfail.test", "dnsat=10.79.0.3,garbage.test", "dnsat=10.79.0.3,loop.test", "dnsat=10.79.0.3,self.test",
         "dnsat=10.79.0.3,silent.test", "resolve=bad..name",
         "get=http://alias2.test:8080/hello", "connect=alias.test:7000", "get=http://nosuch.test:8080/", "connect=nosuch.test:7000",
+        "ctimeout=2000", "get=http://10.79.0.99:8080/",
       ];
       const g = await boot({
         app: "test/apps/outbound", machine: "q35", memory: "64M", timeoutMs: 240000,
@@ -228,6 +231,8 @@ describe.skipIf(!canTap || !haveDnsmasq)("DNS against dnsmasq in a network names
         expect(find("connect alias.test:7000")[0]).toBe("outbound: connect alias.test:7000 got pong from 10.79.0.1");
         expect(find("get http://nosuch.test:8080/")[0]).toMatch(/error 2 .*name not resolved: nosuch\.test: no such name \(NXDOMAIN\)/);
         expect(find("connect nosuch.test:7000")[0]).toMatch(/failed nosuch\.test: no such name \(NXDOMAIN\)/);
+        // Nobody owns 10.79.0.99: ARP goes unanswered and the connect timeout ends it.
+        expect(find("get http://10.79.0.99:8080/")[0]).toMatch(/error 3 .*connect failed: connect to 10\.79\.0\.99:8080 timed out after 2 s/);
         // The real server saw web.test once: the repeats came from the cache. And
         // nosuch.test once too (NXDOMAIN is cached by dnsmasq's SOA minimum) or twice.
         const log = dnsLog.join("");

@@ -272,9 +272,7 @@ export class DnsResolver {
       return;
     }
     const servers = this.serverList();
-    if (servers.length == 0) {
-      // DHCP may still be on its way to telling us.
-      if (now - q.started < this.options.addressWaitNs && this.iface.addr == 0) { q.deadline = now + ADDRESS_POLL_NS; return; }
+    if (servers.length == 0) {                  // DHCP gave no option 6 and there is no dns=
       this.complete(q, DNS_ERR_NO_SERVER, [], 0, "");
       return;
     }

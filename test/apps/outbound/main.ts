@@ -6,13 +6,14 @@
 //   get=URL delete=URL    HTTP request; the line has status, length, an FNV-1a hash of the body
 //   post=URL put=URL      HTTP request with the body "hello from skiff"
 //   connect=HOST:PORT     tcpConnect by name: sends "ping\n", prints the first line back
-//   limit=BYTES timeout=MS  settings for the requests that follow
+//   stream=URL            GET with the body streamed to a BodySink that hashes it (no size limit)
+//   limit=BYTES timeout=MS ctimeout=MS  settings for the requests that follow (ctimeout: connect)
 //   waitudp=PORT          waits for one UDP datagram on PORT (the test's "network is ready")
 import {
   println, bootInfo, requestExit, parseIp, ipToString,
   resolveHost, dnsResolverFor, DnsHandler, DnsResult, nowNs,
   httpRequest, HttpClientRequest, HttpClientResponse, HttpClientHandler, HttpCallback,
-  tcpConnectHost, TcpHostHandler, TcpSocket, udpBind, UdpHandler, UdpSocket, hold, release,
+  BodySink, tcpConnectHost, TcpHostHandler, TcpSocket, udpBind, UdpHandler, UdpSocket, hold, release,
 } from "skiff";
 
 class Step { constructor(public key: string, public value: string) {} }
@@ -20,12 +21,24 @@ const steps: Step[] = [];
 let next = 0;
 let limit: i64 = 16 << 20;
 let timeoutMs: u64 = 30000;
+let connectTimeoutMs: u64 = 10000;
 
 function fnv(ptr: usize, len: i32): u32 {
   let h: u32 = 0x811c9dc5;
   for (let i = 0; i < len; i++) { h ^= <u32>load<u8>(ptr + <usize>i); h *= 0x01000193; }
   return h;
 }
+
+/** Hashes the body as it arrives: nothing is buffered. */
+class Hasher extends BodySink {
+  h: u32 = 0x811c9dc5;
+  data(ptr: usize, len: i32): void {
+    let h = this.h;
+    for (let i = 0; i < len; i++) { h ^= <u32>load<u8>(ptr + <usize>i); h *= 0x01000193; }
+    this.h = h;
+  }
+}
+let hasher: Hasher | null = null;
 
 function addrs(r: DnsResult): string {
   let s = "";
@@ -47,6 +60,13 @@ function onResponse(r: HttpClientResponse, ctx: Object | null): void {
   const what = (ctx as Step).key + " " + (ctx as Step).value;
   if (!r.ok) { println("outbound: " + what + " error " + r.error.toString() + " " + r.message); runNext(); return; }
   const n = r.body.length;
+  const hs = hasher;
+  if (hs != null) {
+    hasher = null;
+    println("outbound: " + what + " status " + r.status.toString() + " bytes " + r.bodyBytes.toString() + " fnv " + hs.h.toString() + " buffered " + n.toString());
+    runNext();
+    return;
+  }
   let preview = n <= 64 ? r.text() : "";
   preview = preview.replaceAll("\n", "\\n");
   const echo = r.header("X-Echo-Method");
@@ -102,10 +122,12 @@ function runNext(): void {
       r.resolve(v.substring(comma + 1), new Lookup(v.substring(comma + 1)), <i64>nowNs());
       return;
     }
-    if (k == "get" || k == "delete" || k == "post" || k == "put") {
-      const req = new HttpClientRequest(k.toUpperCase(), v);
+    if (k == "get" || k == "delete" || k == "post" || k == "put" || k == "stream") {
+      const req = new HttpClientRequest(k == "stream" ? "GET" : k.toUpperCase(), v);
       req.maxResponseBytes = limit;
       req.timeoutNs = timeoutMs * 1_000_000;
+      req.connectTimeoutNs = connectTimeoutMs * 1_000_000;
+      if (k == "stream") { const h = new Hasher(); hasher = h; req.sink = h; req.maxResponseBytes = -1; }
       if (k == "post" || k == "put") req.header("Content-Type", "text/plain").bodyText("hello from skiff");
       httpRequest(req, new HttpCallback(onResponse, st));
       return;
@@ -125,6 +147,7 @@ function runNext(): void {
     }
     if (k == "limit") { limit = I64.parseInt(v); continue; }
     if (k == "timeout") { timeoutMs = U64.parseInt(v); continue; }
+    if (k == "ctimeout") { connectTimeoutMs = U64.parseInt(v); continue; }
   }
   println("outbound: done");
   requestExit(0);
