@@ -36,7 +36,7 @@ export {
 } from "./http";
 // Calling other services: DNS, tcpConnect by name, the HTTP client (kernel/outbound.ts).
 export {
-  resolveHost, dnsResolver, dnsResolverFor, tcpConnectHost, TcpHostHandler,
+  resolveHost, dnsResolver, dnsResolverFor, newLoopResolver, tcpConnectHost, TcpHostHandler,
   httpClient, httpRequest, httpGet, httpPost, httpPut, httpDelete,
 } from "./outbound";
 export {

@@ -1,12 +1,55 @@
 // kernel/outbound.ts — calling other services from an app: the default DNS
 // resolver and HTTP client on the default network (kernel/network.ts), and
 // tcpConnect by host name. Like the network itself, all of it starts on first
-// use, so an app that never calls out links none of it.
-import { nowNs } from "./sched";
+// use, so an app that never calls out links none of it. The resolver itself
+// (kernel/net/dns) reads no clock; here one sched timer per resolver wakes it
+// at its next deadline (a retransmission, a timeout, or "now" when a result
+// is ready). That timer is not a daemon: a lookup keeps the guest running.
+import { nowNs, TimerHandler, Timer, at, rearm } from "./sched";
 import { netStack } from "./network";
 import { NetStack, AddressHandler, TcpHandler, TcpSocket } from "./net";
-import { DnsResolver, DnsHandler, DnsResult, DNS_ERR_NETWORK, newLoopResolver } from "./net/dns";
+import { DnsResolver, DnsHandler, DnsResult, DnsWakeup, DnsOptions, DNS_ERR_NETWORK } from "./net/dns";
 import { HttpClient, HttpClientHandler, HttpClientRequest, HttpClientResponse, HTTP_ERR_NETWORK } from "./http/client";
+
+class ResolverTimer extends TimerHandler {
+  timer: Timer | null = null;
+  constructor(public wakeup: LoopWakeup) { super(); }
+  fire(now: u64): void {
+    const w = this.wakeup;
+    w.armedAt = i64.MAX_VALUE;
+    const next = w.resolver!.poll(<i64>now);
+    if (next != i64.MAX_VALUE) w.wakeAt(next);
+  }
+}
+
+class LoopWakeup extends DnsWakeup {
+  resolver: DnsResolver | null = null;
+  armedAt: i64 = i64.MAX_VALUE;
+  handler: ResolverTimer | null = null;
+
+  wakeAt(deadlineNs: i64): void {
+    if (deadlineNs >= this.armedAt) return;        // already due sooner
+    this.armedAt = deadlineNs;
+    const dl: u64 = deadlineNs < 0 ? 0 : <u64>deadlineNs;
+    let h = this.handler;
+    if (h == null) { h = new ResolverTimer(this); this.handler = h; }
+    let t = h.timer;
+    if (t == null) { h.timer = at(dl, h); return; }
+    const now = nowNs();
+    rearm(t, dl > now ? dl - now : 0);
+  }
+}
+
+/** A resolver on stack driven by the event loop. servers empty: the
+ *  interface's (DHCP option 6, or dns= on the command line). */
+export function newLoopResolver(stack: NetStack, servers: Array<u32> = [], options: DnsOptions | null = null): DnsResolver {
+  const r = new DnsResolver(stack.iface, stack.udp, stack.entropy, options);
+  r.servers = servers;
+  const w = new LoopWakeup();
+  w.resolver = r;
+  r.wakeup = w;
+  return r;
+}
 
 let resolverInstance: DnsResolver | null = null;
 let clientInstance: HttpClient | null = null;
