@@ -19,6 +19,7 @@ type DnsExports = {
   parse(p: number, len: number): number;
   parseOnly(p: number, len: number): number;
   setup(ip: number, s1: number, s2: number, attempts: number, cacheSize: number, timeoutMs: number): void;
+  setupDefault(ip: number, dns: number): void; setAddress(ip: number, dns: number): void;
   resolve(name: number, now: bigint): void;
   pollAll(now: bigint): bigint;
   takeResults(): number;
@@ -302,5 +303,27 @@ describe("DnsResolver on a stack (scripted server, fake clock)", () => {
     drain(21n * MS);
     expect(results()).toEqual(["bad..name|6||0|bad..name|fresh|bad..name: not a valid host name"]);
     expect(ipStr(S1)).toBe("10.0.0.1");
+  });
+
+  it("uses the interface's servers (dns= or DHCP option 6); waits for an address; says when there is no server", () => {
+    x.setupDefault(ME, S2);
+    x.resolve(s("f.test"), 0n);
+    expect(drain(0n)).toMatchObject([{ dst: S2, name: "f.test" }]);
+    x.setupDefault(ME, 0);
+    x.resolve(s("g.test"), 0n);
+    drain(0n);
+    expect(results()).toEqual(["g.test|7||0|g.test|fresh|g.test: no DNS server configured"]);
+    // No address yet (DHCP still running): nothing is sent until there is one.
+    x.setupDefault(0, 0);
+    x.resolve(s("h.test"), 0n);
+    expect(drain(0n)).toEqual([]);
+    expect(drain(500n * MS)).toEqual([]);
+    x.setAddress(ME, S1);
+    expect(drain(600n * MS)).toMatchObject([{ dst: S1, name: "h.test" }]);
+    // ...and gives up after 15 s without one.
+    x.setupDefault(0, 0);
+    x.resolve(s("i.test"), 0n);
+    for (let t = 0n; t <= 16_000n; t += 1000n) drain(t * MS);
+    expect(results()).toEqual(["i.test|8||0|i.test|fresh|i.test: network not ready (the interface has no address: DHCP did not finish)"]);
   });
 });

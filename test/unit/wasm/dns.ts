@@ -109,6 +109,22 @@ export function setup(ip: u32, s1: u32, s2: u32, attempts: i32, cacheSize: i32, 
   resolver = r;
   results = "";
 }
+/** A stack with ip 0 (no address yet) or ip/24, dns= as the configuration gives it; the resolver uses the interface's servers. */
+export function setupDefault(ip: u32, dns: u32): void {
+  dev = new TestDevice();
+  dev.macBytes[0] = 2; dev.macBytes[5] = 2;
+  const c = new NetConfig();
+  c.dhcp = false; c.addr = ip; c.prefixLen = 24; c.dns = dns;
+  const s = new NetStack(dev, new SeededEntropy(7), c);
+  s.start(0);
+  stack = s;
+  resolver = new DnsResolver(s.iface, s.udp, s.entropy);
+  results = "";
+}
+export function setAddress(ip: u32, dns: u32): void {
+  stack!.iface.setIpv4(ip, 24, 0);
+  stack!.iface.dns = [dns];
+}
 export function resolve(name: string, now: i64): void { resolver!.resolve(name, recorder, now); }
 /** Polls the stack then the resolver; returns the resolver's next deadline. */
 export function pollAll(now: i64): i64 { stack!.poll(now); return resolver!.poll(now); }
