@@ -206,6 +206,8 @@ class Exchange extends TcpHandler {
   sock: TcpSocket | null = null;
   reused: bool = false;
   retried: bool = false;
+  /** Some byte of the response arrived (then a retry is never safe). */
+  gotBytes: bool = false;
   addr: u32 = 0;
   out: ByteBuf = new ByteBuf(256);
   parser: ResponseParser;
@@ -328,7 +330,7 @@ class Exchange extends TcpHandler {
   /** A pooled connection the server had closed before our request reached
    *  it: try once more on a new one, if nothing came back and the method is idempotent. */
   private retryStale(): bool {
-    if (!this.reused || this.retried || this.parser.started) return false;
+    if (!this.reused || this.retried || this.gotBytes) return false;
     const m = this.req.method;
     if (m != "GET" && m != "HEAD" && m != "PUT" && m != "DELETE" && m != "OPTIONS") return false;
     this.retried = true;
@@ -338,6 +340,7 @@ class Exchange extends TcpHandler {
     this.sock = null;
     this.parser.reset(m == "HEAD");
     this.serialize();
+    this.client.retries++;
     this.state = EX_RESOLVING;
     this.connect();
     return true;
@@ -369,6 +372,7 @@ class Exchange extends TcpHandler {
         return;
       }
       if (n == 0) return;
+      this.gotBytes = true;
       const used = this.parser.feed(p, n);
       if (this.parser.failed) {
         const tooBig = this.parser.error.indexOf("larger") >= 0 || this.parser.error.indexOf("over the limit") >= 0;
@@ -461,6 +465,7 @@ export class HttpClient {
   opened: u64 = 0;
   reusedCount: u64 = 0;
   completed: u64 = 0;
+  retries: u64 = 0;
   private idle: Array<IdleConn> = [];
   private active: i32 = 0;
 

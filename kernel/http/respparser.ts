@@ -76,8 +76,6 @@ export class ResponseParser {
 
   get done(): bool { return this.state == RESP_DONE; }
   get failed(): bool { return this.state == RESP_ERROR; }
-  /** Some part of a response has arrived (a retry on a stale connection is safe only before). */
-  get started(): bool { return this.state != RESP_STATUS_LINE || this.line.length > 0 || this.status != 0; }
 
   /** May the connection carry another request after this response? */
   get keepAlive(): bool {

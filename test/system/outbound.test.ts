@@ -2,7 +2,8 @@
 // (test/apps/outbound): the HTTP client against Node's HTTP server on the host,
 // reached through QEMU user networking at 10.0.2.2 (methods, keep-alive reuse,
 // a 10 MiB chunked body, a slow server, a server that closes mid-body, a
-// refused port, a malformed response, the size limit); then the DNS resolver
+// refused port, a malformed response, the size limit, pooled connections the
+// server closed — idle, and on the next request); then the DNS resolver
 // against dnsmasq in a network namespace the test creates, with the guest on a
 // tap device in it (A records, CNAME chains, the cache, NXDOMAIN), plus a tiny
 // UDP responder there for SERVFAIL, malformed answers, a compression-pointer
@@ -32,7 +33,7 @@ function listen(s: Server | ReturnType<typeof createHttpServer>): Promise<number
 }
 
 describe("HTTP client over QEMU user networking (Node's server on the host at 10.0.2.2)", () => {
-  it("methods, keep-alive reuse, 10 MiB chunked, slow server, cut body, refused port, bad response, size limit", async () => {
+  it("methods, keep-alive reuse, 10 MiB chunked, slow server, cut body, refused port, bad response, size limit, stale pooled connections", async () => {
     let connections = 0;
     const slowTimers: NodeJS.Timeout[] = [];
     const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
@@ -70,6 +71,29 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
     // Not HTTP at all: a status line with a bad code.
     const raw = createTcpServer((s) => { s.on("data", () => s.end("HTTP/1.1 2x0 OK\r\n\r\n")); s.on("error", () => {}); });
     const rawPort = await listen(raw);
+    // Keeps connections alive, but drops each one when its second request arrives, unanswered.
+    let flakyConnections = 0;
+    const flaky = createTcpServer((s) => {
+      flakyConnections++;
+      let requests = 0, buf = "";
+      s.on("data", (d) => {
+        buf += d.toString("latin1");
+        while (buf.includes("\r\n\r\n")) {
+          const head = buf.slice(0, buf.indexOf("\r\n\r\n"));
+          const len = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buf.length < head.length + 4 + len) break;
+          buf = buf.slice(head.length + 4 + len);
+          if (++requests === 2) { s.destroy(); return; }
+          s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+      });
+      s.on("error", () => {});
+    });
+    const flakyPort = await listen(flaky);
+    // Closes idle keep-alive connections after 1 s.
+    const idle = createHttpServer((req, res) => res.end("fine"));
+    idle.keepAliveTimeout = 1000;
+    const idlePort = await listen(idle);
     const base = `http://10.0.2.2:${port}`;
     try {
       const steps = [
@@ -79,7 +103,10 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
         `get=${base}/cut`,
         `get=http://10.0.2.2:1/refused`,
         `get=http://10.0.2.2:${rawPort}/`,
-        `limit=100000`, `get=${base}/big`,
+        `limit=100000`, `get=${base}/big`, `limit=1000000`,
+        `get=http://10.0.2.2:${flakyPort}/a`, `post=http://10.0.2.2:${flakyPort}/b`,
+        `get=http://10.0.2.2:${flakyPort}/c`, `get=http://10.0.2.2:${flakyPort}/d`,
+        `get=http://10.0.2.2:${idlePort}/x`, "pool", "sleep=3000", "pool", `get=http://10.0.2.2:${idlePort}/y`,
         `get=https://10.0.2.2/`,
       ];
       const g = await boot({
@@ -108,6 +135,19 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
       expect(line(`get http://10.0.2.2:${rawPort}/`)).toMatch(/error 6 .*bad response: bad status code/);
       const limited = out.split("\n").filter((x) => x.startsWith(`outbound: get ${base}/big `))[1];
       expect(limited).toMatch(/error 7 .*response too large: response body larger than 100000 bytes/);
+      // A pooled connection that the server drops on the next request: an idempotent
+      // request is sent again on a new connection, a POST is not (it may have been acted on).
+      const fl = `http://10.0.2.2:${flakyPort}`;
+      expect(line(`get ${fl}/a`)).toMatch(/status 200 bytes 2 .*reused 0 body ok$/);
+      expect(line(`post ${fl}/b`)).toMatch(/error 5 POST .*\/b: connection closed early: connection closed before a response/);
+      expect(line(`get ${fl}/c`)).toMatch(/status 200 bytes 2 .*reused 0 body ok$/);
+      expect(line(`get ${fl}/d`)).toMatch(/status 200 bytes 2 .*reused 0 body ok$/);
+      expect(flakyConnections).toBe(3);
+      // The idle server closes its keep-alive connection after 1 s: the pool notices and drops it.
+      const pools = out.split("\n").filter((x) => x.startsWith("outbound: pool "));
+      expect(pools[0]).toMatch(/^outbound: pool idle 2 /);
+      expect(pools[1]).toMatch(/^outbound: pool idle 1 /);
+      expect(line(`get http://10.0.2.2:${idlePort}/y`)).toMatch(/status 200 bytes 4 .*reused 0 body fine$/);
       expect(line("get https://10.0.2.2/")).toMatch(/error 1 .*https is not supported/);
       // Keep-alive: the first six requests and /slow shared one connection; /cut and the
       // limited /big needed new ones (the ones before ended badly and were not reused).
@@ -117,7 +157,10 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
       for (const t of slowTimers) clearTimeout(t);
       http.closeAllConnections();
       http.close();
+      idle.closeAllConnections();
+      idle.close();
       raw.close();
+      flaky.close();
     }
   }, 320000);
 });

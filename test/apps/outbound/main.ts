@@ -9,8 +9,10 @@
 //   stream=URL            GET with the body streamed to a BodySink that hashes it (no size limit)
 //   limit=BYTES timeout=MS ctimeout=MS  settings for the requests that follow (ctimeout: connect)
 //   waitudp=PORT          waits for one UDP datagram on PORT (the test's "network is ready")
+//   sleep=MS              waits (lets a server close idle keep-alive connections)
+//   pool                  prints the client's idle connections and counters
 import {
-  println, bootInfo, requestExit, parseIp, ipToString,
+  println, bootInfo, requestExit, after, TimerHandler, httpClient, parseIp, ipToString,
   resolveHost, dnsResolverFor, DnsHandler, DnsResult, nowNs,
   httpRequest, HttpClientRequest, HttpClientResponse, HttpClientHandler, HttpCallback,
   BodySink, tcpConnectHost, TcpHostHandler, TcpSocket, udpBind, UdpHandler, UdpSocket, hold, release,
@@ -108,10 +110,19 @@ class Go extends UdpHandler {
   }
 }
 
+class Wake extends TimerHandler {
+  fire(now: u64): void { runNext(); }
+}
+
 function runNext(): void {
   while (next < steps.length) {
     const st = steps[next++];
     const k = st.key, v = st.value;
+    if (k == "pool") {
+      const c = httpClient();
+      if (c != null) println("outbound: pool idle " + c.idleCount.toString() + " opened " + c.opened.toString() + " reused " + c.reusedCount.toString());
+      continue;
+    }
     if (k == "resolve") { resolveHost(v, new Lookup(v)); return; }
     if (k == "dnsat") {
       const comma = v.indexOf(",");
@@ -145,6 +156,7 @@ function runNext(): void {
       println("outbound: waiting on UDP " + v);
       return;
     }
+    if (k == "sleep") { after(U64.parseInt(v) * 1_000_000, new Wake()); return; }
     if (k == "limit") { limit = I64.parseInt(v); continue; }
     if (k == "timeout") { timeoutMs = U64.parseInt(v); continue; }
     if (k == "ctimeout") { connectTimeoutMs = U64.parseInt(v); continue; }
@@ -158,6 +170,7 @@ export function main(): i32 {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a.value != null) steps.push(new Step(a.key, a.value!));
+    else if (a.key == "pool") steps.push(new Step("pool", ""));
   }
   runNext();
   return 0;
