@@ -277,8 +277,10 @@ class Exchange extends TcpHandler {
     if (m.length == 0 || !isToken(m)) { this.fail(HTTP_ERR_BAD_REQUEST, "bad method " + m); return false; }
     o.appendLatin1(m + " " + this.url.target + " HTTP/1.1\r\nHost: " + this.url.host);
     if (this.url.port != 80) o.appendLatin1(":" + this.url.port.toString());
-    o.appendLatin1("\r\nUser-Agent: skiff\r\n");
+    o.appendLatin1("\r\n");
     let ua = false;
+    for (let i = 0; i < r.headers.length; i++) if (eqIgnoreCase(unchecked(r.headers[i]).name, "user-agent")) ua = true;
+    if (!ua) o.appendLatin1("User-Agent: skiff\r\n");
     for (let i = 0; i < r.headers.length; i++) {
       const h = unchecked(r.headers[i]);
       if (!isToken(h.name)) { this.fail(HTTP_ERR_BAD_REQUEST, "bad header name " + h.name); return false; }
@@ -288,7 +290,6 @@ class Exchange extends TcpHandler {
       }
       // The client owns framing and Host.
       if (eqIgnoreCase(h.name, "host") || eqIgnoreCase(h.name, "content-length") || eqIgnoreCase(h.name, "transfer-encoding")) continue;
-      if (eqIgnoreCase(h.name, "user-agent")) ua = true;
       o.appendLatin1(h.name + ": " + h.value + "\r\n");
     }
     const b = r.body;
@@ -459,6 +460,8 @@ export class HttpClient {
   maxIdlePerHost: i32 = 2;
   maxIdle: i32 = 8;
   idleTimeoutNs: u64 = 30_000_000_000;
+  /** Requests in flight; more fail at once with HTTP_ERR_NETWORK. */
+  maxActive: i32 = 256;
   rxBuffer: i32 = 64 * 1024;
   txBuffer: i32 = 16 * 1024;
   /** Statistics: connections opened, requests on reused connections, completed requests. */
@@ -480,6 +483,7 @@ export class HttpClient {
     const ex = new Exchange(this, req, u, handler);
     this.active++;
     if (!u.ok) { after(0, new LateFailure(ex, HTTP_ERR_URL, u.error)); return; }
+    if (this.active > this.maxActive) { after(0, new LateFailure(ex, HTTP_ERR_NETWORK, "more than " + this.maxActive.toString() + " requests in flight")); return; }
     ex.begin();
   }
 

@@ -44,6 +44,9 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
         if (req.url === "/hello") {
           res.setHeader("X-Echo-Method", req.method ?? "");
           res.end(`hello ${req.method} ${text}`);
+        } else if (req.url === "/headers") {
+          const h = req.headers;
+          res.end(`${h.host}|${h["user-agent"]}|${h["content-type"]}|${h["content-length"]}|${text.length}`);
         } else if (req.url === "/big") {
           // No Content-Length: Node sends Transfer-Encoding: chunked.
           let i = 0;
@@ -97,7 +100,7 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
     const base = `http://10.0.2.2:${port}`;
     try {
       const steps = [
-        `get=${base}/hello`, `post=${base}/hello`, `put=${base}/hello`, `delete=${base}/hello`, `get=${base}/missing`,
+        `get=${base}/hello`, `post=${base}/hello`, `put=${base}/hello`, `delete=${base}/hello`, `get=${base}/missing`, `post=${base}/headers`,
         `get=${base}/big`, `stream=${base}/big`,
         `timeout=3000`, `get=${base}/slow`, `timeout=30000`,
         `get=${base}/cut`,
@@ -125,6 +128,7 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
       expect(line(`put ${base}/hello`)).toMatch(/status 200 bytes 26 .*reused 1 method PUT body hello PUT hello from skiff$/);
       expect(line(`delete ${base}/hello`)).toMatch(/status 200 bytes 13 .*reused 1 method DELETE body hello DELETE $/);
       expect(line(`get ${base}/missing`)).toMatch(/status 404 bytes 8 .*body not here$/);
+      expect(line(`post ${base}/headers`)).toMatch(new RegExp(`status 200 .* body 10\\.0\\.2\\.2:${port}\\|skiff\\|text/plain\\|16\\|16$`));
       // 10 MiB in Node's chunked encoding, byte for byte (hash over the same pattern).
       const expected = fnv(Array.from({ length: BIG / bigChunk.length }, () => bigChunk));
       expect(line(`get ${base}/big`)).toContain(`status 200 bytes ${BIG} fnv ${expected} reused 1`);
