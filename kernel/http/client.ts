@@ -229,7 +229,8 @@ class Exchange extends TcpHandler {
   begin(): void {
     this.timer = after(this.req.timeoutNs, new ExchangeTimer(this, false));
     this.parser.reset(this.req.method == "HEAD");
-    if (!this.serialize()) return;
+    const bad = this.serialize();
+    if (bad.length > 0) { after(0, new LateFailure(this, HTTP_ERR_BAD_REQUEST, bad)); return; }
     const idle = this.client.takeIdle(this.key);
     if (idle != null) { this.reused = true; this.attach(idle); return; }
     const st = this.client.stack;
@@ -268,13 +269,13 @@ class Exchange extends TcpHandler {
 
   private peer(): string { return ipToString(this.addr) + ":" + this.url.port.toString(); }
 
-  /** Builds the request bytes; false (and a failure) on a header it refuses. */
-  private serialize(): bool {
+  /** Builds the request bytes; returns why not ("" when done) for a method or header it refuses. */
+  private serialize(): string {
     const r = this.req;
     const o = this.out;
     o.clear();
     const m = r.method;
-    if (m.length == 0 || !isToken(m)) { this.fail(HTTP_ERR_BAD_REQUEST, "bad method " + m); return false; }
+    if (m.length == 0 || !isToken(m)) return "bad method " + m;
     o.appendLatin1(m + " " + this.url.target + " HTTP/1.1\r\nHost: " + this.url.host);
     if (this.url.port != 80) o.appendLatin1(":" + this.url.port.toString());
     o.appendLatin1("\r\n");
@@ -283,10 +284,10 @@ class Exchange extends TcpHandler {
     if (!ua) o.appendLatin1("User-Agent: skiff\r\n");
     for (let i = 0; i < r.headers.length; i++) {
       const h = unchecked(r.headers[i]);
-      if (!isToken(h.name)) { this.fail(HTTP_ERR_BAD_REQUEST, "bad header name " + h.name); return false; }
+      if (!isToken(h.name)) return "bad header name " + h.name;
       for (let k = 0; k < h.value.length; k++) {
         const c = h.value.charCodeAt(k);
-        if ((c < 32 && c != 9) || c == 127 || c > 255) { this.fail(HTTP_ERR_BAD_REQUEST, "bad character in header " + h.name); return false; }
+        if ((c < 32 && c != 9) || c == 127 || c > 255) return "bad character in header " + h.name;
       }
       // The client owns framing and Host.
       if (eqIgnoreCase(h.name, "host") || eqIgnoreCase(h.name, "content-length") || eqIgnoreCase(h.name, "transfer-encoding")) continue;
@@ -298,7 +299,7 @@ class Exchange extends TcpHandler {
     }
     o.appendLatin1("\r\n");
     if (b != null) o.appendBytes(b);
-    return true;
+    return "";
   }
 
   // -------------------------------------------------------- socket events

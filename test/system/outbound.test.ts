@@ -36,7 +36,9 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
   it("methods, keep-alive reuse, 10 MiB chunked, slow server, cut body, refused port, bad response, size limit, stale pooled connections", async () => {
     let connections = 0;
     const slowTimers: NodeJS.Timeout[] = [];
+    const paths: string[] = [];
     const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+      paths.push(req.url ?? "");
       const body: Buffer[] = [];
       req.on("data", (d) => body.push(d));
       req.on("end", () => {
@@ -110,7 +112,7 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
         `get=http://10.0.2.2:${flakyPort}/a`, `post=http://10.0.2.2:${flakyPort}/b`,
         `get=http://10.0.2.2:${flakyPort}/c`, `get=http://10.0.2.2:${flakyPort}/d`,
         `get=http://10.0.2.2:${idlePort}/x`, "pool", "sleep=3000", "pool", `get=http://10.0.2.2:${idlePort}/y`,
-        `get=https://10.0.2.2/`,
+        `get=https://10.0.2.2/`, `get=${base}/inject`,
       ];
       const g = await boot({
         app: "test/apps/outbound", machine: "q35", memory: "128M", timeoutMs: 300000, net: "user",
@@ -152,6 +154,9 @@ describe("HTTP client over QEMU user networking (Node's server on the host at 10
       expect(pools[0]).toMatch(/^outbound: pool idle 2 /);
       expect(pools[1]).toMatch(/^outbound: pool idle 1 /);
       expect(line(`get http://10.0.2.2:${idlePort}/y`)).toMatch(/status 200 bytes 4 .*reused 0 body fine$/);
+      expect(line(`get ${base}/inject`)).toMatch(/error 9 .*bad request: bad character in header X-Bad$/);
+      expect(paths).not.toContain("/inject");
+      expect(paths).toContain("/cut");
       expect(line("get https://10.0.2.2/")).toMatch(/error 1 .*https is not supported/);
       // Keep-alive: the first six requests and /slow shared one connection; /cut and the
       // limited /big needed new ones (the ones before ended badly and were not reused).

@@ -140,6 +140,7 @@ function runNext(): void {
       req.connectTimeoutNs = connectTimeoutMs * 1_000_000;
       if (k == "stream") { const h = new Hasher(); hasher = h; req.sink = h; req.maxResponseBytes = -1; }
       if (k == "post" || k == "put") req.header("Content-Type", "text/plain").bodyText("hello from skiff");
+      if (v.endsWith("/inject")) req.header("X-Bad", "a\r\nInjected: yes");   // must be refused, not sent
       httpRequest(req, new HttpCallback(onResponse, st));
       return;
     }
