@@ -37,6 +37,21 @@ export {
 } from "./http";
 // An HTTP service in one call (the network, limits, timeouts, the listening line).
 export { serve, HttpService } from "./service";
+// Calling other services: DNS, tcpConnect by name, the HTTP client (kernel/outbound.ts).
+export {
+  resolveHost, dnsResolver, dnsResolverFor, newLoopResolver, tcpConnectHost, TcpHostHandler,
+  httpClient, httpRequest, httpGet, httpPost, httpPut, httpDelete,
+} from "./outbound";
+export {
+  DnsResolver, DnsResult, DnsHandler, DnsOptions, dnsErrorName, DNS_OK, DNS_ERR_NXDOMAIN, DNS_ERR_SERVFAIL,
+  DNS_ERR_TIMEOUT, DNS_ERR_MALFORMED, DNS_ERR_NO_DATA, DNS_ERR_BAD_NAME, DNS_ERR_NO_SERVER, DNS_ERR_NETWORK,
+  DNS_ERR_CNAME_CHAIN, DNS_ERR_BUSY,
+} from "./net";
+export {
+  HttpClient, HttpClientRequest, HttpClientResponse, HttpClientHandler, HttpCallback, BodySink, parseHttpUrl, httpErrorName,
+  HTTP_OK, HTTP_ERR_URL, HTTP_ERR_RESOLVE, HTTP_ERR_CONNECT, HTTP_ERR_TIMEOUT, HTTP_ERR_CLOSED, HTTP_ERR_PROTOCOL,
+  HTTP_ERR_TOO_LARGE, HTTP_ERR_NETWORK, HTTP_ERR_BAD_REQUEST,
+} from "./http";
 export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./json";
 export { config, KeyValueStore, ConfigListener, seedFromCmdline, setting, intSetting } from "./config";
 export { env, getenv, setenv, unsetenv } from "./env";

@@ -12,3 +12,9 @@ export { HttpServer, HttpConnection, HttpObserver, HttpServerStats } from "./ser
 export { WallClock, FixedOffsetClock, httpDate, isoDate, CivilTime } from "./clock";
 export * from "./status";
 export { HttpTcpService } from "./tcp";
+export { ResponseParser, ResponseLimits, BodySink } from "./respparser";
+export {
+  HttpClient, HttpClientRequest, HttpClientResponse, HttpClientHandler, HttpCallback, HttpUrl, parseHttpUrl, httpErrorName,
+  HTTP_OK, HTTP_ERR_URL, HTTP_ERR_RESOLVE, HTTP_ERR_CONNECT, HTTP_ERR_TIMEOUT, HTTP_ERR_CLOSED, HTTP_ERR_PROTOCOL,
+  HTTP_ERR_TOO_LARGE, HTTP_ERR_NETWORK, HTTP_ERR_BAD_REQUEST,
+} from "./client";

@@ -22,6 +22,11 @@ export {
   UdpSocket, UdpHandler, DhcpState, NetLog,
 } from "./socket";
 export { ipToString, parseIp, macToString } from "./wire";
+export {
+  DnsResolver, DnsResult, DnsHandler, DnsWakeup, DnsOptions, dnsErrorName,
+  DNS_OK, DNS_ERR_NXDOMAIN, DNS_ERR_SERVFAIL, DNS_ERR_TIMEOUT, DNS_ERR_MALFORMED, DNS_ERR_NO_DATA,
+  DNS_ERR_BAD_NAME, DNS_ERR_NO_SERVER, DNS_ERR_NETWORK, DNS_ERR_CNAME_CHAIN, DNS_ERR_BUSY,
+} from "./dns";
 
 /** Listens on a TCP port; null without a network or when the port is taken. */
 export function tcpListen(port: u32, handler: TcpListenHandler, backlog: i32 = 64): TcpListener | null {
