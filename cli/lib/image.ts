@@ -43,11 +43,15 @@ set default=0
 set skiff_cmdline=${q(cmdline)}
 # A deployment may override the command line: one SMBIOS type 11 (OEM strings)
 # entry "skiff.cmdline=...". With exactly one OEM string, byte 4 (the count) is 1
-# and --get-string 4 returns string number 1. Without one, GRUB prints "no
-# structure matched" before the kernel's boot marker; the tools hide it.
+# and --get-string 4 returns string number 1. Without one, the smbios command
+# fails with "no structure matched the given options", which GRUB prints on the
+# active output: it runs while output goes to the BIOS console (the screen, not
+# the serial port), so the serial console stays clean.
+terminal_output console
 if smbios --type 11 --get-string 4 --set skiff_oem; then
   regexp --set=1:skiff_cmdline '^skiff\\.cmdline=(.*)$' "$skiff_oem"
 fi
+terminal_output serial
 menuentry "skiff" {
   multiboot2 /boot/skiff.elf $skiff_cmdline
   boot
