@@ -24,14 +24,14 @@ export async function pullCommand(argv: string[], io: IO): Promise<number> {
   const ref = parseReference(positionals[0]);
   const dir = resolve(io.cwd, positionals[1] ?? `${basename(ref.repository)}.oci`);
   const digest = await pullImage(positionals[0], dir, registryAuth(v, io));
-  const img = readOciImage(dir);
+  const img = readOciImage(dir, "latest");
   if (img.manifestDigest !== digest) throw new UserError(`${dir}: holds ${img.manifestDigest}, not the pulled ${digest}`, 1);
   io.out(`${dir} ${digest}`);
   for (const k of [LABEL.app, LABEL.skiffVersion, LABEL.diskSha256]) if (img.labels[k] !== undefined) io.out(`  ${k}=${img.labels[k]}`);
   if (v.disk) {
     const out = resolve(io.cwd, v.disk as string);
     try {
-      extractOciDisk(dir, out);
+      extractOciDisk(dir, out, "latest");
     } catch (e) {
       throw new UserError((e as Error).message, 1);
     }

@@ -4,9 +4,9 @@
 // bearer-token authentication as the registry asks, and digests kept as they
 // are (--preserve-digests: no recompression, so the manifest that was built is
 // the one served). Plain HTTP only when the caller says so (insecure).
-import { chmodSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { UserError } from "../log.js";
 
@@ -91,6 +91,7 @@ export async function pullImage(ref: string, layout: string, auth: RegistryAuth)
   const r = parseReference(ref);
   const a = authArgs("src", auth, r.registry);
   const tmp = mkdtempSync(join(tmpdir(), "skiff-pull-"));
+  mkdirSync(dirname(layout), { recursive: true });
   try {
     await skopeo(["copy", "--quiet", "--preserve-digests", "--digestfile", join(tmp, "digest"), ...a.args, `docker://${ref.replace(/^docker:\/\//, "")}`, `oci:${layout}:latest`]);
     return readFileSync(join(tmp, "digest"), "utf8").trim();
