@@ -7,6 +7,8 @@
 //   /disk/) boots the way KubeVirt boots a containerDisk (q35, SeaBIOS,
 //   virtio-blk, the command line in the SMBIOS system serial as
 //   spec.domain.firmware.serial puts it) and its management API answers.
+// - the same against a registry with TLS (a throwaway CA) and htpasswd basic
+//   auth: refused without the CA, without or with wrong credentials.
 // - libvirt: a private libvirtd of our own (root, in a mount namespace so its
 //   configuration and state folders are temp folders; qemu.conf without
 //   cgroups), `skiff deploy libvirt --define --start` through its socket; the
@@ -18,6 +20,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
@@ -163,6 +166,58 @@ describe("OCI image and registry", () => {
     const done = await Promise.race([qemu, sleep(60_000).then(() => null)]);
     expect(done, "QEMU did not end after POST /os/shutdown").not.toBeNull();
   }, 400_000);
+});
+
+describe("registry with TLS and basic auth", () => {
+  it("push and pull need the registry's CA and the credentials it asks for", async (ctx) => {
+    if ((await execa("sh", ["-c", "command -v openssl"], { reject: false })).exitCode !== 0) {
+      ctx.skip("openssl is not installed (apt-get install openssl): no certificate for a TLS registry");
+      return;
+    }
+    const port = await freePort();
+    const reg = join(work, "tls-registry");
+    const certs = join(reg, "certs");
+    mkdirSync(join(reg, "data"), { recursive: true });
+    mkdirSync(certs, { recursive: true });
+    const ssl = await execa("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(reg, "key.pem"), "-out", join(certs, "ca.crt")], { reject: false, all: true });
+    expect(ssl.exitCode, String(ssl.all)).toBe(0);
+    // htpasswd wants bcrypt; perl's crypt() is libxcrypt's, which has it.
+    const salt = "$2b$10$" + "skiffskiffskiffskiffsu";
+    const hash = (await execa("perl", ["-e", "print crypt($ARGV[0], $ARGV[1])", "s3cret-pass", salt])).stdout;
+    expect(hash).toMatch(/^\$2b\$10\$/);
+    writeFileSync(join(reg, "htpasswd"), `skiff:${hash}\n`);
+    writeFileSync(join(reg, "config.yml"), [
+      "version: 0.1", "log:", "  level: warn", "storage:", "  filesystem:", `    rootdirectory: ${join(reg, "data")}`,
+      "auth:", "  htpasswd:", "    realm: skiff-test", `    path: ${join(reg, "htpasswd")}`,
+      "http:", `  addr: 127.0.0.1:${port}`, "  tls:", `    certificate: ${join(certs, "ca.crt")}`, `    key: ${join(reg, "key.pem")}`, "",
+    ].join("\n"));
+    const registry = execa("docker-registry", ["serve", join(reg, "config.yml")], { reject: false, all: true });
+    stops.push(() => stopProc(registry));
+    const ca = readFileSync(join(certs, "ca.crt"));
+    const status = () => new Promise<number | undefined>((res) => {
+      const q = httpsGet(`https://127.0.0.1:${port}/v2/`, { ca }, (r) => { r.resume(); res(r.statusCode); });
+      q.on("error", () => res(undefined));
+    });
+    const up = await until(30_000, async () => ((await status()) === 401 ? true : undefined));
+    expect(up, "the TLS registry never asked for credentials").toBe(true);
+
+    const ref = `127.0.0.1:${port}/skiff/httpd:tls`;
+    const noCa = await skiff("push", oci, ref, "--creds", "skiff:s3cret-pass");
+    expect(noCa.status).not.toBe(0);
+    expect(noCa.err).toMatch(/certificate/i);
+    const noCreds = await skiff("push", oci, ref, "--cert-dir", certs);
+    expect(noCreds.status).not.toBe(0);
+    expect(noCreds.err).toMatch(/credentials|unauthorized|authentication/i);
+    const wrong = await skiff("push", oci, ref, "--cert-dir", certs, "--creds", "skiff:wrong");
+    expect(wrong.status).not.toBe(0);
+    const ok = await skiff("push", oci, ref, "--cert-dir", certs, "--creds", "skiff:s3cret-pass");
+    expect(ok.status, ok.err).toBe(0);
+    expect(ok.out).toBe(`${ref}@${digest}`);
+    const pulled = await skiff("pull", ref, join(work, "tls-pulled.oci"), "--cert-dir", certs, "--creds", "skiff:s3cret-pass");
+    expect(pulled.status, pulled.err).toBe(0);
+    expect(readOciImage(join(work, "tls-pulled.oci")).manifestDigest).toBe(digest);
+  }, 300_000);
 });
 
 describe("libvirt (a private libvirtd, TCG)", () => {
