@@ -34,6 +34,7 @@ export const libvirtSpecs: OptionSpecs = {
   network: { type: "string", help: "libvirt network name, bridge:NAME for a host bridge, or user for QEMU user networking", default: LIBVIRT_DEFAULTS.network, metavar: "NET" },
   forward: { type: "list", help: "with --network user: forward host 127.0.0.1:HOSTPORT to the guest's port (repeatable; udp: prefix for UDP)", metavar: "[udp:]HOST:GUEST" },
   restart: restartSpec,
+  "token-file": { type: "string", help: "file with the management API's token, passed through fw_cfg (not visible in the XML or QEMU's arguments); readable by libvirt's QEMU", metavar: "FILE" },
   "serial-log": { type: "string", help: "file the serial console is written to; its folder is created with --define (default /var/log/libvirt/qemu/<name>.serial.log)", metavar: "FILE" },
   "cpu-shares": { type: "number", help: "relative CPU weight (<cputune><shares>)", default: LIBVIRT_DEFAULTS.cpuShares, metavar: "N" },
   "cpu-quota": { type: "number", help: "hard CPU cap in % of one CPU (<cputune><quota>); 0 = none", default: 0, metavar: "PCT" },
@@ -129,10 +130,12 @@ async function deployLibvirt(argv: string[], io: IO): Promise<number> {
   const blkio = v["blkio-weight"] as number;
   if (blkio !== 0 && (blkio < 100 || blkio > 1000)) throw new UserError(`--blkio-weight ${blkio}: libvirt takes 100..1000`);
   const serialLog = resolve(io.cwd, (v["serial-log"] as string | undefined) ?? defaultSerialLog(name));
+  const tokenFile = v["token-file"] ? resolve(io.cwd, v["token-file"] as string) : undefined;
+  if (tokenFile && !(existsSync(tokenFile) && statSync(tokenFile).isFile())) throw new UserError(`--token-file ${v["token-file"]}: no such file (write the token, 8-256 visible ASCII, into a mode-0600 file)`);
   const xml = libvirtDomainXml({
     name, image: img.path, kind: img.kind, type,
     memoryMiB: v.memory as number, vcpus: v.vcpus as number, cmdline: v.cmdline as string,
-    serialLog, network: v.network as string, forwards, restart: v.restart as RestartPolicy,
+    serialLog, network: v.network as string, forwards, restart: v.restart as RestartPolicy, tokenFile,
     cpuShares: v["cpu-shares"] as number, cpuQuotaPercent: v["cpu-quota"] as number,
     memOverheadMiB: v["mem-overhead"] as number, blkioWeight: blkio, partition: v.partition as string, machine: v.machine as "q35" | "pc",
     ...(v["no-cgroups"] ? NO_CGROUP_TUNING : {}),

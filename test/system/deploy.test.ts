@@ -268,9 +268,11 @@ describe("libvirt (a private libvirtd, TCG)", () => {
     const api = await freePort();
     const logDir = join(T, "serial", "not-yet");      // does not exist: deploy makes it
     const xml = join(T, "domain.xml");
+    const tokenFile = join(T, "api.token");
+    writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
     const r = await skiff("deploy", "libvirt", disk, "--name", name, "--type", "qemu", "--memory", "64", "--connect", uri,
       "--forward", `${api}:8000`, "--restart", "no", "--no-cgroups", "--serial-log", join(logDir, "serial.log"),
-      "--cmdline", `api.token=${TOKEN}`, "--out", xml, "--define", "--start");
+      "--cmdline", `api.token=${TOKEN}`, "--token-file", tokenFile, "--out", xml, "--define", "--start");
     stops.push(async () => { await virsh("destroy", name); await virsh("undefine", name); });
     expect(r.status, r.err).toBe(0);
     expect((await execa("virt-xml-validate", [xml, "domain"], { reject: false, all: true })).exitCode).toBe(0);
@@ -278,6 +280,10 @@ describe("libvirt (a private libvirtd, TCG)", () => {
 
     expect(await until(180_000, () => health(api)), `no answer on /health; serial:\n${existsSync(join(logDir, "serial.log")) ? readFileSync(join(logDir, "serial.log"), "latin1") : "(none)"}`).toBe(200);
     expect((await virsh("domstate", name)).stdout.trim()).toBe("running");
+    // libvirt handed the token file to QEMU as the fw_cfg file the kernel reads.
+    const qemuPid = Number(readFileSync(join(T, "run", "qemu", `${name}.pid`), "utf8").trim());
+    const args = readFileSync(`/proc/${qemuPid}/cmdline`, "utf8").split("\0");
+    expect(args[args.indexOf("-fw_cfg") + 1]).toBe(`name=opt/org.skiff/api-token,file=${tokenFile}`);
     const log = readFileSync(join(logDir, "serial.log"), "latin1");
     expect(log).toContain("api: REST endpoint on TCP port 8000");
     expect(log).not.toContain("no structure matched");

@@ -153,6 +153,16 @@ describe("libvirt networking, restarts and tuning", () => {
     expect((await validateXml(libvirtDomainXml({ ...base, restart: "always" }))).ok).toBe(true);
   });
 
+  it("--token-file hands the API token over through fw_cfg, and validates", async () => {
+    for (const kind of ["elf", "qcow2"] as ImageKind[]) {
+      const xml = libvirtDomainXml({ ...base, kind, tokenFile: "/etc/skiff/httpd.token" });
+      expect(xml).toContain('<sysinfo type="fwcfg">\n    <entry name="opt/org.skiff/api-token" file="/etc/skiff/httpd.token"/>');
+      const r = await validateXml(xml);
+      expect(r.ok, r.out).toBe(true);
+    }
+    expect(libvirtDomainXml(base)).not.toContain("fwcfg");
+  });
+
   it("--no-cgroups leaves out every cgroup control and still validates", async () => {
     const xml = libvirtDomainXml({ ...base, ...NO_CGROUP_TUNING });
     for (const el of ["<cputune>", "<memtune>", "<blkiotune>", "<resource>"]) expect(xml).not.toContain(el);

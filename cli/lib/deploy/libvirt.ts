@@ -51,6 +51,10 @@ export interface LibvirtOptions {
   forwards?: Forward[];
   /** Host address the forwards listen on (default 127.0.0.1). */
   forwardAddress?: string;
+  /** A file holding the management API's token, handed to the guest through
+   *  QEMU's fw_cfg (opt/org.skiff/api-token): unlike api.token= on the command
+   *  line it shows neither in the domain XML nor in QEMU's arguments. */
+  tokenFile?: string;
   /** What happens when the guest ends (default "no": the domain stays down). */
   restart?: RestartPolicy;
   /** cgroup cpu.weight-style share (libvirt <shares>; 0: none), and a hard cap in % of one CPU (0: none). */
@@ -66,6 +70,9 @@ export interface LibvirtOptions {
   emulator?: string;
   machine?: "q35" | "pc";
 }
+
+/** The fw_cfg file the kernel reads the management API's token from. */
+export const API_TOKEN_FWCFG = "opt/org.skiff/api-token";
 
 export const LIBVIRT_DEFAULTS = {
   type: "qemu" as const, memoryMiB: 64, vcpus: 1, cmdline: "", network: "user",
@@ -134,6 +141,11 @@ export function libvirtDomainXml(o: LibvirtOptions): string {
     push(1, `<resource>`);
     push(2, `<partition>${e(o.partition)}</partition>`);
     push(1, `</resource>`);
+  }
+  if (o.tokenFile) {
+    push(1, `<sysinfo type="fwcfg">`);
+    push(2, `<entry name="${API_TOKEN_FWCFG}" file="${e(o.tokenFile)}"/>`);
+    push(1, `</sysinfo>`);
   }
   if (!direct) {
     push(1, `<sysinfo type="smbios">`);
