@@ -197,6 +197,9 @@ async function deployKubevirt(argv: string[], io: IO): Promise<number> {
     io.err(t);
     return 2;
   }
+  if (existsSync(resolve(io.cwd, positionals[0], "oci-layout"))) {
+    throw new UserError(`${positionals[0]} is a local OCI image; KubeVirt pulls from a registry: skiff push ${positionals[0]} REGISTRY/REPOSITORY:TAG, then deploy that reference`);
+  }
   const ref = parseReference(positionals[0]);
   const apiPort = v["api-port"] as number;
   const ports = ((v.port as string[] | undefined) ?? []).map((p) => {

@@ -343,6 +343,18 @@ describe("registry references", () => {
     }
   });
 
+  it("deploy kubevirt wants a registry reference, not a local layout", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "skiff-kv-"));
+    try {
+      mkdirSync(join(dir, "image.oci"));
+      writeFileSync(join(dir, "image.oci", "oci-layout"), "{}");
+      const r = await skiff(dir, "deploy", "kubevirt", "image.oci");
+      expect(r.err).toMatch(/local OCI image; KubeVirt pulls from a registry: skiff push/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("push refuses what is not an OCI layout", async () => {
     const dir = mkdtempSync(join(tmpdir(), "skiff-push-"));
     try {
