@@ -14,7 +14,8 @@
 //   cgroups), `skiff deploy libvirt --define --start` through its socket; the
 //   app answers through the domain's port forward, the serial log is written
 //   in the folder deploy created, POST /os/shutdown turns the domain off, and
-//   it is undefined. libvirtd is stopped by its PID.
+//   it is undefined; defined again with --restart on-failure, the same
+//   shutdown brings it back up. libvirtd is stopped by its PID.
 // - docs/DEPLOY.md: its build line and every QEMU command line in it run as
 //   written.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -221,7 +222,7 @@ describe("registry with TLS and basic auth", () => {
 });
 
 describe("libvirt (a private libvirtd, TCG)", () => {
-  it("defines and starts the domain skiff deploy writes; the app answers through its port forward; shut down through the API; undefined", async (ctx) => {
+  it("defines and starts the domain skiff deploy writes; the app answers through its port forward; shut down through the API; undefined; --restart on-failure brings it back", async (ctx) => {
     if (!existsSync("/usr/sbin/libvirtd") || !existsSync("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so")) {
       ctx.skip("libvirtd with the QEMU driver is not installed (apt-get install libvirt-daemon libvirt-daemon-driver-qemu)");
       return;
@@ -294,6 +295,22 @@ describe("libvirt (a private libvirtd, TCG)", () => {
     expect(off, "the domain did not turn off after POST /os/shutdown").toBe(true);
     expect((await virsh("undefine", name)).exitCode).toBe(0);
     expect((await virsh("list", "--all", "--name")).stdout).not.toContain(name);
+
+    // --restart on-failure: libvirt sees the guest's exit (a reset) and starts it again.
+    const log2 = join(T, "serial", "restart.log");
+    const again = await skiff("deploy", "libvirt", disk, "--name", name, "--type", "qemu", "--memory", "64", "--connect", uri,
+      "--forward", `${api}:8000`, "--restart", "on-failure", "--no-cgroups", "--serial-log", log2,
+      "--cmdline", `api.token=${TOKEN}`, "--out", xml, "--define", "--start");
+    expect(again.status, again.err).toBe(0);
+    expect(readFileSync(xml, "utf8")).toContain("<on_reboot>restart</on_reboot>");
+    expect(await until(180_000, () => health(api))).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${api}/os/shutdown`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(202);
+    const boots = () => (readFileSync(log2, "latin1").match(/api: REST endpoint on TCP port 8000/g) ?? []).length;
+    const twice = await until(180_000, async () => (boots() >= 2 && (await health(api)) === 200 ? true : undefined));
+    expect(twice, `the guest did not come back; serial:\n${readFileSync(log2, "latin1")}`).toBe(true);
+    expect((await virsh("domstate", name)).stdout.trim()).toBe("running");
+    expect((await virsh("destroy", name)).exitCode).toBe(0);
+    expect((await virsh("undefine", name)).exitCode).toBe(0);
   }, 600_000);
 });
 
