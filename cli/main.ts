@@ -1,5 +1,7 @@
 // cli/main.ts — `skiff`: one module per subcommand; I/O passed in.
 import { IO, UserError } from "./lib/log.js";
+import { pushCommand } from "./commands/push.js";
+import { pullCommand } from "./commands/pull.js";
 import { buildCommand } from "./commands/build.js";
 import { runCommand } from "./commands/run.js";
 import { testCommand } from "./commands/test.js";
@@ -24,6 +26,8 @@ const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number
   deploy: { run: deployCommand, help: "emit a libvirt domain or Firecracker config for an image" },
   mkfs: { run: mkfsCommand, help: "pack a folder into a site image for apps/httpd" },
   bench: { run: benchCommand, help: "run the benchmarks" },
+  push: { run: pushCommand, help: "push an OCI image (build --format oci) to a registry" },
+  pull: { run: pullCommand, help: "pull an OCI image from a registry (--disk unpacks its disk)" },
 };
 
 export const VERSION = "0.1.0";

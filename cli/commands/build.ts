@@ -9,7 +9,7 @@ export const buildSpecs: OptionSpecs = {
   out: { type: "string", help: "output folder", metavar: "DIR" },
   debug: { type: "boolean", help: "keep Wasm function names (symbolized traps), less optimization" },
   force: { type: "boolean", help: "rebuild every step, ignoring the cache" },
-  format: { type: "string", help: "image formats, comma-separated: elf, iso (GRUB), raw and qcow2 (bootable disks)", default: "elf", metavar: "LIST" },
+  format: { type: "string", help: "image formats, comma-separated: elf, iso (GRUB), raw and qcow2 (bootable disks), oci (the qcow2 as a KubeVirt containerDisk)", default: "elf", metavar: "LIST" },
   cmdline: { type: "string", help: "command line baked into iso/raw/qcow2 images (a deployment may override it)", default: "", metavar: "TEXT" },
   embed: { type: "string", help: "pack this folder into the image as a site image (apps/httpd serves it)", metavar: "DIR" },
   help: { type: "boolean", help: "show this help", alias: "h" },

@@ -7,6 +7,8 @@
 //           GRUB from a plain disk, so libvirt, Glance/Nova and clouds boot it
 //           as an ordinary disk
 //   qcow2   raw converted by qemu-img
+//   oci     an OCI image layout (folder image.oci/) carrying the qcow2 at
+//           /disk/: a KubeVirt containerDisk (cli/lib/deploy/oci.ts)
 // At boot GRUB looks for an SMBIOS type 11 OEM string "skiff.cmdline=..."
 // (QEMU -smbios type=11,value=..., libvirt <sysinfo><oemStrings>): when there
 // is one, it replaces the baked-in command line, so a deployment can override
@@ -14,13 +16,15 @@
 // Reproducible: fixed dates (SOURCE_DATE_EPOCH, xorriso's volume and file
 // dates), one input tree built in a fixed order, no compression of GRUB files.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { execa } from "execa";
 import { IO, UserError, formatBytes } from "./log.js";
+import { makeOciImage } from "./deploy/oci.js";
+import { skiffRoot } from "./paths.js";
 
-export type ImageFormat = "elf" | "iso" | "raw" | "qcow2";
-export const IMAGE_FORMATS: ImageFormat[] = ["elf", "iso", "raw", "qcow2"];
+export type ImageFormat = "elf" | "iso" | "raw" | "qcow2" | "oci";
+export const IMAGE_FORMATS: ImageFormat[] = ["elf", "iso", "raw", "qcow2", "oci"];
 
 /** 2020-01-01T00:00:00Z: every date inside an ISO. */
 export const IMAGE_EPOCH = 1577836800;
@@ -28,7 +32,13 @@ export const IMAGE_EPOCH = 1577836800;
 /** GRUB modules the image needs, preloaded into core.img (no search at boot). */
 const GRUB_MODULES = ["multiboot2", "normal", "serial", "terminal", "iso9660", "part_msdos", "biosdisk", "smbios", "regexp", "test", "echo"];
 
+/** For oci, `path` is the layout folder, `bytes` its blobs' total and `sha256` the manifest digest. */
 export interface Artefact { format: ImageFormat; path: string; bytes: number; sha256: string }
+
+/** The Skiff version, as package.json has it (recorded in OCI image labels). */
+export function skiffVersion(): string {
+  return (JSON.parse(readFileSync(join(skiffRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
 
 /** The grub.cfg: serial console on COM1 (the kernel's console), no menu delay. */
 export function grubConfig(cmdline: string): string {
@@ -41,13 +51,22 @@ terminal_output serial
 set timeout=0
 set default=0
 set skiff_cmdline=${q(cmdline)}
-# A deployment may override the command line: one SMBIOS type 11 (OEM strings)
-# entry "skiff.cmdline=...". With exactly one OEM string, byte 4 (the count) is 1
-# and --get-string 4 returns string number 1. Without one, GRUB prints "no
-# structure matched" before the kernel's boot marker; the tools hide it.
+# A deployment may override the command line with "skiff.cmdline=..." in one
+# SMBIOS type 11 (OEM strings) entry (QEMU, libvirt) or else in the type 1
+# system serial number (KubeVirt's spec.domain.firmware.serial). With exactly
+# one OEM string, byte 4 (the count) is 1 and --get-string 4 returns string
+# number 1; byte 7 of type 1 is the serial number's string. Without a type 11
+# table the smbios command fails with "no structure matched the given
+# options", which GRUB prints on the active output: the probe runs while output
+# goes to the BIOS console (the screen, not the serial port), so the serial
+# console stays clean.
+terminal_output console
 if smbios --type 11 --get-string 4 --set skiff_oem; then
   regexp --set=1:skiff_cmdline '^skiff\\.cmdline=(.*)$' "$skiff_oem"
+elif smbios --type 1 --get-string 7 --set skiff_serial; then
+  regexp --set=1:skiff_cmdline '^skiff\\.cmdline=(.*)$' "$skiff_serial"
 fi
+terminal_output serial
 menuentry "skiff" {
   multiboot2 /boot/skiff.elf $skiff_cmdline
   boot
@@ -126,7 +145,7 @@ export async function makeImages(elf: string, formats: ImageFormat[], cmdline: s
   const isoPath = join(dir, stem + ".iso");
   for (const f of IMAGE_FORMATS.filter((x) => formats.includes(x))) {
     if (f === "elf") out.push(artefact("elf", elf));
-    else if (f === "iso" || f === "raw" || f === "qcow2") {
+    else if (f === "iso" || f === "raw" || f === "qcow2" || f === "oci") {
       iso ??= await makeIso(elf, isoPath, cmdline);
       if (f === "iso") out.push(artefact("iso", iso));
       if (f === "raw" || f === "qcow2") {
@@ -138,10 +157,28 @@ export async function makeImages(elf: string, formats: ImageFormat[], cmdline: s
           if (!formats.includes("raw")) rmSync(raw, { force: true });
         }
       }
+      if (f === "oci") out.push(await makeOci(iso, join(dir, stem + ".oci"), basename(dir), formats.includes("qcow2")));
     }
   }
   if (iso && !formats.includes("iso")) rmSync(iso, { force: true });
   return out;
+}
+
+/** The OCI layout for KubeVirt: the qcow2 of `iso` (made here when the
+ *  build does not keep one) at /disk/image.qcow2. */
+async function makeOci(iso: string, out: string, app: string, haveQcow2: boolean): Promise<Artefact> {
+  const qcow2 = join(dirname(iso), basename(iso, ".iso") + ".qcow2");
+  if (!haveQcow2) {
+    const raw = join(dirname(iso), basename(iso, ".iso") + ".oci.raw");
+    copyFileSync(iso, raw);
+    await makeQcow2(raw, qcow2);
+    rmSync(raw, { force: true });
+  }
+  const img = makeOciImage({ disk: qcow2, out, app, skiffVersion: skiffVersion(), epoch: IMAGE_EPOCH });
+  if (!haveQcow2) rmSync(qcow2, { force: true });
+  const blobs = join(out, "blobs", "sha256");
+  const bytes = readdirSync(blobs).reduce((n, f) => n + statSync(join(blobs, f)).size, 0);
+  return { format: "oci", path: out, bytes, sha256: img.manifestDigest.slice("sha256:".length) };
 }
 
 export function printArtefacts(io: IO, arts: Artefact[], rel: (p: string) => string): void {

@@ -109,3 +109,22 @@ export function validateFirecrackerConfig(cfg: unknown): string[] {
   if (bs?.boot_args && /virtio_mmio\.device=/.test(bs.boot_args)) errors.push("boot-source.boot_args: leave virtio_mmio.device= entries to Firecracker");
   return errors;
 }
+
+/** Every host path the configuration names must exist (Firecracker fails
+ *  late, at start, otherwise): the kernel and drives as files, the log's
+ *  folder. Returns the problems found. */
+export function checkFirecrackerPaths(cfg: FirecrackerConfig, exists: (p: string) => { file: boolean; dir: boolean } | null): string[] {
+  const errs: string[] = [];
+  const need = (what: string, p: string, kind: "file" | "dir") => {
+    const s = exists(p);
+    if (!s) errs.push(`${what} ${p}: no such ${kind === "file" ? "file" : "folder"}`);
+    else if (!s[kind]) errs.push(`${what} ${p}: not a ${kind === "file" ? "file" : "folder"}`);
+  };
+  need("kernel", cfg["boot-source"].kernel_image_path, "file");
+  for (const d of cfg.drives) need(`drive ${d.drive_id}`, d.path_on_host, "file");
+  if (cfg.logger) need("log folder of", cfg.logger.log_path.replace(/\/[^/]*$/, "") || "/", "dir");
+  for (const n of cfg["network-interfaces"]) {
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n.host_dev_name)) errs.push(`tap ${n.host_dev_name}: not a network interface name (1-15 of A-Z a-z 0-9 _ . -)`);
+  }
+  return errs;
+}
