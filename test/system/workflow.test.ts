@@ -115,13 +115,19 @@ describe("the new user's path", () => {
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toContain("HTTP 404");
 
-    // Graceful: the guest shuts down through its API; its state is gone after.
+    // Graceful: the guest shuts down through its API; its state is gone after,
+    // and a `logs --follow` that was watching ends with it.
+    const follow = skiff(["logs", name, "--follow"]);
+    await new Promise((r) => setTimeout(r, 1000));
     const stop = await skiff(["stop", name]);
     expect(stop.exitCode, stop.all).toBe(0);
     expect(stop.stdout).toContain(`${name} shut down`);
     expect(alive(rec!.pid)).toBe(false);
     expect(alive(rec!.qemuPid)).toBe(false);
     expect(readdirSync(join(runtime, "skiff"))).toEqual([]);
+    const followed = await follow;
+    expect(followed.exitCode, followed.all).toBe(0);
+    expect(followed.stdout).toMatch(/demo: listening on TCP port 9090[^]*api: shutdown requested/);
     expect((await skiff(["ps"])).stdout).not.toContain(name);
     const again = await skiff(["logs", name]);
     expect(again.exitCode).toBe(1);
