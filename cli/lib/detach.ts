@@ -71,19 +71,19 @@ export async function planDetach(values: Record<string, unknown>, target: string
  *  record appears) or ends (its log is shown). */
 export async function startDetached(argv: string[], target: string, plan: DetachPlan, io: IO): Promise<number> {
   const log = logPath(plan.dir, plan.name);
-  removeGuestFiles(plan.dir, plan.name);   // a stale pair: readRecord found no live supervisor
   let fd: number;
   try {
     fd = openSync(log, "wx+", 0o600);       // exclusive: two starts of one name cannot both win
   } catch {
-    throw new UserError(`a guest named ${plan.name} is starting; choose another --name`, 1);
+    throw new UserError(`a guest named ${plan.name} is starting (its log ${log} exists, its record not yet); ` +
+      `choose another --name, or remove that file if no skiff run is starting it`, 1);
   }
   try {
     const child = spawn(process.execPath, [join(skiffRoot(), "dist", "skiff.js"), "run", ...argv, ...plan.extraArgv], {
       cwd: io.cwd, detached: true, stdio: ["ignore", fd, fd],
       env: { ...process.env, [SUPERVISOR_ENV]: plan.name, SKIFF_SUPERVISE_API_PORT: plan.apiPort ? String(plan.apiPort) : "" },
     });
-    let exitCode: number | null | undefined;
+    let exitCode: number | undefined;
     child.on("exit", (code, signal) => { exitCode = code ?? (signal ? 128 : 1); });
     child.unref();
     for (;;) {
@@ -98,8 +98,8 @@ export async function startDetached(argv: string[], target: string, plan: Detach
       if (exitCode !== undefined) {
         io.err(readFrom(fd, 0).toString("utf8").trimEnd());
         removeGuestFiles(plan.dir, plan.name);
-        io.err(`skiff: ${plan.name} ended before it ran (exit ${exitCode})`);
-        return exitCode || 1;
+        io.err(`skiff: ${plan.name} has already ended (exit status ${exitCode})`);
+        return exitCode;
       }
     }
   } finally {

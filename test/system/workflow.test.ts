@@ -31,9 +31,12 @@ function record(): GuestRecord | null {
 }
 
 afterAll(async () => {
-  // A failed run may leave a background guest: stop its supervisor and QEMU by PID.
-  const r = record();
-  if (r) for (const pid of [r.pid, r.qemuPid]) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  // A failed run may leave background guests: stop their supervisors and QEMUs by PID.
+  const dir = join(runtime, "skiff");
+  for (const f of existsSync(dir) ? readdirSync(dir).filter((x) => x.endsWith(".json")) : []) {
+    const r = JSON.parse(readFileSync(join(dir, f), "utf8")) as GuestRecord;
+    for (const pid of [r.pid, r.qemuPid]) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  }
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -115,16 +118,38 @@ describe("the new user's path", () => {
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toContain("HTTP 404");
 
-    // Graceful: the guest shuts down through its API; its state is gone after.
+    // Graceful: the guest shuts down through its API; its state is gone after,
+    // and a `logs --follow` that was watching ends with it.
+    const follow = skiff(["logs", name, "--follow"]);
+    await new Promise((r) => setTimeout(r, 1000));
     const stop = await skiff(["stop", name]);
     expect(stop.exitCode, stop.all).toBe(0);
     expect(stop.stdout).toContain(`${name} shut down`);
     expect(alive(rec!.pid)).toBe(false);
     expect(alive(rec!.qemuPid)).toBe(false);
     expect(readdirSync(join(runtime, "skiff"))).toEqual([]);
+    const followed = await follow;
+    expect(followed.exitCode, followed.all).toBe(0);
+    expect(followed.stdout).toMatch(/demo: listening on TCP port 9090[^]*api: shutdown requested/);
     expect((await skiff(["ps"])).stdout).not.toContain(name);
     const again = await skiff(["logs", name]);
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain(`no guest named ${name} is running`);
+  });
+
+  it("stops a background guest that has no management API through QEMU", { timeout: 300_000 }, async () => {
+    mkdirSync(runtime, { recursive: true });
+    const quiet = `${name}-q`;
+    const start = await run(join(repo, "skiff"), ["run", "test/apps/sleep", "--detach", "--name", quiet, "--accel", "tcg",
+      "--net", "none", "--cmdline", "idle=600000"], repo);
+    expect(start.exitCode, start.all).toBe(0);
+    const rec = JSON.parse(readFileSync(join(runtime, "skiff", `${quiet}.json`), "utf8")) as GuestRecord;
+    expect(rec.apiPort).toBeUndefined();
+    const stop = await run(join(repo, "skiff"), ["stop", quiet], repo);
+    expect(stop.exitCode, stop.all).toBe(0);
+    expect(stop.stderr).toContain("no management API; stopping QEMU");
+    expect(alive(rec.pid)).toBe(false);
+    expect(alive(rec.qemuPid)).toBe(false);
+    expect(readdirSync(join(runtime, "skiff")).filter((f) => f.startsWith(quiet))).toEqual([]);
   });
 });
