@@ -104,6 +104,7 @@ export function runGuarded(g: Guarded, appCode: bool = true): u32 {
     if (code == FAULT_OOM) {
       // Whatever the failed call allocated is garbage now; collect it before
       // anyone else needs the space.
+      // @ts-ignore: the runtime builtin asc provides
       __collect();
     }
   }
@@ -112,7 +113,9 @@ export function runGuarded(g: Guarded, appCode: bool = true): u32 {
 
 // --- counting and logging ----------------------------------------------------
 
-@lazy const counts = new StaticArray<u64>(FAULT_SITES * FAULT_KINDS);
+// @ts-ignore: decorator
+@lazy
+const counts = new StaticArray<u64>(FAULT_SITES * FAULT_KINDS);
 
 export function faultKindName(code: u32): string {
   switch (code) {

@@ -104,6 +104,7 @@ class PollHttp extends TimerHandler {
 
 /** The fw_cfg file through which `skiff run` hands the guest its API token
  *  (the CLI keeps the same token in a mode-0600 file on the host). */
+// @ts-ignore: decorator
 @lazy
 export const TOKEN_FWCFG_FILE = "opt/org.skiff/api-token";
 

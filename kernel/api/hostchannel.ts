@@ -10,6 +10,7 @@ import { HttpServer, HttpConnection, ByteBuf } from "../http";
 import { nowNs } from "../sched";
 
 /** The port name QEMU's virtserialport carries (cli/lib/hostchannel.ts). */
+// @ts-ignore: decorator
 @lazy
 export const API_PORT_NAME = "org.skiff.api";
 

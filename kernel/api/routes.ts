@@ -56,6 +56,7 @@ const MEMORY = "{\"type\":\"object\",\"properties\":{" +
   "\"high_water\":{\"type\":\"integer\"},\"heap_size\":{\"type\":\"integer\"},\"heap_used\":{\"type\":\"integer\"}," +
   "\"heap_free\":{\"type\":\"integer\"},\"app_reserve\":{\"type\":\"integer\"}," +
   "\"by_subsystem\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}}}";
+// @ts-ignore: decorator
 @lazy
 const HEALTH = "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"integer\"}}}";
 

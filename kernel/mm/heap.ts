@@ -6,6 +6,7 @@
 // pinned in package.json): 16-byte alignment, 23 first-level × 16
 // second-level lists, heads from byte 96 of the root; a free block is
 // mmInfo (size | tags), prev, next.
+// @ts-ignore: asc resolves rt/ to its own runtime (std/assembly/rt)
 import { ROOT } from "rt/tlsf";
 
 const FL_COUNT: usize = 23;

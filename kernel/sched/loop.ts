@@ -357,7 +357,7 @@ function runTask(task: Task): void {
   if (task.state == TaskState.Running) {
     task.state = TaskState.Waiting;
     if (task.wokenWhileRunning) wake(task);
-  } else if (task.state == TaskState.Sleeping && task.wokenWhileRunning) {
+  } else if (<TaskState>task.state == TaskState.Sleeping && task.wokenWhileRunning) {
     wake(task);
   }
 }

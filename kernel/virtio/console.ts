@@ -95,8 +95,10 @@ export class SerialPort {
 
 /** Handlers waiting for a port of that name to appear (names come from the
  *  device after DEVICE_READY, so registration may precede them). */
+// @ts-ignore: decorator
 @lazy
 const wanted = new Map<string, SerialPortHandler>();
+// @ts-ignore: decorator
 @lazy
 const named = new Array<SerialPort>();
 
