@@ -33,7 +33,7 @@ export async function stopCommand(argv: string[], io: IO): Promise<number> {
   }
   const { dir, rec } = findGuest(positionals[0]);
   let why = "no management API";
-  if (rec.apiPort) {
+  if (rec.apiPort || rec.apiSocket) {
     try {
       writeRecord(dir, { ...rec, status: "stopping" });   // before: the supervisor removes it when the guest ends
       const r = await callGuestApi(rec, "POST", "/os/shutdown");
