@@ -292,7 +292,9 @@ function latin1(p: usize, n: i32): string {
   return s;
 }
 
-@inline function isOws(c: u32): bool { return c == 32 || c == 9; }
+// @ts-ignore: decorator
+@inline
+function isOws(c: u32): bool { return c == 32 || c == 9; }
 
 function isTchar(c: u32): bool {
   if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return true;

@@ -299,7 +299,7 @@ describe.skipIf(!canTap || !haveDnsmasq)("DNS against dnsmasq in a network names
         try { sh("ip", "netns", "del", ns); } catch { /* already gone */ }
       }
     } finally {
-      try { sh("ip", "link", "del", tap); } catch { /* moved into the namespace and gone with it */ }
+      try { execFileSync("ip", ["link", "del", tap], { stdio: "ignore" }); } catch { /* moved into the namespace and gone with it */ }
     }
   }, 300000);
 });

@@ -470,4 +470,6 @@ function serversText(a: Array<u32>): string {
   return s;
 }
 
-@inline function min32u(a: u32, b: u32): u32 { return a < b ? a : b; }
+// @ts-ignore: decorator
+@inline
+function min32u(a: u32, b: u32): u32 { return a < b ? a : b; }
