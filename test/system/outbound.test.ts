@@ -266,7 +266,8 @@ describe.skipIf(!canTap || !haveDnsmasq)("DNS against dnsmasq in a network names
         };
         const web = find("resolve web.test");
         expect(web[0]).toBe("outbound: resolve web.test ok 10.79.0.1 canonical=web.test ttl=30 cached=0");
-        expect(web[1]).toBe("outbound: resolve web.test ok 10.79.0.1 canonical=web.test ttl=0 cached=1");
+        expect(web[1]).toMatch(/^outbound: resolve web\.test ok 10\.79\.0\.1 canonical=web\.test ttl=(\d+) cached=1$/);
+        expect(Number(/ttl=(\d+)/.exec(web[1])![1])).toBeLessThanOrEqual(30);
         expect(find("resolve WEB.Test.")[0]).toContain("ok 10.79.0.1 canonical=web.test");
         expect(find("resolve WEB.Test.")[0]).toContain("cached=1");
         expect(find("resolve alias2.test")[0]).toMatch(/ok 10\.79\.0\.1 canonical=web\.test ttl=\d+ cached=0/);
@@ -299,7 +300,7 @@ describe.skipIf(!canTap || !haveDnsmasq)("DNS against dnsmasq in a network names
         try { sh("ip", "netns", "del", ns); } catch { /* already gone */ }
       }
     } finally {
-      try { sh("ip", "link", "del", tap); } catch { /* moved into the namespace and gone with it */ }
+      try { execFileSync("ip", ["link", "del", tap], { stdio: "ignore" }); } catch { /* moved into the namespace and gone with it */ }
     }
   }, 300000);
 });

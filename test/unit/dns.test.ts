@@ -212,7 +212,7 @@ describe("DnsResolver on a stack (scripted server, fake clock)", () => {
     expect(x.udpSockets()).toBe(0);                                   // the query's port is closed
     x.resolve(s("a.test"), 10_000n * MS);
     expect(drain(10_000n * MS)).toEqual([]);
-    expect(results()).toEqual(["a.test|0|1.2.3.4,1.2.3.5|0|a.test|cached|a.test: 1.2.3.4 1.2.3.5 (cached)"]);
+    expect(results()).toEqual(["a.test|0|1.2.3.4,1.2.3.5|21|a.test|cached|a.test: 1.2.3.4 1.2.3.5 (cached)"]);   // 20.002 s left, rounded up
     x.resolve(s("a.test"), 31_000n * MS);                                // past the smaller TTL
     expect(drain(31_000n * MS)).toHaveLength(1);
   });

@@ -54,7 +54,7 @@ export class DnsResult {
   error: i32 = DNS_OK;
   /** IPv4 addresses, in the server's order. */
   addrs: Array<u32> = [];
-  /** Seconds the answer may be cached (the smallest TTL along the chain). */
+  /** Seconds the answer may be kept (the smallest TTL along the chain; for a cached answer, what is left of it). */
   ttl: u32 = 0;
   /** The canonical name when a CNAME chain was followed, else the name. */
   canonical: string = "";
@@ -185,7 +185,8 @@ export class DnsResolver {
       const e = this.cache.get(n);
       if (e.expires > now) {
         this.cacheHits++;
-        this.finishNow(name, handler, e.error, e.addrs, e.canonical, true, "");
+        const left = <u32>((e.expires - now + 999_999_999) / 1_000_000_000);   // seconds left, rounded up
+        this.finishNow(name, handler, e.error, e.addrs, e.canonical, true, "", e.error == DNS_OK ? left : 0);
         return;
       }
       this.cache.delete(n);
@@ -246,12 +247,12 @@ export class DnsResolver {
     if (w != null) w.wakeAt(at);
   }
 
-  private finishNow(name: string, h: DnsHandler, err: i32, addrs: Array<u32>, canonical: string, cached: bool, from: string): void {
+  private finishNow(name: string, h: DnsHandler, err: i32, addrs: Array<u32>, canonical: string, cached: bool, from: string, ttl: u32 = 0): void {
     const q = new DnsQuery(this, name);
     q.waiters.push(h);
     q.asked_.push(name);
     q.state = QueryState.Done;
-    q.error = err; q.addrs = addrs; q.current = canonical; q.cached = cached; q.detail = from;
+    q.error = err; q.addrs = addrs; q.current = canonical; q.cached = cached; q.detail = from; q.ttl = ttl;
     this.ready.push(q);
     this.wake(0);
   }
