@@ -6,10 +6,12 @@ import { testCommand } from "./commands/test.js";
 import { benchCommand } from "./commands/bench.js";
 import { deployCommand } from "./commands/deploy.js";
 import { mkfsCommand } from "./commands/mkfs.js";
+import { devCommand } from "./commands/dev.js";
 
 const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number>; help: string }> = {
   build: { run: buildCommand, help: "build a bootable image of an app" },
   run: { run: runCommand, help: "build (if needed) and boot an app or image under QEMU" },
+  dev: { run: devCommand, help: "run an app's Wasm in Node (no QEMU), reloading it when its files change" },
   test: { run: testCommand, help: "run the test suite" },
   deploy: { run: deployCommand, help: "emit a libvirt domain or Firecracker config for an image" },
   mkfs: { run: mkfsCommand, help: "pack a folder into a site image for apps/httpd" },
