@@ -73,7 +73,7 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
 
   const build = async (): Promise<DevBuild | null> => {
     try {
-      const b = await devBuild({ app, cwd: io.cwd, embed });
+      const b = await devBuild({ app, cwd: io.cwd, embed, sourceMap: !!inspect });
       if (inspect) inlineSourceMap(b);
       return b;
     } catch (e) {

@@ -22,6 +22,8 @@ export interface DevBuildOptions {
   embed?: string;
   /** Output folder (default build/<name>-dev under cwd). */
   outDir?: string;
+  /** Emit a source map (for --inspect; costs build time). */
+  sourceMap?: boolean;
 }
 
 export interface DevBuild {
@@ -104,7 +106,9 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   const flags = [
     "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", join(out, ".packages"),
     "--stackSize", "16384", "--noColors", "--debug", "-O0",
-    "--sourceMap", pathToFileURL(sourceMap).href,
+    // Binaryen's validation re-checks what asc just generated: a reload does not wait for it.
+    "--noValidate",
+    ...(opts.sourceMap ? ["--sourceMap", pathToFileURL(sourceMap).href] : []),
   ];
   const h = createHash("sha256");
   h.update(flags.join(" ") + "\0" + entrySrc + "\0" + embedSrc);
@@ -114,7 +118,7 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   }
   const key = h.digest("hex");
   const keyFile = join(out, ".dev-key");
-  if (existsSync(wasm) && existsSync(sourceMap) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key) {
+  if (existsSync(wasm) && (!opts.sourceMap || existsSync(sourceMap)) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key) {
     return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cached: true };
   }
   let stderr = "";
@@ -126,7 +130,8 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
     try { unlinkSync(keyFile); } catch { /* absent */ }
     throw new UserError(`asc failed:\n${stderr.trim() || error.message}`, 1);
   }
-  absoluteSources(sourceMap, out);
+  if (opts.sourceMap) absoluteSources(sourceMap, out);
+  else writeFileSync(sourceMap + ".sources", sourceList(root, appSources));
   writeFileSync(keyFile, key);
   return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cached: false };
 }
@@ -152,6 +157,19 @@ function absoluteSources(mapFile: string, out: string): void {
   writeFileSync(mapFile, JSON.stringify(map));
   // The files the module was built from, one path a line: what `skiff dev` watches.
   writeFileSync(mapFile + ".sources", map.sources.filter((s) => s.startsWith("file:")).map((s) => fileURLToPath(s)).join("\n") + "\n");
+}
+
+/** Without a source map, what to watch: the kernel, the app's folder, and
+ *  relative imports of the app's files that lead outside it (one level). */
+function sourceList(root: string, appSources: string[]): string {
+  const files = new Set([...tsFiles(join(root, "kernel")), ...appSources]);
+  for (const f of appSources) {
+    for (const m of readFileSync(f, "utf8").matchAll(/from\s+"(\.{1,2}\/[^"]+)"/g)) {
+      const p = resolve(dirname(f), m[1]) + ".ts";
+      if (existsSync(p)) files.add(p);
+    }
+  }
+  return [...files].join("\n") + "\n";
 }
 
 function uleb(n: number): number[] {
