@@ -29,6 +29,7 @@ export const devSpecs: OptionSpecs = {
 };
 
 const DEBOUNCE_MS = 30;
+const EXIT_REBOOT = 74;      // kernel/platform/exit.ts
 
 export async function devCommand(argv: string[], io: IO): Promise<number> {
   const { values, positionals } = parseOptions("dev", argv, devSpecs);
@@ -65,7 +66,13 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
     childArgs: [process.argv[1], "dev", "--child"],
     forwards,
     log: say,
+    spare: !inspect && watchMode,
     onExit: (status) => {
+      if (status === EXIT_REBOOT && last) {           // POST /os/reboot: start again, as skiff run does
+        say("the app asked for a reboot; starting it again");
+        void launch(last);
+        return;
+      }
       if (!watchMode) { result(status); return; }
       say(`the app exited with status ${status}; waiting for a change`);
     },
@@ -117,7 +124,7 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
       if (b && !b.cached) {
         last = b;
         await launch(b);
-        if (sup.running) say(`reloaded ${b.name} in ${Math.round(performance.now() - t0)} ms (build ${Math.round(b.ms)} ms)`);
+        if (sup.running) say(`reloaded ${b.name} in ${Math.round(performance.now() - t0)} ms (build ${Math.round(b.ms)} ms, ${Math.round(b.cpuMs)} ms CPU)`);
         rewatch();
       } else if (b && b.cached && !sup.running) {
         await launch(b);

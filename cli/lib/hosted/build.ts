@@ -33,6 +33,8 @@ export interface DevBuild {
   /** The folder holding the app's sources (what to watch). */
   appDir: string;
   ms: number;
+  /** CPU time the build took in this process (asc runs in-process). */
+  cpuMs: number;
   cached: boolean;
 }
 
@@ -75,6 +77,8 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
 /** Compiles the app for `skiff dev`; cached on a hash of every input. */
 export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const cpuMs = () => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1000; };
   const root = skiffRoot();
   const { entry: appEntry, name } = appInfo(opts.app, opts.cwd);
   const appDir = dirname(appEntry);
@@ -119,7 +123,7 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   const key = h.digest("hex");
   const keyFile = join(out, ".dev-key");
   if (existsSync(wasm) && (!opts.sourceMap || existsSync(sourceMap)) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key) {
-    return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cached: true };
+    return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cpuMs: cpuMs(), cached: true };
   }
   let stderr = "";
   const { error } = await asc.main(["entry.ts", "-o", "app.wasm", ...flags, "--baseDir", out], {
@@ -133,7 +137,7 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   if (opts.sourceMap) absoluteSources(sourceMap, out);
   else writeFileSync(sourceMap + ".sources", sourceList(root, appSources));
   writeFileSync(keyFile, key);
-  return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cached: false };
+  return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cpuMs: cpuMs(), cached: false };
 }
 
 /** asc writes the map's sources relative to the build folder, with the

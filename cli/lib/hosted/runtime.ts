@@ -305,7 +305,9 @@ export class HostedRuntime {
     } catch (e) {
       if (e instanceof GuestExitError) return e.status < 0 ? 126 : e.status;
       this.uart.flush();
-      if (e instanceof WebAssembly.RuntimeError) {
+      // A Wasm trap, or V8's stack limit (runaway recursion): status 71 as
+      // the loader gives, with V8's stack (function names from --debug).
+      if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
         process.stderr.write(`wasm trap: ${e.message}\n${(e.stack ?? "").split("\n").slice(1, 12).join("\n")}\n`);
         return 71;
       }
@@ -316,8 +318,32 @@ export class HostedRuntime {
   }
 }
 
-/** The child's main: `skiff dev --child <wasm> <memory bytes> <cmdline>`. */
+function readFrom(fd: number, n: number): Buffer | null {
+  const b = Buffer.alloc(n);
+  let o = 0;
+  while (o < n) {
+    let got: number;
+    try { got = readSync(fd, b, o, n - o, null); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      throw e;
+    }
+    if (got === 0) return null;
+    o += got;
+  }
+  return b;
+}
+
+/** The child's main: `skiff dev --child <wasm> <memory bytes> <cmdline>`, or
+ *  `skiff dev --child` alone: a spare started ahead of the next reload, which
+ *  waits for those arguments (a JSON array) from the supervisor. */
 export async function childMain(args: string[]): Promise<number> {
+  if (args.length === 0) {
+    const h = readFrom(IN_FD, 4);
+    if (h === null) return 0;
+    const body = readFrom(IN_FD, h.readUInt32LE(0));
+    if (body === null) return 0;
+    args = JSON.parse(body.toString()) as string[];
+  }
   const [wasm, mem, ...rest] = args;
   const rt = new HostedRuntime({ wasm, memoryBytes: Number(mem), cmdline: rest.join(" ") });
   return rt.run();

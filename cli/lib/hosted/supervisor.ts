@@ -23,6 +23,9 @@ export interface SupervisorOptions {
   log: (line: string) => void;
   /** The child ended by itself (not by a reload or stop). */
   onExit?: (status: number) => void;
+  /** Keep a child started ahead, waiting for its arguments: a reload then
+   *  skips Node's start and loading the CLI (not with --inspect: one port). */
+  spare?: boolean;
 }
 
 interface Listener {
@@ -59,13 +62,36 @@ export class Supervisor {
   get running(): boolean { return this.cur !== null && !this.cur.gone; }
   get pid(): number | undefined { return this.cur?.child.pid; }
 
+  private spare: ChildProcess | null = null;
+
+  private spawnChild(args: string[]): ChildProcess {
+    return spawn(process.execPath, [...this.o.nodeArgs, ...this.o.childArgs, ...args], {
+      stdio: ["ignore", "inherit", "inherit", "pipe", "pipe"],
+    });
+  }
+
+  private makeSpare(): void {
+    if (!this.o.spare || this.spare) return;
+    const c = this.spawnChild([]);
+    (c.stdio[3] as NodeJS.WritableStream).on("error", () => {});
+    c.on("exit", () => { if (this.spare === c) this.spare = null; });
+    this.spare = c;
+  }
+
   /** Starts an instance with extra args (the Wasm path...), replacing the current one. */
   start(args: string[]): Promise<void> {
     const old = this.cur;
     if (old) this.kill(old);
-    const child = spawn(process.execPath, [...this.o.nodeArgs, ...this.o.childArgs, ...args], {
-      stdio: ["ignore", "inherit", "inherit", "pipe", "pipe"],
-    });
+    let child: ChildProcess;
+    const spare = this.spare;
+    this.spare = null;
+    if (spare && spare.exitCode === null && !spare.killed) {
+      child = spare;
+      const body = Buffer.from(JSON.stringify(args));
+      const h = Buffer.alloc(4);
+      h.writeUInt32LE(body.length, 0);
+      (child.stdio[3] as NodeJS.WritableStream).write(Buffer.concat([h, body]));
+    } else child = this.spawnChild(args);
     const inst: Instance = { child, queue: [], waitTimer: null, waiting: false, conns: new Map(), ready: false, gone: false };
     this.cur = inst;
     const reader = new FrameReader((op, p) => this.request(inst, op, p));
@@ -80,7 +106,8 @@ export class Supervisor {
         this.o.onExit?.(code ?? (signal ? 128 : 1));
       }
     });
-    return new Promise((res) => this.readyWaiters.push(res));
+    const ready = new Promise<void>((res) => this.readyWaiters.push(res));
+    return ready.then(() => this.makeSpare());
   }
 
   private flushReady(): void {
@@ -101,6 +128,7 @@ export class Supervisor {
   }
 
   async stop(): Promise<void> {
+    if (this.spare) { this.spare.kill("SIGKILL"); this.spare = null; }
     if (this.cur) this.kill(this.cur);
     this.cur = null;
     for (const l of this.listeners.values()) {
