@@ -63,6 +63,7 @@ export class Supervisor {
   get pid(): number | undefined { return this.cur?.child.pid; }
 
   private spare: ChildProcess | null = null;
+  private stopped = false;
 
   private spawnChild(args: string[]): ChildProcess {
     return spawn(process.execPath, [...this.o.nodeArgs, ...this.o.childArgs, ...args], {
@@ -71,7 +72,7 @@ export class Supervisor {
   }
 
   private makeSpare(): void {
-    if (!this.o.spare || this.spare) return;
+    if (!this.o.spare || this.spare || this.stopped) return;
     const c = this.spawnChild([]);
     (c.stdio[3] as NodeJS.WritableStream).on("error", () => {});
     c.on("exit", () => { if (this.spare === c) this.spare = null; });
@@ -80,6 +81,7 @@ export class Supervisor {
 
   /** Starts an instance with extra args (the Wasm path...), replacing the current one. */
   start(args: string[]): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const old = this.cur;
     if (old) this.kill(old);
     let child: ChildProcess;
@@ -128,6 +130,7 @@ export class Supervisor {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.spare) { this.spare.kill("SIGKILL"); this.spare = null; }
     if (this.cur) this.kill(this.cur);
     this.cur = null;
@@ -223,13 +226,13 @@ export class Supervisor {
     if (hp === null) { this.listeners.set(port, l); status(0); return; }
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accepted(l, s));
     server.once("error", (e: NodeJS.ErrnoException) => {
-      this.o.log(`skiff dev: guest port ${port}: cannot listen on 127.0.0.1:${hp}: ${e.code ?? e.message}`);
+      this.o.log(`guest port ${port}: cannot listen on 127.0.0.1:${hp}: ${e.code ?? e.message}`);
       status(1);
     });
     server.listen({ host: "127.0.0.1", port: hp }, () => {
       l.server = server;
       this.listeners.set(port, l);
-      if (hp !== port) this.o.log(`skiff dev: guest port ${port} is 127.0.0.1:${hp}`);
+      if (hp !== port) this.o.log(`guest port ${port} is 127.0.0.1:${hp}`);
       status(0);
     });
   }
