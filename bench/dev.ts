@@ -142,7 +142,15 @@ Target: <= 2 s.
 | site (embedded index.html) | ${cell(r.site)} | | |
 
 First start (cold asc, nothing cached): ${fmt(r.firstStartMs / 1000, 1)} s. Failures: ${r.failures}.
-Raw: \`bench/results/dev-latest.json\`.`;
+Raw: \`bench/results/dev-latest.json\`.
+
+How to read it: asc runs inside the \`skiff dev\` process, so its CPU time is
+measured exactly; on a machine with a free core, a reload's wall time is about
+that plus the new instance's start (the difference between the first two
+columns: Node's start is hidden by a child started ahead, what is left is
+compiling the module, the kernel's boot and the app's main). When the machine
+is shared (the load average above, against its cores), the wall times are
+mostly waiting for a CPU.`;
 }
 
 export function devSection(existing: string, body: string): string {
