@@ -22,7 +22,7 @@ export const devSpecs: OptionSpecs = {
   memory: { type: "string", help: "RAM the guest is told it has", default: "64M", metavar: "SIZE" },
   embed: { type: "string", help: "pack this folder into the app as its site (as skiff build --embed); watched too", metavar: "DIR" },
   inspect: { type: "string", help: "run the app under Node's inspector at [HOST:]PORT (Chrome DevTools, VS Code); breakpoints in the app's .ts", metavar: "[HOST:]PORT" },
-  "inspect-brk": { type: "boolean", help: "with --inspect: wait for the debugger before the kernel starts" },
+  "inspect-brk": { type: "boolean", help: "with --inspect: wait for a debugger, then pause just before the kernel starts" },
   "no-watch": { type: "boolean", help: "run once; exit with the app's status" },
   help: { type: "boolean", help: "show this help", alias: "h" },
   child: { type: "boolean", help: "(internal) run one instance: WASM MEMORY CMDLINE" },
@@ -60,7 +60,10 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
   const done = new Promise<number>((res) => { result = res; });
 
   const nodeArgs = ["--enable-source-maps"];
-  if (inspect) nodeArgs.push(`--inspect${values["inspect-brk"] ? "-brk" : ""}=${inspect}`);
+  if (inspect) nodeArgs.push(`--inspect=${inspect}`);
+  // --inspect-brk: the instance waits for a debugger and pauses just before
+  // the kernel starts, with the module (and its sources) already loaded.
+  if (inspect && values["inspect-brk"]) process.env.SKIFF_DEV_BREAK = "1";
   const sup = new Supervisor({
     nodeArgs,
     childArgs: [process.argv[1], "dev", "--child"],

@@ -4,8 +4,10 @@
 // a breakpoint at the Wasm offset the map gives for a line of the app's
 // TypeScript, makes an HTTP request that reaches it, and reports where the
 // instance paused (mapped back through the source map) and the answer after
-// resuming. Usage: node --experimental-websocket dev-inspect.mjs INSPECT_PORT HTTP_PORT SOURCE_SUFFIX LINE_TEXT
-const [inspectPort, httpPort, suffix, lineText] = process.argv.slice(2);
+// resuming. With "brk" (skiff dev --inspect-brk) it first lets the waiting
+// instance go on and expects it to pause before the kernel starts.
+// Usage: node --experimental-websocket dev-inspect.mjs INSPECT_PORT HTTP_PORT SOURCE_SUFFIX LINE_TEXT [brk]
+const [inspectPort, httpPort, suffix, lineText, brk] = process.argv.slice(2);
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 function decodeMappings(s) {
@@ -58,6 +60,12 @@ const waitEvent = (pred, ms) => new Promise((res, rej) => {
 
 const result = {};
 await call("Debugger.enable");
+if (brk === "brk") {
+  await call("Runtime.runIfWaitingForDebugger");
+  const first = await waitEvent((e) => e.method === "Debugger.paused", 60000);
+  result.firstPause = first.params.callFrames[0].functionName;
+  events.splice(events.indexOf(first), 1);
+}
 const script = await waitEvent((e) => e.method === "Debugger.scriptParsed" && (e.params.sourceMapURL ?? "").startsWith("data:"), 30000);
 result.sourceMapURL = script.params.sourceMapURL.slice(0, 30);
 const map = JSON.parse(Buffer.from(script.params.sourceMapURL.split(",")[1], "base64").toString());
@@ -70,6 +78,21 @@ const hit = maps.find((m) => m[2] === si && m[3] === lineNo);
 result.offset = hit ? hit[1] : null;
 const bp = await call("Debugger.setBreakpoint", { location: { scriptId: script.params.scriptId, lineNumber: 0, columnNumber: hit[1] } });
 result.breakpoint = bp.error ? bp.error.message : "set";
+if (brk === "brk") {
+  await call("Debugger.resume");
+  // The app starts listening once resumed: retry until it answers (the breakpoint pauses it).
+  for (let i = 0; i < 600; i++) {
+    const ok = await new Promise((res) => {
+      import("node:net").then(({ connect }) => {
+        const s = connect({ host: "127.0.0.1", port: Number(httpPort) });
+        s.once("connect", () => { s.destroy(); res(true); });
+        s.once("error", () => res(false));
+      });
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const answer = fetch(`http://127.0.0.1:${httpPort}/`).then((r) => r.text());
 const paused = await waitEvent((e) => e.method === "Debugger.paused", 60000);
 const top = paused.params.callFrames[0];

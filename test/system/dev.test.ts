@@ -126,24 +126,29 @@ describe("skiff dev", () => {
     await d.stop();
   }, 600_000);
 
-  it("--inspect: a breakpoint set at a line of the app's TypeScript (through the source map) pauses the instance there", async () => {
-    const work = join(dir, "c");
-    cpSync(join(ROOT, "test/apps/dev-echo"), join(work, "dev-echo"), { recursive: true });
-    const [ip, hp, p2] = [await freePort(), await freePort(), await freePort()];
-    const d = dev(["dev-echo", "--inspect", `127.0.0.1:${ip}`, "--forward", `${hp}:8080`, "--cmdline", `api.off dev.port2=${p2}`], work);
-    await d.waitFor(/dev-echo is running/, "err");
-    expect(d.err()).toContain(`Debugger listening on ws://127.0.0.1:${ip}/`);
-    const r = await execa(process.execPath, ["--experimental-websocket", join(ROOT, "test/system/dev-inspect.mjs"),
-      String(ip), String(hp), "dev-echo/main.ts", "res.text(200, this.text"], { timeout: 120_000, reject: false, all: true });
-    expect(r.exitCode, r.all).toBe(0);
-    const res = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, string>;
-    expect(res.source).toBe(`file://${join(work, "dev-echo", "main.ts")}`);
-    expect(res.breakpoint).toBe("set");
-    expect(res.pausedIn).toMatch(/Answer#handle$/);
-    expect(res.pausedAt).toBe(`${res.source}:${res.line}`);
-    expect(res.answer).toBe("answer v1\n");     // and it goes on after resuming
-    await d.stop();
-  }, 600_000);
+  for (const brk of [false, true]) {
+    it(`--inspect${brk ? " --inspect-brk" : ""}: a breakpoint set at a line of the app's TypeScript (through the source map) pauses the instance there`, async () => {
+      const work = join(dir, brk ? "d" : "c");
+      cpSync(join(ROOT, "test/apps/dev-echo"), join(work, "dev-echo"), { recursive: true });
+      const [ip, hp, p2] = [await freePort(), await freePort(), await freePort()];
+      const d = dev(["dev-echo", "--inspect", `127.0.0.1:${ip}`, ...(brk ? ["--inspect-brk"] : []), "--forward", `${hp}:8080`, "--cmdline", `api.off dev.port2=${p2}`], work);
+      // --inspect-brk: the instance waits for the debugger before the kernel starts.
+      await d.waitFor(brk ? /waiting for a debugger/ : /dev-echo is running/, "err");
+      expect(d.err()).toContain(`Debugger listening on ws://127.0.0.1:${ip}/`);
+      if (brk) expect(d.out()).not.toContain("dev-echo: listening");
+      const r = await execa(process.execPath, ["--experimental-websocket", join(ROOT, "test/system/dev-inspect.mjs"),
+        String(ip), String(hp), "dev-echo/main.ts", "res.text(200, this.text", brk ? "brk" : ""], { timeout: 120_000, reject: false, all: true });
+      expect(r.exitCode, r.all).toBe(0);
+      const res = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, string>;
+      if (brk) expect(res.firstPause).toBe("run");           // the pause before boot (runtime.ts)
+      expect(res.source).toBe(`file://${join(work, "dev-echo", "main.ts")}`);
+      expect(res.breakpoint).toBe("set");
+      expect(res.pausedIn).toMatch(/Answer#handle$/);
+      expect(res.pausedAt).toBe(`${res.source}:${res.line}`);
+      expect(res.answer).toBe("answer v1\n");     // and it goes on after resuming
+      await d.stop();
+    }, 600_000);
+  }
 
   it("--no-watch runs once and ends with the app's status", async () => {
     const d = dev(["test/apps/exitcode", "--no-watch", "--cmdline", "exitcode=7"], ROOT);

@@ -10,6 +10,7 @@
 // (kernel/platform/hosted.ts) map the kernel's TCP layer to the supervisor's
 // sockets (protocol.ts).
 import { readFileSync, readSync, writeSync } from "node:fs";
+import inspector from "node:inspector";
 import { FakeHost, GuestExitError, PortDevice } from "../../../test/platform/host.js";
 import {
   frame, events, OP_LISTEN, OP_UNLISTEN, OP_CONNECT, OP_SEND, OP_CLOSE, OP_ABORT, OP_WAIT, OP_POLL,
@@ -299,6 +300,12 @@ export class HostedRuntime {
     const ex = inst.exports as { memory: WebAssembly.Memory; boot: () => void };
     this.memory = ex.memory;
     this.host.memory = ex.memory;
+    if (process.env.SKIFF_DEV_BREAK === "1" && inspector.url()) {
+      process.stderr.write("skiff dev: waiting for a debugger; it pauses before the kernel starts (the app's .ts is under the wasm:// script's sources)\n");
+      inspector.waitForDebugger();
+      // eslint-disable-next-line no-debugger
+      debugger;       // set breakpoints in the app's TypeScript now, then resume
+    }
     try {
       ex.boot();
       return 0;
