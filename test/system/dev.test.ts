@@ -136,7 +136,9 @@ describe("skiff dev", () => {
       await d.waitFor(brk ? /waiting for a debugger/ : /dev-echo is running/, "err");
       expect(d.err()).toContain(`Debugger listening on ws://127.0.0.1:${ip}/`);
       if (brk) expect(d.out()).not.toContain("dev-echo: listening");
-      const r = await execa(process.execPath, ["--experimental-websocket", join(ROOT, "test/system/dev-inspect.mjs"),
+      // Node 20 has its WebSocket client behind a flag; later versions have it on.
+      const wsFlag = typeof (globalThis as { WebSocket?: unknown }).WebSocket === "undefined" ? ["--experimental-websocket"] : [];
+      const r = await execa(process.execPath, [...wsFlag, join(ROOT, "test/system/dev-inspect.mjs"),
         String(ip), String(hp), "dev-echo/main.ts", "res.text(200, this.text", brk ? "brk" : ""], { timeout: 120_000, reject: false, all: true });
       expect(r.exitCode, r.all).toBe(0);
       const res = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, string>;
