@@ -115,14 +115,26 @@ describe("skiff dev", () => {
     expect(await refused(hp)).toBe(true);
   }, 600_000);
 
-  it("without --forward a guest port P listens on 127.0.0.1:P", async () => {
+  it("without --forward a guest port P listens on 127.0.0.1:P; the app's outgoing connections are host connections", async () => {
     const work = join(dir, "b");
     cpSync(join(ROOT, "test/apps/dev-echo"), join(work, "dev-echo"), { recursive: true });
-    const [p1, p2] = [await freePort(), await freePort()];
-    const d = dev(["dev-echo", "--cmdline", `api.off dev.port=${p1} dev.port2=${p2}`], work);
+    // A host server the guest connects to: it reads the guest's line, answers and closes.
+    let heard = "";
+    const server = createServer((s) => {
+      s.on("data", (d) => { heard += d; if (heard.includes("\n")) s.end("pong\n"); });
+    });
+    const rp = await new Promise<number>((res) => server.listen(0, "127.0.0.1", () => res((server.address() as { port: number }).port)));
+    const [p1, p2, closed] = [await freePort(), await freePort(), await freePort()];
+    const d = dev(["dev-echo", "--cmdline", `api.off dev.port=${p1} dev.port2=${p2} dev.relay=${rp} dev.relay2=${closed}`], work);
     await d.waitFor(/dev-echo is running/, "err");
     expect(await get(p1)).toBe("200 answer v1\n");
     expect(await get(p2)).toBe("200 second\n");
+    await d.waitFor(/dev\.relay got/, "out", 60_000);
+    expect(heard).toBe("ping from dev.relay\n");
+    expect(d.out()).toContain('dev-echo: dev.relay got "pong" (error 0)');
+    await d.waitFor(/dev\.relay2 got/, "out", 60_000);
+    expect(d.out()).toContain('dev-echo: dev.relay2 got "" (error 1)');     // refused: TCP_ERR_REFUSED
+    server.close();
     await d.stop();
   }, 600_000);
 
