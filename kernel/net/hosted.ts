@@ -64,8 +64,17 @@ export class HostedTcpSocket extends TcpSocket {
     if (this.state == TcpState.Closed) return -1;
     if (max <= 0) return 0;
     const n = net_recv(this.id, dst, max);
-    if (n < 0) this.peerFin = true;
+    if (n < 0) this.sawFin();
     return n;
+  }
+
+  /** The peer's FIN, seen once everything before it was read: the states a
+   *  guest's socket goes through on it (RFC 9293 §3.10.7.4, eighth step). */
+  sawFin(): void {
+    if (this.peerFin) return;
+    this.peerFin = true;
+    if (this.state == TcpState.Established) this.state = TcpState.CloseWait;
+    else if (this.state == TcpState.FinWait1 || this.state == TcpState.FinWait2) this.state = TcpState.Closing;
   }
 
   write(src: usize, len: i32): i32 {
@@ -140,11 +149,7 @@ export class HostedTcpLayer extends TcpLayer {
       const s = this.socks.get(id);
       const h = s.handler;
       if (kind == HOSTED_READABLE) {
-        if (net_recv(id, 0, 0) < 0 && !s.peerFin) {
-          s.peerFin = true;
-          if (s.state == TcpState.Established) s.state = TcpState.CloseWait;
-          else if (s.state == TcpState.FinWait1 || s.state == TcpState.FinWait2) s.state = TcpState.Closing;
-        }
+        if (net_recv(id, 0, 0) < 0) s.sawFin();      // nothing left before the FIN
         if (h !== null) h.readable(s);
       } else if (kind == HOSTED_WRITABLE) {
         if (h !== null) h.writable(s);
