@@ -12,7 +12,7 @@ import { IO, UserError } from "../lib/log.js";
 import { OptionSpecs, helpText, parseOptions } from "../lib/options.js";
 import { parseForward } from "../lib/net.js";
 import { parseMemory } from "../lib/qemu.js";
-import { devBuild, DevBuild, inlineSourceMap } from "../lib/hosted/build.js";
+import { devBuild, DevBuild, inlineSourceMap, warmUp } from "../lib/hosted/build.js";
 import { Supervisor, Forward } from "../lib/hosted/supervisor.js";
 import { childMain } from "../lib/hosted/runtime.js";
 
@@ -103,6 +103,9 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
     await launch(first);
     if (sup.running) say(`${first.name} is running (pid ${sup.pid})${watchMode ? "; watching for changes" : ""}`);
   }
+  // asc gets faster over its first few runs in a process (V8 compiles its hot
+  // paths): one run now, in the background, so the first save is not the slow one.
+  const warming: Promise<void> = watchMode && first ? warmUp(first).catch(() => {}) : Promise.resolve();
 
   const watchers: FSWatcher[] = [];
   const stopAll = async (status: number) => {
@@ -123,6 +126,7 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
       if (building) { again = true; return; }
       building = true;
       const t0 = changedAt;
+      await warming;
       const b = await build();
       if (b && !b.cached) {
         last = b;

@@ -140,6 +140,18 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cpuMs: cpuMs(), cached: false };
 }
 
+/** Compiles the last build's entry once more without writing anything, so
+ *  that V8 has compiled asc's own hot paths before the first save (measured
+ *  for apps/httpd, CPU per run in one process: 3.9, 2.0, 1.2, 0.9 s). */
+export async function warmUp(b: DevBuild): Promise<void> {
+  const out = dirname(b.wasm);
+  await asc.main(["entry.ts", "--noEmit", "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", join(out, ".packages"),
+    "--noColors", "--debug", "-O0", "--noValidate", "--baseDir", out], {
+    stdout: { write: () => true } as never,
+    stderr: { write: () => true } as never,
+  } as never);
+}
+
 /** asc writes the map's sources relative to the build folder, with the
  *  package's files under ~lib/skiff/: make each a file URL and include its
  *  text, so a debugger finds the app's and the kernel's .ts from anywhere. */
