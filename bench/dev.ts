@@ -6,7 +6,8 @@
 //         Cache-Control header shows it (asc rebuild + a fresh instance);
 //   site  the embedded index.html changes; the body shows it (the same).
 // The clock starts just before the file is written and stops when an HTTP
-// GET from the host first returns the new answer (polled every 10 ms).
+// GET from the host first returns the new answer (polled every 10 ms). Edits
+// start once skiff dev says it is watching (after its asc warm-up run).
 import { spawn, ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -74,6 +75,7 @@ export async function runDev(root: string, io: IO, opts: { rounds: number }): Pr
     await until(async () => (await answer(port))?.body === "<p>rev 0</p>\n", 300_000, "first answer");
     const firstStartMs = performance.now() - t0;
     io.out(`dev: httpd first served after ${(firstStartMs / 1000).toFixed(1)} s (cold build)`);
+    await until(() => /watching for changes/.test(err), 300_000, "the watcher");   // asc warmed up (dev.ts)
     const rounds: DevRound[] = [];
     let failures = 0;
     for (let i = 1; i <= opts.rounds * 2; i++) {

@@ -101,11 +101,12 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
   if (first) {
     say(`built ${relative(io.cwd, first.wasm) || first.wasm} in ${Math.round(first.ms)} ms${first.cached ? " (cached)" : ""}`);
     await launch(first);
-    if (sup.running) say(`${first.name} is running (pid ${sup.pid})${watchMode ? "; watching for changes" : ""}`);
+    if (sup.running) say(`${first.name} is running (pid ${sup.pid})`);
   }
   // asc gets faster over its first few runs in a process (V8 compiles its hot
   // paths): one run now, in the background, so the first save is not the slow one.
   const warming: Promise<void> = watchMode && first ? warmUp(first).catch(() => {}) : Promise.resolve();
+  if (watchMode) void warming.then(() => say("watching for changes"));
 
   const watchers: FSWatcher[] = [];
   const stopAll = async (status: number) => {
@@ -161,9 +162,9 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
   return status;
 }
 
-/** Folders to watch: every folder holding a source of the last build (from
- *  its source map: the app, files it imports from elsewhere, the kernel),
- *  the app's folder, and the --embed folder. */
+/** Folders to watch: every folder holding a source of the last build (the
+ *  list devBuild writes beside the module: the app, files it imports from
+ *  elsewhere, the kernel), the app's folder, and the --embed folder. */
 function watchDirs(b: DevBuild | null, app: string, cwd: string, embed?: string): string[] {
   const dirs = new Set<string>();
   const appPath = resolve(cwd, app);

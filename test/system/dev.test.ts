@@ -99,6 +99,7 @@ describe("skiff dev", () => {
     expect(await refused(hidden)).toBe(true);
 
     // Edit: the answer changes after the reload.
+    await d.waitFor(/watching for changes/, "err");
     writeFileSync(main, readFileSync(main, "utf8").replace('const ANSWER = "answer v1";', 'const ANSWER = "answer v2";'));
     await d.waitFor(/reloaded dev-echo in \d+ ms/, "err");
     expect(await get(hp)).toBe("200 answer v2\n");
