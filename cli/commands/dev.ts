@@ -59,7 +59,7 @@ export async function devCommand(argv: string[], io: IO): Promise<number> {
   let result: (status: number) => void = () => {};
   const done = new Promise<number>((res) => { result = res; });
 
-  const nodeArgs = ["--enable-source-maps"];
+  const nodeArgs: string[] = [];
   if (inspect) nodeArgs.push(`--inspect=${inspect}`);
   // --inspect-brk: the instance waits for a debugger and pauses just before
   // the kernel starts, with the module (and its sources) already loaded.

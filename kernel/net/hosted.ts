@@ -57,7 +57,9 @@ export class HostedTcpSocket extends TcpSocket {
     return n < 0 ? 0 : n;
   }
   get writableBytes(): i32 {
-    return this.state == TcpState.Established || this.state == TcpState.CloseWait ? 65536 : 0;
+    if (this.state != TcpState.Established && this.state != TcpState.CloseWait) return 0;
+    const n = net_send(this.id, 0, 0);
+    return n < 0 ? 0 : n;
   }
 
   read(dst: usize, max: i32): i32 {

@@ -23,7 +23,8 @@ export const HOSTED_CLOSED: u32 = 5;      // the connection is gone; a = TCP_ERR
 /** Opens a connection to addr:port (IPv4, host byte order); its id, or 0. */
 @external("hosted", "net_connect") export declare function net_connect(addr: u32, port: u32): u32;
 /** Queues up to len bytes; returns how many (0: queue full, wait for
- *  HOSTED_WRITABLE), -1 when the connection can no longer send. */
+ *  HOSTED_WRITABLE), -1 when the connection can no longer send. With len 0:
+ *  how many bytes it would take now. */
 @external("hosted", "net_send") export declare function net_send(id: u32, src: usize, len: i32): i32;
 /** Copies up to max received bytes to dst: the count, 0 when none waits, -1
  *  at end of stream. With max 0: how many bytes wait (-1 at end of stream). */

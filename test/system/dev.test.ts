@@ -95,6 +95,11 @@ describe("skiff dev", () => {
     expect(await get(hp)).toBe("200 answer v1\n");
     expect(await get(hp, "/echo", "hello from the host")).toBe("200 echo hello from the host");
     expect(await get(hp, "/nowhere")).toMatch(/^404 /);
+    // 3 MiB: more than the send window between the instance and the host socket.
+    const big = await get(hp, "/big");
+    expect(big.length).toBe(4 + 3 * 1024 * 1024);
+    expect(big.slice(4, 4 + 64)).toBe("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_\n");
+    expect(big.endsWith("XYZ_\n")).toBe(true);
     // With --forward, only forwarded ports are reachable (as under QEMU user networking).
     expect(await refused(hidden)).toBe(true);
 

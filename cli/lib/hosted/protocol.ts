@@ -21,7 +21,7 @@ export const EV_DATA = 2;        // bytes
 export const EV_EOF = 3;
 export const EV_CONNECTED = 4;   // a = local port
 export const EV_CLOSED = 5;      // a = TCP_ERR_* (0 orderly)
-export const EV_WRITABLE = 6;
+export const EV_WRITABLE = 6;    // a = bytes the socket took (flow control for OP_SEND)
 export const EVENT_HEADER = 21;
 
 /** kernel/net/socket/tcp.ts error codes. */

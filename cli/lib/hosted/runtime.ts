@@ -58,7 +58,11 @@ class StdoutUart implements PortDevice {
   }
 }
 
-interface Conn { chunks: Buffer[]; bytes: number; eof: boolean }
+/** Bytes a connection may have on their way to the host's socket before
+ *  net_send takes no more (the app then waits for writable()). */
+const SEND_WINDOW = 1 << 20;
+
+interface Conn { chunks: Buffer[]; bytes: number; eof: boolean; inFlight: number; blocked: boolean }
 
 export interface RuntimeOptions {
   wasm: string;
@@ -152,7 +156,7 @@ export class HostedRuntime {
     for (const e of events(reply)) {
       switch (e.kind) {
         case EV_ACCEPT:
-          this.conns.set(e.id, { chunks: [], bytes: 0, eof: false });
+          this.conns.set(e.id, { chunks: [], bytes: 0, eof: false, inFlight: 0, blocked: false });
           this.queue.push([K_ACCEPT, e.id, e.a, e.b, e.c]);
           break;
         case EV_DATA: case EV_EOF: {
@@ -164,10 +168,16 @@ export class HostedRuntime {
           break;
         }
         case EV_CONNECTED:
-          this.conns.set(e.id, { chunks: [], bytes: 0, eof: false });
+          this.conns.set(e.id, { chunks: [], bytes: 0, eof: false, inFlight: 0, blocked: false });
           this.queue.push([K_CONNECTED, e.id, e.a, 0, 0]);
           break;
-        case EV_WRITABLE: this.queue.push([K_WRITABLE, e.id, 0, 0, 0]); break;
+        case EV_WRITABLE: {             // a = bytes the host's socket has taken
+          const c = this.conns.get(e.id);
+          if (!c) break;
+          c.inFlight = Math.max(0, c.inFlight - e.a);
+          if (c.blocked && c.inFlight < SEND_WINDOW / 2) { c.blocked = false; this.queue.push([K_WRITABLE, e.id, 0, 0, 0]); }
+          break;
+        }
         case EV_CLOSED: this.queue.push([K_CLOSED, e.id, e.a, 0, 0]); break;
       }
     }
@@ -212,7 +222,13 @@ export class HostedRuntime {
       },
       net_send: (id: number, src: number, len: number) => {
         id >>>= 0;
-        if (!this.conns.has(id)) return -1;
+        const c = this.conns.get(id);
+        if (!c) return -1;
+        const room = SEND_WINDOW - c.inFlight;
+        if (len === 0) return Math.max(0, room);
+        if (room <= 0) { c.blocked = true; return 0; }
+        if (len > room) len = room;
+        c.inFlight += len;
         const p = Buffer.alloc(4 + len);
         p.writeUInt32LE(id, 0);
         p.set(mem().subarray(src, src + len), 4);

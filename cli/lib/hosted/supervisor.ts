@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { createServer, connect as netConnect, Server, Socket } from "node:net";
 import {
   FrameReader, event, OP_LISTEN, OP_UNLISTEN, OP_CONNECT, OP_SEND, OP_CLOSE, OP_ABORT, OP_WAIT, OP_POLL,
-  EV_ACCEPT, EV_DATA, EV_EOF, EV_CONNECTED, EV_CLOSED, TCP_ERR_REFUSED, TCP_ERR_RESET,
+  EV_ACCEPT, EV_DATA, EV_EOF, EV_CONNECTED, EV_CLOSED, EV_WRITABLE, TCP_ERR_REFUSED, TCP_ERR_RESET,
 } from "./protocol.js";
 
 export interface Forward { host: number; guest: number }
@@ -191,7 +191,13 @@ export class Supervisor {
         break;
       }
       case OP_CONNECT: this.connect(inst, p.readUInt32LE(0), p.readUInt32LE(4), p.readUInt16LE(8)); break;
-      case OP_SEND: inst.conns.get(p.readUInt32LE(0))?.write(Buffer.from(p.subarray(4))); break;
+      case OP_SEND: {
+        const id = p.readUInt32LE(0);
+        const data = Buffer.from(p.subarray(4));
+        // Once the socket has taken the bytes, the child may send as many more.
+        inst.conns.get(id)?.write(data, () => this.push(inst, event(EV_WRITABLE, id, data.length)));
+        break;
+      }
       case OP_CLOSE: inst.conns.get(p.readUInt32LE(0))?.end(); break;
       case OP_ABORT: {
         const id = p.readUInt32LE(0);

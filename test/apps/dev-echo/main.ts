@@ -1,7 +1,7 @@
 // test/apps/dev-echo — the app `skiff dev`'s system test edits (test/system/dev.test.ts):
 // GET / answers with ANSWER (the test rewrites that line and expects the new
 // text after the reload); POST /echo sends the body back; a second port
-// (dev.port2) answers "second". Ports from dev.port (default 8080) and dev.port2.
+// (dev.port2) answers "second"; GET /big sends 3 MiB. Ports from dev.port (default 8080) and dev.port2.
 // With dev.relay=PORT (and dev.relay2=PORT) it also connects out to
 // 127.0.0.1:PORT, sends a line and prints what comes back when the
 // connection closes (outbound TCP).
@@ -19,6 +19,15 @@ class Answer extends Handler {
 
 class Echo extends Handler {
   handle(req: Request, res: Response): void { res.text(200, "echo " + req.bodyText()); }
+}
+
+/** GET /big: 3 MiB, more than skiff dev lets a connection have in flight to
+ *  the host at once (its send window): the rest goes out as writable() comes. */
+class Big extends Handler {
+  handle(req: Request, res: Response): void {
+    const line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_\n";   // 64 bytes
+    res.text(200, line.repeat(3 << 14));
+  }
 }
 
 class Poll extends TimerHandler {
@@ -66,6 +75,7 @@ export function main(): i32 {
   const r = new Router();
   r.get("/", new Answer(ANSWER));
   r.post("/echo", new Echo());
+  r.get("/big", new Big());
   if (!serve(r, intSetting("dev.port", 8080, 1, 65535), "answers")) return 1;
   const r2 = new Router();
   r2.get("/", new Answer("second"));
