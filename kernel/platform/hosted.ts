@@ -18,20 +18,36 @@ export const HOSTED_CONNECTED: u32 = 4;   // a net_connect completed; a = local 
 export const HOSTED_CLOSED: u32 = 5;      // the connection is gone; a = TCP_ERR_* (0: orderly)
 
 /** Starts accepting on a guest port: 0, or 1 when the host port is taken. */
-@external("hosted", "net_listen") export declare function net_listen(port: u32): i32;
-@external("hosted", "net_unlisten") export declare function net_unlisten(port: u32): void;
+// @ts-ignore: decorator
+@external("hosted", "net_listen")
+export declare function net_listen(port: u32): i32;
+// @ts-ignore: decorator
+@external("hosted", "net_unlisten")
+export declare function net_unlisten(port: u32): void;
 /** Opens a connection to addr:port (IPv4, host byte order); its id, or 0. */
-@external("hosted", "net_connect") export declare function net_connect(addr: u32, port: u32): u32;
+// @ts-ignore: decorator
+@external("hosted", "net_connect")
+export declare function net_connect(addr: u32, port: u32): u32;
 /** Queues up to len bytes; returns how many (0: queue full, wait for
  *  HOSTED_WRITABLE), -1 when the connection can no longer send. With len 0:
  *  how many bytes it would take now. */
-@external("hosted", "net_send") export declare function net_send(id: u32, src: usize, len: i32): i32;
+// @ts-ignore: decorator
+@external("hosted", "net_send")
+export declare function net_send(id: u32, src: usize, len: i32): i32;
 /** Copies up to max received bytes to dst: the count, 0 when none waits, -1
  *  at end of stream. With max 0: how many bytes wait (-1 at end of stream). */
-@external("hosted", "net_recv") export declare function net_recv(id: u32, dst: usize, max: i32): i32;
+// @ts-ignore: decorator
+@external("hosted", "net_recv")
+export declare function net_recv(id: u32, dst: usize, max: i32): i32;
 /** Graceful close: queued bytes are sent, then FIN. */
-@external("hosted", "net_close") export declare function net_close(id: u32): void;
+// @ts-ignore: decorator
+@external("hosted", "net_close")
+export declare function net_close(id: u32): void;
 /** Abortive close: RST. */
-@external("hosted", "net_abort") export declare function net_abort(id: u32): void;
+// @ts-ignore: decorator
+@external("hosted", "net_abort")
+export declare function net_abort(id: u32): void;
 /** The next event into out (20 bytes): 1, or 0 when none is pending. */
-@external("hosted", "net_event") export declare function net_event(out: usize): i32;
+// @ts-ignore: decorator
+@external("hosted", "net_event")
+export declare function net_event(out: usize): i32;

@@ -109,6 +109,8 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   const sourceMap = wasm + ".map";
   const flags = [
     "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", join(out, ".packages"),
+    // The function table exported: the TypeScript host runs guarded calls through it.
+    "--exportTable",
     "--stackSize", "16384", "--noColors", "--debug", "-O0",
     // Binaryen's validation re-checks what asc just generated: a reload does not wait for it.
     "--noValidate",

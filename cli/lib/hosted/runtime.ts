@@ -316,6 +316,8 @@ export class HostedRuntime {
     const ex = inst.exports as { memory: WebAssembly.Memory; boot: () => void };
     this.memory = ex.memory;
     this.host.memory = ex.memory;
+    // A host interface with guarded calls runs them through the module's table.
+    (this.host as unknown as { table?: WebAssembly.Table | null }).table = (inst.exports.table as WebAssembly.Table | undefined) ?? null;
     if (process.env.SKIFF_DEV_BREAK === "1" && inspector.url()) {
       process.stderr.write("skiff dev: waiting for a debugger; it pauses before the kernel starts (the app's .ts is under the wasm:// script's sources)\n");
       inspector.waitForDebugger();
