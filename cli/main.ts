@@ -13,11 +13,13 @@ import { psCommand } from "./commands/ps.js";
 import { logsCommand } from "./commands/logs.js";
 import { stopCommand } from "./commands/stop.js";
 import { apiCommand } from "./commands/api.js";
+import { devCommand } from "./commands/dev.js";
 
 const COMMANDS: Record<string, { run: (argv: string[], io: IO) => Promise<number>; help: string }> = {
   new: { run: newCommand, help: "make a project: an app, its test, tsconfigs, a README" },
   build: { run: buildCommand, help: "build a bootable image of an app" },
   run: { run: runCommand, help: "build (if needed) and boot an app or image under QEMU" },
+  dev: { run: devCommand, help: "run an app's Wasm in Node (no QEMU), reloading it when its files change" },
   ps: { run: psCommand, help: "list the guests running in the background (run --detach)" },
   logs: { run: logsCommand, help: "print a background guest's console (--follow: and what comes)" },
   api: { run: apiCommand, help: "call a background guest's management API" },

@@ -66,7 +66,7 @@ export interface KernelModule<E = Record<string, unknown>> {
   bytesOut(ptr: number, len: number): Uint8Array;
 }
 
-export async function loadKernel<E = Record<string, unknown>>(entry: string, host = new FakeHost()): Promise<KernelModule<E>> {
+export async function loadKernel<E = Record<string, unknown>>(entry: string, host = new FakeHost(), extra: WebAssembly.Imports = {}): Promise<KernelModule<E>> {
   const bytes = await compileEntry(entry);
   const mod = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   const inst = await WebAssembly.instantiate(mod, {
@@ -75,6 +75,7 @@ export async function loadKernel<E = Record<string, unknown>>(entry: string, hos
       seed: () => 42,
       trace: () => {},
     },
+    ...extra,
   });
   const exports = inst.exports as E & { memory: WebAssembly.Memory; __new: (n: number, id: number) => number; __pin: (p: number) => number };
   host.memory = exports.memory;
