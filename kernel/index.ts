@@ -31,7 +31,7 @@ export { randomSourceName, RandomSource, setHardwareSource } from "./random";
 // Devices are probed on first use; these make sure of it.
 export { randomBytes, randomU32, randomU64, probeDevices } from "./devices";
 export {
-  HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, Request, Response, Header,
+  HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, BodySource, Request, Response, Header,
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
 } from "./http";
 export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./json";
