@@ -454,6 +454,71 @@ describe("the bearer token check", () => {
   });
 });
 
+describe("kernel/http streamed bodies (Response.stream), as GET uses them", () => {
+  type H = { setup(): void; feed(b: number): number; takeSome(n: number): number; pending(): number; shouldClose(): number;
+    sourceReads(): number; sourceMaxAsked(): number; memory: WebAssembly.Memory; __pin(p: number): number; __unpin(p: number): void; __new(n: number, id: number): number };
+  let h: KernelModule<H>;
+  beforeAll(async () => { h = await loadKernel<H>("test/unit/wasm/kvhttp.ts", new FakeHost()); });
+  const feed = (t: string) => {
+    const p = h.bytesIn(Buffer.from(t, "latin1"));
+    const r = h.run(() => h.exports.feed(p));   // 1 s after the connection opened
+    h.exports.__unpin(p);
+    expect(r.exit).toBeUndefined();
+    return r.value as number;
+  };
+  const takeAll = (piece: number) => {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const r = h.run(() => h.exports.takeSome(piece));
+      expect(r.exit).toBeUndefined();
+      const ptr = r.value as number;
+      const b = Buffer.from(h.bytesOut(ptr, new DataView(h.exports.memory.buffer).getUint32(ptr - 4, true)));
+      if (b.length === 0) break;
+      parts.push(b);
+    }
+    return Buffer.concat(parts).toString("latin1");
+  };
+  const pattern = (n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(97 + (i % 26))).join("");
+
+  it("sends Content-Length and the body in pieces, holding at most about one piece, then serves the next request", () => {
+    h.exports.setup();
+    const n = 1 << 20;
+    feed(`GET /stream/${n} HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n`);
+    expect(h.exports.pending()).toBeLessThanOrEqual(65536 + 200);
+    const out = takeAll(10000);
+    const [head, ...rest] = out.split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head).toContain(`Content-Length: ${n}`);
+    expect(head).not.toMatch(/chunked/i);
+    const body = rest.join("\r\n\r\n");
+    expect(body.slice(0, n)).toBe(pattern(n));
+    expect(body.slice(n)).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*hello$/);   // the pipelined request, after the stream
+    expect(h.exports.sourceMaxAsked()).toBeLessThanOrEqual(65536);
+    expect(h.exports.sourceReads()).toBeGreaterThanOrEqual(16);
+  });
+
+  it("a source that fails closes the connection short of its length", () => {
+    h.exports.setup();
+    feed(`GET /stream/300000?fail=100000 HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n`);
+    const out = takeAll(7000);
+    const body = out.split("\r\n\r\n").slice(1).join("\r\n\r\n");
+    expect(out).toContain("Content-Length: 300000");
+    expect(body.length).toBeLessThan(300000);
+    expect(body).toBe(pattern(body.length));
+    expect(out).not.toContain("hello");
+    expect(h.exports.shouldClose()).toBe(1);
+  });
+
+  it("HEAD gets the length without reading the source", () => {
+    h.exports.setup();
+    feed(`HEAD /stream/5000 HTTP/1.1\r\nHost: t\r\n\r\n`);
+    const out = takeAll(100000);
+    expect(out).toContain("Content-Length: 5000");
+    expect(out.endsWith("\r\n\r\n")).toBe(true);
+    expect(h.exports.sourceReads()).toBe(0);
+  });
+});
+
 function crc32js(b: Uint8Array): number {
   let c = ~0;
   for (const byte of b) {
