@@ -232,7 +232,7 @@ describe("kv (q35, TCG, virtio-blk)", () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 2 });
     const auth = { Authorization: `Bearer ${token}` };
     // Refused without the token, with a wrong one, a prefix of it, or one longer.
-    for (const h of [{}, { Authorization: "Bearer wrong" }, { Authorization: `Bearer ${token.slice(0, -1)}` }, { Authorization: `Bearer ${token}x` }, { Authorization: token }]) {
+    for (const h of [{} as Record<string, string>, { Authorization: "Bearer wrong" }, { Authorization: `Bearer ${token.slice(0, -1)}` }, { Authorization: `Bearer ${token}x` }, { Authorization: token }]) {
       const r = await call(agent, port, "PUT", "/kv/guarded", "v", h);
       expect(r.status).toBe(401);
       expect(r.body.toString()).not.toContain(token);
