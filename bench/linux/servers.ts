@@ -43,8 +43,13 @@ export function buildSkiffHttpd(root: string, io: IO): Promise<BuildResult> {
   return build({ app: join(root, "apps", "httpd"), outDir: join(root, "build", "bench", "httpd"), embed: siteDir(root), quiet: true }, io);
 }
 
+/** apps/kv, or the app folder in SKIFF_BENCH_KV_APP (to measure another
+ *  version of it against the same kernel, e.g. an older kv checked out with
+ *  `git show`). */
 export function buildSkiffKv(root: string, io: IO): Promise<BuildResult> {
-  return build({ app: join(root, "apps", "kv"), outDir: join(root, "build", "bench", "kv"), quiet: true }, io);
+  const other = process.env.SKIFF_BENCH_KV_APP;
+  const app = other ? other : join(root, "apps", "kv");
+  return build({ app, outDir: join(root, "build", "bench", other ? "kv-other" : "kv"), quiet: true }, io);
 }
 
 /** /cgi-bin/uptime for busybox httpd: the Linux side of `GET /os/uptime`. */
