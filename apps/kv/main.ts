@@ -14,7 +14,7 @@
 //   that holds something else — its contents are lost), kv.token=T (PUT and
 //   DELETE then need "Authorization: Bearer T"; GET stays open).
 import {
-  println, setting, intSetting, blkDevice, netStack, hold, every, setDaemon, randomU32, TimerHandler,
+  println, setting, intSetting, blkDevice, netStack, hold, every, cancel, setDaemon, randomU32, TimerHandler, Timer,
   HttpServer, Router, HttpTcpService, VirtioBlk, runningApi, announceListening,
 } from "skiff";
 import { KvLog, kvErrorName, KV_OK, STEP_BYTES } from "./log";
@@ -29,19 +29,32 @@ class BlkDisk extends KvDisk {
   flush(): i32 { return this.dev.flushSync(); }
 }
 
+/** Once a second: HTTP timeouts, and whether a compaction pass should start. */
 class Poll extends TimerHandler {
-  constructor(public svc: HttpTcpService) { super(); }
-  fire(now: u64): void { this.svc.poll(now); }
+  constructor(public svc: HttpTcpService, public compactor: Compactor) { super(); }
+  fire(now: u64): void {
+    this.svc.poll(now);
+    this.compactor.check();
+  }
 }
 
 function mib(b: u64): string { return (b >> 20).toString(); }
 
-/** Background compaction: one step per tick while the log wants it; the
- *  start and end of each pass go to the console. */
+/** Background compaction: while a pass runs, one step every 20 ms (requests
+ *  are served in between); idle, nothing but the 1 s check. The start and end
+ *  of each pass go to the console. */
 class Compactor extends TimerHandler {
   running: bool = false;
   passes: i32 = 0;
+  timer: Timer | null = null;
   constructor(public log: KvLog) { super(); }
+  check(): void {
+    if (this.timer === null && this.log.wantsCompaction()) {
+      const t = every(20_000_000, this);
+      setDaemon(t, true);
+      this.timer = t;
+    }
+  }
   fire(now: u64): void {
     const l = this.log;
     const want = l.wantsCompaction();
@@ -55,6 +68,7 @@ class Compactor extends TimerHandler {
       const e = l.compactStep(STEP_BYTES);
       if (e != KV_OK) println("kv: compaction failed: " + kvErrorName(e) + (l.problem.length > 0 ? " (" + l.problem + ")" : ""));
     }
+    if (!l.compacting && this.timer !== null) { cancel(this.timer!); this.timer = null; }
     if (this.running && !l.compacting) {
       this.running = false;
       println("kv: compaction " + this.passes.toString() + " done: log " + mib(l.usedBytes) + " of " + mib(l.capacityBytes) +
@@ -96,8 +110,9 @@ export function main(): i32 {
   const port = intSetting("kv.port", 8080, 1, 65535);
   const svc = new HttpTcpService(server);
   if (!svc.listen(stack.tcp, <u32>port)) { println("kv: TCP port " + port.toString() + " is taken"); return 5; }
-  setDaemon(every(1_000_000_000, new Poll(svc)), true);
-  setDaemon(every(20_000_000, new Compactor(log)), true);
+  const compactor = new Compactor(log);
+  setDaemon(every(1_000_000_000, new Poll(svc, compactor)), true);
+  compactor.check();
   announceListening(stack, "kv", "TCP port " + port.toString());   // once the interface has an address
   hold();
   return 0;
