@@ -1,7 +1,7 @@
 // kernel/index.ts — the kernel's public API: what apps import from "skiff".
 export { print, println, dmesg } from "./console";
 export { bootInfo, cmdline, BootInfo, Cmdline, MemRegion } from "./bootinfo";
-export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine } from "./mm";
+export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine, chargeHeap } from "./mm";
 export {
   Task, TaskState, Service, TimerHandler, Timer, TaskInfo, SchedStats,
   spawn, wake, sleep, after, every, at, rearm, cancel, setDaemon, addService, removeService,

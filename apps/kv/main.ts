@@ -12,11 +12,13 @@
 // /config (seeded by config.<key>= boot words) or a bare <key>= boot word:
 //   kv.port (default 8080), kv.disk (default 0), kv.format=1 (format a disk
 //   that holds something else — its contents are lost), kv.token=T (PUT and
-//   DELETE then need "Authorization: Bearer T"; GET stays open).
+//   DELETE then need "Authorization: Bearer T"; GET stays open), kv.cache_kb
+//   (the small-value cache; default 1/32 of RAM up to 4096, 0 turns it off).
 import {
   println, setting, intSetting, blkDevice, netStack, hold, every, cancel, setDaemon, randomU32, TimerHandler, Timer,
-  HttpServer, Router, HttpTcpService, VirtioBlk, runningApi, announceListening,
+  HttpServer, Router, HttpTcpService, VirtioBlk, runningApi, announceListening, memoryInfo, chargeHeap, MemOwner,
 } from "skiff";
+import { ValueCache, CacheMeter } from "./cache";
 import { KvLog, kvErrorName, KV_OK, STEP_BYTES } from "./log";
 import { KvDisk } from "./disk";
 import { KvRoutes, KvMetrics, KvAuth } from "./service";
@@ -37,6 +39,14 @@ class Poll extends TimerHandler {
     this.compactor.check();
   }
 }
+
+/** The cache's bytes count as the app's in /metrics and memStats. */
+class AppMeter extends CacheMeter {
+  charge(delta: i64): void { chargeHeap(MemOwner.App, delta); }
+}
+
+/** Values up to this size are cached (kv.cache_kb); larger ones are streamed. */
+const CACHE_MAX_VALUE: i32 = 16384;
 
 function mib(b: u64): string { return (b >> 20).toString(); }
 
@@ -99,11 +109,16 @@ export function main(): i32 {
   if (token.length > 0 && token.length < 8) { println("kv: kv.token must be at least 8 characters"); return 6; }
   const auth = new KvAuth(token);
   if (auth.enabled) println("kv: writes need a bearer token (kv.token)");
+  // The small-value cache: 1/32 of RAM by default, at most 4 MiB; kv.cache_kb=0 turns it off.
+  let dflt = <i32>(memoryInfo().ramBytes >> 15);
+  if (dflt > 4096) dflt = 4096;
+  const cacheKb = intSetting("kv.cache_kb", dflt, 0, 1 << 20);
+  const cache = new ValueCache(<i64>cacheKb << 10, CACHE_MAX_VALUE, new AppMeter());
   const router = new Router();
-  const routes = new KvRoutes(log, auth);
+  const routes = new KvRoutes(log, auth, cache);
   routes.install(router);
   const api = runningApi();
-  if (api !== null) api.state.extraMetrics.push(new KvMetrics(log, auth));
+  if (api !== null) api.state.extraMetrics.push(new KvMetrics(log, auth, cache));
   const server = new HttpServer(router);
   server.limits.maxBody = (1 << 20) + 1;      // a value may be 1 MiB; one byte more gets 413
   server.maxConnections = 64;

@@ -4,7 +4,8 @@
 // streams the value from disk in pieces as the connection drains (BodySource),
 // so a request holds at most one piece of it, never the whole value.
 import { Router, Handler, Request, Response, JsonWriter, MetricsSource, MetricsWriter, MIME_OCTETS, BodySource } from "skiff";
-import { KvLog, KvLoc, KV_OK, KV_ERR_NOT_FOUND, KV_ERR_TOO_LARGE, KV_ERR_BAD_KEY, KV_ERR_FULL, kvErrorName, MAX_VALUE_BYTES } from "./log";
+import { ValueCache } from "./cache";
+import { KvLog, KvLoc, KV_OK, KV_ERR_IO, KV_ERR_NOT_FOUND, KV_ERR_TOO_LARGE, KV_ERR_BAD_KEY, KV_ERR_FULL, kvErrorName, MAX_VALUE_BYTES } from "./log";
 import { crc32Update } from "./crc32";
 import { tokenEquals } from "./token";
 
@@ -65,12 +66,26 @@ class ValueSource extends BodySource {
 }
 
 class GetKey extends Handler {
-  constructor(public log: KvLog) { super(); }
+  constructor(public log: KvLog, public cache: ValueCache) { super(); }
   handle(req: Request, res: Response): void {
     const key = req.param("key")!;
     const loc = this.log.locate(key);
     if (loc === null) { res.error(404, "no such key"); return; }
-    if (loc.vlen == 0) { res.status = 200; res.contentType = MIME_OCTETS; return; }
+    res.status = 200;
+    res.contentType = MIME_OCTETS;
+    if (loc.vlen == 0) return;
+    const c = this.cache;
+    if (c.enabled && loc.vlen <= c.maxValue) {
+      // Small: from the cache, or read whole (CRC checked) and cached.
+      let v = c.get(key, loc);
+      if (v === null) {
+        v = this.log.get(key);
+        if (v === null) { res.error(503, kvErrorName(KV_ERR_IO)); return; }
+        c.put(key, loc, v);
+      }
+      res.body.appendBytes(v);
+      return;
+    }
     res.stream(200, MIME_OCTETS, new ValueSource(this.log, loc, this.log.keyCrc(key)));
   }
 }
@@ -117,19 +132,19 @@ class ListKeys extends Handler {
 }
 
 export class KvRoutes {
-  constructor(public log: KvLog, public auth: KvAuth) {}
+  constructor(public log: KvLog, public auth: KvAuth, public cache: ValueCache) {}
   install(r: Router): void {
     const list = new ListKeys(this.log);
     r.get("/kv", list).query("prefix").query("limit");
     r.get("/kv/", list).query("prefix").query("limit");
-    r.get("/kv/{key...}", new GetKey(this.log));
+    r.get("/kv/{key...}", new GetKey(this.log, this.cache));
     r.put("/kv/{key...}", new PutKey(this.log, this.auth)).noAuth();
     r.delete("/kv/{key...}", new DeleteKey(this.log, this.auth)).noAuth();
   }
 }
 
 export class KvMetrics extends MetricsSource {
-  constructor(public log: KvLog, public auth: KvAuth) { super(); }
+  constructor(public log: KvLog, public auth: KvAuth, public cache: ValueCache) { super(); }
   write(w: MetricsWriter): void {
     const l = this.log;
     w.family("skiff_kv_keys", "gauge", "Live keys in the kv store.");
@@ -154,6 +169,11 @@ export class KvMetrics extends MetricsSource {
     w.sample("skiff_kv_compaction_bytes_total", ["kind", "reclaimed"], <f64>l.stats.bytesReclaimed);
     w.family("skiff_kv_compacting", "gauge", "1 while a background compaction pass runs.");
     w.sample("skiff_kv_compacting", [], l.compacting ? 1.0 : 0.0);
+    w.family("skiff_kv_cache_bytes", "gauge", "Bytes held by the small-value cache (kv.cache_kb), charged to the app.");
+    w.sample("skiff_kv_cache_bytes", [], <f64>this.cache.bytes);
+    w.family("skiff_kv_cache_lookups_total", "counter", "Small-value cache lookups by result.");
+    w.sample("skiff_kv_cache_lookups_total", ["result", "hit"], <f64>this.cache.hits);
+    w.sample("skiff_kv_cache_lookups_total", ["result", "miss"], <f64>this.cache.misses);
     w.family("skiff_kv_auth_failures_total", "counter", "Writes refused for a missing or wrong bearer token (kv.token).");
     w.sample("skiff_kv_auth_failures_total", [], <f64>this.auth.failures);
   }

@@ -22,6 +22,8 @@ type E = {
   headV(): bigint; tailV(): bigint; maxValue(): number; steps(): bigint; bytesMoved(): bigint;
   diskReads(): number; diskWrites(): number; getInPieces(k: number, piece: number, churn: number): number;
   tokenOk(a: number, b: number): number;
+  newCache(limit: number, maxValue: number): void; cachedGet(k: number): number; cacheHits(): bigint; cacheMisses(): bigint;
+  cacheBytes(): bigint; cacheCount(): number; meterTotal(): bigint;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -516,6 +518,42 @@ describe("kernel/http streamed bodies (Response.stream), as GET uses them", () =
     expect(out).toContain("Content-Length: 5000");
     expect(out.endsWith("\r\n\r\n")).toBe(true);
     expect(h.exports.sourceReads()).toBe(0);
+  });
+});
+
+describe("the small-value cache", () => {
+  const cget = (key: string) => k.str(call(() => k.exports.cachedGet(s(key))));
+  it("serves repeated reads from memory, never a stale value, within its byte limit, all of it metered", () => {
+    k.exports.newDisk(1 << 20);
+    expect(open()).toBe(OK);
+    k.exports.newCache(8192, 1000);
+    for (let i = 0; i < 40; i++) expect(put(`k${i}`, `value-${i}-` + "c".repeat(200))).toBe(OK);
+    const reads0 = k.exports.diskReads();
+    expect(cget("k1")).toBe("value-1-" + "c".repeat(200));
+    const reads1 = k.exports.diskReads();
+    expect(reads1).toBeGreaterThan(reads0);
+    expect(cget("k1")).toBe("value-1-" + "c".repeat(200));
+    expect(k.exports.diskReads()).toBe(reads1);                 // a hit: no disk read
+    expect(Number(k.exports.cacheHits())).toBe(1);
+    // Overwritten: the cached copy is not served.
+    expect(put("k1", "new")).toBe(OK);
+    expect(cget("k1")).toBe("new");
+    // Many keys: the limit holds, the oldest go first, and the meter agrees.
+    for (let i = 0; i < 40; i++) expect(cget(`k${i}`)).toBe(i === 1 ? "new" : `value-${i}-` + "c".repeat(200));
+    expect(Number(k.exports.cacheBytes())).toBeLessThanOrEqual(8192);
+    expect(k.exports.cacheCount()).toBeLessThan(40);
+    expect(k.exports.meterTotal()).toBe(k.exports.cacheBytes());
+    // Values over the size limit are never cached; compaction moving a value keeps its entry right.
+    expect(put("big", "b".repeat(2000))).toBe(OK);
+    expect(cget("big")).toBe("b".repeat(2000));
+    expect(cget("big")).toBe("b".repeat(2000));
+    const misses = Number(k.exports.cacheMisses());
+    expect(cget("k39")).toBe("value-39-" + "c".repeat(200));
+    const moved0 = Number(k.exports.bytesMoved());
+    for (let i = 0; i < 4; i++) expect(call(() => k.exports.compactStep(0n))).toBe(OK);   // moves every live record
+    expect(Number(k.exports.bytesMoved())).toBeGreaterThan(moved0);
+    expect(cget("k39")).toBe("value-39-" + "c".repeat(200));
+    expect(Number(k.exports.cacheMisses())).toBe(misses);
   });
 });
 

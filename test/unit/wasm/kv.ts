@@ -8,6 +8,7 @@ import { KvDisk } from "../../../apps/kv/disk";
 import { KvLog, KV_OK, STEP_BYTES } from "../../../apps/kv/log";
 import { crc32 } from "../../../apps/kv/crc32";
 import { tokenEquals } from "../../../apps/kv/token";
+import { ValueCache, CacheMeter } from "../../../apps/kv/cache";
 
 class PendingWrite {
   constructor(public off: u64, public bytes: Uint8Array) {}
@@ -187,3 +188,29 @@ export function getInPieces(key: string, piece: i32, churn: i32): string {
   return String.UTF8.decodeUnsafe(out.dataStart, <usize>out.length);
 }
 export function tokenOk(presented: string, expected: string): bool { return tokenEquals(presented, expected); }
+
+// The small-value cache (apps/kv/cache.ts) over the current log.
+class Meter extends CacheMeter {
+  total: i64 = 0;
+  charge(d: i64): void { this.total += d; }
+}
+let meter = new Meter();
+let cache = new ValueCache(0, 0, null);
+export function newCache(limit: i32, maxValue: i32): void { meter = new Meter(); cache = new ValueCache(<i64>limit, maxValue, meter); }
+/** The value of key through the cache (filled on a miss), or "!none". */
+export function cachedGet(key: string): string {
+  const loc = log.locate(key);
+  if (loc === null) return "!none";
+  let v = cache.get(key, loc);
+  if (v === null) {
+    v = log.get(key);
+    if (v === null) return "!io";
+    cache.put(key, loc, v);
+  }
+  return String.UTF8.decodeUnsafe(v.dataStart, <usize>v.length);
+}
+export function cacheHits(): u64 { return cache.hits; }
+export function cacheMisses(): u64 { return cache.misses; }
+export function cacheBytes(): i64 { return cache.bytes; }
+export function cacheCount(): i32 { return cache.count; }
+export function meterTotal(): i64 { return meter.total; }
