@@ -34,7 +34,9 @@ class MemDisk extends KvDisk {
   crashOpIn: i32 = -1;
   dead: bool = false;
   ops: i32 = 0;
-  /** Keep this many pending writes whole at an op crash (-1: all), tear the next by crashTorn bytes. */
+  /** Keep this many pending writes whole at an op crash (-1: all; -2: only
+   *  the last, as a disk that reorders writes between flushes may), tear the
+   *  next by crashTorn bytes. */
   opKeep: i32 = 0;
   private opCrash(): bool {
     if (this.dead) return true;
@@ -43,7 +45,7 @@ class MemDisk extends KvDisk {
     if (this.crashOpIn > 0) { this.crashOpIn--; return false; }
     this.crashOpIn = -1;
     this.dead = true;
-    this.crash(this.opKeep < 0 ? this.pending.length : this.opKeep, this.crashTorn);
+    this.crash(this.opKeep == -1 ? this.pending.length : this.opKeep, this.crashTorn);
     return true;
   }
   constructor(n: i32) {
@@ -89,6 +91,16 @@ class MemDisk extends KvDisk {
   /** Pending writes 0..keep-1 reach the disk whole, write keep only its first
    *  torn bytes, the rest never; then the volatile state is lost. */
   crash(keep: i32, torn: i32): void {
+    if (keep == -2) {
+      // A disk that reorders: only the last write since the flush got there.
+      if (this.pending.length > 0) {
+        const p = this.pending[this.pending.length - 1];
+        this.durable.set(p.bytes, <i32>p.off);
+      }
+      this.pending = [];
+      this.data.set(this.durable);
+      return;
+    }
     for (let i = 0; i < this.pending.length; i++) {
       const p = this.pending[i];
       if (i < keep) this.durable.set(p.bytes, <i32>p.off);
