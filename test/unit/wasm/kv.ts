@@ -181,9 +181,11 @@ export function diskWrites(): i32 { return disk.writes; }
 /** Reads key's value in pieces of piece bytes, as a streamed GET does, with a
  *  put of filler between pieces when churn > 0; the value as a string, or
  *  "!<error>" when a piece failed. */
-export function getInPieces(key: string, piece: i32, churn: i32): string {
+export function getInPieces(key: string, piece: i32, churn: i32, replace: bool = false): string {
   const loc = log.locate(key);
   if (loc === null) return "!none";
+  // The key replaced once reading started: the old record is dead from then on.
+  if (replace) log.putBytes(key, new Uint8Array(10));
   const out = new Uint8Array(loc.vlen);
   let pos = 0;
   let i = 0;
