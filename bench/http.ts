@@ -18,6 +18,12 @@ import { buildSkiffHttpd, buildSkiffKv, kvScripts, linuxHttpInitramfs, startServ
 
 export const HTTP_CONNECTIONS = 32;
 const KV_VALUE_BYTES = 64;
+/** Large values: 1 MiB each, written over KV_BIG_KEYS keys again and again
+ *  on a 96 MiB disk (so the log wraps and compacts within the run), 4 connections. */
+const KV_BIG_BYTES = 1 << 20;
+const KV_BIG_KEYS = 40;
+const KV_BIG_DISK = "96M";
+const KV_BIG_CONNECTIONS = 4;
 
 /** One measure over the rounds: Skiff, Linux and the per-round ratio Skiff / Linux. */
 export interface Measure {
@@ -47,9 +53,11 @@ export interface HttpResult {
   notes: string[];
 }
 
-type Key = "httpRps" | "httpP50" | "httpP99" | "kvPutRps" | "kvPutP99" | "kvGetRps" | "kvGetP99" | "upP50" | "upP99";
+type Key = "httpRps" | "httpP50" | "httpP99" | "kvPutRps" | "kvPutP99" | "kvGetRps" | "kvGetP99" | "upP50" | "upP99" |
+  "kvBigPutRps" | "kvBigPutP99" | "kvBigGetRps" | "kvBigGetP99";
 
-export async function runHttp(root: string, io: IO, opts: { rounds: number; machine: Machine; wrkSeconds: number; memory: string; linux: boolean }): Promise<HttpResult> {
+/** kvOnly: just the kv measures (`--only kv`), 64-byte and 1 MiB values. */
+export async function runHttp(root: string, io: IO, opts: { rounds: number; machine: Machine; wrkSeconds: number; memory: string; linux: boolean; kvOnly?: boolean }): Promise<HttpResult> {
   io.out(`http: building apps/httpd (site embedded: index.html, ${INDEX_HTML.length} bytes) and apps/kv`);
   const httpd = await buildSkiffHttpd(root, io);
   const kv = await buildSkiffKv(root, io);
@@ -61,6 +69,7 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
   }
   const scratch = join(root, "build", "bench", "http");
   const scripts = kvScripts(scratch, KV_VALUE_BYTES);
+  const big = kvScripts(scratch, KV_BIG_BYTES, KV_BIG_KEYS);
   const secs = opts.wrkSeconds;
   const restSecs = Math.max(2, Math.round(secs / 2));
   const vals: Record<Kind, Record<Key, (number | null)[]>> = { skiff: {} as Record<Key, (number | null)[]>, linux: {} as Record<Key, (number | null)[]> };
@@ -80,7 +89,9 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
     io.out(`  round ${round + 1}/${opts.rounds}`);
     const order: Kind[] = !opts.linux ? ["skiff"] : round % 2 ? ["linux", "skiff"] : ["skiff", "linux"];
     for (const kind of order) {
+      if (opts.kvOnly && kind === "linux") continue;
       // The static file and the uptime request: one guest.
+      if (!opts.kvOnly) {
       const s = await startServer({ ...common, kind, skiffElf: httpd.elf, lifeMs: 120000 + (secs + restSecs + 60) * 1000 });
       try {
         if (s.firstHttpMs === null) {
@@ -96,6 +107,7 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
         }
       } finally {
         await s.stop();
+      }
       }
       if (kind === "linux") continue;
       // kv: a fresh disk, writes then reads of what was written.
@@ -117,6 +129,26 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
       } finally {
         await k.stop();
       }
+      if (!opts.kvOnly) continue;
+      // kv with 1 MiB values on a small disk: rewrites of a few keys (the log compacts), then reads.
+      const b = await startServer({ ...common, kind, app: "kv", diskSize: KV_BIG_DISK, skiffElf: kv.elf, lifeMs: 120000 + (2 * secs + 60) * 1000 });
+      try {
+        if (b.firstHttpMs === null) {
+          io.out(`    kv: not ready: ${b.q.serial().slice(-300)}`);
+          for (const x of ["kvBigPutRps", "kvBigPutP99", "kvBigGetRps", "kvBigGetP99"] as Key[]) put(kind, x, null);
+        } else {
+          const w = await runWrk(`${b.web}/`, secs, [], { connections: KV_BIG_CONNECTIONS, script: big.put });
+          record(round, kind, `kv PUT (1 MiB values over ${KV_BIG_KEYS} keys)`, w);
+          put(kind, "kvBigPutRps", ok(w) ? w.rps : null); put(kind, "kvBigPutP99", ok(w) ? w.p99Ms : null);
+          const n = Math.min(KV_BIG_KEYS, Math.max(1, Math.floor((w.requests ?? 1) * 0.9)));
+          const r = await runWrk(`${b.web}/`, secs, [], { connections: KV_BIG_CONNECTIONS, script: big.get(n) });
+          record(round, kind, `kv GET over ${n} keys (1 MiB values)`, r);
+          put(kind, "kvBigGetRps", ok(r) ? r.rps : null); put(kind, "kvBigGetP99", ok(r) ? r.p99Ms : null);
+          notes.push(`round ${round + 1}: kv after the 1 MiB runs: ${(b.q.serial().match(/kv: compaction \d+ (started|done)[^\n]*/g) ?? ["no compaction pass logged"]).slice(-2).join("; ")}`);
+        }
+      } finally {
+        await b.stop();
+      }
     }
   }
 
@@ -134,7 +166,19 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
     linuxNote: linuxNote ?? (opts.linux ? undefined : "not run (add --vs linux)"),
   });
   const noKv = opts.linux ? "n/a (no kv store in the Linux reference guest)" : undefined;
-  const measures = [
+  const bigMeasures = [
+    m(`kv: PUT 1 MiB values over ${KV_BIG_KEYS} keys, writes/s (${KV_BIG_CONNECTIONS} connections, ${KV_BIG_DISK} disk, compacting)`, "req/s", "kvBigPutRps", true, noKv),
+    m("kv: PUT 1 MiB latency p99", "ms", "kvBigPutP99", false, noKv),
+    m(`kv: GET 1 MiB values, reads/s (${KV_BIG_CONNECTIONS} connections, streamed from disk)`, "req/s", "kvBigGetRps", true, noKv),
+    m("kv: GET 1 MiB latency p99", "ms", "kvBigGetP99", false, noKv),
+  ];
+  const measures = opts.kvOnly ? [
+    m(`kv: PUT new keys, writes/s (${HTTP_CONNECTIONS} connections, flushed before the answer)`, "req/s", "kvPutRps", true, noKv),
+    m("kv: PUT latency p99", "ms", "kvPutP99", false, noKv),
+    m(`kv: GET written keys, reads/s (${HTTP_CONNECTIONS} connections)`, "req/s", "kvGetRps", true, noKv),
+    m("kv: GET latency p99", "ms", "kvGetP99", false, noKv),
+    ...bigMeasures,
+  ] : [
     m(`httpd: GET /index.html, requests/s (${HTTP_CONNECTIONS} connections)`, "req/s", "httpRps", true),
     m("httpd: latency p50", "ms", "httpP50", false),
     m("httpd: latency p99", "ms", "httpP99", false),

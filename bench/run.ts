@@ -1,7 +1,7 @@
 // bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
 // writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
 // regenerates the suite's section of docs/BENCHMARKS.md.
-//   --only boot|linux|virtio|net|core|http|dev   one suite (default: boot, core, virtio, net and http, plus linux with --vs linux;
+//   --only boot|linux|virtio|net|core|http|dev|kv   one suite (kv: only apps/kv, 64-byte and 1 MiB values; not in the default set, its section of docs/BENCHMARKS.md is written by hand) (default: boot, core, virtio, net and http, plus linux with --vs linux;
 //                       net and http compare with the Linux guest under --vs linux)
 //   --vs linux          add the side-by-side Linux guest comparison
 //   --quick             few rounds, short wrk: a smoke run, not for the docs' record
@@ -28,7 +28,7 @@ import { setBenchAccel } from "./lib/launch.js";
 import { bootMarkdown, httpMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
 
 export const benchSpecs: OptionSpecs = {
-  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http", "dev"], metavar: "SUITE" },
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http", "dev", "kv"], metavar: "SUITE" },
   vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
   quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
   rounds: { type: "number", help: "rounds per suite (default 20 boot / 5 linux; --quick 3 / 2): the boot ratio is a ~2 ms difference on a ~20 ms run, so it needs many rounds to be stable", metavar: "N" },
@@ -128,6 +128,15 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       devDoc = devMarkdown(virtioHostLine(host), r);
       io.out("");
       io.out(devDoc);
+    } else if (suite === "kv") {
+      // apps/kv alone in the default 64 MiB guest: 64-byte values, then 1 MiB values that make the log compact.
+      const r = await runHttp(root, io, {
+        rounds: (values.rounds as number | undefined) ?? (quick ? 1 : 3), machine: ((values.machine as Machine[] | undefined) ?? ["q35"])[0],
+        wrkSeconds: quick ? 2 : 10, memory: "64M", linux: false, kvOnly: true,
+      });
+      result = r;
+      io.out("");
+      io.out(httpMarkdown(host, r));
     } else if (suite === "core") {
       io.out(`core: accelerator ${host.accel}`);
       const r = await runCore(root, io, {

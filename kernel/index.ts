@@ -1,7 +1,7 @@
 // kernel/index.ts — the kernel's public API: what apps import from "skiff".
 export { print, println, dmesg } from "./console";
 export { bootInfo, cmdline, BootInfo, Cmdline, MemRegion } from "./bootinfo";
-export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine } from "./mm";
+export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine, chargeHeap } from "./mm";
 export {
   Task, TaskState, Service, TimerHandler, Timer, TaskInfo, SchedStats,
   spawn, wake, sleep, after, every, at, rearm, cancel, setDaemon, addService, removeService,
@@ -31,7 +31,7 @@ export { randomSourceName, RandomSource, setHardwareSource } from "./random";
 // Devices are probed on first use; these make sure of it.
 export { randomBytes, randomU32, randomU64, probeDevices } from "./devices";
 export {
-  HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, Request, Response, Header,
+  HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, BodySource, Request, Response, Header,
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
   HandlerFn, FnHandler,
 } from "./http";

@@ -43,8 +43,13 @@ export function buildSkiffHttpd(root: string, io: IO): Promise<BuildResult> {
   return build({ app: join(root, "apps", "httpd"), outDir: join(root, "build", "bench", "httpd"), embed: siteDir(root), quiet: true }, io);
 }
 
+/** apps/kv, or the app folder in SKIFF_BENCH_KV_APP (to measure another
+ *  version of it against the same kernel, e.g. an older kv checked out with
+ *  `git show`). */
 export function buildSkiffKv(root: string, io: IO): Promise<BuildResult> {
-  return build({ app: join(root, "apps", "kv"), outDir: join(root, "build", "bench", "kv"), quiet: true }, io);
+  const other = process.env.SKIFF_BENCH_KV_APP;
+  const app = other ? other : join(root, "apps", "kv");
+  return build({ app, outDir: join(root, "build", "bench", other ? "kv-other" : "kv"), quiet: true }, io);
 }
 
 /** /cgi-bin/uptime for busybox httpd: the Linux side of `GET /os/uptime`. */
@@ -157,6 +162,8 @@ export interface StartOptions {
   memory: string;
   /** Skiff: httpd (default) or kv on a fresh raw disk. */
   app?: "httpd" | "kv";
+  /** kv's disk (truncate -s syntax; default 64M). */
+  diskSize?: string;
   skiffElf: string;
   g: LinuxGuest | null;
   linuxInitrd?: string;
@@ -182,7 +189,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
   if (!linux && app === "kv") {
     disk = join(o.scratch ?? "/tmp", `skiff-bench-kv-${process.pid}.img`);
     writeFileSync(disk, Buffer.alloc(0));
-    execFileSync("truncate", ["-s", "64M", disk]);
+    execFileSync("truncate", ["-s", o.diskSize ?? "64M", disk]);
     extra.push("-drive", `file=${disk},if=none,id=disk0,format=raw`, "-device", `${pci ? "virtio-blk-pci" : "virtio-blk-device"},drive=disk0`);
   }
   const word = linux ? LINUX_CMDLINE : app === "kv" ? "kv.port=80" : SKIFF_HTTPD_CMDLINE;
@@ -238,15 +245,18 @@ export async function startServer(o: StartOptions): Promise<Server> {
   }
 }
 
-/** wrk Lua scripts for the kv store: PUTs of new keys, GETs over the first n. */
-export function kvScripts(dir: string, valueBytes: number): { put: string; get: (n: number) => string } {
+/** wrk Lua scripts for the kv store: PUTs of new keys (or, with keys, over
+ *  keys k0..k(keys-1) again and again, so the log keeps compacting), GETs
+ *  over the first n. */
+export function kvScripts(dir: string, valueBytes: number, keys = 0): { put: string; get: (n: number) => string } {
   mkdirSync(dir, { recursive: true });
-  const put = join(dir, "kv-put.lua");
-  writeFileSync(put, `-- PUT /kv/k<i> with a ${valueBytes}-byte value, i counting up from 0
+  const put = join(dir, `kv-put-${valueBytes}${keys ? `-${keys}` : ""}.lua`);
+  const key = keys ? `(i % ${keys})` : "i";
+  writeFileSync(put, `-- PUT /kv/k<i> with a ${valueBytes}-byte value, i counting up from 0${keys ? ` (modulo ${keys})` : ""}
 local i = 0
 local body = string.rep("v", ${valueBytes})
 request = function()
-  local r = wrk.format("PUT", "/kv/k" .. i, { ["Content-Length"] = tostring(#body) }, body)
+  local r = wrk.format("PUT", "/kv/k" .. ${key}, { ["Content-Length"] = tostring(#body) }, body)
   i = i + 1
   return r
 end
@@ -254,7 +264,7 @@ end
   return {
     put,
     get: (n: number) => {
-      const f = join(dir, `kv-get-${n}.lua`);
+      const f = join(dir, `kv-get-${valueBytes}-${n}.lua`);
       writeFileSync(f, `-- GET /kv/k<i> over the ${n} keys written before
 local i = 0
 request = function()

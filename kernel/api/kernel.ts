@@ -76,7 +76,7 @@ export class KernelBlocks extends BlockSource {
       if (b === null) continue;
       const e = new BlockEntry();
       e.name = b.name; e.reads = b.reads; e.writes = b.writes; e.errors = b.errors;
-      // The driver counts requests, not bytes, so far; the byte counters stay 0.
+      e.readBytes = b.readBytes; e.writeBytes = b.writeBytes;
       out.push(e);
     }
     return out;

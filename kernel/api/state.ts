@@ -228,14 +228,16 @@ export class ApiState {
 
   private secret: string = "";
 
-  /** text with every occurrence of the token, and the value of an api.token=
-   *  word, replaced: /os/dmesg and /os/cmdline never echo the secret. */
+  /** text with every occurrence of the token, and the value of any
+   *  <name>.token= word (api.token=, an app's kv.token=), replaced:
+   *  /os/dmesg and /os/cmdline never echo a secret. */
   redact(text: string): string {
     let t = text;
     if (this.secret.length > 0) t = t.replaceAll(this.secret, "<redacted>");
-    let at = t.indexOf(ARG_TOKEN + "=");
+    const word = ".token=";
+    let at = t.indexOf(word);
     while (at >= 0) {
-      const start = at + ARG_TOKEN.length + 1;
+      const start = at + word.length;
       let end = start;
       if (end < t.length && t.charCodeAt(end) == 0x22) {   // a quoted value
         end++;
@@ -245,7 +247,7 @@ export class ApiState {
         while (end < t.length && t.charCodeAt(end) != 0x20 && t.charCodeAt(end) != 0x0a) end++;
       }
       t = t.substring(0, start) + "<redacted>" + t.substring(end);
-      at = t.indexOf(ARG_TOKEN + "=", start + 10);
+      at = t.indexOf(word, start + 10);
     }
     return t;
   }

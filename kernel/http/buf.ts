@@ -51,6 +51,15 @@ export class ByteBuf {
 
   appendBytes(a: Uint8Array): void { this.append(a.dataStart, a.length); }
 
+  /** Room for n bytes at the tail, to be filled in place and then added
+   *  with grow(k) (k <= n); valid until the next call that appends. */
+  space(n: i32): usize {
+    this.reserve(n);
+    return changetype<usize>(this.data) + <usize>this.tail;
+  }
+
+  grow(k: i32): void { if (k > 0) this.tail += k; }
+
   appendBuf(b: ByteBuf): void { this.append(b.ptr, b.length); }
 
   /** Appends s as Latin-1: for protocol text (status lines, header names). Code

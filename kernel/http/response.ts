@@ -22,6 +22,18 @@ export const MIME_OCTETS = "application/octet-stream";
 /** Largest chunk written when a response is sent chunked. */
 const CHUNK_MAX: i32 = 16384;
 
+/** A response body produced in pieces while it is sent (e.g. read from disk),
+ *  so a large body is never held whole: the connection asks for the next
+ *  piece whenever its unsent output runs low. */
+export abstract class BodySource {
+  /** Bytes in all; sent as Content-Length. */
+  abstract total(): i32;
+  /** Writes the next 1..max bytes at dst and returns how many; 0 or less
+   *  means the body cannot be finished (the connection is then closed, so
+   *  the client sees a short body rather than a wrong one). */
+  abstract read(dst: usize, max: i32): i32;
+}
+
 export class Response {
   /** 0 until a handler sets it; a response left at 0 is answered with 500. */
   status: i32 = 0;
@@ -34,6 +46,17 @@ export class Response {
   close: bool = false;
   /** Headers refused because the name was not a token. */
   droppedHeaders: i32 = 0;
+  /** When set, the body comes from here instead of body (see stream()). */
+  source: BodySource | null = null;
+
+  /** Sends status with a body read from src as it goes out (Content-Length
+   *  framing, never chunked). */
+  stream(status: i32, contentType: string, src: BodySource): void {
+    this.status = status;
+    this.contentType = contentType;
+    this.body.clear();
+    this.source = src;
+  }
 
   /** Sets a header, replacing any of the same name (case-insensitive). */
   setHeader(name: string, value: string): void {
@@ -143,21 +166,23 @@ export function serializeResponse(res: Response, head: bool, versionMinor: i32, 
   }
   const noBody = statusHasNoBody(status);
   const ct = res.contentType;
-  if (!noBody && (ct !== null || res.body.length > 0)) header(out, "Content-Type", ct !== null ? ct : MIME_OCTETS);
+  const src = res.source;
+  const length = src !== null ? src.total() : res.body.length;
+  if (!noBody && (ct !== null || length > 0)) header(out, "Content-Type", ct !== null ? ct : MIME_OCTETS);
   // Chunked only to HTTP/1.1 clients (RFC 9112 §6.1); HEAD still advertises it.
-  const chunked = res.chunked && versionMinor == 1 && !noBody;
+  const chunked = res.chunked && versionMinor == 1 && !noBody && src === null;
   if (!noBody) {
     if (chunked) header(out, "Transfer-Encoding", "chunked");
     else {
       out.appendLatin1("Content-Length: ");
-      out.appendDecimal(<u64>res.body.length);
+      out.appendDecimal(<u64>length);
       out.appendLatin1("\r\n");
     }
   }
   if (!keepAlive) header(out, "Connection", "close");
   else if (versionMinor == 0) header(out, "Connection", "keep-alive");
   out.appendLatin1("\r\n");
-  if (head || noBody) return;
+  if (head || noBody || src !== null) return;   // a source's body follows from the connection
   if (!chunked) { out.appendBuf(res.body); return; }
   // chunked-body = *chunk last-chunk trailer-section CRLF  (RFC 9112 §7.1)
   const p = res.body.ptr;

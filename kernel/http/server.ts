@@ -12,9 +12,10 @@
 // accepts less), which pushes back on a client that never reads.
 import { ByteBuf } from "./buf";
 import { Request } from "./request";
-import { Response, Handler, serializeResponse, errorJson, MIME_JSON } from "./response";
+import { Response, Handler, BodySource, serializeResponse, errorJson, MIME_JSON } from "./response";
 import { RequestParser } from "./parser";
 import { HttpLimits } from "./limits";
+import { statusHasNoBody } from "./status";
 import { WallClock, httpDate } from "./clock";
 import { Guarded, runGuarded, reportFault, FaultSite, FAULT_NONE, FAULT_OOM } from "../fault";
 
@@ -94,9 +95,17 @@ export class HttpServer {
   }
 }
 
+/** A streamed body is pulled into the output in pieces of this size, once
+ *  less than this is waiting to be sent. */
+const SOURCE_PIECE: i32 = 65536;
+
 export class HttpConnection {
   private input: ByteBuf = new ByteBuf(512);
   private output: ByteBuf = new ByteBuf(512);
+  /** A streamed response body still being read (Response.stream), and how
+   *  many of its bytes are still to come. */
+  private source: BodySource | null = null;
+  private sourceLeft: i32 = 0;
   private parser: RequestParser;
   private closing: bool = false;
   private closed: bool = false;
@@ -146,8 +155,28 @@ export class HttpConnection {
     this.output.consume(n);
     this.server.stats.bytesOut += <u64>n;
     this.lastActivityNs = this.nowNs;
+    this.pullSource();
     // Output drained below the limit: pipelined requests may continue.
     if (!this.closing && this.input.length > 0) this.process();
+  }
+
+  /** Tops the output up from a streamed body while little is waiting. */
+  private pullSource(): void {
+    while (this.source !== null && this.output.length < SOURCE_PIECE) {
+      const src = this.source!;
+      const want = this.sourceLeft < SOURCE_PIECE ? this.sourceLeft : SOURCE_PIECE;
+      const got = src.read(this.output.space(want), want);
+      if (got <= 0 || got > want) {
+        // The body cannot be finished: end the connection short of it.
+        this.source = null;
+        this.closing = true;
+        this.input.clear();
+        return;
+      }
+      this.output.grow(got);
+      this.sourceLeft -= got;
+      if (this.sourceLeft == 0) this.source = null;
+    }
   }
 
   /** All pending output, consumed (for tests and simple adapters). */
@@ -166,7 +195,7 @@ export class HttpConnection {
 
   /** True once the connection is done and its output has been sent: the
    *  adapter should close the socket and call close(). */
-  shouldClose(): bool { return (this.closing || this.closed) && this.output.length == 0; }
+  shouldClose(): bool { return (this.closing || this.closed) && this.output.length == 0 && this.source === null; }
 
   get isClosing(): bool { return this.closing; }
 
@@ -176,6 +205,7 @@ export class HttpConnection {
     this.closed = true;
     this.closing = true;
     this.input.clear();
+    this.source = null;
     if (this.counted) { this.server.active--; this.counted = false; }
   }
 
@@ -210,7 +240,7 @@ export class HttpConnection {
   private process(): void {
     const p = this.parser;
     const lim = this.server.limits;
-    while (!this.closing && this.input.length > 0 && this.output.length < lim.maxPendingOutput) {
+    while (!this.closing && this.input.length > 0 && this.output.length < lim.maxPendingOutput && this.source === null) {
       const wasStarted = p.started;
       const n = p.feed(this.input.ptr, this.input.length);
       if (!wasStarted && p.started) { this.requestStartNs = this.nowNs; this.requestBytes = 0; }
@@ -298,11 +328,18 @@ export class HttpConnection {
     serializeResponse(res, req.isHead, req.versionMinor, keepAlive, srv.dateHeader(this.nowNs), srv.serverName, this.output);
     this.requests++;
     srv.countStatus(res.status);
+    const src = res.source;
+    let streamed = 0;
+    if (src !== null && !req.isHead && !statusHasNoBody(res.status)) {
+      streamed = src.total();
+      if (streamed > 0) { this.source = src; this.sourceLeft = streamed; }
+    }
     const o = srv.observer;
     if (o !== null) {
-      o.completed(req.method, req.route, res.status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before);
+      o.completed(req.method, req.route, res.status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before + streamed);
     }
     if (!keepAlive) { this.closing = true; this.input.clear(); }
+    this.pullSource();
   }
 
   private errorResponse(status: i32, message: string): void {

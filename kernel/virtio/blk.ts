@@ -83,6 +83,9 @@ export class VirtioBlk extends VirtioDevice {
   canFlush: bool = false;
   reads: u64 = 0;
   writes: u64 = 0;
+  /** Bytes moved by completed reads and writes. */
+  readBytes: u64 = 0;
+  writeBytes: u64 = 0;
   flushes: u64 = 0;
   errors: u64 = 0;
   /** Requests whose completion was found by the interrupt path. */
@@ -180,8 +183,8 @@ export class VirtioBlk extends VirtioDevice {
       const s = load<u8>(this.slotMem + <usize>(32 * slot), 16);
       if (s == VIRTIO_BLK_S_OK) {
         req.status = BLK_OK;
-        if (req.op == VIRTIO_BLK_T_IN) this.reads++;
-        else if (req.op == VIRTIO_BLK_T_OUT) this.writes++;
+        if (req.op == VIRTIO_BLK_T_IN) { this.reads++; this.readBytes += <u64>req.len; }
+        else if (req.op == VIRTIO_BLK_T_OUT) { this.writes++; this.writeBytes += <u64>req.len; }
         else this.flushes++;
       } else {
         req.status = s == VIRTIO_BLK_S_UNSUPP ? BLK_ERR_UNSUPPORTED : BLK_ERR_IO;

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createServer } from "node:net";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
@@ -85,6 +85,11 @@ describe("httpd (q35, TCG)", () => {
     expect((await fetch(`${web}/`)).headers.get("cache-control")).toBe("max-age=30");
     const metrics = await (await fetch(`${api}/metrics`)).text();
     expect(metrics).toMatch(/skiff_httpd_responses_total\{outcome="partial"\} [1-9]/);
+    // The driver's byte counters: the site was read from blk0, nothing written to it.
+    const read = Number(/^skiff_block_read_bytes_total\{device="blk0"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(read).toBeGreaterThanOrEqual(statSync(img).size > 4096 ? 4096 : 512);
+    expect(read % 512).toBe(0);
+    expect(metrics).toMatch(/^skiff_block_written_bytes_total\{device="blk0"\} 0$/m);
     await g.stop();
   }, 300_000);
 
