@@ -14,6 +14,8 @@
 uint32_t wasm_rt_call_stack_depth;
 
 __attribute__((noreturn)) static void report_heap_exhausted(uintptr_t rip);
+extern const struct skiff_sym skiff_syms[];
+extern const char skiff_symstr[];
 
 /* Linear memory starts at the first page boundary after the image and may grow
  * up to linear_limit_bytes: the end of the RAM region holding it, which the
@@ -160,11 +162,35 @@ const char *wasm_rt_strerror(wasm_rt_trap_t trap) {
   }
 }
 
+/* The length of a symbol's name without the suffix gcc gives the pieces and
+ * clones of a function (f37.part.0, f37.isra.0, f37.constprop.0, f37.cold). */
+static size_t base_name_length(const char *n) {
+  static const char *const suffixes[] = {".part.", ".isra.", ".constprop.", ".cold"};
+  size_t len = strlen(n);
+  for (size_t i = 1; i < len; i++) {
+    if (n[i] != '.') continue;
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+      size_t m = strlen(suffixes[k]);
+      if (i + m <= len && memcmp(n + i, suffixes[k], m) == 0) return i;
+    }
+  }
+  return len;
+}
+
+/* Whether two symbols belong to one Wasm function. */
+static bool same_wasm_function(int32_t a, int32_t b) {
+  if (a < 0 || b < 0) return false;
+  if (a == b) return true;
+  const char *x = &skiff_symstr[skiff_syms[a].name], *y = &skiff_symstr[skiff_syms[b].name];
+  size_t lx = base_name_length(x), ly = base_name_length(y);
+  return lx == ly && memcmp(x, y, lx) == 0;
+}
+
 /* The generated code calls this at the faulting instruction, so our return
  * address lies inside the Wasm function that trapped. */
 __attribute__((noreturn, noinline)) void wasm_rt_trap(wasm_rt_trap_t trap) {
   uintptr_t rip = (uintptr_t)__builtin_return_address(0) - 1;
-  if (trap == WASM_RT_TRAP_UNREACHABLE && grow_refused_sym >= 0 && symbol_index_for(rip) == grow_refused_sym)
+  if (trap == WASM_RT_TRAP_UNREACHABLE && grow_refused_sym >= 0 && same_wasm_function(symbol_index_for(rip), grow_refused_sym))
     report_heap_exhausted(rip);
   report_trap(wasm_rt_strerror(trap), rip);
 }
