@@ -33,6 +33,9 @@
 //                   column): abort inside a guarded call unwinds it; outside,
 //                   returns. memory_reserve(bytes): guarded calls may not grow
 //                   linear memory into the last `bytes` before the limit.
+//                   memory_pressure(fnIndex, arg, zoneBytes): before growing
+//                   linear memory into its last zoneBytes, call table entry
+//                   fnIndex ((i32) => void) with arg: the kernel collects.
 
 export const HOSTIF_VERSION: u32 = 4;
 
@@ -83,3 +86,4 @@ export const HOSTIF_VERSION: u32 = 4;
 @external("host", "fault_info") export declare function fault_info(out: usize, cap: u32): u32;
 @external("host", "fault_abort") export declare function fault_abort(message: usize, file: usize, line: u32, column: u32): void;
 @external("host", "memory_reserve") export declare function memory_reserve(bytes: u64): void;
+@external("host", "memory_pressure") export declare function memory_pressure(fnIndex: u32, arg: u32, zoneBytes: u64): void;
