@@ -347,6 +347,10 @@ void w2c_host_fault_abort(HOST, u32 message, u32 file, u32 line, u32 column) {
 /* How much of linear memory's growth limit guarded calls may not use. */
 void w2c_host_memory_reserve(HOST, u64 bytes) { linear_set_reserve(bytes); }
 
+/* Before growing linear memory into its last zone_bytes, call table entry fn
+ * ((i32) -> void) with arg first: the kernel collects. runtime.c says when and why. */
+void w2c_host_memory_pressure(HOST, u32 fn, u32 arg, u64 zone_bytes) { linear_set_pressure(fn, arg, zone_bytes); }
+
 void w2c_host_halt(HOST) {
   for (;;) __asm__ volatile("cli; hlt");
 }

@@ -24,6 +24,7 @@ int linear_fault(uint64_t addr);
 __attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip);
 int32_t symbol_index_for(uintptr_t addr);
 void linear_set_reserve(uint64_t bytes);
+void linear_set_pressure(uint32_t fn, uint32_t arg, uint64_t zone_bytes);
 
 /* Guarded calls (runtime.c): where a fault inside app code jumps back to. */
 struct guard {

@@ -14,6 +14,8 @@
 uint32_t wasm_rt_call_stack_depth;
 
 __attribute__((noreturn)) static void report_heap_exhausted(uintptr_t rip);
+extern const struct skiff_sym skiff_syms[];
+extern const char skiff_symstr[];
 
 /* Linear memory starts at the first page boundary after the image and may grow
  * up to linear_limit_bytes: the end of the RAM region holding it, which the
@@ -69,6 +71,42 @@ static uint64_t guarded_reserve_bytes;
 
 void linear_set_reserve(uint64_t bytes) { guarded_reserve_bytes = bytes; }
 
+/* Collection under pressure. AssemblyScript's collector starts a cycle when
+ * the heap has doubled since the last one, so with an app holding most of
+ * memory, garbage is not collected until it has eaten the kernel's reserve.
+ * When linear memory is about to grow into the last pressure_zone_bytes
+ * before its limit, the loader first calls the kernel's collector (table
+ * entry pressure_collect_fn with its argument; host import memory_pressure):
+ * once per growth, never from inside itself. Safe at the two places that
+ * grow memory: the allocator's growMemory, before it has changed anything and
+ * where the collector's own incremental steps may already run a whole cycle
+ * (every caller has its references on the shadow stack), and the kernel's
+ * page pool (kernel/mm/pages.ts), whose only reference is itself, held by a
+ * global. */
+static uint32_t pressure_collect_fn, pressure_collect_arg;
+static bool pressure_collect_set, pressure_collecting;
+static uint64_t pressure_zone_bytes, pressure_collected_at;
+
+void linear_set_pressure(uint32_t fn, uint32_t arg, uint64_t zone_bytes) {
+  pressure_collect_fn = fn;
+  pressure_collect_arg = arg;
+  pressure_zone_bytes = zone_bytes;
+  pressure_collect_set = true;
+}
+
+extern wasm_rt_funcref_table_t *skiff_func_table;
+
+static void collect_under_pressure(wasm_rt_memory_t *mem, uint64_t new_bytes) {
+  if (!pressure_collect_set || pressure_collecting || mem->size <= pressure_collected_at) return;
+  if (new_bytes + pressure_zone_bytes <= linear_limit_bytes) return;
+  wasm_rt_funcref_table_t *t = skiff_func_table;
+  if (!t || pressure_collect_fn >= t->size || !t->data[pressure_collect_fn].func) return;
+  pressure_collecting = true;
+  ((void (*)(void *, uint32_t))t->data[pressure_collect_fn].func)(t->data[pressure_collect_fn].module_instance, pressure_collect_arg);
+  pressure_collecting = false;
+  pressure_collected_at = mem->size;
+}
+
 /* The last refused growth, for telling heap exhaustion from any other
  * `unreachable`: AssemblyScript's allocator (TLSF growMemory) executes
  * `unreachable` right after memory.grow failed, in the same function. */
@@ -83,6 +121,7 @@ uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
     uint64_t limit = loader_ram_limit();
     linear_set_limit(limit > mem->size ? limit : mem->size);
   }
+  if (delta > 0) collect_under_pressure(mem, (mem->pages + delta) * mem->page_size);
   uint64_t limit = linear_limit_bytes;
   if (guard_active() && limit > mem->size + guarded_reserve_bytes) limit -= guarded_reserve_bytes;
   else if (guard_active()) limit = mem->size;
@@ -160,11 +199,35 @@ const char *wasm_rt_strerror(wasm_rt_trap_t trap) {
   }
 }
 
+/* The length of a symbol's name without the suffix gcc gives the pieces and
+ * clones of a function (f37.part.0, f37.isra.0, f37.constprop.0, f37.cold). */
+static size_t base_name_length(const char *n) {
+  static const char *const suffixes[] = {".part.", ".isra.", ".constprop.", ".cold"};
+  size_t len = strlen(n);
+  for (size_t i = 1; i < len; i++) {
+    if (n[i] != '.') continue;
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+      size_t m = strlen(suffixes[k]);
+      if (i + m <= len && memcmp(n + i, suffixes[k], m) == 0) return i;
+    }
+  }
+  return len;
+}
+
+/* Whether two symbols belong to one Wasm function. */
+static bool same_wasm_function(int32_t a, int32_t b) {
+  if (a < 0 || b < 0) return false;
+  if (a == b) return true;
+  const char *x = &skiff_symstr[skiff_syms[a].name], *y = &skiff_symstr[skiff_syms[b].name];
+  size_t lx = base_name_length(x), ly = base_name_length(y);
+  return lx == ly && memcmp(x, y, lx) == 0;
+}
+
 /* The generated code calls this at the faulting instruction, so our return
  * address lies inside the Wasm function that trapped. */
 __attribute__((noreturn, noinline)) void wasm_rt_trap(wasm_rt_trap_t trap) {
   uintptr_t rip = (uintptr_t)__builtin_return_address(0) - 1;
-  if (trap == WASM_RT_TRAP_UNREACHABLE && grow_refused_sym >= 0 && symbol_index_for(rip) == grow_refused_sym)
+  if (trap == WASM_RT_TRAP_UNREACHABLE && grow_refused_sym >= 0 && same_wasm_function(symbol_index_for(rip), grow_refused_sym))
     report_heap_exhausted(rip);
   report_trap(wasm_rt_strerror(trap), rip);
 }

@@ -10,7 +10,7 @@
 //
 // A fault outside any guarded call (the kernel itself, or the app's main)
 // still ends the guest: status 70 (abort, out of memory) or 71 (trap).
-import { guarded_call, fault_info, memory_reserve } from "./platform";
+import { guarded_call, fault_info, memory_reserve, memory_pressure } from "./platform";
 import { println } from "./console";
 import { linearLimitBytes } from "./mm";
 
@@ -60,6 +60,28 @@ export function guardedReserveBytes(): u64 {
   return r;
 }
 
+/** Called by the loader from memory.grow when linear memory is about to grow
+ *  into the reserve (memory_pressure). The collector paces itself by the live
+ *  heap — a cycle starts once it has doubled — so with an app holding most of
+ *  memory, garbage would eat the kernel's reserve before any was collected.
+ *  Safe at that point: the allocator has changed nothing yet, and it is where
+ *  the collector's own incremental steps may run a whole cycle anyway. */
+function collectForHost(): void {
+  forcedCollections++;
+  // @ts-ignore: the runtime builtin asc provides
+  __collect();
+}
+let forcedCollections: u64 = 0;
+
+class PressureCollect extends Guarded {
+  run(): void { collectForHost(); }
+}
+/** Kept reachable: the loader holds only its address. */
+let pressureHook: PressureCollect | null = null;
+
+/** Full collections run after a call ran out of memory or before growing into the reserve. */
+export function forcedCollectionCount(): u64 { return forcedCollections; }
+
 function setReserve(bytes: u64): void {
   if (bytes != reserveNow) {
     reserveNow = bytes;
@@ -76,6 +98,13 @@ export function runGuarded(g: Guarded, appCode: bool = true): u32 {
   if (!appReserveKnown) {
     appReserveKnown = true;
     appReserve = guardedReserveBytes();
+    // Collect before growing into the reserve: see collectForHost. The
+    // loader calls back through enterGuarded, whose table entry the
+    // optimizer keeps (a function only the loader calls is compiled to
+    // `unreachable`), with an object whose run() collects.
+    const p = new PressureCollect();
+    pressureHook = p;
+    memory_pressure(enterGuarded.index, <u32>changetype<usize>(p), appReserve);
   }
   const outerReserve = reserveNow;
   setReserve(appCode ? appReserve : 0);
@@ -101,12 +130,11 @@ export function runGuarded(g: Guarded, appCode: bool = true): u32 {
     // The frames between here and the fault never popped their shadow-stack
     // slots: drop them all at once.
     __stack_pointer = sp;
-    if (code == FAULT_OOM) {
-      // Whatever the failed call allocated is garbage now; collect it before
-      // anyone else needs the space.
-      // @ts-ignore: the runtime builtin asc provides
-      __collect();
-    }
+  }
+  if (code == FAULT_OOM) {
+    // Whatever the failed call allocated is garbage now; collect it before
+    // anyone else needs the space.
+    collectForHost();
   }
   return code;
 }

@@ -11,7 +11,7 @@ import { ApiState, validHostname } from "./state";
 import { MetricsWriter, METRICS_CONTENT_TYPE } from "./metrics";
 import { isValidUtf8 } from "../json";
 import { InterfaceEntry, MemorySource } from "./providers";
-import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS } from "../fault";
+import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS, forcedCollectionCount } from "../fault";
 
 const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_S: u64 = 1_000_000_000;
@@ -305,6 +305,9 @@ export function metricsText(api: ApiState, nowNs: u64): string {
       w.sampleU64("skiff_handler_faults_total", ["site", faultSiteName(site), "kind", faultKindName(kind)], faultCount(site, kind));
     }
   }
+  w.family("skiff_heap_forced_collections_total", "counter",
+    "Full garbage collections the kernel ran: after a call ran out of memory, and before the heap grew into the kernel's reserve.");
+  w.sampleU64("skiff_heap_forced_collections_total", [], forcedCollectionCount());
   const ts = api.tasks;
   if (ts !== null) {
     const list = ts.tasks();

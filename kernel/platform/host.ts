@@ -33,6 +33,9 @@
 //                   column): abort inside a guarded call unwinds it; outside,
 //                   returns. memory_reserve(bytes): guarded calls may not grow
 //                   linear memory into the last `bytes` before the limit.
+//                   memory_pressure(fnIndex, arg, zoneBytes): before growing
+//                   linear memory into its last zoneBytes, call table entry
+//                   fnIndex ((i32) => void) with arg: the kernel collects.
 
 export const HOSTIF_VERSION: u32 = 4;
 
@@ -157,3 +160,5 @@ export declare function halt(): void;
 @external("host", "fault_abort") export declare function fault_abort(message: usize, file: usize, line: u32, column: u32): void;
 // @ts-ignore: decorator
 @external("host", "memory_reserve") export declare function memory_reserve(bytes: u64): void;
+// @ts-ignore: decorator
+@external("host", "memory_pressure") export declare function memory_pressure(fnIndex: u32, arg: u32, zoneBytes: u64): void;

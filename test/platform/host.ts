@@ -112,6 +112,7 @@ export class FakeHost {
   /** The module's function table (exported with --exportTable), for guarded_call. */
   table: WebAssembly.Table | null = null;
   guardDepth = 0;
+  pressure: { fn: number; arg: number; zone: bigint } | null = null;
   faultText = "";
   halted = false;
   /** Called when the kernel waits for an interrupt (sti; hlt). */
@@ -254,6 +255,8 @@ export class FakeHost {
       linear_base: () => this.linearBase,
       memory_limit: (b: bigint) => { this.memoryLimit = u64(b); },
       memory_reserve: (b: bigint) => { this.memoryReserve = u64(b); },
+      // V8 grows memory itself, without asking: recorded only.
+      memory_pressure: (fn: number, arg: number, zone: bigint) => { this.pressure = { fn, arg, zone: u64(zone) }; },
       // A Wasm trap (RuntimeError) or an abort inside ends only the call, as
       // the loader's setjmp/longjmp does; a guest exit still ends everything.
       guarded_call: (fn: number, arg: number) => {
