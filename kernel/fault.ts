@@ -12,6 +12,7 @@
 // still ends the guest: status 70 (abort, out of memory) or 71 (trap).
 import { guarded_call, fault_info, memory_reserve, memory_pressure } from "./platform";
 import { println } from "./console";
+import { nowNs } from "./time";
 import { linearLimitBytes } from "./mm";
 
 export const FAULT_NONE: u32 = 0;
@@ -189,5 +190,43 @@ export function reportFault(site: i32, code: u32, what: string, outcome: string)
   if (site >= 0 && site < FAULT_SITES && code > 0 && code < <u32>FAULT_KINDS) {
     unchecked(counts[site * FAULT_KINDS + <i32>code]++);
   }
-  println("fault: " + faultSiteName(site) + " " + what + ": " + lastFaultText() + " (" + outcome + ")");
+  // Each distinct fault (where and what) is logged in full once; its repeats
+  // within FAULT_LOG_INTERVAL_NS are only counted, and summed into one line
+  // when it recurs after that: a client hammering a faulty route must not
+  // flood the console or push the boot log out of dmesg. /metrics counts all.
+  const key = faultSiteName(site) + " " + what + ": " + lastFaultText();
+  const now = nowNs();
+  let k = recentKeys.indexOf(key);
+  if (k >= 0) {
+    if (now - unchecked(recentAt[k]) < FAULT_LOG_INTERVAL_NS) { unchecked(recentHeld[k]++); return; }
+    const held = unchecked(recentHeld[k]);
+    if (held > 0) println("fault: " + key + ": " + held.toString() + " more times since it was last logged");
+  } else {
+    if (recentKeys.length >= FAULT_LOG_KEYS) {
+      // Forget the least recently logged one, saying how often it recurred.
+      let old = 0;
+      for (let i = 1; i < recentAt.length; i++) if (unchecked(recentAt[i]) < unchecked(recentAt[old])) old = i;
+      const held = unchecked(recentHeld[old]);
+      if (held > 0) println("fault: " + unchecked(recentKeys[old]) + ": " + held.toString() + " more times since it was last logged");
+      recentKeys.splice(old, 1); recentAt.splice(old, 1); recentHeld.splice(old, 1);
+    }
+    recentKeys.push(key); recentAt.push(now); recentHeld.push(0);
+    k = recentKeys.length - 1;
+  }
+  unchecked(recentAt[k] = now);
+  unchecked(recentHeld[k] = 0);
+  println("fault: " + key + " (" + outcome + ")");
 }
+
+/** Distinct faults remembered for the log's rate limit, and its interval. */
+const FAULT_LOG_KEYS: i32 = 16;
+const FAULT_LOG_INTERVAL_NS: u64 = 10_000_000_000;
+// @ts-ignore: decorator
+@lazy
+const recentKeys = new Array<string>();
+// @ts-ignore: decorator
+@lazy
+const recentAt = new Array<u64>();
+// @ts-ignore: decorator
+@lazy
+const recentHeld = new Array<u64>();

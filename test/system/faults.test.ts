@@ -96,6 +96,7 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
     // at once), somewhere in the first few thousand requests, and then it
     // stays put (measured over 40,000). Rounds of 2,000 until one leaves the
     // heap's size alone.
+    const floodStart = performance.now();
     let lastSize = -1;
     for (let round = 0; round < 6; round++) {
       let warm = 0;
@@ -143,9 +144,12 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
     // show here, 1,000 times over.
     expect(after.heap_used - before.heap_used).toBeLessThan(64 << 10);
     console.log(`faults: ${REQUESTS} requests, ${faulted} faulted; free ${before.free} -> ${after.free} bytes; heap used after a collection ${before.heap_used} -> ${after.heap_used}`);
-    // Logged once each, with where and what.
+    // Logged with where and what, once per 10 s at most: the repeats are
+    // counted (above) and summed into a line, so the console is not flooded.
     const lines = g.output.match(/fault: http GET \/oob: abort: Index out of range at ~lib\/array\.ts:\d+:\d+ \(answered 500\)/g) ?? [];
-    expect(lines.length).toBe(faultsBefore + faulted);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.length).toBeLessThanOrEqual(2 + Math.ceil((performance.now() - floodStart) / 10_000));
+    expect(faultsBefore + faulted).toBeGreaterThan(lines.length);
   }, 900_000);
 
   it("a trap (load past the end, call on null, unreachable, runaway recursion) answers 500 and is logged with what and where", async () => {
