@@ -119,10 +119,11 @@ function usedNow(): u64 {
   return linearSize() - (<u64>pool().freePageCount << PAGE_SHIFT);
 }
 
-/** `count` 4 KiB pages, physically contiguous and zeroed, charged to owner;
- *  0 when memory is exhausted (counted in allocFailures). */
-export function allocPages(count: i32, owner: MemOwner): usize {
-  const p = pool().alloc(count, owner);
+/** `count` 4 KiB pages, physically contiguous and zeroed (unless zero is
+ *  false), charged to owner; 0 when memory is exhausted (counted in
+ *  allocFailures). */
+export function allocPages(count: i32, owner: MemOwner, zero: bool = true): usize {
+  const p = pool().alloc(count, owner, zero);
   if (p != 0) {
     const u = usedNow();
     if (u > highWater) highWater = u;

@@ -25,8 +25,8 @@ class Rig {
   seq = 1000;            // the peer's next sequence number
   ack = 0;               // what the peer acknowledges
   listener = -1;
-  constructor(opts: { listen?: boolean; echo?: boolean; backlog?: number; rx?: number; tx?: number; mtu?: number } = {}) {
-    this.h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, opts.mtu ?? 1500, 0);
+  constructor(opts: { listen?: boolean; echo?: boolean; backlog?: number; rx?: number; tx?: number; mtu?: number; mem?: number } = {}) {
+    this.h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, opts.mtu ?? 1500, opts.mem ?? 0);
     if (opts.listen !== false) this.listener = net.x.listen(this.h, 7, opts.echo ? 1 : 0, opts.backlog ?? 8, opts.rx ?? 0, opts.tx ?? 0);
     net.x.poll(this.h, 0n);
     net.inject(this.h, eth(MAC_A, MAC_B, 0x0806, arpReq()));
@@ -119,7 +119,7 @@ describe("LISTEN", () => {
     expect(synAcks).toBe(4);
     expect(net.counters(r.h).drop_tcp_syn_backlog).toBe(6);
     expect(net.x.connCount(r.h)).toBe(4);
-    expect(Number(net.x.memUsed(r.h))).toBe(4 * 65536);
+    expect(Number(net.x.memUsed(r.h))).toBe(0);             // no buffers before the first byte
     for (let t = 1n; t < 300n; t++) r.at(t * SEC);
     expect(net.x.halfOpen(r.listener)).toBe(0);
     expect(net.x.connCount(r.h)).toBe(0);
@@ -129,13 +129,26 @@ describe("LISTEN", () => {
   });
 
   it("refuses connections when the memory limit is reached", () => {
-    const h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 3 * 65536);
-    net.x.listen(h, 7, 0, 16, 0, 0);
-    net.inject(h, eth(MAC_A, MAC_B, 0x0806, arpReq()));
-    for (let i = 0; i < 5; i++) net.inject(h, eth(MAC_A, MAC_B, 0x0800, ipv4(B, A, 6, tcp(B, A, { sport: 100 + i, dport: 7, seq: 1, ack: 0, flags: F.SYN, window: 1000 }))));
-    net.x.poll(h, 0n);
-    expect(net.counters(h).drop_tcp_no_memory).toBe(2);
-    expect(Number(net.x.memPeak(h))).toBeLessThanOrEqual(3 * 65536);
+    // Buffers are taken by data: each connection below keeps 100 unread
+    // bytes, so its 32 KiB receive ring stays. With 192 KiB, a sixth
+    // connection could not have both rings (160 + 64 KiB) and is refused.
+    const r = new Rig({ mem: 3 * 65536 });
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      r.sport = 100 + i; r.seq = 1000;
+      const id = r.accept();
+      net.x.setAutoRead(id, false);
+      r.send({ flags: F.ACK, payload: bytes(100) });
+      ids.push(id);
+    }
+    expect(Number(net.x.memUsed(r.h))).toBe(5 * 32768);
+    r.sport = 200; r.seq = 1000;
+    expect(r.send({ flags: F.SYN })).toEqual([]);
+    expect(net.counters(r.h).drop_tcp_no_memory).toBe(1);
+    expect(Number(net.x.memPeak(r.h))).toBeLessThanOrEqual(3 * 65536);
+    net.x.setAutoRead(ids[0], true);                        // read: the ring goes back
+    expect(Number(net.x.memUsed(r.h))).toBe(4 * 32768);
+    expect(flagStr(r.send({ flags: F.SYN, sport: 201 })[0].flags)).toBe("SA");
   });
 });
 
@@ -483,16 +496,54 @@ describe("FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT (active close)", () => {
     r.ack = (fin.seq + 1) >>> 0;
     const [a] = r.send({ flags: F.ACK | F.FIN });
     expect(a.ack).toBe(r.seq + 1);
-    expect(net.state(id)).toBe("TIME-WAIT");
-    r.at(30n * SEC);
-    const [again] = r.send({ flags: F.ACK | F.FIN });      // our ACK was lost: the FIN comes again
-    expect(again.ack).toBe(r.seq + 1);
-    r.at(89n * SEC);
-    expect(net.state(id)).toBe("TIME-WAIT");                 // restarted by the repeated FIN
-    r.at(91n * SEC);
+    // TIME-WAIT: the app is told at once and the socket is gone; a small
+    // entry without buffers answers for the 4-tuple for 2 MSL.
     expect(net.state(id)).toBe("CLOSED");
     expect(net.log(id)).toBe("AREX0");
+    expect(net.x.connCount(r.h)).toBe(0);
+    expect(net.x.timeWaits(r.h)).toBe(1);
     expect(Number(net.x.memUsed(r.h))).toBe(0);
+    r.at(30n * SEC);
+    const [again] = r.send({ flags: F.ACK | F.FIN });      // our ACK was lost: the FIN comes again
+    expect([flagStr(again.flags), again.seq, again.ack]).toEqual(["A", (fin.seq + 1) >>> 0, r.seq + 1]);
+    const [stray] = r.send({ flags: F.ACK, seq: r.seq - 500, payload: bytes(10) });   // an old duplicate: ACK
+    expect([flagStr(stray.flags), stray.ack]).toEqual(["A", r.seq + 1]);
+    r.at(89n * SEC);
+    expect(net.x.timeWaits(r.h)).toBe(1);                    // restarted by the repeated FIN
+    r.at(91n * SEC);
+    expect(net.x.timeWaits(r.h)).toBe(0);
+    expect(net.log(id)).toBe("AREX0");
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+  });
+
+  it("releases the send buffer once everything is acknowledged; FIN-WAIT-2 holds no pages", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.send(id, bytes(3000), true);
+    const segs = r.out();
+    expect(Number(net.x.memUsed(r.h))).toBe(32768);
+    const fin = segs[segs.length - 1];
+    r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
+    expect(net.state(id)).toBe("FIN-WAIT-2");
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+  });
+
+  it("a new SYN above the old sequence reopens a TIME-WAIT 4-tuple (RFC 6191); an old one gets an ACK", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockClose(id);
+    const [fin] = r.out();
+    r.ack = (fin.seq + 1) >>> 0;
+    r.send({ flags: F.ACK | F.FIN });
+    r.seq++;
+    expect(net.x.timeWaits(r.h)).toBe(1);
+    const [old] = r.send({ flags: F.SYN, seq: r.seq - 100 });
+    expect([flagStr(old.flags), old.ack]).toEqual(["A", r.seq]);
+    const [sa] = r.send({ flags: F.SYN, seq: r.seq + 100000 });
+    expect(flagStr(sa.flags)).toBe("SA");
+    expect((sa.seq - fin.seq) | 0).toBeGreaterThan(0);       // above the old incarnation's sequence
+    expect(net.x.timeWaits(r.h)).toBe(0);
+    expect(net.counters(r.h).tcp_time_wait_reopened).toBe(1);
   });
 
   it("FIN,ACK together in FIN-WAIT-1 go straight to TIME-WAIT", () => {
@@ -502,7 +553,8 @@ describe("FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT (active close)", () => {
     const [fin] = r.out();
     r.ack = (fin.seq + 1) >>> 0;
     r.send({ flags: F.ACK | F.FIN });
-    expect(net.state(id)).toBe("TIME-WAIT");
+    expect(net.x.timeWaits(r.h)).toBe(1);
+    expect(net.log(id)).toBe("AREX0");
   });
 
   it("simultaneous close goes through CLOSING (RFC 9293 §3.6 figure 13)", () => {
@@ -515,7 +567,8 @@ describe("FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT (active close)", () => {
     expect(net.state(id)).toBe("CLOSING");
     r.seq++;
     r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
-    expect(net.state(id)).toBe("TIME-WAIT");
+    expect(net.x.timeWaits(r.h)).toBe(1);
+    expect(net.state(id)).toBe("CLOSED");
   });
 
   it("gives up on a peer that never sends its FIN", () => {

@@ -171,14 +171,17 @@ export class TcpSocket {
   private evWritable: bool = false;
   private evClosed: bool = false;
   closedDelivered: bool = false;
-  /** Bytes reserved in the stack's memory account for rx + tx. */
-  memReserved: i32 = 0;
+  /** A new incarnation of a connection taken over from TIME-WAIT starts
+   *  its sequence numbers above the old one's (RFC 9293 §3.6.1, RFC 6191). */
+  issFloor: u32 = 0;
+  hasIssFloor: bool = false;
   /** Index in the layer's connection list, -1 once removed. */
   slot: i32 = -1;
 
   constructor(public layer: TcpLayer, rxCapacity: i32, txCapacity: i32) {
-    this.rx = new RingBuffer(rxCapacity);
-    this.tx = new RingBuffer(txCapacity);
+    // No storage yet: the rings take pages when bytes arrive or are written.
+    this.rx = new RingBuffer(rxCapacity, layer.mem);
+    this.tx = new RingBuffer(txCapacity, layer.mem);
     let s = 0;
     while (s < 14 && (rxCapacity >> s) > 65535) s++;
     this.rcvShift = s;
@@ -201,7 +204,10 @@ export class TcpSocket {
     const rx = this.rx;
     if (rx == null || (rx.len == 0 && (this.peerFin || this.state == TcpState.Closed))) return -1;
     const n = rx.read(dst, max);
-    if (n > 0) this.maybeWindowUpdate();
+    if (n > 0) {
+      this.maybeWindowUpdate();
+      this.trimBuffers();
+    }
     return n;
   }
   readInto(buf: Uint8Array): i32 {
@@ -284,7 +290,9 @@ export class TcpSocket {
   }
 
   private initSend(now: i64): void {
-    this.iss = this.layer.isn(this, now);
+    let iss = this.layer.isn(this, now);
+    if (this.hasIssFloor && seqLe(iss, this.issFloor)) iss = this.issFloor + 65536;
+    this.iss = iss;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
@@ -322,6 +330,17 @@ export class TcpSocket {
         break;
     }
     if (this.state != TcpState.Closed) this.output(now);
+    this.trimBuffers();
+  }
+
+  /** Gives back the pages of a ring that is empty: the send ring once
+   *  everything in it was acknowledged, the receive ring once the app has
+   *  read everything and no out-of-order bytes wait in it. */
+  trimBuffers(): void {
+    const tx = this.tx;
+    if (tx != null && tx.len == 0 && tx.allocated) tx.release();
+    const rx = this.rx;
+    if (rx != null && rx.len == 0 && this.oooCount == 0 && rx.allocated) rx.release();
   }
 
   private processSynSent(seg: TcpRepr, now: i64): void {
@@ -512,6 +531,7 @@ export class TcpSocket {
     const wnd = rx.free;
     if (off + len > wnd) len = wnd - off;                   // trim to the window
     if (len <= 0) { this.ackNow = true; return; }
+    if (!rx.ensure()) { this.layer.counters.inc(Counter.DropTcpNoMemory); return; }   // the peer resends it
     rx.copyIn(rx.len + off, ptr, len);
     if (off == 0) {
       const hadHoles = this.oooCount > 0;
@@ -684,6 +704,7 @@ export class TcpSocket {
       this.ackNow = true;
     }
     this.output(now);
+    this.trimBuffers();
     let next = i64.MAX_VALUE;
     if (this.rtxAt != 0 && this.rtxAt < next) next = this.rtxAt;
     if (this.persistAt != 0 && this.persistAt < next) next = this.persistAt;

@@ -15,6 +15,14 @@ import {
   TcpSocket, TcpHandler, TcpListener, TcpListenHandler, UdpSocket, UdpHandler, tcpStateName,
 } from "../../../kernel/net/socket";
 export { abortHandler } from "../../../kernel/panic";
+import { initMemory, memStats, MemOwner } from "../../../kernel/mm";
+import { MemRegion } from "../../../kernel/bootinfo";
+
+// Socket buffers are pages from kernel/mm's pool: give it a machine (256 MiB).
+initMemory([new MemRegion(0, 0x9fc00, 1), new MemRegion(0x100000, (256 << 20) - 0x100000, 1)]);
+
+/** Bytes of pool pages the stack's buffers hold now (kernel/mm's "net" owner). */
+export function netPoolBytes(): u64 { return memStats().byOwner[MemOwner.NetBuffers]; }
 
 // ------------------------------------------------------------------ wire
 
@@ -299,6 +307,7 @@ export function counterNameOf(i: i32): string { return counterName(i); }
 export function memUsed(h: i32): i64 { return stacks[h].mem.used; }
 export function memPeak(h: i32): i64 { return stacks[h].mem.peak; }
 export function connCount(h: i32): i32 { return stacks[h].tcp.connectionCount(); }
+export function timeWaits(h: i32): i32 { return stacks[h].tcp.timeWaits.size; }
 export function ifaceAddr(h: i32): u32 { return stacks[h].iface.addr; }
 export function ifacePrefix(h: i32): i32 { return stacks[h].iface.prefixLen; }
 export function ifaceGateway(h: i32): u32 { return stacks[h].iface.gateway; }
