@@ -60,6 +60,8 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages,
   if (linear_limit_bytes < bytes) linear_limit_bytes = bytes;
 }
 
+static uint64_t refused_doubling;
+
 uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
   /* Growing before the kernel has read the memory map (a static initialiser
    * that allocates): take the bound from the boot protocol now. Done lazily,
@@ -69,6 +71,17 @@ uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
     linear_set_limit(limit > mem->size ? limit : mem->size);
   }
   uint64_t old = mem->pages, pages = old + delta;
+  /* The AssemblyScript heap (TLSF) asks to double linear memory when no free
+   * block fits, and asks for just what it needs when that is refused. Linear
+   * memory is shared with the kernel's page pool and never shrinks, so a
+   * doubling would give the heap, for good, as much again as everything the
+   * kernel holds. Refuse a doubling beyond 1 MiB once; the same request
+   * repeated at once (an allocation as large as memory itself) is granted. */
+  if (delta == old && delta > 16 && refused_doubling != delta) {
+    refused_doubling = delta;
+    return (uint64_t)-1;
+  }
+  refused_doubling = 0;
   if (pages < old || pages > mem->max_pages || pages > 65536 ||
       pages * mem->page_size > linear_limit_bytes)
     return (uint64_t)-1;

@@ -207,5 +207,24 @@ export function memStatsLine(): string {
   return line + " KiB), alloc failures " + s.allocFailures.toString();
 }
 
+let gcRuns: u64 = 0;
+let gcNs: u64 = 0;
+
+/** A full garbage collection of the AS heap: freed blocks go back to TLSF
+ *  for reuse (the heap itself never shrinks). */
+export function collectHeap(): void {
+  __collect();
+}
+
+/** Callers that time collectHeap record it here (memStats reports it). */
+export function noteCollection(ns: u64): void {
+  gcRuns++;
+  gcNs += ns;
+}
+
+/** Full collections run by the kernel, and the time they took, ns. */
+export function heapCollections(): u64 { return gcRuns; }
+export function heapCollectionNs(): u64 { return gcNs; }
+
 /** The pool itself, for tests. */
 export function pagePool(): PagePool { return pool(); }

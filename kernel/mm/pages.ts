@@ -81,7 +81,10 @@ export class PagePool {
       wasmPages = (pages + perWasm - 1) / perWasm;
       if (cur + (<u64>wasmPages << 16) > ceiling) return false;
     }
-    const old = memory.grow(wasmPages);
+    let old = memory.grow(wasmPages);
+    // The loader refuses a request that would double memory once (it is
+    // how the AS heap grows, boot/runtime.c); the pool means it: ask again.
+    if (old < 0 && <i32>wasmPages == memory.size()) old = memory.grow(wasmPages);
     if (old < 0) return false;
     const start = <u32>old << 16;
     const n = <u32>(wasmPages * perWasm);

@@ -85,6 +85,11 @@ async function closeGets(port: number, path: string, count: number, width = 8): 
 async function settle(g: Guest, api: number, before: number): Promise<number> {
   await new Promise((r) => setTimeout(r, 10_000));
   const after = await freeBytes(api);
+  if (process.env.FLOODS_DEBUG) {
+    const m = await exchange(api, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    console.log(g.output.split("\n").filter((l) => l.startsWith("DBG")).join("\n"));
+    console.log(m.body.toString().split("\n").filter((l) => /^skiff_(memory|net_)/.test(l) && !/ 0$/.test(l)).join("\n"));
+  }
   expect(g.output).not.toMatch(/wasm trap|panic|abort/);
   return after;
 }

@@ -53,6 +53,8 @@ export class TcpLayer extends ProtocolHandler {
   private twQueue: Array<TimeWait> = [];
   private twHead: i32 = 0;
   halfOpen: i32 = 0;
+  /** Connections that ended (the kernel collects garbage after them). */
+  ended: u64 = 0;
   now: i64 = 0;
   debug: bool = false;
   logger: NetLog | null = null;
@@ -346,6 +348,7 @@ export class TcpLayer extends ProtocolHandler {
         if (last != s) { this.list[i] = last; last.slot = i; }
       }
       s.slot = -1;
+      this.ended++;
       const rx = s.rx, tx = s.tx;
       if (rx != null) rx.release();
       if (tx != null) tx.release();
