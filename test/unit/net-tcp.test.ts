@@ -614,6 +614,58 @@ describe("aborts and timeouts", () => {
     expect(net.log(id)).toBe("AX3");
     expect(net.counters(r.h).tcp_timeouts).toBe(1);
   });
+
+  it("keepalive (RFC 1122 §4.2.3.6): off by default; probes after the idle time; an answer restarts it; silence resets", () => {
+    const r = new Rig();
+    const quiet = r.accept();
+    expect(r.at(3n * 3600n * SEC)).toEqual([]);               // off by default: nothing in 3 h
+    expect(net.state(quiet)).toBe("ESTABLISHED");
+    r.sport++; r.seq = 5000;
+    const id = r.accept();
+    net.x.sockKeepAlive(id, 60n * SEC, 10n * SEC, 3);
+    const t0 = r.now;
+    expect(r.at(t0 + 59n * SEC)).toEqual([]);
+    const [p1] = r.at(t0 + 60n * SEC);
+    expect([flagStr(p1.flags), p1.seq, p1.payload.length]).toEqual(["A", (r.ack - 1) >>> 0, 0]);
+    r.now = t0 + 61n * SEC;
+    expect(r.send({ flags: F.ACK })).toEqual([]);              // the peer answers: idle again
+    expect(r.at(t0 + 120n * SEC)).toEqual([]);
+    const probes: number[] = [];
+    let rst: Seg | undefined;
+    for (let t = t0 + 121n * SEC; t <= t0 + 300n * SEC; t += SEC) {
+      for (const s of r.at(t)) { if (s.flags & F.RST) rst = s; else probes.push(Number((t - t0) / SEC)); }
+    }
+    expect(probes).toEqual([121, 131, 141]);
+    expect(rst).toBeDefined();
+    expect(net.log(id)).toBe("AX3");
+    expect(net.counters(r.h)).toMatchObject({ tcp_keepalive_probes: 4, tcp_keepalive_timeouts: 1 });
+    expect(net.state(quiet)).toBe("ESTABLISHED");
+  });
+
+  it("an idle timeout resets a connection on which no data moved; data restarts it", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockIdleTimeout(id, 10n * SEC);
+    r.now = 5n * SEC;
+    r.send({ flags: F.ACK, payload: bytes(10) });
+    r.seq += 10;
+    expect(r.at(14n * SEC).some((s) => s.flags & F.RST)).toBe(false);
+    const out = r.at(15n * SEC);
+    expect(out.map((s) => flagStr(s.flags))).toContain("R");
+    expect(net.log(id)).toBe("ARX3");
+    expect(net.x.connCount(r.h)).toBe(0);
+  });
+
+  it("gives up on a closed window whose probes go unanswered", () => {
+    const r = new Rig();
+    const id = r.accept({ window: 0 });
+    net.send(id, bytes(100));
+    let rst = false;
+    for (let t = 0n; t < 3600n * SEC && !rst; t += SEC) for (const s of r.at(t)) if (s.flags & F.RST) rst = true;
+    expect(rst).toBe(true);
+    expect(net.log(id)).toBe("AX3");
+    expect(net.counters(r.h).tcp_window_probes).toBe(12);
+  });
 });
 
 // ---------------------------------------------------------------- two stacks

@@ -439,6 +439,8 @@ export function sockWrite(id: i32, ptr: usize, len: i32): i32 { return socks[id]
 export function sockRead(id: i32, ptr: usize, len: i32): i32 { return socks[id].read(ptr, len); }
 export function setAutoRead(id: i32, on: bool): void { autoRead[id] = on; if (on) drain(id); }
 export function sockClose(id: i32): void { socks[id].close(); }
+export function sockKeepAlive(id: i32, idle: i64, interval: i64, probes: i32): void { socks[id].setKeepAlive(idle, interval, probes); }
+export function sockIdleTimeout(id: i32, ns: i64): void { socks[id].setIdleTimeout(ns); }
 export function sockAbort(id: i32): void { socks[id].abort(); }
 export function sockState(id: i32): string { return tcpStateName(socks[id].state); }
 export function sockError(id: i32): i32 { return socks[id].error; }
