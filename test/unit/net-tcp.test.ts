@@ -116,8 +116,9 @@ describe("LISTEN", () => {
     const r = new Rig({ backlog: 4 });
     let synAcks = 0;
     for (let i = 0; i < 10; i++) { r.sport = 30000 + i; synAcks += r.send({ flags: F.SYN }).length; }
-    expect(synAcks).toBe(4);
+    expect(synAcks).toBe(10);                                // 6 of them SYN cookies, without state
     expect(net.counters(r.h).drop_tcp_syn_backlog).toBe(6);
+    expect(net.counters(r.h).tcp_syn_cookies_sent).toBe(6);
     expect(net.x.connCount(r.h)).toBe(4);
     expect(Number(net.x.memUsed(r.h))).toBe(0);             // no buffers before the first byte
     for (let t = 1n; t < 300n; t++) r.at(t * SEC);
@@ -126,6 +127,39 @@ describe("LISTEN", () => {
     expect(Number(net.x.memUsed(r.h))).toBe(0);
     r.sport = 31000;
     expect(r.send({ flags: F.SYN }).length).toBe(1);      // the listener works again
+  });
+
+  it("SYN cookies: past the backlog a SYN gets a stateless SYN,ACK; its ACK makes the connection", () => {
+    const r = new Rig({ backlog: 4 });
+    for (let i = 0; i < 50; i++) { r.sport = 20000 + i; r.send({ flags: F.SYN, seq: 1000 + i }); }   // spoofed: never ACKed
+    expect(net.x.connCount(r.h)).toBe(4);
+    r.sport = 40000; r.seq = 7000;
+    const [sa] = r.send({ flags: F.SYN, mss: 1460, wscale: 7 });
+    expect(flagStr(sa.flags)).toBe("SA");
+    expect(sa.ack).toBe(7001);
+    expect(sa.mss).toBe(1460);
+    expect(sa.wscale).toBeUndefined();                        // a cookie cannot keep the peer's scale
+    expect(net.x.connCount(r.h)).toBe(4);                     // no state for it
+    // A forged ACK (wrong cookie) is reset, not accepted.
+    r.seq = 7001;
+    const [rst] = r.send({ flags: F.ACK, ack: (sa.seq + 2) >>> 0 });
+    expect(flagStr(rst.flags)).toBe("R");
+    r.ack = (sa.seq + 1) >>> 0;
+    expect(r.send({ flags: F.ACK | F.PSH, payload: bytes(5) }).length).toBeLessThanOrEqual(1);
+    const id = net.x.lastAccepted();
+    expect(net.state(id)).toBe("ESTABLISHED");
+    expect(net.x.sockMss(id)).toBe(1460);
+    expect(net.x.connCount(r.h)).toBe(5);
+    expect(net.counters(r.h)).toMatchObject({ tcp_syn_cookies_sent: 47, tcp_syn_cookies_valid: 1, drop_tcp_syn_cookie_bad: 1 });
+    // The 5 bytes came with the ACK and were read; an echo of the peer's view: data flows.
+    expect(net.log(id)).toMatch(/^AR/);
+    // A cookie from two ticks ago (over 128 s) is refused.
+    r.sport = 40001; r.seq = 9000;
+    const [sa2] = r.send({ flags: F.SYN, mss: 1460 });
+    r.seq = 9001; r.ack = (sa2.seq + 1) >>> 0;
+    r.at(200n * SEC);
+    const [late] = r.send({ flags: F.ACK });
+    expect(flagStr(late.flags)).toBe("R");
   });
 
   it("refuses connections when the memory limit is reached", () => {

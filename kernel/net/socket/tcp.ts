@@ -328,6 +328,32 @@ export class TcpSocket {
     this.output(now);
   }
 
+  /** The handshake's last ACK returned a valid SYN cookie (tcplayer.ts):
+   *  the connection starts ESTABLISHED with the cookie as ISN, the MSS it
+   *  carried, no window scaling; the ACK is then processed as usual (it may
+   *  carry data). */
+  openFromCookie(seg: TcpRepr, payload: usize, cookie: u32, mss: u32, now: i64): void {
+    this.irs = seg.seq - 1;
+    this.rcvNxt = seg.seq;
+    this.peerMss = mss;
+    this.wsOk = false; this.sndShift = 0; this.rcvShift = 0;
+    this.iss = cookie;
+    this.sndUna = cookie + 1;
+    this.sndNxt = cookie + 1;
+    this.sndMax = cookie + 1;
+    this.txSeq = cookie + 1;
+    this.effMss = this.computeMss();
+    this.cwnd = 10 * this.effMss;
+    this.sndWnd = <i32>seg.window;
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    this.setState(TcpState.Established, "ACK (SYN cookie)");
+    this.evAccepted = true;
+    this.lastAdvRight = this.rcvNxt + 65535;
+    this.process(seg, payload, now);
+  }
+
   private initSend(now: i64): void {
     let iss = this.layer.isn(this, now);
     if (this.hasIssFloor && seqLe(iss, this.issFloor)) iss = this.issFloor + 65536;

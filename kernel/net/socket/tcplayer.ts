@@ -19,6 +19,12 @@ export const TCP_MAX_CONNECTIONS: i32 = 4096;
  *  tcp_max_tw_buckets). Each is a few dozen bytes, no buffers. */
 export const TCP_MAX_TIME_WAIT: i32 = 8192;
 const CHALLENGE_ACKS_PER_SEC = 100;
+/** SYN cookies: the clock that dates them ticks every 64 s; a cookie is
+ *  good in its own tick and the next (so for 64..128 s). */
+const COOKIE_TICK_NS: i64 = 64_000_000_000;
+/** The MSS values a cookie can carry (3 bits), as Linux's msstab. */
+const COOKIE_MSS: StaticArray<u32> = [536, 1300, 1440, 1460, 8960, 536, 536, 536];
+const COOKIE_MSS_COUNT: i32 = 5;
 const EPHEMERAL_FIRST: u32 = 49152;
 
 /** The key of a connection: remote address, remote port, local port. */
@@ -182,19 +188,26 @@ export class TcpLayer extends ProtocolHandler {
       floor = tw;                                              // a new SYN takes the 4-tuple over
     }
     const l = this.listeners.has(seg.dstPort) ? this.listeners.get(seg.dstPort) : null;
-    if (l != null) { this.listenInput(l, ip, seg, now, floor); return true; }
+    if (l != null) { this.listenInput(l, ip, seg, payload, now, floor); return true; }
     this.counters.inc(Counter.DropTcpNoSocket);
     this.resetFor(ip, seg);
     return true;
   }
 
   /** RFC 9293 §3.10.7.2, LISTEN. */
-  private listenInput(l: TcpListener, ip: Ipv4Repr, seg: TcpRepr, now: i64, floor: TimeWait | null): void {
+  private listenInput(l: TcpListener, ip: Ipv4Repr, seg: TcpRepr, payload: usize, now: i64, floor: TimeWait | null): void {
     if (seg.has(TCP_RST)) return;                               // nothing to reset
-    if (seg.has(TCP_ACK)) { this.resetFor(ip, seg); return; }   // <SEQ=SEG.ACK><CTL=RST>
+    if (seg.has(TCP_ACK)) {
+      if (!seg.has(TCP_SYN) && this.cookieAccept(l, ip, seg, payload, now)) return;
+      this.resetFor(ip, seg);                                   // <SEQ=SEG.ACK><CTL=RST>
+      return;
+    }
     if (!seg.has(TCP_SYN)) return;
     if (l.halfOpen >= l.backlog || this.halfOpen >= TCP_MAX_HALF_OPEN) {
+      // Backlog full (a SYN flood, or just a burst): answer statelessly with
+      // a SYN cookie instead of dropping, so real clients still get in.
       this.counters.inc(Counter.DropTcpSynBacklog);
+      this.sendCookie(ip, seg, now);
       return;
     }
     const s = this.newSocket(l.rxCapacity, l.txCapacity);
@@ -228,6 +241,62 @@ export class TcpLayer extends ProtocolHandler {
     }
     this.emit(ip.dst, ip.src, r, null, 0);
     this.counters.inc(Counter.TcpRstOut);
+  }
+
+  // -------------------------------------------------------- SYN cookies
+
+  /** 24 bits that only we can compute for this 4-tuple, client ISN and tick. */
+  private cookieHash(ip: Ipv4Repr, seg: TcpRepr, clientIsn: u32, tick: u32): u32 {
+    const m0 = connKey(ip.src, seg.srcPort, seg.dstPort);
+    const m1 = (<u64>ip.dst << 32) | <u64>(clientIsn ^ (tick * 0x9e3779b9));
+    return <u32>siphash2(this.k1, this.k0, m0, m1) & 0xffffff;
+  }
+
+  /** SYN,ACK whose ISN is the cookie: tick (5 bits) | MSS index (3 bits) |
+   *  hash (24 bits). No state is kept; no window scaling is offered, since
+   *  the cookie cannot remember the peer's. */
+  private sendCookie(ip: Ipv4Repr, seg: TcpRepr, now: i64): void {
+    const tick = <u32>(now / COOKIE_TICK_NS) & 31;
+    const peerMss = seg.mss != 0 ? seg.mss : 536;
+    let idx = 0;
+    for (let i = 1; i < COOKIE_MSS_COUNT; i++) if (COOKIE_MSS[i] <= peerMss) idx = i;
+    const cookie = (tick << 27) | (<u32>idx << 24) | this.cookieHash(ip, seg, seg.seq, tick);
+    const r = new TcpRepr();
+    r.srcPort = seg.dstPort;
+    r.dstPort = seg.srcPort;
+    r.seq = cookie;
+    r.ack = seg.seq + 1;
+    r.flags = TCP_SYN | TCP_ACK;
+    r.window = 65535;
+    r.mss = <u32>(this.iface.l4Max() - 20);
+    this.emit(ip.dst, ip.src, r, null, 0);
+    this.counters.inc(Counter.TcpSynCookiesSent);
+  }
+
+  /** An ACK to a listener without a connection: if it returns a cookie of
+   *  ours (this tick or the last), the connection is made from it. */
+  private cookieAccept(l: TcpListener, ip: Ipv4Repr, seg: TcpRepr, payload: usize, now: i64): bool {
+    if (this.counters.get(Counter.TcpSynCookiesSent) == 0) return false;
+    const cookie = seg.ack - 1;
+    const tick = cookie >> 27, idx = <i32>((cookie >> 24) & 7);
+    const nowTick = <u32>(now / COOKIE_TICK_NS) & 31;
+    if ((tick != nowTick && tick != ((nowTick - 1) & 31)) || idx >= COOKIE_MSS_COUNT ||
+        (cookie & 0xffffff) != this.cookieHash(ip, seg, seg.seq - 1, tick)) {
+      this.counters.inc(Counter.TcpSynCookiesFailed);
+      return false;
+    }
+    const s = this.newSocket(l.rxCapacity, l.txCapacity);
+    if (s == null) { this.counters.inc(Counter.DropTcpNoMemory); return true; }
+    this.counters.inc(Counter.TcpSynCookiesValid);
+    s.listener = l;
+    s.localAddr = ip.dst;
+    s.localPort = seg.dstPort;
+    s.remoteAddr = ip.src;
+    s.remotePort = seg.srcPort;
+    this.add(connKey(ip.src, seg.srcPort, seg.dstPort), s);
+    s.openFromCookie(seg, payload, cookie, COOKIE_MSS[idx], now);
+    this.settle(s);
+    return true;
   }
 
   // ---------------------------------------------------------- TIME-WAIT
