@@ -213,6 +213,7 @@ let gcNs: u64 = 0;
 /** A full garbage collection of the AS heap: freed blocks go back to TLSF
  *  for reuse (the heap itself never shrinks). */
 export function collectHeap(): void {
+  // @ts-ignore: the runtime builtin asc provides
   __collect();
 }
 

@@ -109,6 +109,7 @@ export class MemAccount {
 }
 
 /** What a buffer of n bytes occupies: whole pages. */
+// @ts-ignore: decorator
 @inline export function bufferBytes(n: i32): i32 {
   return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 }

@@ -398,7 +398,7 @@ export class TcpSocket {
         this.processSynchronized(seg, payload, now);
         break;
     }
-    if (this.state != TcpState.Closed) this.output(now);
+    if (<TcpState>this.state != TcpState.Closed) this.output(now);
     this.trimBuffers();
   }
 
@@ -762,12 +762,12 @@ export class TcpSocket {
     if (this.rtxAt != 0 && now >= this.rtxAt) {
       this.rtxAt = 0;
       this.retransmitTimeout(now);
-      if (this.state == TcpState.Closed) return i64.MAX_VALUE;
+      if (<TcpState>this.state == TcpState.Closed) return i64.MAX_VALUE;
     }
     if (this.persistAt != 0 && now >= this.persistAt) {
       this.persistAt = 0;
       this.windowProbe(now);
-      if (this.state == TcpState.Closed) return i64.MAX_VALUE;
+      if (<TcpState>this.state == TcpState.Closed) return i64.MAX_VALUE;
     }
     if (this.idleAt != 0 && now >= this.idleAt) {
       this.idleAt = 0;
@@ -778,7 +778,7 @@ export class TcpSocket {
     }
     if (this.keepAt != 0 && now >= this.keepAt) {
       this.keepalive(now);
-      if (this.state == TcpState.Closed) return i64.MAX_VALUE;
+      if (<TcpState>this.state == TcpState.Closed) return i64.MAX_VALUE;
     }
     if (this.delackAt != 0 && now >= this.delackAt) {
       this.delackAt = 0;

@@ -408,7 +408,7 @@ export class TcpLayer extends ProtocolHandler {
   settle(s: TcpSocket): void {
     s.deliver();
     if (s.state == TcpState.TimeWait) this.enterTimeWait(s);
-    if (s.state == TcpState.Closed && s.closedDelivered) {
+    if (<TcpState>s.state == TcpState.Closed && s.closedDelivered) {
       const key = connKey(s.remoteAddr, s.remotePort, s.localPort);
       if (this.conns.has(key) && this.conns.get(key) == s) this.conns.delete(key);
       const i = s.slot;
