@@ -205,4 +205,29 @@ describe("connection churn keeps memory (q35, TCG, 64 MiB)", () => {
     expect(Math.abs(after - before)).toBeLessThanOrEqual(before * 0.02);
     await g.stop();
   }, 1_300_000);
+
+  it("echo: a connection on which nothing moves for echo.idle_ms is reset; an active one is not", async () => {
+    const port = await freePort();
+    const g = await boot({
+      app: "apps/echo", machine: "q35", timeoutMs: 300_000, cmdline: "echo.idle_ms=3000",
+      qemuArgs: ["-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:7`, "-device", "virtio-net-pci,netdev=n0,romfile="],
+    });
+    await g.waitFor(/echo: listening on TCP and UDP port 7 at 10\.0\.2\.15/, 120_000);
+    const open = (): Promise<{ s: import("node:net").Socket; ended: Promise<string> }> => new Promise((res, rej) => {
+      const s = connect({ host: "127.0.0.1", port });
+      const ended = new Promise<string>((r) => { s.on("error", (e) => r(String((e as NodeJS.ErrnoException).code))); s.on("close", () => r("close")); });
+      s.on("connect", () => { s.write("x"); s.once("data", () => res({ s, ended })); });
+      s.on("error", rej);
+    });
+    const idle = await open();
+    const busy = await open();
+    let busyOk = true;
+    const ticker = setInterval(() => { if (!busy.s.destroyed) busy.s.write("y"); else busyOk = false; }, 500);
+    const how = await idle.ended;                               // the guest gives up on the silent one
+    clearInterval(ticker);
+    expect(["ECONNRESET", "close"]).toContain(how);
+    expect(busyOk && !busy.s.destroyed).toBe(true);
+    busy.s.destroy();
+    await g.stop();
+  }, 400_000);
 });
