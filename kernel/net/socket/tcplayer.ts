@@ -320,8 +320,13 @@ export class TcpLayer extends ProtocolHandler {
       this.timeWaitAck(tw);
       return false;
     }
-    // A retransmitted FIN: our ACK was lost; ACK again and restart 2 MSL.
-    if (seg.has(TCP_FIN)) { tw.expireAt = now + 2 * MSL_NS; tw.queued++; this.twQueue.push(tw); }
+    // The peer's FIN again (it sits just below RCV.NXT): our ACK was lost;
+    // ACK again and restart 2 MSL. Queued again at most once at a time.
+    if (seg.has(TCP_FIN) && seg.seq + <u32>seg.payloadLen + 1 == tw.rcvNxt) {
+      tw.expireAt = now + 2 * MSL_NS;
+      const q = this.twQueue;
+      if (q.length == 0 || unchecked(q[q.length - 1]) != tw) { tw.queued++; q.push(tw); }
+    }
     if (seg.segLen > 0 || seg.seq != tw.rcvNxt) this.timeWaitAck(tw);
     return false;
   }
