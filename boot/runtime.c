@@ -113,6 +113,8 @@ static void collect_under_pressure(wasm_rt_memory_t *mem, uint64_t new_bytes) {
 static int32_t grow_refused_sym = -1;
 static uint64_t grow_refused_bytes;
 
+static uint64_t refused_doubling;
+
 uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
   /* Growing before the kernel has read the memory map (a static initialiser
    * that allocates): take the bound from the boot protocol now. Done lazily,
@@ -121,11 +123,22 @@ uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint64_t delta) {
     uint64_t limit = loader_ram_limit();
     linear_set_limit(limit > mem->size ? limit : mem->size);
   }
+  uint64_t old = mem->pages, pages = old + delta;
+  /* The AssemblyScript heap (TLSF) asks to double linear memory when no free
+   * block fits, and asks for just what it needs when that is refused. Linear
+   * memory is shared with the kernel's page pool and never shrinks, so a
+   * doubling would give the heap, for good, as much again as everything the
+   * kernel holds. Refuse a doubling beyond 1 MiB once; the same request
+   * repeated at once (an allocation as large as memory itself) is granted. */
+  if (delta == old && delta > 16 && refused_doubling != delta) {
+    refused_doubling = delta;
+    return (uint64_t)-1;
+  }
+  refused_doubling = 0;
   if (delta > 0) collect_under_pressure(mem, (mem->pages + delta) * mem->page_size);
   uint64_t limit = linear_limit_bytes;
   if (guard_active() && limit > mem->size + guarded_reserve_bytes) limit -= guarded_reserve_bytes;
   else if (guard_active()) limit = mem->size;
-  uint64_t old = mem->pages, pages = old + delta;
   if (pages < old || pages > mem->max_pages || pages > 65536 ||
       pages * mem->page_size > limit) {
     grow_refused_sym = symbol_index_for((uintptr_t)__builtin_return_address(0) - 1);

@@ -6,8 +6,12 @@
 // (writableBytes), so a client that does not read its echo fills our send
 // buffer, we stop reading, our receive window closes, and the client's
 // sends stall — no memory grows anywhere. writable() resumes the copy.
+//
+// A connection on which no data moves for echo.idle_ms (default 300000, 0:
+// never; a config.echo.idle_ms= or echo.idle_ms= boot word) is reset, so
+// clients that vanished do not keep their sockets forever.
 import {
-  println, print, hold, tcpListen, udpBind, netStack, netCounters, netCountersText,
+  println, print, hold, tcpListen, udpBind, netStack, netCounters, netCountersText, intSetting,
   TcpListenHandler, TcpHandler, TcpListener, TcpSocket, UdpHandler, UdpSocket, announceListening,
 } from "skiff";
 
@@ -34,8 +38,10 @@ class EchoConnection extends TcpHandler {
 
 class EchoListener extends TcpListenHandler {
   conn: EchoConnection = new EchoConnection();
+  idleNs: i64 = 0;
   accepted(l: TcpListener, s: TcpSocket): void {
     s.handler = this.conn;
+    s.setIdleTimeout(this.idleNs);
     this.conn.pump(s);                              // data may have come with the handshake
   }
 }
@@ -54,7 +60,9 @@ class UdpEcho extends UdpHandler {
 export function main(): i32 {
   const stack = netStack();
   if (stack == null) { println("echo: no network device"); return 1; }
-  if (tcpListen(ECHO_PORT, new EchoListener(), 128) == null) { println("echo: TCP port 7 is taken"); return 2; }
+  const listener = new EchoListener();
+  listener.idleNs = <i64>intSetting("echo.idle_ms", 300_000, 0, 86_400_000) * 1_000_000;
+  if (tcpListen(ECHO_PORT, listener, 128) == null) { println("echo: TCP port 7 is taken"); return 2; }
   if (udpBind(ECHO_PORT, new UdpEcho()) == null) { println("echo: UDP port 7 is taken"); return 3; }
   announceListening(stack, "echo", "TCP and UDP port 7");   // once the interface has an address
   hold();                                           // serve until the guest is stopped

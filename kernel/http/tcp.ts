@@ -8,6 +8,12 @@ import { ByteBuf } from "./buf";
 import { HttpServer, HttpConnection } from "./server";
 
 const READ_CHUNK: i32 = 4096;
+/** TCP keepalive on server connections: a client that vanished (no FIN, no
+ *  RST) is found after 60 s of silence plus 6 probes 10 s apart, even when
+ *  no HTTP timeout runs (a response stuck behind a closed window). */
+const KEEPALIVE_IDLE_NS: i64 = 60_000_000_000;
+const KEEPALIVE_INTERVAL_NS: i64 = 10_000_000_000;
+const KEEPALIVE_PROBES: i32 = 6;
 
 class HttpTcpConnection extends TcpHandler {
   /** Bytes read from the socket that the connection did not take yet. */
@@ -73,6 +79,7 @@ export class HttpTcpService extends TcpListenHandler {
   accepted(l: TcpListener, s: TcpSocket): void {
     const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now));
     s.handler = h;
+    s.setKeepAlive(KEEPALIVE_IDLE_NS, KEEPALIVE_INTERVAL_NS, KEEPALIVE_PROBES);
     this.live.push(h);
     h.pump();   // a rejected (503) connection has output at once
   }

@@ -122,10 +122,11 @@ function usedNow(): u64 {
   return linearSize() - (<u64>pool().freePageCount << PAGE_SHIFT);
 }
 
-/** `count` 4 KiB pages, physically contiguous and zeroed, charged to owner;
- *  0 when memory is exhausted (counted in allocFailures). */
-export function allocPages(count: i32, owner: MemOwner): usize {
-  const p = pool().alloc(count, owner);
+/** `count` 4 KiB pages, physically contiguous and zeroed (unless zero is
+ *  false), charged to owner; 0 when memory is exhausted (counted in
+ *  allocFailures). */
+export function allocPages(count: i32, owner: MemOwner, zero: bool = true): usize {
+  const p = pool().alloc(count, owner, zero);
   if (p != 0) {
     const u = usedNow();
     if (u > highWater) highWater = u;
@@ -210,6 +211,26 @@ export function memStatsLine(): string {
   }
   return line + " KiB), alloc failures " + s.allocFailures.toString();
 }
+
+let gcRuns: u64 = 0;
+let gcNs: u64 = 0;
+
+/** A full garbage collection of the AS heap: freed blocks go back to TLSF
+ *  for reuse (the heap itself never shrinks). */
+export function collectHeap(): void {
+  // @ts-ignore: the runtime builtin asc provides
+  __collect();
+}
+
+/** Callers that time collectHeap record it here (memStats reports it). */
+export function noteCollection(ns: u64): void {
+  gcRuns++;
+  gcNs += ns;
+}
+
+/** Full collections run by the kernel, and the time they took, ns. */
+export function heapCollections(): u64 { return gcRuns; }
+export function heapCollectionNs(): u64 { return gcNs; }
 
 /** The pool itself, for tests. */
 export function pagePool(): PagePool { return pool(); }

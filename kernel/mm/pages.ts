@@ -81,7 +81,10 @@ export class PagePool {
       wasmPages = (pages + perWasm - 1) / perWasm;
       if (cur + (<u64>wasmPages << 16) > ceiling) return false;
     }
-    const old = memory.grow(wasmPages);
+    let old = memory.grow(wasmPages);
+    // The loader refuses a request that would double memory once (it is
+    // how the AS heap grows, boot/runtime.c); the pool means it: ask again.
+    if (old < 0 && <i32>wasmPages == memory.size()) old = memory.grow(wasmPages);
     if (old < 0) return false;
     const start = <u32>old << 16;
     const n = <u32>(wasmPages * perWasm);
@@ -112,7 +115,9 @@ export class PagePool {
     return 0;
   }
 
-  alloc(count: i32, owner: MemOwner): usize {
+  /** count pages for owner, zeroed unless zero is false (a buffer that is
+   *  only ever read where it was written first, such as a socket ring). */
+  alloc(count: i32, owner: MemOwner, zero: bool = true): usize {
     if (count <= 0 || <i32>owner < 0 || <i32>owner >= OWNER_COUNT || count > (1 << 20)) {
       this.failures++;
       return 0;
@@ -123,7 +128,7 @@ export class PagePool {
       p = this.takeFirstFit(<u32>count);
       if (p == 0) { this.failures++; return 0; }
     }
-    memory.fill(<usize>p, 0, <usize>count << PAGE_SHIFT);
+    if (zero) memory.fill(<usize>p, 0, <usize>count << PAGE_SHIFT);
     this.tag(p, count, TAG_OWNER0 + <u8>owner);
     this.freePageCount -= count;
     unchecked(this.ownerPages[<i32>owner] += count);

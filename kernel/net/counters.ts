@@ -2,7 +2,7 @@
 // TCP events) and its buffer-memory account. Plain data, so the REST endpoint
 // and /metrics can list them: counterName(i) / NetCounters.get(i) for
 // i < COUNTER_COUNT.
-import { chargeHeap, MemOwner } from "../mm";
+import { chargeHeap, MemOwner, allocPages, freePages, PAGE_SHIFT, PAGE_SIZE } from "../mm";
 
 export enum Counter {
   RxFrames = 0, RxBytes, TxFrames, TxBytes, TxDeviceFull,
@@ -19,6 +19,8 @@ export enum Counter {
   TcpRetransmits, TcpFastRetransmits, TcpChallengeAcks, TcpWindowProbes,
   DhcpOut, DhcpIn, DhcpLeases,
   TxCsumOffload, RxCsumOffload,
+  TcpTimeWaits, TcpTimeWaitDropped, TcpTimeWaitReopened, TcpSynCookiesSent, TcpSynCookiesValid, TcpSynCookiesFailed,
+  TcpKeepaliveProbes, TcpKeepaliveTimeouts,
   COUNT
 }
 export const COUNTER_COUNT: i32 = Counter.COUNT;
@@ -40,6 +42,8 @@ const NAMES: string[] = [
   "tcp_retransmits", "tcp_fast_retransmits", "tcp_challenge_acks", "tcp_window_probes",
   "dhcp_out", "dhcp_in", "dhcp_leases",
   "tx_csum_offload", "rx_csum_offload",
+  "tcp_time_waits", "tcp_time_wait_dropped", "tcp_time_wait_reopened", "tcp_syn_cookies_sent", "tcp_syn_cookies_valid",
+  "drop_tcp_syn_cookie_bad", "tcp_keepalive_probes", "tcp_keepalive_timeouts",
 ];
 
 export function counterName(i: i32): string {
@@ -77,4 +81,36 @@ export class MemAccount {
     chargeHeap(MemOwner.NetBuffers, -<i64>n);
     if (this.used < 0) throw new Error("net: MemAccount released more than reserved");
   }
+
+  /** Pages for a buffer of `bytes` (socket rings): taken from kernel/mm's
+   *  page allocator (owner NetBuffers, so they show as "net" and go back to
+   *  the pool, not the AS heap), within the limit; 0 when over the limit or
+   *  out of pages. Not zeroed: a ring is only read where it was written. */
+  allocBuffer(bytes: i32): usize {
+    const size = bufferBytes(bytes);
+    if (this.used + <i64>size > this.limit) return 0;
+    const p = allocPages(size >> PAGE_SHIFT, MemOwner.NetBuffers, false);
+    if (p == 0) return 0;
+    this.used += size;
+    if (this.used > this.peak) this.peak = this.used;
+    this.bufferPages += size >> PAGE_SHIFT;
+    return p;
+  }
+
+  freeBuffer(ptr: usize, bytes: i32): void {
+    const size = bufferBytes(bytes);
+    freePages(ptr, size >> PAGE_SHIFT);
+    this.used -= size;
+    this.bufferPages -= size >> PAGE_SHIFT;
+    if (this.used < 0) throw new Error("net: MemAccount released more than reserved");
+  }
+
+  /** Pages held by socket buffers now. */
+  bufferPages: i64 = 0;
+}
+
+/** What a buffer of n bytes occupies: whole pages. */
+// @ts-ignore: decorator
+@inline export function bufferBytes(n: i32): i32 {
+  return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 }

@@ -14,6 +14,7 @@ import { EntropySource } from "./entropy";
 import { parseNetConfig } from "./config";
 import { NetLog } from "./socket";
 import { startApi } from "../api/boot";
+import { collectHeap, noteCollection } from "../mm";
 
 class KernelEntropy extends EntropySource {
   fill(ptr: usize, len: i32): void { randomBytes(ptr, len); }
@@ -28,14 +29,33 @@ class Wakeup extends TimerHandler {
   fire(nowNs: u64): void {}
 }
 
+/** At most one collection per this interval while connections keep ending. */
+const COLLECT_INTERVAL_NS: u64 = 100_000_000;
+
 export class NetService extends Service {
   private timer: Timer | null = null;
   private deadline: u64 = 0;
   private wakeup: Wakeup = new Wakeup();
+  private endedSeen: u64 = 0;
+  private lastCollect: u64 = 0;
   constructor(public stack: NetStack) { super(); }
 
   service(now: u64): void {
     const next = this.stack.poll(<i64>now);
+    // What a connection allocated on the AS heap (an HTTP exchange's
+    // buffers, handler objects) is garbage once it ends. The incremental
+    // GC starts a cycle only when the heap has doubled since the last, and
+    // TLSF grows linear memory for good when no free block fits, so a run
+    // of short connections would grow the heap by their garbage. A full
+    // collection after connections end lets the next ones reuse it.
+    const ended = this.stack.tcp.ended;
+    if (ended != this.endedSeen && now - this.lastCollect >= COLLECT_INTERVAL_NS) {
+      this.endedSeen = ended;
+      collectHeap();
+      this.lastCollect = nowNs();
+      noteCollection(this.lastCollect - now);
+
+    }
     if (this.stack.iface.rxBacklog) pollSoon();     // frames left in the ring: come round again
     if (next == i64.MAX_VALUE) return;          // a frame will wake us
     const dl = next < 0 ? 0 : <u64>next;

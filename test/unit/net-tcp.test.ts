@@ -25,8 +25,8 @@ class Rig {
   seq = 1000;            // the peer's next sequence number
   ack = 0;               // what the peer acknowledges
   listener = -1;
-  constructor(opts: { listen?: boolean; echo?: boolean; backlog?: number; rx?: number; tx?: number; mtu?: number } = {}) {
-    this.h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, opts.mtu ?? 1500, 0);
+  constructor(opts: { listen?: boolean; echo?: boolean; backlog?: number; rx?: number; tx?: number; mtu?: number; mem?: number } = {}) {
+    this.h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, opts.mtu ?? 1500, opts.mem ?? 0);
     if (opts.listen !== false) this.listener = net.x.listen(this.h, 7, opts.echo ? 1 : 0, opts.backlog ?? 8, opts.rx ?? 0, opts.tx ?? 0);
     net.x.poll(this.h, 0n);
     net.inject(this.h, eth(MAC_A, MAC_B, 0x0806, arpReq()));
@@ -116,10 +116,11 @@ describe("LISTEN", () => {
     const r = new Rig({ backlog: 4 });
     let synAcks = 0;
     for (let i = 0; i < 10; i++) { r.sport = 30000 + i; synAcks += r.send({ flags: F.SYN }).length; }
-    expect(synAcks).toBe(4);
+    expect(synAcks).toBe(10);                                // 6 of them SYN cookies, without state
     expect(net.counters(r.h).drop_tcp_syn_backlog).toBe(6);
+    expect(net.counters(r.h).tcp_syn_cookies_sent).toBe(6);
     expect(net.x.connCount(r.h)).toBe(4);
-    expect(Number(net.x.memUsed(r.h))).toBe(4 * 65536);
+    expect(Number(net.x.memUsed(r.h))).toBe(0);             // no buffers before the first byte
     for (let t = 1n; t < 300n; t++) r.at(t * SEC);
     expect(net.x.halfOpen(r.listener)).toBe(0);
     expect(net.x.connCount(r.h)).toBe(0);
@@ -128,14 +129,60 @@ describe("LISTEN", () => {
     expect(r.send({ flags: F.SYN }).length).toBe(1);      // the listener works again
   });
 
+  it("SYN cookies: past the backlog a SYN gets a stateless SYN,ACK; its ACK makes the connection", () => {
+    const r = new Rig({ backlog: 4 });
+    for (let i = 0; i < 50; i++) { r.sport = 20000 + i; r.send({ flags: F.SYN, seq: 1000 + i }); }   // spoofed: never ACKed
+    expect(net.x.connCount(r.h)).toBe(4);
+    r.sport = 40000; r.seq = 7000;
+    const [sa] = r.send({ flags: F.SYN, mss: 1460, wscale: 7 });
+    expect(flagStr(sa.flags)).toBe("SA");
+    expect(sa.ack).toBe(7001);
+    expect(sa.mss).toBe(1460);
+    expect(sa.wscale).toBeUndefined();                        // a cookie cannot keep the peer's scale
+    expect(net.x.connCount(r.h)).toBe(4);                     // no state for it
+    // A forged ACK (wrong cookie) is reset, not accepted.
+    r.seq = 7001;
+    const [rst] = r.send({ flags: F.ACK, ack: (sa.seq + 2) >>> 0 });
+    expect(flagStr(rst.flags)).toBe("R");
+    r.ack = (sa.seq + 1) >>> 0;
+    expect(r.send({ flags: F.ACK | F.PSH, payload: bytes(5) }).length).toBeLessThanOrEqual(1);
+    const id = net.x.lastAccepted();
+    expect(net.state(id)).toBe("ESTABLISHED");
+    expect(net.x.sockMss(id)).toBe(1460);
+    expect(net.x.connCount(r.h)).toBe(5);
+    expect(net.counters(r.h)).toMatchObject({ tcp_syn_cookies_sent: 47, tcp_syn_cookies_valid: 1, drop_tcp_syn_cookie_bad: 1 });
+    // The 5 bytes came with the ACK and were read; an echo of the peer's view: data flows.
+    expect(net.log(id)).toMatch(/^AR/);
+    // A cookie from two ticks ago (over 128 s) is refused.
+    r.sport = 40001; r.seq = 9000;
+    const [sa2] = r.send({ flags: F.SYN, mss: 1460 });
+    r.seq = 9001; r.ack = (sa2.seq + 1) >>> 0;
+    r.at(200n * SEC);
+    const [late] = r.send({ flags: F.ACK });
+    expect(flagStr(late.flags)).toBe("R");
+  });
+
   it("refuses connections when the memory limit is reached", () => {
-    const h = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 3 * 65536);
-    net.x.listen(h, 7, 0, 16, 0, 0);
-    net.inject(h, eth(MAC_A, MAC_B, 0x0806, arpReq()));
-    for (let i = 0; i < 5; i++) net.inject(h, eth(MAC_A, MAC_B, 0x0800, ipv4(B, A, 6, tcp(B, A, { sport: 100 + i, dport: 7, seq: 1, ack: 0, flags: F.SYN, window: 1000 }))));
-    net.x.poll(h, 0n);
-    expect(net.counters(h).drop_tcp_no_memory).toBe(2);
-    expect(Number(net.x.memPeak(h))).toBeLessThanOrEqual(3 * 65536);
+    // Buffers are taken by data: each connection below keeps 100 unread
+    // bytes, so its 32 KiB receive ring stays. With 192 KiB, a sixth
+    // connection could not have both rings (160 + 64 KiB) and is refused.
+    const r = new Rig({ mem: 3 * 65536 });
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      r.sport = 100 + i; r.seq = 1000;
+      const id = r.accept();
+      net.x.setAutoRead(id, false);
+      r.send({ flags: F.ACK, payload: bytes(100) });
+      ids.push(id);
+    }
+    expect(Number(net.x.memUsed(r.h))).toBe(5 * 32768);
+    r.sport = 200; r.seq = 1000;
+    expect(r.send({ flags: F.SYN })).toEqual([]);
+    expect(net.counters(r.h).drop_tcp_no_memory).toBe(1);
+    expect(Number(net.x.memPeak(r.h))).toBeLessThanOrEqual(3 * 65536);
+    net.x.setAutoRead(ids[0], true);                        // read: the ring goes back
+    expect(Number(net.x.memUsed(r.h))).toBe(4 * 32768);
+    expect(flagStr(r.send({ flags: F.SYN, sport: 201 })[0].flags)).toBe("SA");
   });
 });
 
@@ -483,16 +530,54 @@ describe("FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT (active close)", () => {
     r.ack = (fin.seq + 1) >>> 0;
     const [a] = r.send({ flags: F.ACK | F.FIN });
     expect(a.ack).toBe(r.seq + 1);
-    expect(net.state(id)).toBe("TIME-WAIT");
-    r.at(30n * SEC);
-    const [again] = r.send({ flags: F.ACK | F.FIN });      // our ACK was lost: the FIN comes again
-    expect(again.ack).toBe(r.seq + 1);
-    r.at(89n * SEC);
-    expect(net.state(id)).toBe("TIME-WAIT");                 // restarted by the repeated FIN
-    r.at(91n * SEC);
+    // TIME-WAIT: the app is told at once and the socket is gone; a small
+    // entry without buffers answers for the 4-tuple for 2 MSL.
     expect(net.state(id)).toBe("CLOSED");
     expect(net.log(id)).toBe("AREX0");
+    expect(net.x.connCount(r.h)).toBe(0);
+    expect(net.x.timeWaits(r.h)).toBe(1);
     expect(Number(net.x.memUsed(r.h))).toBe(0);
+    r.at(30n * SEC);
+    const [again] = r.send({ flags: F.ACK | F.FIN });      // our ACK was lost: the FIN comes again
+    expect([flagStr(again.flags), again.seq, again.ack]).toEqual(["A", (fin.seq + 1) >>> 0, r.seq + 1]);
+    const [stray] = r.send({ flags: F.ACK, seq: r.seq - 500, payload: bytes(10) });   // an old duplicate: ACK
+    expect([flagStr(stray.flags), stray.ack]).toEqual(["A", r.seq + 1]);
+    r.at(89n * SEC);
+    expect(net.x.timeWaits(r.h)).toBe(1);                    // restarted by the repeated FIN
+    r.at(91n * SEC);
+    expect(net.x.timeWaits(r.h)).toBe(0);
+    expect(net.log(id)).toBe("AREX0");
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+  });
+
+  it("releases the send buffer once everything is acknowledged; FIN-WAIT-2 holds no pages", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.send(id, bytes(3000), true);
+    const segs = r.out();
+    expect(Number(net.x.memUsed(r.h))).toBe(32768);
+    const fin = segs[segs.length - 1];
+    r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
+    expect(net.state(id)).toBe("FIN-WAIT-2");
+    expect(Number(net.x.memUsed(r.h))).toBe(0);
+  });
+
+  it("a new SYN above the old sequence reopens a TIME-WAIT 4-tuple (RFC 6191); an old one gets an ACK", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockClose(id);
+    const [fin] = r.out();
+    r.ack = (fin.seq + 1) >>> 0;
+    r.send({ flags: F.ACK | F.FIN });
+    r.seq++;
+    expect(net.x.timeWaits(r.h)).toBe(1);
+    const [old] = r.send({ flags: F.SYN, seq: r.seq - 100 });
+    expect([flagStr(old.flags), old.ack]).toEqual(["A", r.seq]);
+    const [sa] = r.send({ flags: F.SYN, seq: r.seq + 100000 });
+    expect(flagStr(sa.flags)).toBe("SA");
+    expect((sa.seq - fin.seq) | 0).toBeGreaterThan(0);       // above the old incarnation's sequence
+    expect(net.x.timeWaits(r.h)).toBe(0);
+    expect(net.counters(r.h).tcp_time_wait_reopened).toBe(1);
   });
 
   it("FIN,ACK together in FIN-WAIT-1 go straight to TIME-WAIT", () => {
@@ -502,7 +587,8 @@ describe("FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT (active close)", () => {
     const [fin] = r.out();
     r.ack = (fin.seq + 1) >>> 0;
     r.send({ flags: F.ACK | F.FIN });
-    expect(net.state(id)).toBe("TIME-WAIT");
+    expect(net.x.timeWaits(r.h)).toBe(1);
+    expect(net.log(id)).toBe("AREX0");
   });
 
   it("simultaneous close goes through CLOSING (RFC 9293 §3.6 figure 13)", () => {
@@ -515,7 +601,8 @@ describe("FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT (active close)", () => {
     expect(net.state(id)).toBe("CLOSING");
     r.seq++;
     r.send({ flags: F.ACK, ack: (fin.seq + 1) >>> 0 });
-    expect(net.state(id)).toBe("TIME-WAIT");
+    expect(net.x.timeWaits(r.h)).toBe(1);
+    expect(net.state(id)).toBe("CLOSED");
   });
 
   it("gives up on a peer that never sends its FIN", () => {
@@ -560,6 +647,58 @@ describe("aborts and timeouts", () => {
     expect(flagStr(last!.flags)).toBe("R");
     expect(net.log(id)).toBe("AX3");
     expect(net.counters(r.h).tcp_timeouts).toBe(1);
+  });
+
+  it("keepalive (RFC 1122 §4.2.3.6): off by default; probes after the idle time; an answer restarts it; silence resets", () => {
+    const r = new Rig();
+    const quiet = r.accept();
+    expect(r.at(3n * 3600n * SEC)).toEqual([]);               // off by default: nothing in 3 h
+    expect(net.state(quiet)).toBe("ESTABLISHED");
+    r.sport++; r.seq = 5000;
+    const id = r.accept();
+    net.x.sockKeepAlive(id, 60n * SEC, 10n * SEC, 3);
+    const t0 = r.now;
+    expect(r.at(t0 + 59n * SEC)).toEqual([]);
+    const [p1] = r.at(t0 + 60n * SEC);
+    expect([flagStr(p1.flags), p1.seq, p1.payload.length]).toEqual(["A", (r.ack - 1) >>> 0, 0]);
+    r.now = t0 + 61n * SEC;
+    expect(r.send({ flags: F.ACK })).toEqual([]);              // the peer answers: idle again
+    expect(r.at(t0 + 120n * SEC)).toEqual([]);
+    const probes: number[] = [];
+    let rst: Seg | undefined;
+    for (let t = t0 + 121n * SEC; t <= t0 + 300n * SEC; t += SEC) {
+      for (const s of r.at(t)) { if (s.flags & F.RST) rst = s; else probes.push(Number((t - t0) / SEC)); }
+    }
+    expect(probes).toEqual([121, 131, 141]);
+    expect(rst).toBeDefined();
+    expect(net.log(id)).toBe("AX3");
+    expect(net.counters(r.h)).toMatchObject({ tcp_keepalive_probes: 4, tcp_keepalive_timeouts: 1 });
+    expect(net.state(quiet)).toBe("ESTABLISHED");
+  });
+
+  it("an idle timeout resets a connection on which no data moved; data restarts it", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockIdleTimeout(id, 10n * SEC);
+    r.now = 5n * SEC;
+    r.send({ flags: F.ACK, payload: bytes(10) });
+    r.seq += 10;
+    expect(r.at(14n * SEC).some((s) => s.flags & F.RST)).toBe(false);
+    const out = r.at(15n * SEC);
+    expect(out.map((s) => flagStr(s.flags))).toContain("R");
+    expect(net.log(id)).toBe("ARX3");
+    expect(net.x.connCount(r.h)).toBe(0);
+  });
+
+  it("gives up on a closed window whose probes go unanswered", () => {
+    const r = new Rig();
+    const id = r.accept({ window: 0 });
+    net.send(id, bytes(100));
+    let rst = false;
+    for (let t = 0n; t < 3600n * SEC && !rst; t += SEC) for (const s of r.at(t)) if (s.flags & F.RST) rst = true;
+    expect(rst).toBe(true);
+    expect(net.log(id)).toBe("AX3");
+    expect(net.counters(r.h).tcp_window_probes).toBe(12);
   });
 });
 

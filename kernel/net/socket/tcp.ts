@@ -84,6 +84,11 @@ export const DELACK_NS: i64 = 100_000_000;            // < 500 ms (RFC 9293 §3.
 export const FIN_WAIT_2_NS: i64 = 60_000_000_000;
 export const SYN_RETRIES = 6;
 export const DATA_RETRIES = 12;
+/** Keepalive defaults (RFC 1122 §4.2.3.6: off unless asked, idle ≥ 2 h by
+ *  default; servers that ask pick their own, see setKeepAlive). */
+export const KEEPALIVE_IDLE_NS: i64 = 7200_000_000_000;
+export const KEEPALIVE_INTERVAL_NS: i64 = 75_000_000_000;
+export const KEEPALIVE_PROBES = 9;
 const OOO_RANGES = 8;
 const DEFAULT_MSS: u32 = 536;                         // RFC 9293 §3.7.1
 
@@ -160,6 +165,17 @@ export class TcpSocket {
   private rttStart: i64 = 0;
   retries: i32 = 0;
   private persistBackoff: i32 = 0;
+  /** Zero-window probes sent since the peer last said anything. */
+  private probesUnanswered: i32 = 0;
+  // Keepalive (RFC 1122 §4.2.3.6): off while keepIdle is 0.
+  private keepIdle: i64 = 0;
+  private keepInterval: i64 = 0;
+  private keepCount: i32 = 0;
+  private keepAt: i64 = 0;
+  private keepSent: i32 = 0;
+  // Idle timeout: no data either way for idleLimit ns ends the connection.
+  private idleLimit: i64 = 0;
+  private idleAt: i64 = 0;
   // RFC 5681 state.
   cwnd: i32 = 0;
   ssthresh: i32 = 0x3fffffff;
@@ -177,14 +193,17 @@ export class TcpSocket {
   private evWritable: bool = false;
   private evClosed: bool = false;
   closedDelivered: bool = false;
-  /** Bytes reserved in the stack's memory account for rx + tx. */
-  memReserved: i32 = 0;
+  /** A new incarnation of a connection taken over from TIME-WAIT starts
+   *  its sequence numbers above the old one's (RFC 9293 §3.6.1, RFC 6191). */
+  issFloor: u32 = 0;
+  hasIssFloor: bool = false;
   /** Index in the layer's connection list, -1 once removed. */
   slot: i32 = -1;
 
   constructor(public layer: TcpLayer, rxCapacity: i32, txCapacity: i32) {
-    this.rx = new RingBuffer(rxCapacity);
-    this.tx = new RingBuffer(txCapacity);
+    // No storage yet: the rings take pages when bytes arrive or are written.
+    this.rx = new RingBuffer(rxCapacity, layer.mem);
+    this.tx = new RingBuffer(txCapacity, layer.mem);
     let s = 0;
     while (s < 14 && (rxCapacity >> s) > 65535) s++;
     this.rcvShift = s;
@@ -207,7 +226,10 @@ export class TcpSocket {
     const rx = this.rx;
     if (rx == null || (rx.len == 0 && (this.peerFin || this.state == TcpState.Closed))) return -1;
     const n = rx.read(dst, max);
-    if (n > 0) this.maybeWindowUpdate();
+    if (n > 0) {
+      this.maybeWindowUpdate();
+      this.trimBuffers();
+    }
     return n;
   }
   readInto(buf: Uint8Array): i32 {
@@ -220,13 +242,36 @@ export class TcpSocket {
     const tx = this.tx;
     if (tx == null || this.finQueued || !this.canQueueData()) return -1;
     const n = tx.write(src, len);
-    if (n > 0) this.output(this.layer.now);
+    if (n > 0) {
+      if (this.idleLimit > 0) this.idleAt = this.layer.now + this.idleLimit;
+      this.output(this.layer.now);
+    }
     return n;
   }
   writeBytes(buf: Uint8Array): i32 { return this.write(buf.dataStart, buf.length); }
   writeString(s: string): i32 {
     const b = String.UTF8.encode(s);
     return this.write(changetype<usize>(b), b.byteLength);
+  }
+
+  /** Keepalive (RFC 1122 §4.2.3.6), off by default: after idleNs without a
+   *  segment from the peer, probe every intervalNs; after `probes`
+   *  unanswered probes the connection is reset (error TCP_ERR_TIMEOUT). A
+   *  peer that vanished (power off, NAT state gone) is found this way. */
+  setKeepAlive(idleNs: i64 = KEEPALIVE_IDLE_NS, intervalNs: i64 = KEEPALIVE_INTERVAL_NS, probes: i32 = KEEPALIVE_PROBES): void {
+    if (idleNs <= 0) { this.keepIdle = 0; this.keepAt = 0; return; }
+    this.keepIdle = idleNs;
+    this.keepInterval = intervalNs > 0 ? intervalNs : KEEPALIVE_INTERVAL_NS;
+    this.keepCount = probes > 0 ? probes : 1;
+    this.keepSent = 0;
+    this.keepAt = this.layer.now + idleNs;
+  }
+
+  /** Ends the connection with a RST (error TCP_ERR_TIMEOUT) when no data has
+   *  moved either way for ns (0: never, the default). */
+  setIdleTimeout(ns: i64): void {
+    this.idleLimit = ns > 0 ? ns : 0;
+    this.idleAt = ns > 0 ? this.layer.now + ns : 0;
   }
 
   /** Graceful close (RFC 9293 §3.10.4): queued data is still sent, then FIN.
@@ -289,8 +334,36 @@ export class TcpSocket {
     this.output(now);
   }
 
+  /** The handshake's last ACK returned a valid SYN cookie (tcplayer.ts):
+   *  the connection starts ESTABLISHED with the cookie as ISN, the MSS it
+   *  carried, no window scaling; the ACK is then processed as usual (it may
+   *  carry data). */
+  openFromCookie(seg: TcpRepr, payload: usize, cookie: u32, mss: u32, now: i64): void {
+    this.irs = seg.seq - 1;
+    this.rcvNxt = seg.seq;
+    this.peerMss = mss;
+    this.wsOk = false; this.sndShift = 0; this.rcvShift = 0;
+    this.iss = cookie;
+    this.sndUna = cookie + 1;
+    this.sndNxt = cookie + 1;
+    this.sndMax = cookie + 1;
+    this.txSeq = cookie + 1;
+    this.effMss = this.computeMss();
+    this.cwnd = 10 * this.effMss;
+    this.sndWnd = <i32>seg.window;
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    this.setState(TcpState.Established, "ACK (SYN cookie)");
+    this.evAccepted = true;
+    this.lastAdvRight = this.rcvNxt + 65535;
+    this.process(seg, payload, now);
+  }
+
   private initSend(now: i64): void {
-    this.iss = this.layer.isn(this, now);
+    let iss = this.layer.isn(this, now);
+    if (this.hasIssFloor && seqLe(iss, this.issFloor)) iss = this.issFloor + 65536;
+    this.iss = iss;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
@@ -316,6 +389,10 @@ export class TcpSocket {
 
   /** RFC 9293 §3.10.7: one segment for this connection. */
   process(seg: TcpRepr, payload: usize, now: i64): void {
+    // The peer is alive: keepalive and zero-window probing start over.
+    this.probesUnanswered = 0;
+    if (this.keepIdle > 0) { this.keepSent = 0; this.keepAt = now + this.keepIdle; }
+    if (this.idleLimit > 0 && seg.payloadLen > 0) this.idleAt = now + this.idleLimit;
     switch (this.state) {
       case TcpState.Closed:
       case TcpState.Listen:
@@ -328,6 +405,17 @@ export class TcpSocket {
         break;
     }
     if (<TcpState>this.state != TcpState.Closed) this.output(now);
+    this.trimBuffers();
+  }
+
+  /** Gives back the pages of a ring that is empty: the send ring once
+   *  everything in it was acknowledged, the receive ring once the app has
+   *  read everything and no out-of-order bytes wait in it. */
+  trimBuffers(): void {
+    const tx = this.tx;
+    if (tx != null && tx.len == 0 && tx.allocated) tx.release();
+    const rx = this.rx;
+    if (rx != null && rx.len == 0 && this.oooCount == 0 && rx.allocated) rx.release();
   }
 
   private processSynSent(seg: TcpRepr, now: i64): void {
@@ -518,6 +606,7 @@ export class TcpSocket {
     const wnd = rx.free;
     if (off + len > wnd) len = wnd - off;                   // trim to the window
     if (len <= 0) { this.ackNow = true; return; }
+    if (!rx.ensure()) { this.layer.counters.inc(Counter.DropTcpNoMemory); return; }   // the peer resends it
     rx.copyIn(rx.len + off, ptr, len);
     if (off == 0) {
       const hadHoles = this.oooCount > 0;
@@ -684,17 +773,32 @@ export class TcpSocket {
     if (this.persistAt != 0 && now >= this.persistAt) {
       this.persistAt = 0;
       this.windowProbe(now);
+      if (<TcpState>this.state == TcpState.Closed) return i64.MAX_VALUE;
+    }
+    if (this.idleAt != 0 && now >= this.idleAt) {
+      this.idleAt = 0;
+      this.layer.counters.inc(Counter.TcpTimeouts);
+      if (this.isSynchronized()) this.layer.sendRst(this, this.sndNxt, 0, false);
+      this.enterClosed(TCP_ERR_TIMEOUT, true);
+      return i64.MAX_VALUE;
+    }
+    if (this.keepAt != 0 && now >= this.keepAt) {
+      this.keepalive(now);
+      if (<TcpState>this.state == TcpState.Closed) return i64.MAX_VALUE;
     }
     if (this.delackAt != 0 && now >= this.delackAt) {
       this.delackAt = 0;
       this.ackNow = true;
     }
     this.output(now);
+    this.trimBuffers();
     let next = i64.MAX_VALUE;
     if (this.rtxAt != 0 && this.rtxAt < next) next = this.rtxAt;
     if (this.persistAt != 0 && this.persistAt < next) next = this.persistAt;
     if (this.delackAt != 0 && this.delackAt < next) next = this.delackAt;
     if (this.timewaitAt != 0 && this.timewaitAt < next) next = this.timewaitAt;
+    if (this.keepAt != 0 && this.keepAt < next) next = this.keepAt;
+    if (this.idleAt != 0 && this.idleAt < next) next = this.idleAt;
     return next;
   }
 
@@ -720,11 +824,43 @@ export class TcpSocket {
     this.sndNxt = this.state == TcpState.SynSent || this.state == TcpState.SynReceived ? this.iss : this.sndUna;
   }
 
+  /** A keepalive probe is due (RFC 1122 §4.2.3.6): a segment at SND.UNA - 1
+   *  without data draws the peer's ACK. Not while data is in flight or
+   *  waiting on a closed window: retransmission and window probes watch
+   *  the peer then. */
+  private keepalive(now: i64): void {
+    const s = this.state;
+    if (!(s == TcpState.Established || s == TcpState.CloseWait || s == TcpState.FinWait2) ||
+        this.sndMax != this.sndUna || this.persistAt != 0) {
+      this.keepAt = now + this.keepIdle;
+      return;
+    }
+    if (this.keepSent >= this.keepCount) {
+      this.layer.counters.inc(Counter.TcpKeepaliveTimeouts);
+      this.layer.sendRst(this, this.sndNxt, 0, false);
+      this.enterClosed(TCP_ERR_TIMEOUT, true);
+      return;
+    }
+    this.keepSent++;
+    this.layer.counters.inc(Counter.TcpKeepaliveProbes);
+    this.sendSegment(this.sndUna - 1, TCP_ACK, 0, 0, false);
+    this.keepAt = now + this.keepInterval;
+  }
+
   /** Zero-window probe (RFC 9293 §3.8.6.1): a segment below the window
    *  (SEQ = SND.UNA - 1) makes the peer answer with its current window. */
   private windowProbe(now: i64): void {
     const tx = this.tx;
     if (this.sndWnd != 0 || tx == null || <i32>(this.sndNxt - this.txSeq) >= tx.len) { this.persistBackoff = 0; return; }
+    // A peer that stopped answering even probes is gone (its window stays
+    // shut forever otherwise): give up after as many as data retries.
+    if (this.probesUnanswered >= DATA_RETRIES) {
+      this.layer.counters.inc(Counter.TcpTimeouts);
+      this.layer.sendRst(this, this.sndNxt, 0, false);
+      this.enterClosed(TCP_ERR_TIMEOUT, true);
+      return;
+    }
+    this.probesUnanswered++;
     this.layer.counters.inc(Counter.TcpWindowProbes);
     this.sendSegment(this.sndUna - 1, TCP_ACK, 0, 0, false);
     if (this.persistBackoff < 6) this.persistBackoff++;
@@ -878,6 +1014,7 @@ export class TcpSocket {
     this.setState(TcpState.Closed, err == TCP_OK ? "done" : err == TCP_ERR_TIMEOUT ? "timeout" : err == TCP_ERR_ABORTED ? "abort" : "RST");
     this.error = err;
     this.rtxAt = 0; this.delackAt = 0; this.persistAt = 0; this.timewaitAt = 0;
+    this.keepAt = 0; this.idleAt = 0;
     this.ackNow = false;
     if (notify) this.evClosed = true; else this.closedDelivered = true;
   }

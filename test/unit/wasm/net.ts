@@ -15,6 +15,14 @@ import {
   TcpSocket, TcpHandler, TcpListener, TcpListenHandler, UdpSocket, UdpHandler, tcpStateName,
 } from "../../../kernel/net/socket";
 export { abortHandler } from "../../../kernel/panic";
+import { initMemory, memStats, MemOwner } from "../../../kernel/mm";
+import { MemRegion } from "../../../kernel/bootinfo";
+
+// Socket buffers are pages from kernel/mm's pool: give it a machine (256 MiB).
+initMemory([new MemRegion(0, 0x9fc00, 1), new MemRegion(0x100000, (256 << 20) - 0x100000, 1)]);
+
+/** Bytes of pool pages the stack's buffers hold now (kernel/mm's "net" owner). */
+export function netPoolBytes(): u64 { return memStats().byOwner[MemOwner.NetBuffers]; }
 
 // ------------------------------------------------------------------ wire
 
@@ -299,6 +307,7 @@ export function counterNameOf(i: i32): string { return counterName(i); }
 export function memUsed(h: i32): i64 { return stacks[h].mem.used; }
 export function memPeak(h: i32): i64 { return stacks[h].mem.peak; }
 export function connCount(h: i32): i32 { return stacks[h].tcp.connectionCount(); }
+export function timeWaits(h: i32): i32 { return stacks[h].tcp.timeWaits.size; }
 export function ifaceAddr(h: i32): u32 { return stacks[h].iface.addr; }
 export function ifacePrefix(h: i32): i32 { return stacks[h].iface.prefixLen; }
 export function ifaceGateway(h: i32): u32 { return stacks[h].iface.gateway; }
@@ -430,6 +439,8 @@ export function sockWrite(id: i32, ptr: usize, len: i32): i32 { return socks[id]
 export function sockRead(id: i32, ptr: usize, len: i32): i32 { return socks[id].read(ptr, len); }
 export function setAutoRead(id: i32, on: bool): void { autoRead[id] = on; if (on) drain(id); }
 export function sockClose(id: i32): void { socks[id].close(); }
+export function sockKeepAlive(id: i32, idle: i64, interval: i64, probes: i32): void { socks[id].setKeepAlive(idle, interval, probes); }
+export function sockIdleTimeout(id: i32, ns: i64): void { socks[id].setIdleTimeout(ns); }
 export function sockAbort(id: i32): void { socks[id].abort(); }
 export function sockState(id: i32): string { return tcpStateName(socks[id].state); }
 export function sockError(id: i32): i32 { return socks[id].error; }
