@@ -174,7 +174,7 @@ export type NetExports = {
   txCsumStart(h: number): number; txCsumOffset(h: number): number;
   wire(a: number, b: number): number;
   counter(h: number, i: number): bigint; counterCount(): number; counterNameOf(i: number): number;
-  memUsed(h: number): bigint; memPeak(h: number): bigint; connCount(h: number): number;
+  memUsed(h: number): bigint; memPeak(h: number): bigint; connCount(h: number): number; timeWaits(h: number): number;
   ifaceAddr(h: number): number; ifacePrefix(h: number): number; ifaceGateway(h: number): number; ifaceDns(h: number): number;
   setIpv4(h: number, ip: number, prefix: number, gw: number): void;
   dhcpState(h: number): number; dhcpT1(h: number): bigint; dhcpT2(h: number): bigint; dhcpExpire(h: number): bigint;
@@ -185,7 +185,8 @@ export type NetExports = {
   connect(h: number, ip: number, port: number, rx: number, tx: number): number;
   sockSend(id: number, p: number, len: number, closeAfter: number): void;
   sockWrite(id: number, p: number, len: number): number; sockRead(id: number, p: number, len: number): number;
-  setAutoRead(id: number, on: number): void; sockClose(id: number): void; sockAbort(id: number): void;
+  setAutoRead(id: number, on: number | boolean): void;
+  sockKeepAlive(id: number, idle: bigint, interval: bigint, probes: number): void; sockIdleTimeout(id: number, ns: bigint): void; sockClose(id: number): void; sockAbort(id: number): void;
   sockState(id: number): number; sockError(id: number): number; sockLog(id: number): number; sockPending(id: number): number;
   collectedLen(id: number): number; collectedPtr(id: number): number; sockLocalPort(id: number): number;
   sockIss(id: number): number; sockSndUna(id: number): number; sockSndNxt(id: number): number; sockRcvNxt(id: number): number;
