@@ -225,7 +225,9 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       output: cSrc,
       key: "",
       run: async () => {
-        await execa(process.execPath, [resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
+        // Through wasm2c-run.cjs: wabt's Wasm build of wasm2c has a 64 KiB
+        // stack, too small for the GC visitor's nesting (one block per class).
+        await execa(process.execPath, [join(root, "cli", "lib", "wasm2c-run.cjs"), resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
         writeFileSync(cSrc, prepareImageC(readFileSync(cSrc, "utf8")));
       },
     },
