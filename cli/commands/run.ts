@@ -18,6 +18,7 @@ export const runSpecs: OptionSpecs = {
   accel: { type: "string", help: "accelerator; auto uses KVM only when it is hardware virtualization", choices: ["auto", "kvm", "tcg"], default: "auto" },
   timeout: { type: "number", help: "stop the guest after this many seconds (0: no limit)", default: 0, metavar: "SECONDS" },
   debug: { type: "boolean", help: "build with Wasm function names kept" },
+  dev: { type: "boolean", help: "build with the development profile (fast rebuilds, larger and slower image)" },
   disk: { type: "list", help: "attach a virtio-blk disk image (repeatable; FILE,ro for read-only)", metavar: "FILE[,ro]" },
   rng: { type: "boolean", help: "attach a virtio-rng entropy device" },
   "console-log": { type: "string", help: "attach a virtio console written to this host file", metavar: "FILE" },
@@ -51,7 +52,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   const path = resolve(io.cwd, target);
   let kernel: string;
   if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
-  else kernel = (await build({ app: target, debug: !!values.debug }, io)).elf;
+  else kernel = (await build({ app: target, debug: !!values.debug, dev: !!values.dev }, io)).elf;
 
   const devices = deviceArgs(values.machine as Machine, {
     disks: ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd)),
