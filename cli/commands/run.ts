@@ -10,10 +10,11 @@ import { EXIT, describeStatus } from "../lib/status.js";
 import { deviceArgs, parseDisk, type Transport } from "../lib/devices.js";
 import { checkNetHost, DEFAULT_TAP, parseForward, staticIpCmdline, type NetMode, type NetSpec } from "../lib/net.js";
 import { symbolizeFromElf } from "../lib/symbols.js";
+import { checkGuestMemory } from "../lib/guest-memory.js";
 
 export const runSpecs: OptionSpecs = {
   machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
-  memory: { type: "string", help: "guest RAM (QEMU -m syntax)", default: "64M", metavar: "SIZE" },
+  memory: { type: "size", help: "guest RAM (QEMU -m syntax)", default: "64M", metavar: "SIZE" },
   cmdline: { type: "string", help: "kernel command line", default: "", metavar: "TEXT" },
   accel: { type: "string", help: "accelerator; auto uses KVM only when it is hardware virtualization", choices: ["auto", "kvm", "tcg"], default: "auto" },
   timeout: { type: "number", help: "stop the guest after this many seconds (0: no limit)", default: 0, metavar: "SECONDS" },
@@ -48,14 +49,17 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     if (/(^|\s)(ip|gateway|dns)=/.test(cmdline)) throw new UserError("--ip/--gateway/--dns and ip=/gateway=/dns= in --cmdline: give the address one way");
     cmdline = [cmdline, staticIpCmdline(net.staticIp, net.mode)].filter((x) => x).join(" ");
   }
+  // Disks too: a missing file is reported before the build.
+  const disks = ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd));
   const target = positionals[0];
   const path = resolve(io.cwd, target);
   let kernel: string;
   if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
   else kernel = (await build({ app: target, debug: !!values.debug, dev: !!values.dev }, io)).elf;
+  checkGuestMemory(kernel, values.memory as string);
 
   const devices = deviceArgs(values.machine as Machine, {
-    disks: ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd)),
+    disks,
     rng: !!values.rng,
     consoleLog: values["console-log"] ? resolve(io.cwd, values["console-log"] as string) : undefined,
     net,

@@ -233,7 +233,17 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
         const r = await execa(process.execPath, [resolveTool("asc"), "entry.ts", "-o", "image.wasm", ...ascFlags], { cwd: out, reject: false, all: true });
         if (r.exitCode !== 0 || !existsSync(wasm)) {
           rmSync(wasm, { force: true });
-          throw new UserError(`AssemblyScript compile failed:\n${fixAscPaths(String(r.all ?? ""), out, io.cwd)}`, 1);
+          const text = String(r.all ?? "");
+          // The generated entry is correct by construction: an error located
+          // in it is about the app's main; say so, naming the app's file.
+          const app = relative(io.cwd, appEntry) || appEntry;
+          if (/has no exported member 'main'/.test(text)) {
+            throw new UserError(`${app}: no exported function main; an app exports main(): i32 from this file (its return value is the guest's exit status)`, 1);
+          }
+          if (/ in entry\.ts\(\d+,\d+\)/.test(text)) {
+            throw new UserError(`${app}: main must be declared main(): i32 — no parameters, returning the guest's exit status; asc said:\n${fixAscPaths(text, out, io.cwd)}`, 1);
+          }
+          throw new UserError(`AssemblyScript compile failed:\n${fixAscPaths(text, out, io.cwd)}`, 1);
         }
         // Hundreds of tiny data segments cost code in wasm2c's init: merge them.
         writeFileSync(wasm, mergeDataSegments(readFileSync(wasm)).wasm);
