@@ -302,7 +302,8 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       run: async () => {
         const meta = await imageMeta(imageO, opts.dev ? devParts.filter(existsSync) : [cSrc]);
         writeFileSync(join(out, "image_meta.c"), meta);
-        await execa("gcc", [...CFLAGS, ...incs, "-c", join(out, "image_meta.c"), "-o", join(out, "image_meta.o")]);
+        // A table of constants: -O0 in dev, where it is large (every function named).
+        await execa("gcc", [...CFLAGS, ...(opts.dev ? ["-O0"] : []), ...incs, "-c", join(out, "image_meta.c"), "-o", join(out, "image_meta.o")]);
       },
     },
     {

@@ -38,14 +38,15 @@ export function parseOptions(cmd: string, argv: string[], specs: OptionSpecs): P
       continue;
     }
     const v = inline ?? argv[++i];
-    if (v === undefined) throw new UserError(`${a} needs a value (${s.metavar ?? s.type})`);
-    if (s.choices && !s.choices.includes(v)) throw new UserError(`${a} ${v}: choose one of ${s.choices.join(", ")}`);
+    const flag = `--${key}`;
+    if (v === undefined) throw new UserError(`${flag} needs a value (${s.metavar ?? s.type})`);
+    if (s.choices && !s.choices.includes(v)) throw new UserError(`${flag} ${v}: choose one of ${s.choices.join(", ")}`);
     if (s.type === "size") {
-      if (parseSize(v) === null) throw new UserError(`${a} ${v}: expected a size such as 64M, 1536K or 1G (a bare number is MiB)`);
+      if (parseSize(v) === null) throw new UserError(`${flag} ${v}: expected a size such as 64M, 1536K or 1G (a bare number is MiB)`);
       values[key] = v;
     } else if (s.type === "number") {
       const n = v.trim() === "" ? NaN : Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new UserError(`${a} ${v}: expected a non-negative number`);
+      if (!Number.isFinite(n) || n < 0) throw new UserError(`${flag} ${v}: expected a non-negative number`);
       values[key] = n;
     } else if (s.type === "list") {
       values[key] = [...((values[key] as string[] | undefined) ?? []), v];
