@@ -31,6 +31,15 @@ describe("debug builds", () => {
     }, 600_000);
   }
 
+  it("the dev profile (--dev): an image that boots, and a trap names the function", async () => {
+    const r = await bootAndWait({ app: "test/apps/unreachable", build: { dev: true }, timeoutMs: 60000 });
+    expect(r.serial).toContain("about to hit unreachable");
+    expect(r.serial).toMatch(/wasm trap: unreachable executed in \S*test\/apps\/unreachable\/main\/(hitUnreachable|main)\b/);
+    expect(r.status, r.serial).toBe(EXIT.TRAP);
+    // Built from parts: image_0.c ... compiled separately and joined.
+    expect(existsSync(join("build", "unreachable-dev", "image_0.c"))).toBe(true);
+  }, 600_000);
+
   // An app with 400 managed classes (each holding a reference, so the GC
   // visitor has a case for each): deeper nesting than any app in apps/ has today.
   it("an app with 400 classes builds with --debug, and its trap names the function", async () => {
