@@ -116,6 +116,7 @@ if (require.main === module) {
   WebAssembly.instantiate = function (bytes, imports) {
     return instantiate.call(this, enlargeStack(new Uint8Array(bytes)).wasm, imports);
   };
-  process.argv = [process.argv[0], wasm2c, ...args];
-  require(wasm2c);
+  const script = require("node:path").resolve(wasm2c);
+  process.argv = [process.argv[0], script, ...args];
+  require(script);
 }
