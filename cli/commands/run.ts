@@ -49,8 +49,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     if (/(^|\s)(ip|gateway|dns)=/.test(cmdline)) throw new UserError("--ip/--gateway/--dns and ip=/gateway=/dns= in --cmdline: give the address one way");
     cmdline = [cmdline, staticIpCmdline(net.staticIp, net.mode)].filter((x) => x).join(" ");
   }
-  // Disks too: a missing file is reported before the build.
-  const disks = ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd));
+  for (const d of (values.disk as string[] | undefined) ?? []) parseDisk(d, io.cwd);   // a missing disk file: before the build
   const target = positionals[0];
   const path = resolve(io.cwd, target);
   let kernel: string;
@@ -59,7 +58,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   checkGuestMemory(kernel, values.memory as string);
 
   const devices = deviceArgs(values.machine as Machine, {
-    disks,
+    disks: ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd)),
     rng: !!values.rng,
     consoleLog: values["console-log"] ? resolve(io.cwd, values["console-log"] as string) : undefined,
     net,
