@@ -156,7 +156,7 @@ export async function runBuildBench(root: string, io: IO, o: { rounds: number; m
   const dev = profiles.find((p) => p.profile === "dev")!;
   const worst = Math.max(dev.code.totalMs?.median ?? Infinity, dev.string.totalMs?.median ?? Infinity);
   return {
-    rounds: o.rounds, loadavg: [load0, loadavg()[0]], machine: o.machine, app: "apps/httpd (copy)", appLines, profiles, raw,
+    rounds: o.rounds, loadavg: [load0, loadavg()[0]], machine: o.machine, app: "apps/httpd", appLines, profiles, raw,
     target: {
       name: "dev profile: one-line edit → guest answering (httpd)", target: "≤ 6 s",
       measured: Number.isFinite(worst) ? `${(worst / 1000).toFixed(1)} s (median, worse of the two edits)` : "n/a",
