@@ -1,8 +1,9 @@
 // bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
 // writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
 // regenerates the suite's section of docs/BENCHMARKS.md.
-//   --only boot|linux|virtio|net|core|http|dev|kv   one suite (kv: only apps/kv, 64-byte and 1 MiB values; not in the default set, its section of docs/BENCHMARKS.md is written by hand) (default: boot, core, virtio, net and http, plus linux with --vs linux;
+//   --only boot|linux|virtio|net|core|http|dev|kv|build   one suite (kv: only apps/kv, 64-byte and 1 MiB values; not in the default set, its section of docs/BENCHMARKS.md is written by hand) (default: boot, core, virtio, net and http, plus linux with --vs linux;
 //                       net and http compare with the Linux guest under --vs linux)
+//                       (build: release vs dev rebuild after a one-line edit; only with --only; raw JSON also in bench/results/)
 //   --vs linux          add the side-by-side Linux guest comparison
 //   --quick             few rounds, short wrk: a smoke run, not for the docs' record
 //   --rounds N          rounds per suite
@@ -24,11 +25,12 @@ import { runVirtio, virtioMarkdown, virtioHostLine, virtioSection } from "./virt
 import { runNet, netMarkdown, netSection } from "./net.js";
 import { runCore, coreMarkdown, coreSection } from "./core.js";
 import { runDev, devMarkdown, devSection } from "./dev.js";
+import { runBuildBench, buildMarkdown, buildSection } from "./build.js";
 import { setBenchAccel } from "./lib/launch.js";
 import { bootMarkdown, httpMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
 
 export const benchSpecs: OptionSpecs = {
-  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http", "dev", "kv"], metavar: "SUITE" },
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http", "dev", "kv", "build"], metavar: "SUITE" },
   vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
   quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
   rounds: { type: "number", help: "rounds per suite (default 20 boot / 5 linux; --quick 3 / 2): the boot ratio is a ~2 ms difference on a ~20 ms run, so it needs many rounds to be stable", metavar: "N" },
@@ -81,6 +83,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
   let netDoc: string | undefined;
   let coreDoc: string | undefined;
   let devDoc: string | undefined;
+  let buildDoc: string | undefined;
 
   for (const suite of suites) {
     const t0 = performance.now();
@@ -137,6 +140,12 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       result = r;
       io.out("");
       io.out(httpMarkdown(host, r));
+    } else if (suite === "build") {
+      const r = await runBuildBench(root, io, { rounds: (values.rounds as number | undefined) ?? (quick ? 1 : 3), machine: ((values.machine as Machine[] | undefined) ?? ["microvm"])[0] });
+      result = r;
+      buildDoc = buildMarkdown(virtioHostLine(host), r);
+      io.out("");
+      io.out(buildDoc);
     } else if (suite === "core") {
       io.out(`core: accelerator ${host.accel}`);
       const r = await runCore(root, io, {
@@ -164,6 +173,11 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       mkdirSync(join(root, "bench", "results"), { recursive: true });
       writeFileSync(join(root, "bench", "results", "dev-latest.json"), json);
     }
+    if (suite === "build" && !quick) {
+      // Kept in the repository with the figures in docs/BENCHMARKS.md.
+      mkdirSync(join(root, "bench", "results"), { recursive: true });
+      writeFileSync(join(root, "bench", "results", `build-${stamp}.json`), json);
+    }
     io.out(`${suite}: ${((performance.now() - t0) / 1000).toFixed(0)} s; results in bench-results/${suite}-latest.json`);
   }
   if (!values["no-doc"]) {
@@ -171,6 +185,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     writeBenchmarksDoc(docPath, doc);
     if (virtioDoc && existsSync(docPath)) writeFileSync(docPath, virtioSection(readFileSync(docPath, "utf8"), virtioDoc));
     if (coreDoc && existsSync(docPath)) writeFileSync(docPath, coreSection(readFileSync(docPath, "utf8"), coreDoc));
+    if (buildDoc && existsSync(docPath)) writeFileSync(docPath, buildSection(readFileSync(docPath, "utf8"), buildDoc));
     if (netDoc && existsSync(docPath)) writeFileSync(docPath, netSection(readFileSync(docPath, "utf8"), netDoc));
     if (devDoc && existsSync(docPath)) writeFileSync(docPath, devSection(readFileSync(docPath, "utf8"), devDoc));
     io.out("docs/BENCHMARKS.md updated");

@@ -414,6 +414,21 @@ uint64_t loader_ram_limit(void) {
   return end > linear_base() ? end - linear_base() : 0;
 }
 
+/* Too little RAM for the image's linear memory: say so instead of running
+ * the module's start function against memory that is not there (which ends
+ * in a trap naming nothing useful). Below the image's own end nothing of the
+ * loader runs; `skiff run` checks that case against the ELF before booting. */
+void loader_check_ram(uint64_t end) {
+  uint64_t ram = ram_end_from_boot_info(IMAGE_BASE);
+  if (ram == 0 || ram >= end) return;   /* no memory map: nothing to check against */
+  kputs("\r\n*** loader: too little memory: guest RAM ends at ");
+  kput_dec(ram >> 10);
+  kputs(" KiB, this image needs at least ");
+  kput_dec((end + 1023) >> 10);
+  kputs(" KiB (its code, data and stacks, then linear memory's initial size); give the guest more memory\r\n");
+  guest_exit(EXIT_LOADER);
+}
+
 /* --- start ---------------------------------------------------------------- */
 
 /* GRUB puts the Multiboot2 information right after the highest thing it

@@ -19,6 +19,9 @@ uint64_t linear_base(void);
 uint64_t linear_size(void);
 void linear_set_limit(uint64_t bytes);
 uint64_t loader_ram_limit(void);
+/* Ends the guest with a loader error (status 73) saying so when the RAM holding
+ * the image does not reach end (physical): called as linear memory is set up. */
+void loader_check_ram(uint64_t end);
 void linear_map(uint64_t base, uint64_t from, uint64_t to);
 int linear_fault(uint64_t addr);
 __attribute__((noreturn)) void report_trap(const char *what, uintptr_t rip);

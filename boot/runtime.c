@@ -48,6 +48,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint64_t initial_pages,
   if (the_memory || is64 || page_size != WASM_DEFAULT_PAGE_SIZE)
     loader_fail("the kernel module must have exactly one 32-bit memory with 64 KiB pages");
   uint64_t bytes = initial_pages * page_size;
+  loader_check_ram(linear_base() + bytes);
   linear_map(linear_base(), 0, bytes);
   mem->data = (uint8_t *)(uintptr_t)(linear_base() + LINEAR_VIRT_OFFSET);
   /* The generated loads and stores use __linear_vbase directly (hostif_inline.h). */

@@ -8,6 +8,7 @@ import { relative } from "node:path";
 export const buildSpecs: OptionSpecs = {
   out: { type: "string", help: "output folder", metavar: "DIR" },
   debug: { type: "boolean", help: "keep Wasm function names (symbolized traps), less optimization" },
+  dev: { type: "boolean", help: "development profile: fast rebuilds (no optimization, cached C parts), a larger and slower image; names kept" },
   force: { type: "boolean", help: "rebuild every step, ignoring the cache" },
   format: { type: "string", help: "image formats, comma-separated: elf, iso (GRUB), raw and qcow2 (bootable disks), oci (the qcow2 as a KubeVirt containerDisk)", default: "elf", metavar: "LIST" },
   cmdline: { type: "string", help: "command line baked into iso/raw/qcow2 images (a deployment may override it)", default: "", metavar: "TEXT" },
@@ -24,7 +25,7 @@ export async function buildCommand(argv: string[], io: IO): Promise<number> {
     return 2;
   }
   const formats = parseFormats(values.format as string);
-  const r = await build({ app: positionals[0], outDir: values.out as string | undefined, debug: !!values.debug, force: !!values.force, embed: values.embed as string | undefined }, io);
+  const r = await build({ app: positionals[0], outDir: values.out as string | undefined, debug: !!values.debug, dev: !!values.dev, force: !!values.force, embed: values.embed as string | undefined }, io);
   printArtefacts(io, await makeImages(r.elf, formats, values.cmdline as string), (p) => relative(io.cwd, p) || p);
   return 0;
 }

@@ -13,14 +13,16 @@ import { symbolizeFromElf } from "../lib/symbols.js";
 import { cmdlineHasToken, newGuestRuntime } from "../lib/apitoken.js";
 import { settingsWords } from "../lib/bootargs.js";
 import { planDetach, startDetached, supervisorFor, type DetachPlan } from "../lib/detach.js";
+import { checkGuestMemory } from "../lib/guest-memory.js";
 
 export const runSpecs: OptionSpecs = {
   machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
-  memory: { type: "string", help: "guest RAM (QEMU -m syntax)", default: "64M", metavar: "SIZE" },
+  memory: { type: "size", help: "guest RAM (QEMU -m syntax)", default: "64M", metavar: "SIZE" },
   cmdline: { type: "string", help: "kernel command line", default: "", metavar: "TEXT" },
   accel: { type: "string", help: "accelerator; auto uses KVM only when it is hardware virtualization", choices: ["auto", "kvm", "tcg"], default: "auto" },
   timeout: { type: "number", help: "stop the guest after this many seconds (0: no limit)", default: 0, metavar: "SECONDS" },
   debug: { type: "boolean", help: "build with Wasm function names kept" },
+  dev: { type: "boolean", help: "build with the development profile (fast rebuilds, larger and slower image)" },
   disk: { type: "list", help: "attach a virtio-blk disk image (repeatable; FILE,ro for read-only)", metavar: "FILE[,ro]" },
   rng: { type: "boolean", help: "attach a virtio-rng entropy device" },
   "console-log": { type: "string", help: "attach a virtio console written to this host file", metavar: "FILE" },
@@ -60,11 +62,13 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     if (/(^|\s)(ip|gateway|dns)=/.test(cmdline)) throw new UserError("--ip/--gateway/--dns and ip=/gateway=/dns= in --cmdline: give the address one way");
     cmdline = [cmdline, staticIpCmdline(net.staticIp, net.mode)].filter((x) => x).join(" ");
   }
+  for (const d of (values.disk as string[] | undefined) ?? []) parseDisk(d, io.cwd);   // a missing disk file: before the build
   const target = positionals[0];
   const path = resolve(io.cwd, target);
   let kernel: string;
   if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
-  else kernel = (await build({ app: target, debug: !!values.debug }, io)).elf;
+  else kernel = (await build({ app: target, debug: !!values.debug, dev: !!values.dev }, io)).elf;
+  checkGuestMemory(kernel, values.memory as string);
   if (detach) return startDetached(argv, target, detach, io);
 
   // The guest's folder: the host-only API channel's socket, and the API token

@@ -5,7 +5,8 @@
 // Every step is cached on a hash of its inputs; an unchanged rebuild only
 // re-hashes. Each step prints its output, size and time.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, renameSync, symlinkSync, lstatSync, readlinkSync, unlinkSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { execa } from "execa";
@@ -23,6 +24,11 @@ export interface BuildOptions {
   outDir?: string;
   /** Keep Wasm function names so traps and faults are symbolized; no -O3. */
   debug?: boolean;
+  /** The development profile: built for rebuild speed, not for size or speed
+   *  of the image. asc -O0 with names (like debug); wasm2c's output split into
+   *  DEV_PARTS C files compiled at -O1 in parallel, each cached by its
+   *  content, so an edit recompiles only the parts it changed. */
+  dev?: boolean;
   /** Rebuild every step even when cached. */
   force?: boolean;
   quiet?: boolean;
@@ -42,7 +48,11 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "9";
+const PIPELINE_VERSION = "10";
+/** How many C files wasm2c writes in the dev profile. More parts: less to
+ *  recompile after an edit, more per-file overhead (each includes the
+ *  helpers in image-impl.h). */
+const DEV_PARTS = 12;
 
 const CFLAGS = [
   "-Os", "-std=gnu11", "-ffunction-sections", "-fdata-sections", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
@@ -50,6 +60,12 @@ const CFLAGS = [
   "-fno-reorder-blocks-and-partition", "-fcf-protection=none", "-fno-common",
   "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
 ];
+/** Dev profile: gcc -O1 compiles wasm2c's output faster than -Os and keeps
+ *  the image compact: -O0 compiled ~25% faster again but made a 4x larger
+ *  image that took ~5x as long to boot to its first HTTP answer under TCG
+ *  (every instruction run for the first time is translated), which cost more
+ *  than it saved. */
+const DEV_IMAGE_CFLAGS = ["-O1", "-fno-math-errno" /* sqrt inline, no libm call */, "-fno-strict-aliasing", "-w", "-fno-function-sections", "-fno-data-sections"];
 /** Generated code is big and regular: -Os keeps the image small. What must
  *  not stay out of line is forced inline in the C itself (prepareImageC). */
 const IMAGE_CFLAGS = ["-Os", "-fno-strict-aliasing", "-w",
@@ -131,14 +147,17 @@ export function appInfo(app: string, cwd: string): { entry: string; name: string
 interface Step {
   name: string;
   output: string;
-  key: string;
+  /** The cache key; "" keys the step on the outputs of the steps before it;
+   *  a function is called when the step's turn comes. */
+  key: string | (() => string);
   run: () => Promise<void>;
 }
 
 export async function build(opts: BuildOptions, io: IO): Promise<BuildResult> {
   const root = skiffRoot();
   const { entry: appEntry, name } = appInfo(opts.app, io.cwd);
-  const out = resolve(io.cwd, opts.outDir ?? join("build", name + (opts.debug ? "-debug" : "")));
+  const named = !!(opts.debug || opts.dev);
+  const out = resolve(io.cwd, opts.outDir ?? join("build", name + (opts.dev ? "-dev" : opts.debug ? "-debug" : "")));
   mkdirSync(out, { recursive: true });
   if (opts.force) rmSync(join(out, ".cache"), { recursive: true, force: true });
   mkdirSync(join(out, ".cache"), { recursive: true });
@@ -170,8 +189,8 @@ import { main } from "${appImport}";
 export const HOSTIF_VERSION: u32 = KERNEL_HOSTIF_VERSION;
 
 export function boot(): void {
-${opts.debug
-    // Debug: main passed as a value, so it is never inlined into boot and a
+${named
+    // Debug and dev: main passed as a value, so it is never inlined into boot and a
     // trap in it is named after it.
     ? "  bootKernel(main);"
     // Release: a direct call (no function table, no indirect call at boot).
@@ -189,10 +208,13 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
     "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", ".packages",
     // No --initialMemory: asc sizes it to the static data (one page for small apps; an embedded site needs more).
     "--stackSize", "16384", "--noColors",
-    ...(opts.debug ? ["--debug", "-O1"] : ["-O3", "--shrinkLevel", "1", "--noAssert"]),
+    ...(opts.dev ? ["--debug", "-O0", "--noValidate"] : opts.debug ? ["--debug", "-O1"] : ["-O3", "--shrinkLevel", "1", "--noAssert"]),
   ];
   const wasm = join(out, "image.wasm");
   const cSrc = join(out, "image.c");
+  // Dev: image_0.c ... image_<DEV_PARTS-1>.c with the helpers in image-impl.h.
+  const implH = join(out, "image-impl.h");
+  const devParts = Array.from({ length: DEV_PARTS }, (_, i) => join(out, `image_${i}.c`));
   const imageO = join(out, "image.o");
   const bootDir = join(root, "boot");
   const gccInclude = await gccIncludeDir();
@@ -215,7 +237,17 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
         const r = await execa(process.execPath, [resolveTool("asc"), "entry.ts", "-o", "image.wasm", ...ascFlags], { cwd: out, reject: false, all: true });
         if (r.exitCode !== 0 || !existsSync(wasm)) {
           rmSync(wasm, { force: true });
-          throw new UserError(`AssemblyScript compile failed:\n${explainAscFailure(fixAscPaths(String(r.all ?? ""), out, io.cwd))}`, 1);
+          const text = String(r.all ?? "");
+          // The generated entry is correct by construction: an error located
+          // in it is about the app's main; say so, naming the app's file.
+          const app = relative(io.cwd, appEntry) || appEntry;
+          if (/has no exported member 'main'/.test(text)) {
+            throw new UserError(`${app}: no exported function main; an app exports main(): i32 from this file (its return value is the guest's exit status)`, 1);
+          }
+          if (/ in entry\.ts\(\d+,\d+\)/.test(text)) {
+            throw new UserError(`${app}: main must be declared main(): i32 — no parameters, returning the guest's exit status; asc said:\n${fixAscPaths(text, out, io.cwd)}`, 1);
+          }
+          throw new UserError(`AssemblyScript compile failed:\n${explainAscFailure(fixAscPaths(text, out, io.cwd))}`, 1);
         }
         // Hundreds of tiny data segments cost code in wasm2c's init: merge them.
         writeFileSync(wasm, mergeDataSegments(readFileSync(wasm)).wasm);
@@ -223,11 +255,15 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
     },
     {
       name: "wasm2c",
-      output: cSrc,
+      output: opts.dev ? implH : cSrc,
       key: "",
       run: async () => {
-        await execa(process.execPath, [resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
-        writeFileSync(cSrc, prepareImageC(readFileSync(cSrc, "utf8")));
+        // Through wasm2c-run.cjs: wabt's Wasm build of wasm2c has a 64 KiB
+        // stack, too small for the GC visitor's nesting (one block per class).
+        const split = opts.dev ? ["--num-outputs", String(DEV_PARTS)] : [];
+        await execa(process.execPath, [join(root, "cli", "lib", "wasm2c-run.cjs"), resolveTool("wasm2c"), "image.wasm", "-n", "kernel", ...split, "-o", "image.c"], { cwd: out });
+        const prepared = opts.dev ? implH : cSrc;
+        writeFileSync(prepared, prepareImageC(readFileSync(prepared, "utf8")));
       },
     },
     {
@@ -235,13 +271,23 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       output: imageO,
       key: "",
       run: async () => {
-        await execa("gcc", [...CFLAGS, ...IMAGE_CFLAGS, ...incs, "-c", cSrc, "-o", imageO]);
+        if (!opts.dev) {
+          await execa("gcc", [...CFLAGS, ...IMAGE_CFLAGS, ...incs, "-c", cSrc, "-o", imageO]);
+          return;
+        }
+        const headers = sha(readFileSync(implH), readFileSync(join(out, "image.h")), hashFiles(bootFiles), CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "));
+        const objs = await compileParts(devParts, headers, join(out, ".cache", "parts"),
+          (src, obj) => execa("gcc", [...CFLAGS, ...DEV_IMAGE_CFLAGS, ...incs, "-c", src, "-o", obj]).then(() => undefined));
+        // One relocatable object with one .text, as image_meta.c expects.
+        await execa("ld", ["-r", "-o", imageO, ...objs]);
       },
     },
     {
       name: "loader",
       output: join(out, "loader.a"),
-      key: "",
+      // The loader depends on the boot sources and on image.h (the kernel's
+      // imports, exports and instance layout), not on the rest of the app.
+      key: () => sha(PIPELINE_VERSION, "loader", CFLAGS.join(" "), hashFiles(bootFiles), readFileSync(join(out, "image.h"))),
       run: async () => {
         const objs: string[] = [];
         for (const f of ["entry.S", "loader.c", "runtime.c", "paging.c"]) {
@@ -258,9 +304,10 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       output: join(out, "image_meta.o"),
       key: "",
       run: async () => {
-        const meta = await imageMeta(imageO, cSrc);
+        const meta = await imageMeta(imageO, opts.dev ? devParts.filter(existsSync) : [cSrc]);
         writeFileSync(join(out, "image_meta.c"), meta);
-        await execa("gcc", [...CFLAGS, ...incs, "-c", join(out, "image_meta.c"), "-o", join(out, "image_meta.o")]);
+        // A table of constants: -O0 in dev, where it is large (every function named).
+        await execa("gcc", [...CFLAGS, ...(opts.dev ? ["-O0"] : []), ...incs, "-c", join(out, "image_meta.c"), "-o", join(out, "image_meta.o")]);
       },
     },
     {
@@ -280,7 +327,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   ];
   // Later steps are keyed on what the earlier ones produced.
   const keyOf = (s: Step, prev: Step[]): string =>
-    s.key || sha(PIPELINE_VERSION, s.name, CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
+    (typeof s.key === "function" ? s.key() : s.key) || sha(PIPELINE_VERSION, s.name, opts.dev ? "dev" : "release", CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
       ...prev.filter((p) => existsSync(p.output)).map((p) => readFileSync(p.output)));
 
   if (!opts.quiet) io.out(`skiff build ${relative(io.cwd, appEntry) || appEntry} → ${relative(io.cwd, out) || "."}`);
@@ -313,6 +360,29 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   const digest = createHash("sha256").update(readFileSync(elf)).digest("hex");
   if (!opts.quiet) io.out(`  image    ${relative(io.cwd, elf)}  ${formatBytes(bytes)}  sha256 ${digest.slice(0, 16)}…`);
   return { elf, debugElf: elfDebug, wasm, outDir: out, appName: name, bytes };
+}
+
+/** Compiles each C part to an object cached under cacheDir by the part's
+ *  content and the headers' hash (an unchanged part is not recompiled), as
+ *  many at once as there are CPUs; returns the objects in the parts' order.
+ *  Objects no part needs any more are removed. */
+export async function compileParts(parts: string[], headersKey: string, cacheDir: string,
+  compile: (src: string, obj: string) => Promise<void>): Promise<string[]> {
+  mkdirSync(cacheDir, { recursive: true });
+  const objs = parts.map((p) => join(cacheDir, sha(headersKey, basename(p), readFileSync(p)).slice(0, 32) + ".o"));
+  const todo = parts.map((p, i) => ({ src: p, obj: objs[i] })).filter((t) => !existsSync(t.obj));
+  let next = 0;
+  const worker = async () => {
+    for (let t = todo[next++]; t; t = todo[next++]) {
+      const tmp = t.obj + ".tmp";
+      await compile(t.src, tmp);
+      renameSync(tmp, t.obj);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(availableParallelism(), todo.length)) }, worker));
+  const keep = new Set(objs.map((o) => basename(o)));
+  for (const f of readdirSync(cacheDir)) if (!keep.has(f)) rmSync(join(cacheDir, f), { force: true });
+  return objs;
 }
 
 /** The source of the "skiff-embed" package: EMBED_PTR/EMBED_LEN locate a
@@ -366,7 +436,7 @@ function fixAscPaths(text: string, outDir: string, cwd: string): string {
 
 /** image_meta.c: the symbol table naming functions of image.o (offsets within
  *  its .text, which link.ld keeps contiguous) and the function-table arena. */
-async function imageMeta(imageO: string, cSrc: string): Promise<string> {
+async function imageMeta(imageO: string, cSrcs: string[]): Promise<string> {
   const dump = (await execa("objdump", ["-t", imageO])).stdout;
   const syms: { off: number; name: string }[] = [];
   for (const line of dump.split("\n")) {
@@ -375,9 +445,11 @@ async function imageMeta(imageO: string, cSrc: string): Promise<string> {
     if (m) syms.push({ off: parseInt(m[1], 16), name: demangle(m[2]) });
   }
   syms.sort((a, b) => a.off - b.off);
-  const c = readFileSync(cSrc, "utf8");
   let tableLen = 0;
-  for (const m of c.matchAll(/wasm_rt_allocate_funcref_table\([^,]+,\s*(\d+)/g)) tableLen += parseInt(m[1], 10);
+  for (const cSrc of cSrcs) {
+    const c = readFileSync(cSrc, "utf8");
+    for (const m of c.matchAll(/wasm_rt_allocate_funcref_table\([^,]+,\s*(\d+)/g)) tableLen += parseInt(m[1], 10);
+  }
   let strtab = "";
   const entries: string[] = [];
   const seen = new Map<string, number>();
