@@ -113,7 +113,7 @@ export class ByteBuf {
    *  with grow(k) (k <= n); valid until the next call that appends. */
   space(n: i32): usize {
     this.reserve(n);
-    return changetype<usize>(this.data) + <usize>this.tail;
+    return this.base + <usize>this.tail;
   }
 
   grow(k: i32): void { if (k > 0) this.tail += k; }

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { FakeHost } from "../platform/host.js";
 import { loadKernel } from "../platform/wasm.js";
 
-type E = { netBytes(): bigint; fill(n: number, step: number): number; consume(n: number): number; first(): number; dropAndCollect(): void };
+type E = { netBytes(): bigint; fill(n: number, step: number): number; fillInPlace(n: number, step: number): number; consume(n: number): number; first(): number; dropAndCollect(): void };
 
 describe("ByteBuf storage", () => {
   it("large buffers are pool pages, returned when emptied and when collected", async () => {
@@ -24,5 +24,8 @@ describe("ByteBuf storage", () => {
     expect(Number(ex.netBytes())).toBeGreaterThan(0);
     ex.dropAndCollect();                                    // never emptied: the finalizer returns them
     expect(Number(ex.netBytes())).toBe(0);
+    // Filled in place (space/grow, as Response.stream does) across the move into pages.
+    expect(ex.fillInPlace(1 << 20, 65536)).toBe(1);
+    expect(Number(ex.netBytes())).toBeGreaterThanOrEqual(1 << 20);
   });
 });

@@ -40,3 +40,21 @@ export function dropAndCollect(): void {
   // @ts-ignore: the runtime builtin asc provides
   __collect();
 }
+
+/** Fills n bytes in place through space()/grow() in pieces of step (as a
+ *  streamed response body does); returns 1 when every byte reads back. */
+export function fillInPlace(n: i32, step: i32): i32 {
+  const b = new ByteBuf(256);
+  let written = 0;
+  while (written < n) {
+    const m = min(step, n - written);
+    const p = b.space(m);
+    for (let i = 0; i < m; i++) store<u8>(p + <usize>i, <u8>((written + i) * 7));
+    b.grow(m);
+    written += m;
+  }
+  kept = b;
+  if (b.length != n) return 0;
+  for (let i = 0; i < n; i++) if (b.at(i) != (<u32>(i * 7) & 0xff)) return 0;
+  return 1;
+}
