@@ -75,16 +75,17 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   // (made here, kept in a mode-0600 file, passed through fw_cfg; the guest
   // never prints it) unless --cmdline gives one (lib/apitoken.ts).
   const rt = newGuestRuntime();
+  const apiSocket = net.mode !== "none" ? rt.apiSocket : undefined;   // the API runs with the network
   const tokenArgs = cmdlineHasToken(cmdline) ? [] : rt.tokenArgs;
   const devices = deviceArgs(values.machine as Machine, {
-    apiSocket: net.mode !== "none" ? rt.apiSocket : undefined,   // the API runs with the network
+    apiSocket,
     disks: ((values.disk as string[] | undefined) ?? []).map((d) => parseDisk(d, io.cwd)),
     rng: !!values.rng,
     consoleLog: values["console-log"] ? resolve(io.cwd, values["console-log"] as string) : undefined,
     net,
     transport: values.transport as Transport | undefined,
   });
-  if (net.mode !== "none") io.err(`skiff: the management API, once the guest starts it, answers on ${rt.apiSocket} (curl --unix-socket ${rt.apiSocket} http://guest/os/uptime)` +
+  if (apiSocket) io.err(`skiff: the management API, once the guest starts it, answers on ${rt.apiSocket} (curl --unix-socket ${rt.apiSocket} http://guest/os/uptime)` +
     (tokenArgs.length ? `; its token for the network is in ${rt.file}` : ""));
   const accelChoice = chooseAccel(values.accel as Accel);
   if (accelChoice.note) io.err(`skiff: ${accelChoice.note}`);
@@ -101,7 +102,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   let interrupted = false;
   let guest = startQemu(qemuOptions);
   let startedAt = Date.now();
-  supervisor?.started(guest.pid, rt.apiSocket);
+  supervisor?.started(guest.pid, apiSocket);
   const onSigint = () => { interrupted = true; guest.kill("SIGINT"); };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
@@ -120,7 +121,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
         supervisor?.rebooting();
         guest = startQemu(qemuOptions);
         startedAt = Date.now();
-        supervisor?.started(guest.pid, rt.apiSocket);
+        supervisor?.started(guest.pid, apiSocket);
         continue;
       }
       const delayMs = restart.next(r.status, Date.now() - startedAt);
@@ -130,7 +131,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
         if (interrupted) return EXIT.INTERRUPTED;
         guest = startQemu(qemuOptions);
         startedAt = Date.now();
-        supervisor?.started(guest.pid, rt.apiSocket);
+        supervisor?.started(guest.pid, apiSocket);
         continue;
       }
       if (restart.mode !== "never" && restart.count >= restart.max && restart.wanted(r.status)) {

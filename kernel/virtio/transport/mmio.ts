@@ -95,6 +95,8 @@ export class MmioTransport extends Transport {
   // active high, as Firecracker and QEMU microvm raise it: the line goes up
   // when InterruptStatus becomes non-zero and down at InterruptACK, so every
   // notification after our acknowledgement is a fresh rising edge (§4.2.2).
+  ownInterrupt(): bool { return true; }
+
   attachInterrupts(status: IrqHandler, queues: IrqHandler, config: IrqHandler): bool {
     const v = irqForGsi(this.irq, status, false, false);
     if (v < 0) {

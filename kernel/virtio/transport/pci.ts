@@ -209,6 +209,8 @@ export class PciTransport extends Transport {
    *  APIC, see intx(). The table is written, then MSI-X enabled, then the
    *  device told its entries, before any queue is enabled: QEMU forgets the
    *  vectors at reset and sends nothing for NO_VECTOR once MSI-X is on. */
+  ownInterrupt(): bool { const m = this.msix; return m !== null && m.tableSize >= 1; }
+
   attachInterrupts(status: IrqHandler, queues: IrqHandler, config: IrqHandler): bool {
     const m = this.msix;
     if (m !== null && m.tableSize >= 1) {

@@ -97,6 +97,9 @@ export abstract class Transport {
    *  the status register); queues and config for separate MSI-X vectors.
    *  False (irqMode says why) when there is no usable route: poll instead. */
   attachInterrupts(status: IrqHandler, queues: IrqHandler, config: IrqHandler): bool { return false; }
+  /** Whether attachInterrupts can give the device an interrupt of its own
+   *  (MSI-X, an MMIO slot's line) rather than a shared PCI INTx line. */
+  ownInterrupt(): bool { return false; }
   /** Releases vectors and routes (after a reset, or when the device failed). */
   detachInterrupts(): void {}
 
