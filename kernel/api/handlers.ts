@@ -3,7 +3,7 @@
 // Each group is one class with an operation code, so the route table in
 // routes.ts stays a flat list. Responses are JSON (OSv returns bare JSON
 // strings and numbers for scalar resources; so do we).
-import { Handler, Request, Response, isoDate, MIME_JSON } from "../http";
+import { Handler, Request, Response, isoDate, MIME_JSON, bodyBudget } from "../http";
 import { JsonWriter, jsonString, JSON_STRING, JSON_NUMBER, JSON_BOOL } from "../json";
 import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../config/store";
 import { dmesg } from "../console";
@@ -351,6 +351,13 @@ export function metricsText(api: ApiState, nowNs: u64): string {
   api.metrics.write(w);
   w.family("skiff_api_auth_failures_total", "counter", "State-changing requests refused (bad or missing token, read-only).");
   w.sampleU64("skiff_api_auth_failures_total", [], api.auth.failures);
+  const bb = bodyBudget();
+  w.family("skiff_http_body_budget_bytes", "gauge", "Request content all HTTP servers may buffer at once (limit), hold now (used), and the most held (peak).");
+  w.sample("skiff_http_body_budget_bytes", ["state", "limit"], <f64>bb.limit);
+  w.sample("skiff_http_body_budget_bytes", ["state", "used"], <f64>bb.used);
+  w.sample("skiff_http_body_budget_bytes", ["state", "peak"], <f64>bb.peak);
+  w.family("skiff_http_body_budget_refused_total", "counter", "Requests answered 503 because their content did not fit in the body budget.");
+  w.sampleU64("skiff_http_body_budget_refused_total", [], bb.refused);
   w.family("skiff_config_keys", "gauge", "Keys in the runtime configuration.");
   w.sample("skiff_config_keys", [], <f64>api.config.size);
   for (let i = 0; i < api.extraMetrics.length; i++) api.extraMetrics[i].write(w);

@@ -9,6 +9,7 @@ export { HttpLimits } from "./limits";
 export { Router, Route, splitPath, HandlerFn, FnHandler, toHandler } from "./router";
 export { BearerAuth, AuthObserver, isStateChanging, constantTimeEquals } from "./auth";
 export { HttpServer, HttpConnection, HttpObserver, HttpServerStats } from "./server";
+export { BodyBudget, bodyBudget } from "./budget";
 export { WallClock, FixedOffsetClock, httpDate, isoDate, CivilTime } from "./clock";
 export * from "./status";
 export { HttpTcpService } from "./tcp";

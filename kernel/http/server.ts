@@ -14,6 +14,7 @@ import { ByteBuf } from "./buf";
 import { Request } from "./request";
 import { Response, Handler, BodySource, serializeResponse, errorJson, MIME_JSON } from "./response";
 import { RequestParser } from "./parser";
+import { bodyBudget } from "./budget";
 import { HttpLimits } from "./limits";
 import { statusHasNoBody } from "./status";
 import { WallClock, httpDate } from "./clock";
@@ -115,6 +116,8 @@ export class HttpConnection {
   private continueSent: bool = false;
   /** The current request passed the handler's admit(). */
   private admitted: bool = false;
+  /** Bytes of the body budget (budget.ts) the current request holds. */
+  private charged: i64 = 0;
   private nowNs: u64;
   counted: bool = false;
   /** Requests answered on this connection. */
@@ -207,6 +210,27 @@ export class HttpConnection {
     this.input.clear();
     this.source = null;
     if (this.counted) { this.server.active--; this.counted = false; }
+    this.releaseBody();
+  }
+
+  /** Charges chunked content received beyond what is charged; when the
+   *  budget has no room, answers 503 and closes (the rest is not read). */
+  private chargeBody(req: Request): bool {
+    const more = <i64>req.body.length - this.charged;
+    if (bodyBudget().take(more)) { this.charged += more; return true; }
+    const res = new Response();
+    budgetExceeded(res);
+    const srv = this.server;
+    srv.stats.requests++;
+    serializeResponse(res, false, req.versionMinor, false, srv.dateHeader(this.nowNs), srv.serverName, this.output);
+    srv.countStatus(503);
+    this.closing = true;
+    this.input.clear();
+    return false;
+  }
+
+  private releaseBody(): void {
+    if (this.charged > 0) { bodyBudget().give(this.charged); this.charged = 0; }
   }
 
   /** Checks timeouts at nowNs; returns the next deadline (0: none needed). */
@@ -264,8 +288,10 @@ export class HttpConnection {
           continue;
         }
       }
+      if (p.req.chunked && p.req.body.length > this.charged && !this.chargeBody(p.req)) return;
       if (p.done) {
         this.dispatch(p.req);
+        this.releaseBody();
         p.reset();
         this.continueSent = false;
         this.admitted = false;
@@ -289,7 +315,14 @@ export class HttpConnection {
     const srv = this.server;
     const res = new Response();
     req.nowNs = this.nowNs;
-    if (srv.handler.admit(req, res)) return true;
+    if (srv.handler.admit(req, res)) {
+      if (complete) return true;
+      // Content of a known length is charged to the guest's body budget
+      // before it is read; chunked content as it arrives (chargeBody).
+      const need: i64 = req.contentLength >= 0 ? req.contentLength : 0;
+      if (bodyBudget().take(need)) { this.charged = need; return true; }
+      budgetExceeded(res);
+    }
     srv.stats.requests++;
     const keepAlive = complete && req.keepAlive;
     const before = this.output.length;
@@ -356,4 +389,9 @@ export class HttpConnection {
       o.completed(m, "", status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before);
     }
   }
+}
+
+function budgetExceeded(res: Response): void {
+  res.setHeader("Retry-After", "1");
+  res.error(503, "too many request bodies in flight; try again");
 }
