@@ -175,7 +175,7 @@ export async function boot(o: BootOptions): Promise<Guest> {
   }
   const rt = newGuestRuntime();
   const tokenGiven = o.apiToken !== false && !cmdlineHasToken(cmdline);
-  if (o.hostChannel ?? !!devices?.net) devices = { ...devices, apiSocket: rt.apiSocket };
+  if (o.hostChannel ?? (!!devices?.net && devices.msix !== false)) devices = { ...devices, apiSocket: rt.apiSocket };
   let q: RunningGuest;
   try {
     q = startQemu({
