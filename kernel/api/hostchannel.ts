@@ -5,7 +5,7 @@
 // one HTTP/1.1 byte stream. Who may connect is decided by the socket's file
 // permissions, as for Firecracker's API socket, so requests here need no
 // bearer token: the channel has its own router without the token check.
-import { SerialPort, SerialPortHandler, onSerialPort, pollConsoles } from "../virtio";
+import { SerialPort, SerialPortHandler, onSerialPort } from "../virtio";
 import { HttpServer, HttpConnection, ByteBuf } from "../http";
 import { nowNs } from "../sched";
 
@@ -97,7 +97,6 @@ export function serveHostChannel(server: HttpServer): void {
 
 /** Timeouts on the host channel's connection (from the API's poll timer). */
 export function pollHostChannel(now: u64): void {
-  pollConsoles();                       // a console without an interrupt of its own
   const ch = channel;
   if (ch !== null) ch.poll(now);
 }

@@ -102,18 +102,6 @@ const wanted = new Map<string, SerialPortHandler>();
 @lazy
 const named = new Array<SerialPort>();
 
-// @ts-ignore: decorator
-@lazy
-const polled = new Array<VirtioConsole>();
-
-/** Services the multiport consoles that have no interrupt of their own. */
-export function pollConsoles(): void {
-  for (let i = 0; i < polled.length; i++) {
-    const c = unchecked(polled[i]);
-    if (c.ready) c.interrupt();
-  }
-}
-
 /** Attaches handler to the port called name, now or when it appears. */
 export function onSerialPort(name: string, handler: SerialPortHandler): void {
   wanted.set(name, handler);
@@ -149,16 +137,9 @@ export class VirtioConsole extends VirtioDevice {
   }
   get multiport(): bool { return this.has(F_MULTIPORT); }
   // Port 0 alone is driven synchronously (the caller waits for its buffer);
-  // named ports need to hear about received bytes: by an interrupt of the
-  // device's own (MSI-X, an MMIO line), else by polling (pollConsoles, once
-  // a second from the management API's timer). A shared PCI INTx line is not
-  // used: with the console on it, QEMU q35 stopped delivering the other
-  // devices' completions (test/apps/blk-irq stalled).
-  wantsInterrupts(): bool {
-    const own = this.transport.ownInterrupt();
-    if (this.multiport && !own) polled.push(this);
-    return this.multiport && own;
-  }
+  // named ports hear about received bytes by interrupt (MULTIPORT is only
+  // negotiated with an interrupt of the device's own, see acceptFeatures).
+  wantsInterrupts(): bool { return this.multiport; }
   queueInterrupts(i: i32): bool { return i != TXQ; }
   queueCount(): i32 {
     if (!this.multiport) return 2;

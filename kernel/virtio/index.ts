@@ -29,7 +29,7 @@ export {
 } from "./blk";
 export { VirtioNet, VirtioNetIf, macString } from "./net";
 export { VirtioRng } from "./rng";
-export { VirtioConsole, SerialPort, SerialPortHandler, onSerialPort, pollConsoles } from "./console";
+export { VirtioConsole, SerialPort, SerialPortHandler, onSerialPort } from "./console";
 export { SplitQueue } from "./queue";
 export { Transport } from "./transport/transport";
 export { MmioTransport, parseMmioSlot } from "./transport/mmio";
