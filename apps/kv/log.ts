@@ -365,35 +365,35 @@ export class KvLog {
 
   // ---- reading -----------------------------------------------------------
 
-  /** Copies len bytes at disk offset off into dst through the sector-aligned
-   *  bounce buffer; false on an I/O error (then the log turns read-only). */
+  /** Reads the sectors holding want (≤ IO_CHUNK) bytes at disk offset at into
+   *  the bounce buffer; returns where they start in it, or -1 on an I/O error
+   *  (then the log turns read-only). */
+  private loadChunk(at: u64, want: i32): i32 {
+    const s = at & ~(SECTOR - 1);
+    const skip = <i32>(at - s);
+    const n = <i32>roundUp(<u64>(skip + want));
+    if (this.disk.read(s, this.bounce.dataStart, n) != 0) { this.fail(); return -1; }
+    return skip;
+  }
+
+  /** Copies len bytes at disk offset off into dst; false on an I/O error. */
   private readBytes(off: u64, dst: usize, len: i32): bool {
-    let done = 0;
-    while (done < len) {
-      const at = off + <u64>done;
-      const s = at & ~(SECTOR - 1);
-      const skip = <i32>(at - s);
-      let want = len - done;
-      if (want > IO_CHUNK) want = IO_CHUNK;
-      const n = <i32>roundUp(<u64>(skip + want));
-      if (this.disk.read(s, this.bounce.dataStart, n) != 0) { this.fail(); return false; }
+    for (let done = 0; done < len; ) {
+      const want = min(len - done, IO_CHUNK);
+      const skip = this.loadChunk(off + <u64>done, want);
+      if (skip < 0) return false;
       memory.copy(dst + <usize>done, this.bounce.dataStart + <usize>skip, <usize>want);
       done += want;
     }
     return true;
   }
 
-  /** Continues CRC c over len bytes on disk at off. */
+  /** Continues CRC c over len bytes on disk at off (~c on an I/O error). */
   private crcOnDisk(off: u64, len: i32, c: u32): u32 {
-    let done = 0;
-    while (done < len) {
-      const at = off + <u64>done;
-      const s = at & ~(SECTOR - 1);
-      const skip = <i32>(at - s);
-      let want = len - done;
-      if (want > IO_CHUNK) want = IO_CHUNK;
-      const n = <i32>roundUp(<u64>(skip + want));
-      if (this.disk.read(s, this.bounce.dataStart, n) != 0) { this.fail(); return ~c; }
+    for (let done = 0; done < len; ) {
+      const want = min(len - done, IO_CHUNK);
+      const skip = this.loadChunk(off + <u64>done, want);
+      if (skip < 0) return ~c;
       c = crc32Update(c, this.bounce.dataStart + <usize>skip, want);
       done += want;
     }
