@@ -3,7 +3,7 @@
 import { abortHandler } from "../../../kernel/panic";
 import {
   HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
-  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver,
+  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, bodyBudget,
 } from "../../../kernel/http";
 import { JsonWriter } from "../../../kernel/json";
 
@@ -165,3 +165,17 @@ export function parseOnly(buf: ArrayBuffer, step: i32): string {
   return p.state.toString() + " " + p.status.toString() + " " + off.toString();
 }
 export { abortHandler };
+
+/** The guest-wide body budget (kernel/http/budget.ts): sized and cleared by
+ *  budgetReset, read back by budgetStat("used" | "peak" | "refused"). */
+export function budgetReset(limit: i64): void {
+  const b = bodyBudget();
+  b.limit = limit; b.used = 0; b.peak = 0; b.refused = 0;
+}
+export function budgetStat(name: string): i64 {
+  const b = bodyBudget();
+  if (name == "used") return b.used;
+  if (name == "peak") return b.peak;
+  if (name == "refused") return <i64>b.refused;
+  return -1;
+}
