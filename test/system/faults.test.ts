@@ -89,7 +89,11 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
   const memory = async () => JSON.parse((await g.api("GET", "/os/memory")).body) as Record<string, number>;
   // Over the network: the API's TCP side (api.net=on), with the token.
   const auth = () => ({ Authorization: `Bearer ${g.apiToken}` });
-  const counters = async () => metrics((await g.api("GET", "/metrics")).body);
+  const counters = async () => {
+    const r = await g.api("GET", "/metrics");
+    expect(r.status, r.body.slice(0, 300)).toBe(200);
+    return metrics(r.body);
+  };
 
   beforeAll(async () => {
     app = await freePort();
