@@ -90,7 +90,7 @@ export function setup(cmdline: string, full: bool): void {
 }
 
 /** Requests go to the host-only channel's server (true) or the network's. */
-let onHost = false;
+let onHost: bool = false;
 export function useHostChannel(host: bool): void {
   onHost = host;
   conn!.close();
