@@ -101,7 +101,7 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
           const w = await runWrk(`${s.web}/index.html`, secs, [], { connections: HTTP_CONNECTIONS });
           record(round, kind, "httpd /index.html", w);
           put(kind, "httpRps", ok(w) ? w.rps : null); put(kind, "httpP50", ok(w) ? w.p50Ms : null); put(kind, "httpP99", ok(w) ? w.p99Ms : null);
-          const u = await runWrk(`${s.api}${s.uptimePath}`, restSecs, [], { connections: 1 });
+          const u = await runWrk(`${s.api}${s.uptimePath}`, restSecs, [], { connections: 1, headers: s.apiHeaders });
           record(round, kind, `GET ${s.uptimePath}`, u);
           put(kind, "upP50", ok(u) ? u.p50Ms : null); put(kind, "upP99", ok(u) ? u.p99Ms : null);
         }
@@ -191,7 +191,7 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
   ];
   if (opts.linux) {
     notes.push("busybox httpd closes the connection after every response (it has no keep-alive), so wrk reconnects for each of its requests; Skiff keeps the connections open.");
-    notes.push("The uptime request: Skiff's REST endpoint (port 8000) answers from the kernel; busybox httpd forks a shell for the CGI, which reads /proc/uptime: the nearest equivalent Linux has without a management agent.");
+    notes.push("The uptime request: Skiff's REST endpoint (port 8000, api.net=on, with the bearer token) answers from the kernel; busybox httpd forks a shell for the CGI, which reads /proc/uptime: the nearest equivalent Linux has without a management agent.");
   }
   notes.push("Skiff's network path is being optimized at the time of writing (kernel/net, kernel/virtio/net.ts): these rows move with it.");
   return {

@@ -141,7 +141,7 @@ Same QEMU flags for both (\`cli/lib/qemu.ts\`, \`-m ${r.memory}\`), QEMU user ne
 
 - *httpd*: \`apps/httpd\` built with \`--embed\` of one small file (${r.file.path}, ${r.file.bytes} bytes), \`httpd.port=80\`;
   wrk \`${r.wrkArgs}\`. Linux: busybox httpd serving the same file.
-- *REST*: \`GET /os/uptime\` on Skiff's endpoint (port 8000), wrk \`${r.restWrkArgs}\` (one connection, one request at a time).
+- *REST*: \`GET /os/uptime\` on Skiff's endpoint (port 8000, \`api.net=on\`, with the bearer token), wrk \`${r.restWrkArgs}\` (one connection, one request at a time).
 - *kv*: \`apps/kv\` on a fresh 64 MiB raw virtio-blk disk, \`kv.port=80\`; wrk \`${r.wrkArgs}\` with Lua scripts
   (\`bench/linux/servers.ts\`): PUT /kv/k<i> of new keys with 64-byte values, then GET over the keys written.
 - Skiff / Linux: the per-round ratio, median (min–max); for requests/s above 1 is ahead, for latencies below 1 is.

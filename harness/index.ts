@@ -9,6 +9,7 @@ import { checkNetHost, parseForward, staticIpCmdline, type Forward, type NetMode
 import { EXIT, describeStatus } from "../cli/lib/status.js";
 import { request } from "node:http";
 import { cmdlineHasToken, newGuestRuntime, type GuestRuntime } from "../cli/lib/apitoken.js";
+import { apiFromCmdline } from "../cli/lib/detach.js";
 
 export { EXIT, describeStatus };
 export type { GuestExit, Machine, Accel, BuildResult, DeviceSpec, Forward, NetMode, StaticIp };
@@ -38,11 +39,14 @@ export interface BootOptions {
   /** Hard limit for the whole guest lifetime; default 60 s. */
   timeoutMs?: number;
   /** Hand the guest a fresh management-API token through fw_cfg, as `skiff
-   *  run` does (default true; skipped when cmdline has api.token= or api.off). */
+   *  run` does (default true; skipped when cmdline has api.token= or api.off).
+   *  The guest reads it only when its API is on the network (api.net=on). */
   apiToken?: boolean;
   /** Attach the host-only API channel (a virtio-serial port on a unix socket;
-   *  Guest.api() uses it), as `skiff run` does (default: when the guest has a NIC,
-   *  since the API runs with the network). */
+   *  Guest.api() uses it), as `skiff run` does. Default: when the guest has a
+   *  NIC (the API runs with the network) and the port gets an interrupt of its
+   *  own (MSI-X or an MMIO line: not with msix false). Without it, Guest.api()
+   *  goes over the network: cmdline api.net=on and a forward to the API port. */
   hostChannel?: boolean;
 }
 
@@ -53,7 +57,8 @@ export class Guest {
   readonly exited: Promise<GuestExit>;
 
   constructor(private readonly q: RunningGuest, readonly image: string, private readonly rt: GuestRuntime,
-              private readonly tokenGiven: boolean) {
+              private readonly tokenGiven: boolean, readonly hasHostChannel: boolean,
+              private readonly netApi?: { hostPort: number; token?: string }) {
     live.add(this);
     this.exited = q.exited.then((r) => {
       this.exitResult = r;
@@ -70,17 +75,30 @@ export class Guest {
   /** The host-only channel's unix socket. */
   get apiSocket(): string { return this.rt.apiSocket; }
 
+  /** The 127.0.0.1 port forwarded to the management API on the network
+   *  (api.net=on and a `forwards` entry to its port), if any. */
+  get apiPort(): number | undefined { return this.netApi?.hostPort; }
+
   /** One request to the management API over the host-only channel (no token
-   *  needed); resolves with the status and the body as text. */
+   *  needed), or, for a guest without one, over the network API's forward
+   *  with the token; resolves with the status and the body as text. */
   api(method: string, path: string, body?: string, timeoutMs = 30000): Promise<{ status: number; body: string }> {
+    const net = this.netApi;
+    if (!this.hasHostChannel && !net) {
+      return Promise.reject(new Error(`${method} ${path}: this guest has no host-only channel (no NIC, or msix: false) and no ` +
+        "management API on the network to fall back on: boot it with cmdline api.net=on and a forward to the API port (8000)"));
+    }
+    const where = this.hasHostChannel ? { socketPath: this.rt.apiSocket } : { host: "127.0.0.1", port: net!.hostPort };
+    const auth: Record<string, string> = !this.hasHostChannel && net!.token ? { Authorization: `Bearer ${net!.token}` } : {};
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.rt.apiSocket, method, path, headers: { Host: "guest", ...(body !== undefined ? { "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) } : {}) } }, (res) => {
+      const req = request({ ...where, method, path, headers: { Host: "guest", ...auth, ...(body !== undefined ? { "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) } : {}) } }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
         res.on("error", reject);
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} over ${this.rt.apiSocket}: no answer in ${timeoutMs} ms`)));
+      const over = this.hasHostChannel ? this.rt.apiSocket : `127.0.0.1:${net!.hostPort}`;
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} over ${over}: no answer in ${timeoutMs} ms`)));
       req.on("error", reject);
       req.end(body);
     });
@@ -175,7 +193,14 @@ export async function boot(o: BootOptions): Promise<Guest> {
   }
   const rt = newGuestRuntime();
   const tokenGiven = o.apiToken !== false && !cmdlineHasToken(cmdline);
-  if (o.hostChannel ?? (!!devices?.net && devices.msix !== false)) devices = { ...devices, apiSocket: rt.apiSocket };
+  const hostChannel = o.hostChannel ?? (!!devices?.net && devices.msix !== false);
+  if (hostChannel) devices = { ...devices, apiSocket: rt.apiSocket };
+  // The network API (api.net=on) through a forward to its port, for Guest.api() without a host channel.
+  const api = apiFromCmdline(cmdline ?? "");
+  let netApi: { hostPort: number; token?: string } | undefined;
+  const netSpec = devices?.net && typeof devices.net !== "string" ? devices.net : undefined;
+  const fwd = api?.net ? netSpec?.forwards?.find((f) => f.proto === "tcp" && f.guestPort === api.port) : undefined;
+  if (fwd) netApi = { hostPort: fwd.hostPort, token: api!.token ?? (tokenGiven ? rt.token : undefined) };
   let q: RunningGuest;
   try {
     q = startQemu({
@@ -191,7 +216,7 @@ export async function boot(o: BootOptions): Promise<Guest> {
     rt.remove();
     throw e;
   }
-  return new Guest(q, image, rt, tokenGiven);
+  return new Guest(q, image, rt, tokenGiven, hostChannel, netApi);
 }
 
 /** Boots, waits for the guest to exit by itself, and returns how it ended. */

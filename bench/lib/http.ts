@@ -57,6 +57,8 @@ export interface WrkOptions {
   connections?: number;
   /** A Lua script (wrk -s) that builds the requests. */
   script?: string;
+  /** Request headers (wrk -H), e.g. the management API's Authorization. */
+  headers?: string[];
 }
 
 export const WRK_ARGS = (seconds: number, connections = 8) => ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency"];
@@ -86,7 +88,7 @@ export function parseWrk(out: string): WrkResult {
 }
 
 export function runWrk(url: string, seconds: number, prefix: string[] = [], o: WrkOptions = {}): Promise<WrkResult> {
-  const [cmd, ...args] = [...prefix, "wrk", ...WRK_ARGS(seconds, o.connections), ...(o.script ? ["-s", o.script] : []), url];
+  const [cmd, ...args] = [...prefix, "wrk", ...WRK_ARGS(seconds, o.connections), ...(o.script ? ["-s", o.script] : []), ...(o.headers ?? []).flatMap((h) => ["-H", h]), url];
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: (seconds + 30) * 1000 }, (err, stdout, stderr) => {
       if (err && !stdout) resolve({ rps: null, p50: null, p99: null, p50Ms: null, p99Ms: null, requests: null, errors: 0, non2xx: 0, raw: String(stderr || err.message) });

@@ -27,6 +27,10 @@ export const LINUX_READY = new RegExp(READY_LINE);
 export const LINUX_CMDLINE = "console=ttyS0 panic=-1 quiet";
 /** Both guests serve on port 80 (Skiff: httpd.port=80 / kv.port=80). */
 export const SKIFF_HTTPD_CMDLINE = "httpd.port=80";
+/** Skiff's management API is off the network unless api.net=on; the uptime
+ *  request goes there, with this token (every route but /health needs it). */
+export const BENCH_API_TOKEN = "bench-api-token-0123456789";
+const SKIFF_API_CMDLINE = `api.net=on api.token=${BENCH_API_TOKEN}`;
 export const TAP_GUEST = "10.79.0.2";
 export const TAP_HOST = "10.79.0.1";
 
@@ -144,6 +148,8 @@ export interface Server {
   web: string;
   /** Base URL of the uptime endpoint's server (Skiff REST on 8000, Linux busybox on 80). */
   api: string;
+  /** Headers the uptime request carries (Skiff: the API's bearer token). */
+  apiHeaders: string[];
   uptimePath: string;
   /** Prefix for commands that must run where the guest is reachable ([] or ip netns exec). */
   prefix: string[];
@@ -192,7 +198,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
     execFileSync("truncate", ["-s", o.diskSize ?? "64M", disk]);
     extra.push("-drive", `file=${disk},if=none,id=disk0,format=raw`, "-device", `${pci ? "virtio-blk-pci" : "virtio-blk-device"},drive=disk0`);
   }
-  const word = linux ? LINUX_CMDLINE : app === "kv" ? "kv.port=80" : SKIFF_HTTPD_CMDLINE;
+  const word = linux ? LINUX_CMDLINE : `${app === "kv" ? "kv.port=80" : SKIFF_HTTPD_CMDLINE} ${SKIFF_API_CMDLINE}`;
   const ready = linux ? LINUX_READY : app === "kv" ? SKIFF_KV_READY : SKIFF_HTTPD_READY;
   let tap: TapNs | null = null;
   let web: string, api: string, cmdline: string;
@@ -220,6 +226,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
   };
   const s: Server = {
     kind: o.kind, network: o.network, q, web, api, uptimePath: linux ? "/cgi-bin/uptime" : "/os/uptime",
+    apiHeaders: linux ? [] : [`Authorization: Bearer ${BENCH_API_TOKEN}`],
     prefix: tap ? tap.exec : [], readyMs: null, rssAtReadyKiB: null, firstHttpMs: null, stop,
   };
   try {

@@ -1,5 +1,6 @@
 // cli/commands/api.ts — `skiff api NAME METHOD PATH [BODY]`: one call to a
-// detached guest's management API with its bearer token; the response body
+// detached guest's management API over its host-only socket (or, for a guest
+// without one whose API is on the network, with its bearer token); the response body
 // on stdout, the status on stderr when it is not 2xx (exit status 1).
 import { IO, UserError } from "../lib/log.js";
 import { callGuestApi, findGuest } from "../lib/guests.js";
@@ -7,7 +8,7 @@ import { callGuestApi, findGuest } from "../lib/guests.js";
 const METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"];
 
 export async function apiCommand(argv: string[], io: IO): Promise<number> {
-  const usage = "usage: skiff api NAME METHOD PATH [BODY]\n\nCalls the management API of a guest started with skiff run --detach, with its bearer token.\n" +
+  const usage = "usage: skiff api NAME METHOD PATH [BODY]\n\nCalls the management API of a guest started with skiff run --detach, over its host-only socket (no token needed).\n" +
     "e.g. skiff api web GET /os/uptime, skiff api web PUT /config/app.greeting hello, skiff api web GET /openapi.json";
   if (argv.includes("--help") || argv.includes("-h")) { io.out(usage); return 0; }
   if (argv.length < 3 || argv.length > 4) { io.err(usage); return 2; }

@@ -12,7 +12,7 @@ import { OptionSpecs, helpText, parseOptions } from "../lib/options.js";
 import { detectKvm } from "../lib/qemu.js";
 import { LIBVIRT_DEFAULTS, NO_CGROUP_TUNING, RESTART_POLICIES, defaultSerialLog, domainName, libvirtDomainXml, type ImageKind, type RestartPolicy } from "../lib/deploy/libvirt.js";
 import { checkFirecrackerPaths, firecrackerConfig, validateFirecrackerConfig } from "../lib/deploy/firecracker.js";
-import { checkKubevirtOptions, k8sName, kubevirtVirtualMachine } from "../lib/deploy/kubevirt.js";
+import { checkKubevirtOptions, k8sName, kubevirtCmdline, kubevirtVirtualMachine } from "../lib/deploy/kubevirt.js";
 import { parseReference } from "../lib/deploy/registry.js";
 import { parseForward, staticIpCmdline } from "../lib/net.js";
 
@@ -62,7 +62,7 @@ export const kubevirtSpecs: OptionSpecs = {
   name: { type: "string", help: "VirtualMachine name (default: skiff-<repository name>)", metavar: "NAME" },
   namespace: { type: "string", help: "Kubernetes namespace (default: none, kubectl's current one)", metavar: "NS" },
   port: { type: "list", help: "a TCP port the app serves, NAME:PORT (repeatable), e.g. http:8080", metavar: "NAME:PORT" },
-  "api-port": { type: "number", help: "the management API's port: exposed and probed on /health (0: neither)", default: 8000, metavar: "PORT" },
+  "api-port": { type: "number", help: "the management API's port: exposed, probed on /health, and api.net=on added to the command line (0: none of these)", default: 8000, metavar: "PORT" },
   restart: restartSpec,
 };
 
@@ -208,11 +208,18 @@ async function deployKubevirt(argv: string[], io: IO): Promise<number> {
     return { name: m[1], port: Number(m[2]) };
   });
   if (apiPort > 0 && !ports.some((p) => p.port === apiPort)) ports.unshift({ name: "api", port: apiPort });
+  // The probes need the management API on the network: api.net=on.
+  const given = v.cmdline as string;
+  const cmdline = kubevirtCmdline(given, apiPort);
+  if (!given && cmdline) {
+    io.err(`skiff deploy: the VM's command line is "${cmdline}" (the probes ask GET /health on the network); ` +
+      "it replaces one baked into the image: give the whole line with --cmdline, or --api-port 0 for no probes");
+  }
   const o = {
     name: (v.name as string | undefined) ?? k8sName(`skiff-${ref.repository.split("/").pop()}`),
     namespace: v.namespace as string | undefined,
     image: positionals[0].replace(/^docker:\/\//, ""),
-    memoryMiB: v.memory as number, vcpus: v.vcpus as number, cmdline: v.cmdline as string,
+    memoryMiB: v.memory as number, vcpus: v.vcpus as number, cmdline,
     ports, apiPort, restart: v.restart as RestartPolicy,
   };
   const problems = checkKubevirtOptions(o);

@@ -12,7 +12,7 @@ import { checkNetHost, DEFAULT_TAP, parseForward, staticIpCmdline, type NetMode,
 import { symbolizeFromElf } from "../lib/symbols.js";
 import { cmdlineHasToken, newGuestRuntime } from "../lib/apitoken.js";
 import { settingsWords } from "../lib/bootargs.js";
-import { planDetach, startDetached, supervisorFor, type DetachPlan } from "../lib/detach.js";
+import { apiFromCmdline, planDetach, startDetached, supervisorFor, type DetachPlan } from "../lib/detach.js";
 import { checkGuestMemory } from "../lib/guest-memory.js";
 
 export const runSpecs: OptionSpecs = {
@@ -85,8 +85,14 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     net,
     transport: values.transport as Transport | undefined,
   });
-  if (apiSocket) io.err(`skiff: the management API, once the guest starts it, answers on ${rt.apiSocket} (curl --unix-socket ${rt.apiSocket} http://guest/os/uptime)` +
-    (tokenArgs.length ? `; its token for the network is in ${rt.file}` : ""));
+  const api = apiFromCmdline(cmdline);
+  if (apiSocket && api) {
+    io.err(`skiff: the management API, once the guest starts it, answers on ${rt.apiSocket} (curl --unix-socket ${rt.apiSocket} http://guest/os/uptime)`);
+    const token = tokenArgs.length ? `the token in ${rt.file}` : "the token given with api.token=";
+    io.err(api.net
+      ? `skiff: it is on the guest's network too (api.net=on), TCP port ${api.port}: every route but /health needs ${token}`
+      : `skiff: it is not on the guest's network; --cmdline api.net=on puts it there (TCP port 8000, api.port=N), every route but /health behind ${token}`);
+  }
   const accelChoice = chooseAccel(values.accel as Accel);
   if (accelChoice.note) io.err(`skiff: ${accelChoice.note}`);
   const qemuOptions = {
@@ -102,7 +108,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   let interrupted = false;
   let guest = startQemu(qemuOptions);
   let startedAt = Date.now();
-  supervisor?.started(guest.pid, apiSocket);
+  supervisor?.started(guest.pid, apiSocket, tokenArgs.length ? rt.file : undefined);
   const onSigint = () => { interrupted = true; guest.kill("SIGINT"); };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
@@ -121,7 +127,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
         supervisor?.rebooting();
         guest = startQemu(qemuOptions);
         startedAt = Date.now();
-        supervisor?.started(guest.pid, apiSocket);
+        supervisor?.started(guest.pid, apiSocket, tokenArgs.length ? rt.file : undefined);
         continue;
       }
       const delayMs = restart.next(r.status, Date.now() - startedAt);
@@ -131,7 +137,7 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
         if (interrupted) return EXIT.INTERRUPTED;
         guest = startQemu(qemuOptions);
         startedAt = Date.now();
-        supervisor?.started(guest.pid, apiSocket);
+        supervisor?.started(guest.pid, apiSocket, tokenArgs.length ? rt.file : undefined);
         continue;
       }
       if (restart.mode !== "never" && restart.count >= restart.max && restart.wanted(r.status)) {

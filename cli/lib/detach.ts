@@ -27,14 +27,23 @@ export interface DetachPlan {
   token?: string;
 }
 
-/** The management API's guest port and token as the command line sets them;
- *  null when api.off. */
-export function apiFromCmdline(cmdline: string): { port: number; token?: string } | null {
+/** The management API as the command line sets it: whether it is also on
+ *  the network (api.net=on; the kernel's reading, kernel/api/state.ts: the
+ *  last word wins), its guest port and token; null when api.off. */
+export function apiFromCmdline(cmdline: string): { net: boolean; port: number; token?: string } | null {
   const words = cmdline.split(/\s+/);
   if (words.includes("api.off")) return null;
   const port = words.map((w) => /^api\.port=(\d+)$/.exec(w)?.[1]).find((x) => x);
   const token = words.map((w) => /^api\.token=(\S{8,})$/.exec(w)?.[1]).find((x) => x);
-  return { port: port ? Number(port) : DEFAULT_API_PORT, token };
+  let net = false;
+  for (const w of words) {
+    const m = /^api\.net(?:=(.*))?$/.exec(w);
+    if (!m) continue;
+    if (m[1] === undefined || ["on", "yes", "true", "1", ""].includes(m[1])) net = true;
+    else if (["off", "no", "false", "0"].includes(m[1])) net = false;
+  }
+  const p = port ? Number(port) : DEFAULT_API_PORT;
+  return { net, port: p >= 1 && p <= 65535 ? p : DEFAULT_API_PORT, token };
 }
 
 /** The app as ps shows it: the folder's name ("." is the project's), or the file's. */
@@ -43,8 +52,10 @@ export function appLabel(target: string, cwd: string): string {
   return basename(abs) === "main.ts" ? basename(resolve(abs, "..")) : basename(abs);
 }
 
-/** Before the network is checked: the name, and with --net user a loopback
- *  port forwarded to the management API unless a --forward already is. */
+/** Before the network is checked: the name, and with --net user and the API
+ *  on the network (api.net=on) a loopback port forwarded to it unless a
+ *  --forward already is. Without api.net=on the API is reached through the
+ *  host-only channel's socket alone. */
 export async function planDetach(values: Record<string, unknown>, target: string, cmdline: string, cwd: string): Promise<DetachPlan> {
   const name = (values.name as string | undefined) ?? appLabel(target, cwd).replace(/\.(elf|ts)$/, "").replace(/[^A-Za-z0-9_.-]/g, "-");
   checkName(name);
@@ -52,7 +63,7 @@ export async function planDetach(values: Record<string, unknown>, target: string
   if (readRecord(dir, name)) throw new UserError(`a guest named ${name} is already running; stop it (skiff stop ${name}) or choose --name`, 1);
   const plan: DetachPlan = { name, dir, extraArgv: [] };
   const api = apiFromCmdline(cmdline);
-  if (api && values.net === "user") {
+  if (api && api.net && values.net === "user") {
     plan.token = api.token;
     const forwards = (values.forward as string[] | undefined) ?? [];
     const given = forwards.map((f) => /^(?:tcp:)?(\d+):(\d+)$/.exec(f)).find((m) => m && Number(m[2]) === api.port);
@@ -91,7 +102,7 @@ export async function startDetached(argv: string[], target: string, plan: Detach
       const rec = readRecord(plan.dir, plan.name);
       if (rec) {
         const ports = rec.ports.length ? `; ports ${rec.ports.join(", ")}` : "";
-        io.out(`skiff: ${plan.name} runs in the background (${rec.app}, QEMU pid ${rec.qemuPid}${ports}${rec.apiPort ? `; management API on 127.0.0.1:${rec.apiPort}` : ""})`);
+        io.out(`skiff: ${plan.name} runs in the background (${rec.app}, QEMU pid ${rec.qemuPid}${ports}${rec.apiPort ? `; management API on 127.0.0.1:${rec.apiPort}` : ""}${rec.apiSocket ? `; management API socket ${rec.apiSocket}` : ""})`);
         io.out(`skiff: skiff ps | skiff logs ${plan.name} [--follow] | skiff api ${plan.name} GET /os/uptime | skiff stop ${plan.name}`);
         return 0;
       }
@@ -120,9 +131,10 @@ export class Supervisor {
     process.on("SIGHUP", () => { /* no terminal to lose */ });
   }
 
-  started(qemuPid: number | undefined, apiSocket?: string): void {
+  started(qemuPid: number | undefined, apiSocket?: string, tokenFile?: string): void {
     this.rec.qemuPid = qemuPid ?? 0;
     this.rec.apiSocket = apiSocket;
+    this.rec.tokenFile = tokenFile;
     this.rec.status = "running";
     writeRecord(runtimeDir(), this.rec);
   }

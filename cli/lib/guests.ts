@@ -22,10 +22,13 @@ export interface GuestRecord {
   ports: string[];
   /** The host-only channel's unix socket: the management API without a token. */
   apiSocket?: string;
-  /** 127.0.0.1 port forwarded to the guest's management API, if any. */
+  /** 127.0.0.1 port forwarded to the guest's management API on the network
+   *  (only with api.net=on). */
   apiPort?: number;
   /** The bearer token when given on the command line (api.token=). */
   token?: string;
+  /** The mode-0600 file with the token skiff run handed the guest (fw_cfg). */
+  tokenFile?: string;
   /** ms since the epoch. */
   started: number;
   status: "running" | "rebooting" | "stopping";
@@ -151,7 +154,8 @@ export interface ApiResult {
 
 /** One call to a guest's management API: over the host-only channel's unix
  *  socket when the guest has one (no token needed: only this user can open
- *  it), else over the 127.0.0.1 port forwarded to it, with its bearer token. */
+ *  it), else over the 127.0.0.1 port forwarded to it when the API is on the
+ *  network (api.net=on), with its bearer token. */
 export async function callGuestApi(rec: GuestRecord, method: string, path: string, body?: string, timeoutMs = 10000): Promise<ApiResult> {
   const headers: Record<string, string> = {};
   if (body !== undefined) {
@@ -164,7 +168,9 @@ export async function callGuestApi(rec: GuestRecord, method: string, path: strin
   if (!rec.apiPort) {
     throw new UserError(`${rec.name}: no management API to call (it needs a network, and not api.off)`, 1);
   }
-  if (rec.token) headers.authorization = `Bearer ${rec.token}`;
+  let token = rec.token;
+  if (!token && rec.tokenFile) { try { token = readFileSync(rec.tokenFile, "utf8").trim(); } catch { /* gone with the guest */ } }
+  if (token) headers.authorization = `Bearer ${token}`;
   let res: Response;
   try {
     res = await fetch(`http://127.0.0.1:${rec.apiPort}${path}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });

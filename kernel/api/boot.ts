@@ -1,10 +1,11 @@
-// kernel/api/boot.ts — brings the REST endpoint up on the network stack: options
-// from the boot command line (api.port=, api.token=, api.readonly, api.off,
-// hostname=), the token from the host (fw_cfg) when the command line has none,
-// config/env stores seeded from config.*= and env.*= words, the
-// kernel's providers, the stack's interfaces, power control, and a TCP
-// listener with a 1 s poll for the HTTP timeouts. Called once the stack is up
-// (kernel/net's startNetwork), so an image without networking never links it.
+// kernel/api/boot.ts — brings the REST endpoint up: options from the boot
+// command line (api.net=, api.port=, api.token=, api.readonly, api.off,
+// hostname=), config/env stores seeded from config.*= and env.*= words, the
+// kernel's providers, the stack's interfaces, power control, the host-only
+// channel (always), and with api.net=on a TCP listener on the network (the
+// token from the host through fw_cfg when the command line has none), with a
+// 1 s poll for the HTTP timeouts. Called once the stack is up (kernel/net's
+// startNetwork), so an image without networking never links it.
 import { Cmdline } from "../bootinfo/cmdline";
 import { println } from "../console";
 import { config, seedFromCmdline } from "../config";
@@ -16,8 +17,7 @@ import { NetStack } from "../net/stack";
 import { ipToString, macToString } from "../net/wire";
 import { KERNEL_NAME, KERNEL_VERSION } from "../main";
 import { fwcfgFile } from "../arch/fwcfg";
-import { Api, buildRouter } from "./index";
-import { HttpServer } from "../http";
+import { Api } from "./index";
 import { serveHostChannel, pollHostChannel } from "./hostchannel";
 import { ApiOptions, validToken } from "./state";
 import { installKernelProviders } from "./kernel";
@@ -94,9 +94,10 @@ class KernelPower extends PowerControl {
 }
 
 class PollHttp extends TimerHandler {
-  constructor(public svc: HttpTcpService, public api: Api) { super(); }
+  constructor(public svc: HttpTcpService | null, public api: Api) { super(); }
   fire(now: u64): void {
-    this.svc.poll(now);
+    const svc = this.svc;
+    if (svc !== null) svc.poll(now);
     pollHostChannel(now);
     this.api.state.authLog.flush(now);
   }
@@ -121,8 +122,10 @@ let started: Api | null = null;
 /** The endpoint, once started (null before, or with api.off). */
 export function runningApi(): Api | null { return started; }
 
-/** Starts the REST endpoint on stack's TCP; returns it, or null when api.off
- *  or the port is taken. Runs once; later calls return the first result. */
+/** Starts the REST endpoint: on the host-only channel, and on stack's TCP
+ *  when api.net=on; returns it, or null with api.off. A network port that is
+ *  taken leaves the API on the host channel only. Runs once; later calls
+ *  return the first result. */
 export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | null {
   if (started !== null) return started;
   const opts = ApiOptions.fromCmdline(cmdline);
@@ -130,8 +133,9 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   seedFromCmdline(config(), cmdline, "config.");
   seedFromCmdline(env(), cmdline, "env.");
   if (!opts.enabled) return null;
+  // The token matters only on the network; off it, it is not even read.
   let tokenFrom = "api.token=";
-  if (opts.token.length == 0) { opts.token = hostToken(); tokenFrom = "the host"; }
+  if (opts.net && opts.token.length == 0) { opts.token = hostToken(); tokenFrom = "the host"; }
   opts.osName = KERNEL_NAME;
   opts.osVersion = KERNEL_VERSION;
   const api = new Api(opts, config(), env());
@@ -141,29 +145,29 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   st.net = new StackNet(stack);
   st.power = new KernelPower();
   api.server.clock = st.clock;
-  const svc = new HttpTcpService(api.server);
-  if (!svc.listen(stack.tcp, <u32>opts.port)) {
-    println("api: TCP port " + opts.port.toString() + " is taken; REST endpoint not started");
-    return null;
+  api.hostServer.clock = st.clock;
+  // The host-only channel (a virtio-serial port whose socket only the host
+  // user can open): no token.
+  serveHostChannel(api.hostServer);
+  let svc: HttpTcpService | null = null;
+  if (opts.net) {
+    const s = new HttpTcpService(api.server);
+    if (s.listen(stack.tcp, <u32>opts.port)) svc = s;
+    else println("api: TCP port " + opts.port.toString() + " is taken; the REST endpoint is not on the network");
   }
-  // The same API on the host-only channel (a virtio-serial port whose socket
-  // only the host user can open): its own router, without the token check.
-  const hostRouter = buildRouter(st);
-  hostRouter.auth = null;
-  const hostServer = new HttpServer(hostRouter);
-  hostServer.observer = st.metrics;
-  hostServer.limits = api.server.limits;
-  hostServer.clock = st.clock;
-  serveHostChannel(hostServer);
   // A daemon timer: the endpoint alone does not keep the guest running.
   setDaemon(every(POLL_NS, new PollHttp(svc, api)), true);
   started = api;
+  if (svc === null) {
+    if (!quiet && !opts.net) println("api: REST endpoint on the host-only channel; not on the network (api.net=on)");
+    return api;
+  }
   if (!quiet) println("api: REST endpoint on TCP port " + opts.port.toString() + (opts.readOnly ? " (read-only)" : ""));
   // The token itself is never printed: the console feeds /os/dmesg.
   if (opts.token.length == 0) {
-    println("api: no token (give api.token= or boot with skiff run): state-changing requests are refused");
+    println("api: no token (give api.token= or boot with skiff run): the network refuses every request but /health");
   } else if (!quiet) {
-    println("api: bearer token from " + tokenFrom);
+    println("api: bearer token from " + tokenFrom + "; every request but /health needs it");
   }
   return api;
 }

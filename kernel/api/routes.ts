@@ -11,6 +11,7 @@ import {
 } from "./handlers";
 import { openApiDocument } from "./openapi";
 import { METRICS_CONTENT_TYPE } from "./metrics";
+import { needsToken } from "./policy";
 
 // @ts-ignore: decorator
 @lazy
@@ -60,9 +61,14 @@ const MEMORY = "{\"type\":\"object\",\"properties\":{" +
 @lazy
 const HEALTH = "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"integer\"}}}";
 
-export function buildRouter(api: ApiState): Router {
+/** The route table. network: the table of the network listener, where every
+ *  route but /health needs the token (policy.ts; NetworkGate checks it, so the
+ *  router itself checks nothing); otherwise the host-only channel's, where
+ *  nothing does (its socket's permissions decide who connects). The flags
+ *  are what /openapi.json documents. */
+export function buildRouter(api: ApiState, network: bool): Router {
   const r = new Router();
-  r.auth = api.auth;
+  r.auth = null;
   const os = "os";
   r.get("/os/name", new OsHandler(api, OS_NAME)).describe("Name of the operating system", os).returns(STR);
   r.get("/os/version", new OsHandler(api, OS_VERSION)).describe("Version of the operating system", os).returns(STR);
@@ -109,9 +115,19 @@ export function buildRouter(api: ApiState): Router {
   r.get("/health", new HealthHandler(api)).describe("Liveness", ops).returns(HEALTH);
   const doc = new StaticJsonHandler();
   r.get("/openapi.json", doc).describe("This document (OpenAPI 3.0)", ops).returns("{\"type\":\"object\"}");
+  if (network) {
+    for (let i = 0; i < r.routes.length; i++) {
+      const route = unchecked(r.routes[i]);
+      route.auth = needsToken(route.pattern);
+    }
+  } else {
+    for (let i = 0; i < r.routes.length; i++) unchecked(r.routes[i]).auth = false;
+  }
   // Generated last, so it includes every route above and itself.
   doc.text = openApiDocument(r, api.options.osName + " management API", api.options.osVersion,
-    "Runtime management of a " + api.options.osName + " guest. State-changing operations need the bearer token given " +
-    "on the boot command line (api.token=) or by the host (skiff run keeps it in a file only its user can read).");
+    "Runtime management of a " + api.options.osName + " guest. " + (network
+      ? "On the network (api.net=on) every operation but /health needs the bearer token given on the boot command line " +
+        "(api.token=) or by the host (skiff run keeps it in a file only its user can read)."
+      : "On the host-only channel (a unix socket only the host user can open) no token is needed."));
   return r;
 }

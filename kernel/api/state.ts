@@ -27,6 +27,9 @@ export const ARG_READONLY = "api.readonly";
 export const ARG_OFF = "api.off";
 // @ts-ignore: decorator
 @lazy
+export const ARG_NET = "api.net";
+// @ts-ignore: decorator
+@lazy
 export const ARG_HOSTNAME = "hostname";
 // @ts-ignore: decorator
 @lazy
@@ -42,7 +45,11 @@ export class ApiOptions {
    *  without one every state-changing request is refused. */
   token: string = "";
   readOnly: bool = false;
+  /** No endpoint at all (api.off): neither the host-only channel nor the network. */
   enabled: bool = true;
+  /** Also listen on the network (api.net=on), on port. Off by default: the
+   *  host-only channel (hostchannel.ts) is the management path. */
+  net: bool = false;
   hostname: string = "skiff";
   osName: string = "Skiff";
   osVersion: string = "0.0.0";
@@ -52,16 +59,23 @@ export class ApiOptions {
   /** Problems found while reading the command line, for the boot log. */
   problems: string[] = [];
 
-  /** api.port=N (1-65535), api.token=T, api.readonly, api.off, hostname=H,
-   *  api.request_timeout_ms=N (100-3600000). */
+  /** api.net=on|off, api.port=N (1-65535), api.token=T, api.readonly,
+   *  api.off, hostname=H, api.request_timeout_ms=N (100-3600000). */
   static fromCmdline(c: Cmdline): ApiOptions {
     const o = new ApiOptions();
     const port = c.get(ARG_PORT);
     if (port !== null) {
       const p = parsePort(port);
       if (p > 0) o.port = p;
-      else o.problems.push(ARG_PORT + "=" + port + " is not a port (1-65535); using " + DEFAULT_API_PORT.toString());
+      else o.problems.push(ARG_PORT + "=" + printable(port) + " is not a port (1-65535); using " + DEFAULT_API_PORT.toString());
     }
+    const net = c.get(ARG_NET);
+    if (net !== null) {
+      const v = onOff(net);
+      if (v >= 0) o.net = v == 1;
+      else o.problems.push(ARG_NET + "=" + printable(net) + " is not on or off; the API stays off the network");
+    }
+    if (port !== null && !o.net) o.problems.push(ARG_PORT + "= has no effect without " + ARG_NET + "=on (the API is not on the network)");
     const token = c.get(ARG_TOKEN);
     if (token !== null) {
       if (validToken(token)) o.token = token;
@@ -84,6 +98,24 @@ export class ApiOptions {
     }
     return o;
   }
+}
+
+/** 1 for on (a bare flag, on, yes, true, 1), 0 for off (off, no, false, 0), -1 otherwise. */
+function onOff(s: string): i32 {
+  if (s == "" || s == "on" || s == "yes" || s == "true" || s == "1") return 1;
+  if (s == "off" || s == "no" || s == "false" || s == "0") return 0;
+  return -1;
+}
+
+/** A command-line value for a message: at most 32 visible ASCII characters. */
+function printable(s: string): string {
+  let out = "";
+  const n = s.length < 32 ? s.length : 32;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    out += c > 0x20 && c < 0x7f ? String.fromCharCode(c) : "?";
+  }
+  return s.length > n ? out + "..." : out;
 }
 
 /** Decimal digits only, at most 9 of them; -1 otherwise. */
@@ -218,10 +250,11 @@ export class ApiState {
     this.config = config;
     this.env = env;
     this.hostname = options.hostname;
-    // Without a token every state-changing request is refused (401). The
-    // token is never printed: the console feeds /os/dmesg.
+    // Without a token the network listener refuses everything but /health
+    // (401). The token is never printed: the console feeds /os/dmesg.
+    // api.readonly is applied by the network's gate (policy.ts), after the
+    // token, so that GETs with the token still pass.
     this.auth = new BearerAuth(options.token);
-    this.auth.readOnly = options.readOnly;
     this.auth.observer = this.authLog;
     this.secret = options.token;
   }

@@ -74,6 +74,7 @@ describe("a flood of 1 MiB uploads (apps/kv, 64 MiB guest, q35, TCG)", () => {
     api = await freePort();
     g = await boot({
       app: "apps/kv", machine: "q35", memory: "64M", timeoutMs: 600_000, hostChannel: true,
+      cmdline: "api.net=on",                       // the management API's network side takes uploads too
       devices: { disks: [{ file: disk }] },
       qemuArgs: ["-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${app}-:8080,hostfwd=tcp:127.0.0.1:${api}-:8000`, "-device", "virtio-net-pci,netdev=n0,romfile="],
     });

@@ -29,6 +29,7 @@ import { buildApp } from "../../harness/index.js";
 import { main } from "../../cli/main.js";
 import { makeImages, sha256File } from "../../cli/lib/image.js";
 import { extractOciDisk, readOciImage, readTar, LABEL } from "../../cli/lib/deploy/oci.js";
+import { kubevirtCmdline } from "../../cli/lib/deploy/kubevirt.js";
 import { nodeIO, type IO } from "../../cli/lib/log.js";
 import { gunzipSync } from "node:zlib";
 
@@ -153,7 +154,8 @@ describe("OCI image and registry", () => {
     const serial = join(work, "kubevirt-serial.log");
     const qemu = execa("timeout", ["180", "qemu-system-x86_64", "-M", "q35", "-m", "64M", "-nodefaults", "-no-user-config", "-display", "none",
       "-no-reboot", "-serial", `file:${serial}`,
-      "-smbios", `type=1,serial=skiff.cmdline=api.token=${TOKEN}`,
+      // What skiff deploy kubevirt writes in the serial: api.net=on for the probes (kubevirtCmdline).
+      "-smbios", `type=1,serial=skiff.cmdline=${kubevirtCmdline(`api.token=${TOKEN}`, 8000)}`,
       "-drive", `file=${pulledDisk},format=qcow2,if=none,id=disk0,snapshot=on`, "-device", "virtio-blk-pci,drive=disk0",
       "-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${api}-:8000`, "-device", "virtio-net-pci,netdev=net0",
       "-device", "virtio-rng-pci"], { reject: false, all: true });
@@ -273,7 +275,7 @@ describe("libvirt (a private libvirtd, TCG)", () => {
     writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
     const r = await skiff("deploy", "libvirt", disk, "--name", name, "--type", "qemu", "--memory", "64", "--connect", uri,
       "--forward", `${api}:8000`, "--restart", "no", "--no-cgroups", "--serial-log", join(logDir, "serial.log"),
-      "--cmdline", `api.token=${TOKEN}`, "--token-file", tokenFile, "--out", xml, "--define", "--start");
+      "--cmdline", `api.net=on api.token=${TOKEN}`, "--token-file", tokenFile, "--out", xml, "--define", "--start");
     stops.push(async () => { await virsh("destroy", name); await virsh("undefine", name); });
     expect(r.status, r.err).toBe(0);
     expect((await execa("virt-xml-validate", [xml, "domain"], { reject: false, all: true })).exitCode).toBe(0);
@@ -300,7 +302,7 @@ describe("libvirt (a private libvirtd, TCG)", () => {
     const log2 = join(T, "serial", "restart.log");
     const again = await skiff("deploy", "libvirt", disk, "--name", name, "--type", "qemu", "--memory", "64", "--connect", uri,
       "--forward", `${api}:8000`, "--restart", "on-failure", "--no-cgroups", "--serial-log", log2,
-      "--cmdline", `api.token=${TOKEN}`, "--out", xml, "--define", "--start");
+      "--cmdline", `api.net=on api.token=${TOKEN}`, "--out", xml, "--define", "--start");
     expect(again.status, again.err).toBe(0);
     expect(readFileSync(xml, "utf8")).toContain("<on_reboot>restart</on_reboot>");
     expect(await until(180_000, () => health(api))).toBe(200);

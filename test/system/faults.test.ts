@@ -1,7 +1,8 @@
 // test/system/faults.test.ts — a bug in one request is not the end of the
 // guest (issues #12, #17). test/apps/faulty under QEMU TCG (microvm,
 // virtio-net on user networking, the app's port 8080 and the REST endpoint's
-// 8000 forwarded to loopback):
+// 8000 (on the network with api.net=on, called with the token) forwarded to
+// loopback):
 //   - REQUESTS requests over 4 keep-alive connections, every tenth to a
 //     handler that indexes out of bounds: those get 500, all others 200, the
 //     guest's free memory afterwards is within 2% of before, and /metrics
@@ -40,9 +41,9 @@ function freePort(): Promise<number> {
 interface Reply { status: number; body: string }
 
 /** One request over agent (keep-alive); never rejects: a failure is status 0. */
-function get(agent: Agent, port: number, path: string, method = "GET", retried = false): Promise<Reply> {
+function get(agent: Agent, port: number, path: string, method = "GET", headers: Record<string, string> = {}, retried = false): Promise<Reply> {
   return new Promise((res) => {
-    const req = request({ host: "127.0.0.1", port, path, method, agent, timeout: 120_000 }, (r) => {
+    const req = request({ host: "127.0.0.1", port, path, method, agent, headers, timeout: 120_000 }, (r) => {
       let body = "";
       r.setEncoding("latin1");
       r.on("data", (d) => { body += d; });
@@ -55,7 +56,7 @@ function get(agent: Agent, port: number, path: string, method = "GET", retried =
       // the request never reached it; send it again on a new one, as HTTP
       // clients do (Node's documented pattern for req.reusedSocket).
       if (req.reusedSocket && !retried && (e.code === "ECONNRESET" || e.code === "EPIPE")) {
-        get(agent, port, path, method, true).then(res);
+        get(agent, port, path, method, headers, true).then(res);
         return;
       }
       res({ status: 0, body: String(e) });
@@ -86,13 +87,19 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
   // Over the host-only channel: a new connection per call, so no kept-alive
   // connection that the endpoint's idle timeout closed between two tests.
   const memory = async () => JSON.parse((await g.api("GET", "/os/memory")).body) as Record<string, number>;
-  const counters = async () => metrics((await g.api("GET", "/metrics")).body);
+  // Over the network: the API's TCP side (api.net=on), with the token.
+  const auth = () => ({ Authorization: `Bearer ${g.apiToken}` });
+  const counters = async () => {
+    const r = await g.api("GET", "/metrics");
+    expect(r.status, r.body.slice(0, 300)).toBe(200);
+    return metrics(r.body);
+  };
 
   beforeAll(async () => {
     app = await freePort();
     api = await freePort();
     g = await boot({
-      app: "test/apps/faulty", memory: "64M", timeoutMs: 900_000, net: "user",
+      app: "test/apps/faulty", memory: "64M", timeoutMs: 900_000, net: "user", cmdline: "api.net=on",
       forwards: [`${app}:8080`, `${api}:8000`],
     });
     await g.waitFor(/faulty: listening on TCP port 8080 at/, 120_000);
@@ -193,7 +200,7 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
     await new Promise((r) => setTimeout(r, 500));
     const r = await get(agent, app, "/work");
     expect(r.body).toMatch(/^task [1-9]\d* timer [1-9]\d*$/);
-    const threads = JSON.parse((await get(apiAgent, api, "/os/threads")).body) as { list: { name: string }[] };
+    const threads = JSON.parse((await get(apiAgent, api, "/os/threads", "GET", auth())).body) as { list: { name: string }[] };
     expect(threads.list.map((t) => t.name)).not.toContain("faulty-task");
   }, 120_000);
 
@@ -221,6 +228,7 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
     expect((await get(agent, app, "/hold?mib=8")).status).toBe(200);
     for (let i = 0; i < 20; i++) expect((await get(agent, app, i % 2 ? "/ok" : "/oob")).status).toBe(i % 2 ? 200 : 500);
     expect((await get(apiAgent, api, "/health")).status).toBe(200);
+    expect((await get(apiAgent, api, "/os/uptime")).status).toBe(401);
   }, 300_000);
 
   it("an app that keeps the heap full leaves the kernel its reserve: the management API and new connections still work", async () => {
@@ -232,14 +240,14 @@ describe("faults are contained (test/apps/faulty, microvm, TCG)", () => {
     expect(mem.heap_used).toBeGreaterThan(mem.total - mem.app_reserve - (8 << 20));
     // The kernel's own handlers may use the reserve: they answer in full.
     for (let i = 0; i < 5; i++) {
-      const reply = await get(new Agent({ keepAlive: false }), api, "/metrics");
+      const reply = await get(new Agent({ keepAlive: false }), api, "/metrics", "GET", auth());
       expect(reply.status, g.output.slice(-1000)).toBe(200);
       const m = metrics(reply.body);
       expect(m.get(faultKey("http", "oom"))).toBe(2);
       expect(m.get("skiff_heap_used_bytes")).toBeGreaterThan(0);
       // The collector was run before the heap grew into the reserve.
       expect(m.get("skiff_heap_forced_collections_total")).toBeGreaterThan(2);
-      expect((await get(new Agent({ keepAlive: false }), api, "/os/threads")).status).toBe(200);
+      expect((await get(new Agent({ keepAlive: false }), api, "/os/threads", "GET", auth())).status).toBe(200);
     }
     // The app's own small requests fit in what is left, or get 503; never a dead guest.
     for (let i = 0; i < 5; i++) expect([200, 503]).toContain((await get(new Agent({ keepAlive: false }), app, "/ok")).status);

@@ -39,7 +39,7 @@ const etag = (d: Buffer) => `"${createHash("sha256").update(d).digest("hex").sli
 async function start(o: { disk?: string; embed?: string }): Promise<{ g: Guest; web: string; api: string }> {
   const [wp, ap] = [await freePort(), await freePort()];
   const g = await boot({
-    app: "apps/httpd", machine: "q35", timeoutMs: 280_000, cmdline: `api.token=${TOKEN}`,
+    app: "apps/httpd", machine: "q35", timeoutMs: 280_000, cmdline: `api.net=on api.token=${TOKEN}`,
     build: o.embed ? { embed: o.embed, outDir: join(dir, "build-embed") } : undefined,
     devices: o.disk ? { disks: [{ file: o.disk, readOnly: true }] } : undefined,
     qemuArgs: ["-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${wp}-:8080,hostfwd=tcp:127.0.0.1:${ap}-:8000`, "-device", "virtio-net-pci,netdev=n0,romfile="],
@@ -83,7 +83,7 @@ describe("httpd (q35, TCG)", () => {
     const put = await fetch(`${api}/config/httpd.cache-control`, { method: "PUT", headers: { Authorization: `Bearer ${TOKEN}` }, body: "max-age=30" });
     expect(put.status).toBeLessThan(300);
     expect((await fetch(`${web}/`)).headers.get("cache-control")).toBe("max-age=30");
-    const metrics = await (await fetch(`${api}/metrics`)).text();
+    const metrics = await (await fetch(`${api}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
     expect(metrics).toMatch(/skiff_httpd_responses_total\{outcome="partial"\} [1-9]/);
     // The driver's byte counters: the site was read from blk0, nothing written to it.
     const read = Number(/^skiff_block_read_bytes_total\{device="blk0"\} (\d+)$/m.exec(metrics)?.[1]);

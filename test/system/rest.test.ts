@@ -1,8 +1,9 @@
 // test/system/rest.test.ts — the REST management endpoint in a real guest
-// (apps/httpd under QEMU TCG, q35, virtio-net on user networking, the guest's
-// port 8000 forwarded to a free loopback port): every GET route of the
-// OpenAPI document answers with a body its schema accepts; state changes
-// without the token are refused with 401 and change nothing; malformed and
+// (apps/httpd under QEMU TCG, q35, virtio-net on user networking, the API on
+// the network with api.net=on and the guest's port 8000 forwarded to a free
+// loopback port): every GET route of the OpenAPI document answers, with the
+// token, with a body its schema accepts; state changes without the token are
+// refused with 401 and change nothing; malformed and
 // oversized requests get their status; a slow request gets 408 once the
 // request timeout (api.request_timeout_ms=2000 here) passes and its connection
 // is closed, while another client is served meanwhile; a
@@ -16,6 +17,11 @@ afterAll(stopAll);
 const TOKEN = "sys-test-token-0123456789";
 /** The endpoint's request timeout for this guest (the default is 60 s). */
 const REQUEST_TIMEOUT_MS = 2000;
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+/** fetch with the token: on the network every route but /health needs it. */
+function authed(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string> | undefined) } });
+}
 
 function freePort(): Promise<number> {
   return new Promise((res) => {
@@ -98,7 +104,7 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
     base = `http://127.0.0.1:${port}`;
     g = await boot({
       app: "apps/httpd", machine: "q35", timeoutMs: 280_000,
-      cmdline: `api.token=${TOKEN} hostname=resttest config.greeting=hi api.request_timeout_ms=${REQUEST_TIMEOUT_MS}`,
+      cmdline: `api.net=on api.token=${TOKEN} hostname=resttest config.greeting=hi api.request_timeout_ms=${REQUEST_TIMEOUT_MS}`,
       qemuArgs: ["-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:8000`, "-device", "virtio-net-pci,netdev=n0,romfile="],
     });
     await g.waitFor(/api: REST endpoint on TCP port 8000/, 120_000);
@@ -106,14 +112,14 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
   }, 300_000);
 
   it("every GET route of /openapi.json answers as documented", async () => {
-    const doc = await (await fetch(`${base}/openapi.json`)).json() as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Schema }> }> }>> };
+    const doc = await (await authed(`${base}/openapi.json`)).json() as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Schema }> }> }>> };
     expect(doc.openapi).toMatch(/^3\./);
     const paths = Object.keys(doc.paths);
     expect(paths).toEqual(expect.arrayContaining(["/os/uptime", "/os/shutdown", "/config/{key}", "/metrics", "/network/ifconfig"]));
     let checked = 0;
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (!ops.get || path.includes("{")) continue;
-      const r = await fetch(base + path);
+      const r = await authed(base + path);
       const [code, resp] = Object.entries(ops.get.responses).find(([c]) => c.startsWith("2"))!;
       expect(r.status, path).toBe(Number(code));
       const type = Object.keys(resp.content ?? {})[0];
@@ -126,12 +132,12 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(15);
-    expect(await (await fetch(`${base}/os/hostname`)).json()).toBe("resttest");
-    expect(await (await fetch(`${base}/config/greeting`)).json()).toBe("hi");
-    const ifc = await (await fetch(`${base}/network/ifconfig`)).json() as { ipv4: string }[];
+    expect(await (await authed(`${base}/os/hostname`)).json()).toBe("resttest");
+    expect(await (await authed(`${base}/config/greeting`)).json()).toBe("hi");
+    const ifc = await (await authed(`${base}/network/ifconfig`)).json() as { ipv4: string }[];
     expect(ifc[0].ipv4).toBe("10.0.2.15");
     // The token never appears in what the endpoint serves.
-    expect(await (await fetch(`${base}/os/cmdline`)).text()).not.toContain(TOKEN);
+    expect(await (await authed(`${base}/os/cmdline`)).text()).not.toContain(TOKEN);
   });
 
   it("state changes without the token get 401 and change nothing", async () => {
@@ -145,12 +151,13 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
       const r = await fetch(base + path, { method, headers, body: method === "DELETE" ? undefined : "slow" });
       expect(r.status, `${method} ${path}`).toBe(401);
     }
-    expect(await (await fetch(`${base}/config/mode`)).json()).toBe("fast");
-    expect((await fetch(`${base}/config/new`)).status).toBe(404);
-    expect(await (await fetch(`${base}/os/hostname`)).json()).toBe("resttest");
-    expect((await fetch(`${base}/env/EVIL`)).status).toBe(404);
-    expect((await fetch(`${base}/health`)).status).toBe(200);
-    const m = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    expect(await (await authed(`${base}/config/mode`)).json()).toBe("fast");
+    expect((await authed(`${base}/config/new`)).status).toBe(404);
+    expect(await (await authed(`${base}/os/hostname`)).json()).toBe("resttest");
+    expect((await authed(`${base}/env/EVIL`)).status).toBe(404);
+    expect((await fetch(`${base}/health`)).status).toBe(200);         // the one route open without the token
+    expect((await fetch(`${base}/config/mode`)).status).toBe(401);
+    const m = parsePrometheus(await (await authed(`${base}/metrics`)).text());
     expect(m.get("skiff_api_auth_failures_total")).toBeGreaterThanOrEqual(tries.length);
   });
 
@@ -163,14 +170,15 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
       [`PUT /config/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 70000\r\n\r\n`, 413],
       ["GET /os/uptime HTTP/2.0\r\nHost: x\r\n\r\n", 505],
       ["GET /os/uptime HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
-      ["GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404],
-      ["DELETE /os/uptime HTTP/1.1\r\nHost: x\r\n\r\n", 405],
+      ["GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 401],                           // no token: nothing but /health
+      [`GET /nope HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`, 404],
+      [`DELETE /os/uptime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`, 405],
     ];
     for (const [req, status] of cases) {
       const out = await raw(port, req);
       expect(out.slice(0, 12), JSON.stringify(String(req).slice(0, 40))).toBe(`HTTP/1.1 ${status}`);
     }
-    expect((await fetch(`${base}/os/uptime`)).status).toBe(200);
+    expect((await authed(`${base}/os/uptime`)).status).toBe(200);
   });
 
   it("a slow request gets 408 and its connection closed after api.request_timeout_ms; others are served meanwhile", async () => {
@@ -188,8 +196,8 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
     slow.write("GET /os/upt");
     // ... while other clients are served, on fresh connections and on a raw one.
     let served = 0;
-    for (let i = 0; i < 3; i++) if ((await fetch(`${base}/os/uptime`)).status === 200) served++;
-    expect((await raw(port, "GET /os/uptime HTTP/1.1\r\nHost: x\r\n\r\n")).slice(0, 12)).toBe("HTTP/1.1 200");
+    for (let i = 0; i < 3; i++) if ((await authed(`${base}/os/uptime`)).status === 200) served++;
+    expect((await raw(port, `GET /os/uptime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)).slice(0, 12)).toBe("HTTP/1.1 200");
     expect(served).toBe(3);
     // The guest answers the slow one with 408 and closes it (RFC 9110 §15.5.9).
     expect(await closed, "the guest never closed the slow connection").toBe(true);
@@ -197,18 +205,18 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
     expect(answer.slice(0, 12)).toBe("HTTP/1.1 408");
     expect(answer).toMatch(/\r\nconnection: close\r\n/i);
     expect(g.output).not.toMatch(/panic|abort/i);
-    expect((await fetch(`${base}/os/uptime`)).status).toBe(200);
+    expect((await authed(`${base}/os/uptime`)).status).toBe(200);
   }, 120_000);
 
   it("a fuzz run of random and mutated requests leaves the guest alive with bounded memory", async () => {
-    const free0 = await (await fetch(`${base}/os/memory/free`)).json() as number;
+    const free0 = await (await authed(`${base}/os/memory/free`)).json() as number;
     let seed = 4242;
     const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
     const seeds = [
-      "GET /os/uptime HTTP/1.1\r\nHost: x\r\n\r\n",
+      `GET /os/uptime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`,
       `PUT /config/fuzz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 3\r\n\r\nabc`,
       "POST /env/A?val=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-      "GET /metrics HTTP/1.0\r\n\r\n",
+      `GET /metrics HTTP/1.0\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`,
     ];
     const batch = async (n: number) => {
       const all: Promise<string>[] = [];
@@ -229,8 +237,8 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
       return Promise.all(all);
     };
     for (let round = 0; round < 15; round++) await batch(10);
-    expect((await fetch(`${base}/health`)).status).toBe(200);
-    const free1 = await (await fetch(`${base}/os/memory/free`)).json() as number;
+    expect((await authed(`${base}/health`)).status).toBe(200);
+    const free1 = await (await authed(`${base}/os/memory/free`)).json() as number;
     expect(free0 - free1).toBeLessThan(16 << 20);
     expect(g.output).not.toMatch(/panic|abort/i);
   }, 200_000);
@@ -249,7 +257,7 @@ describe("POST /os/reboot (apps/echo, microvm, TCG)", () => {
     const port = await freePort();
     const g = await boot({
       app: "apps/echo", machine: "microvm", timeoutMs: 120_000,
-      cmdline: `api.token=${TOKEN}`,
+      cmdline: `api.net=on api.token=${TOKEN}`,
       qemuArgs: ["-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:8000`, "-device", "virtio-net-device,netdev=n0"],
     });
     try {

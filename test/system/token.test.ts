@@ -1,10 +1,11 @@
 // test/system/token.test.ts — the management API's token stays secret (apps/echo
-// under QEMU TCG, microvm, user networking, the guest's port 8000 forwarded to
-// a free loopback port). The token reaches the guest through fw_cfg as `skiff
-// run` passes it; the guest never prints it, so no client can read it back,
-// not even a fragment, from the console, /os/dmesg or any other route served
-// without the token — also after flooding the log with refused requests,
-// which are logged rate-limited and so cannot push the boot log out of dmesg.
+// under QEMU TCG, microvm, user networking, the API on the network with
+// api.net=on and the guest's port 8000 forwarded to a free loopback port). The
+// token reaches the guest through fw_cfg as `skiff run` passes it; the guest
+// never prints it, so no client can read it back, not even a fragment, from
+// the console, /os/dmesg or any other route — also after flooding the log
+// with refused requests, which are logged rate-limited and so cannot push the
+// boot log out of dmesg.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "node:net";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -52,7 +53,7 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     g = await boot({
-      app: "apps/echo", timeoutMs: 240_000, net: "user", forwards: [`${port}:8000`],
+      app: "apps/echo", timeoutMs: 240_000, net: "user", forwards: [`${port}:8000`], cmdline: "api.net=on",
       apiToken: false, hostChannel: true, qemuArgs: ["-fw_cfg", `name=${TOKEN_FWCFG_FILE},file=${file}`],
     });
     await g.waitFor(/api: bearer token from the host/, 120_000);
@@ -63,7 +64,8 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
   it("the token from the host works, and a wrong or missing one is refused", async () => {
     const ok = await fetch(`${base}/os/hostname?name=tokentest`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect(await (await fetch(`${base}/os/hostname`)).json()).toBe("tokentest");
+    expect(await (await fetch(`${base}/os/hostname`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()).toBe("tokentest");
+    expect((await fetch(`${base}/os/hostname`)).status).toBe(401);
     const attempts: Record<string, string>[] = [{}, { Authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { Authorization: `Bearer ${TOKEN}x` }];
     for (const h of attempts) {
       expect((await fetch(`${base}/os/hostname?name=evil`, { method: "POST", headers: h })).status).toBe(401);
@@ -77,13 +79,13 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
     expect(JSON.parse((await g.api("GET", "/os/name")).body)).toBe("Skiff");
     const set = await g.api("POST", "/os/hostname?name=viahost");
     expect(set.status).toBe(200);
-    expect(await (await fetch(`${base}/os/hostname`)).json()).toBe("viahost");
+    expect(await (await fetch(`${base}/os/hostname`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()).toBe("viahost");
     // One client after another: each connection is a new stream.
     for (let i = 0; i < 3; i++) expect((await g.api("GET", "/health")).status).toBe(200);
     expect(statSync(dirname(g.apiSocket)).mode & 0o777).toBe(0o700);
   });
 
-  it("no fragment of it in anything served without it, after refused requests flood the log", async () => {
+  it("no fragment of it in anything served, with or without it, after refused requests flood the log", async () => {
     // The old attack: refused requests with long paths, each once logged whole, wrapped
     // the 16 KiB dmesg ring until its start cut the printed token in two.
     const long = "p".repeat(200);
@@ -92,19 +94,25 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
       expect(r.status).toBe(401);
       await r.arrayBuffer();
     }
-    const dmesg = await (await fetch(`${base}/os/dmesg`)).text();
+    expect((await fetch(`${base}/os/dmesg`)).status).toBe(401);
+    const dmesg = await (await fetch(`${base}/os/dmesg`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
     expect(fragmentsIn(dmesg, TOKEN)).toEqual([]);
     // The boot log is still there: refusals are summed, not logged one by one.
     expect(dmesg).toContain("Skiff 0.1.0 (booted via");
     expect(dmesg.split("\\n").filter((l) => l.includes("refused")).length).toBeLessThanOrEqual(2);
-    // Every GET route the API documents, fetched without the token.
-    const doc = await (await fetch(`${base}/openapi.json`)).json() as { paths: Record<string, { get?: unknown }> };
+    // Every GET route the API documents: without the token (401), with it,
+    // and over the host-only channel.
+    const doc = await (await fetch(`${base}/openapi.json`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json() as { paths: Record<string, { get?: unknown }> };
     let scanned = 0;
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (!ops.get) continue;
       const p = path.replace("{var}", "PATH").replace("{key}", "greeting");
-      const body = await (await fetch(base + p)).text();
+      const without = await fetch(base + p);
+      expect([p, without.status]).toEqual([p, p === "/health" ? 200 : 401]);
+      expect(fragmentsIn(await without.text(), TOKEN), p).toEqual([]);
+      const body = await (await fetch(base + p, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
       expect(fragmentsIn(body, TOKEN), p).toEqual([]);
+      expect(fragmentsIn((await g.api("GET", p)).body, TOKEN), p).toEqual([]);
       scanned++;
     }
     expect(scanned).toBeGreaterThan(15);

@@ -85,6 +85,9 @@ describe("the new user's path", () => {
     const rec = record();
     expect(rec).not.toBeNull();
     expect(alive(rec!.qemuPid)).toBe(true);
+    // The API is not on the network by default: no port forwarded to it, the socket instead.
+    expect(rec!.apiPort).toBeUndefined();
+    expect(rec!.apiSocket).toMatch(/\/api\.sock$/);
     const entries = readdirSync(join(runtime, "skiff")).sort();
     expect(entries.filter((f) => !f.startsWith("guest-"))).toEqual([`${name}.json`, `${name}.log`]);
     // The guest's own folder: the host-only API channel's socket and the token file.

@@ -1,7 +1,9 @@
 // The REST endpoint (kernel/api) as Wasm in Node with fake providers: every
 // route, OSv-shaped answers, config/env stores with change listeners, the
 // bearer token (401 leaves state unchanged, 403 read-only, never echoed), the
-// OpenAPI document against the route table, and the Prometheus text format.
+// route policy of the network listener (api.net=on: every route but /health
+// needs the token) against the host-only channel's (none does), the OpenAPI
+// document against the route table, and the Prometheus text format.
 import { beforeEach, describe, expect, it, beforeAll, afterEach } from "vitest";
 import { FakeHost } from "../platform/host.js";
 import { loadKernel, KernelModule } from "../platform/wasm.js";
@@ -11,6 +13,7 @@ type E = {
   requestTimeoutNs(): bigint;
   hasToken(): number; flushAuthLog(now: bigint): void; getProblems(): number; getChanges(): number; getPowerCalls(): number;
   configGet(k: number): number; hostname(): number; useKernelProviders(): void; routeCount(): number; routeAt(i: number): number; log(s: number): void;
+  useHostChannel(host: number): void; netEnabled(): number; apiPort(): number; needsTokenFor(p: number): number; tokenEquals(a: number, b: number): number;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -80,11 +83,11 @@ function routes(): string[] {
 }
 
 describe("route table", () => {
-  it("serves every route the issue lists; exactly the state-changing ones need the token", () => {
+  it("serves every route the issue lists; on the network every one but /health needs the token", () => {
     const rs = routes();
     const plain = rs.map((r) => r.replace(/ auth$/, ""));
     for (const r of ISSUE_ROUTES) expect(plain).toContain(r);
-    for (const r of rs) expect(r.endsWith(" auth")).toBe(!r.startsWith("GET "));
+    for (const r of rs) expect(r.endsWith(" auth"), r).toBe(r !== "GET /health");
   });
 
   it("every GET route answers 200 with JSON (or Prometheus text for /metrics)", () => {
@@ -136,6 +139,7 @@ describe("OSv-compatible /os, /hardware, /network", () => {
 
   it("works before the other subsystems exist: empty lists, 501/503 where nothing can be said", () => {
     setup("quiet", false);
+    k.exports.useHostChannel(1);
     expect(json(req("GET", "/os/threads")).list).toEqual([]);
     expect(json(req("GET", "/network/ifconfig"))).toEqual([]);
     expect(json(req("GET", "/network/route"))).toEqual([]);
@@ -266,7 +270,9 @@ describe("security", () => {
     for (const auth of [null, "", "short", TOKEN]) {
       expect(req("PUT", "/config/a", { body: "1", type: "text/plain", auth }).status).toBe(401);
     }
-    expect(json(req("GET", "/os/cmdline"))).toBe("console=ttyS0 api.token=<redacted>");
+    expect(req("GET", "/os/cmdline", { auth: null }).status).toBe(401);
+    k.exports.useHostChannel(1);
+    expect(json(req("GET", "/os/cmdline", { auth: null }))).toBe("console=ttyS0 api.token=<redacted>");
     expect(host.uart.text()).not.toMatch(/short/);
   });
 
@@ -297,9 +303,10 @@ describe("security", () => {
   });
 
   it("reads api.port, api.readonly, hostname from the command line and reports bad values", () => {
-    setup("api.port=http api.token=abcdefgh hostname=bad_name");
+    setup("api.net=on api.port=http api.token=abcdefgh hostname=bad_name");
     expect(str(k.exports.getProblems())).toBe("api.port=http is not a port (1-65535); using 8000|hostname=bad_name is not a valid host name");
-    expect(json(req("GET", "/os/hostname", { auth: null }))).toBe("skiff");
+    expect(k.exports.apiPort()).toBe(8000);
+    expect(json(req("GET", "/os/hostname", { auth: "abcdefgh" }))).toBe("skiff");
   });
 
   it("api.request_timeout_ms= sets the server's request timeout; bad values keep 60 s", () => {
@@ -311,6 +318,120 @@ describe("security", () => {
       expect(str(k.exports.getProblems()), bad).toBe(`api.request_timeout_ms=${bad} is not a number of milliseconds (100-3600000); using the default`);
       expect(k.exports.requestTimeoutNs(), bad).toBe(60_000_000_000n);
     }
+  });
+});
+
+describe("route policy: the network listener (api.net=on) and the host-only channel", () => {
+  const READS = ["/os/dmesg", "/os/cmdline", "/env/", "/env/HOME", "/config/", "/config/mode", "/os/uptime", "/os/memory",
+    "/os/threads", "/metrics", "/openapi.json", "/network/ifconfig", "/hardware/devices"];
+
+  it("api.net: off by default; on, off, a bare flag; a bad value is reported and leaves it off; api.port is checked", () => {
+    const cases: [string, boolean, number, string][] = [
+      ["", false, 8000, ""],
+      ["api.net=on", true, 8000, ""],
+      ["api.net", true, 8000, ""],
+      ["api.net=yes api.port=9000", true, 9000, ""],
+      ["api.net=on api.net=off", false, 8000, ""],
+      ["api.net=maybe", false, 8000, "api.net=maybe is not on or off; the API stays off the network"],
+      ["api.net=" + "x".repeat(40), false, 8000, `api.net=${"x".repeat(32)}... is not on or off; the API stays off the network`],
+      ["api.net=on api.port=0", true, 8000, "api.port=0 is not a port (1-65535); using 8000"],
+      ["api.net=on api.port=65536", true, 8000, "api.port=65536 is not a port (1-65535); using 8000"],
+      ["api.net=on api.port=-1", true, 8000, "api.port=-1 is not a port (1-65535); using 8000"],
+      ["api.net=on api.port=", true, 8000, "api.port= is not a port (1-65535); using 8000"],
+      ["api.port=9000", false, 9000, "api.port= has no effect without api.net=on (the API is not on the network)"],
+    ];
+    for (const [cmdline, net, port, problems] of cases) {
+      setup(cmdline);
+      expect([cmdline, k.exports.netEnabled() === 1, k.exports.apiPort(), str(k.exports.getProblems())]).toEqual([cmdline, net, port, problems]);
+    }
+  });
+
+  it("needsToken: only the exact path /health is open", () => {
+    const open = (p: string) => k.exports.needsTokenFor(s(p)) === 0;
+    expect(open("/health")).toBe(true);
+    for (const p of ["/", "/health/", "/Health", "/%68ealth", "/health/x", "/os/uptime", "*", "/openapi.json"]) expect(open(p), p).toBe(false);
+  });
+
+  it("the token comparison: equal only for the same string; any length, and an empty secret, fail", () => {
+    const eq = (a: string, b: string) => k.exports.tokenEquals(s(a), s(b)) === 1;
+    expect(eq(TOKEN, TOKEN)).toBe(true);
+    for (const g of ["", TOKEN.slice(0, -1), TOKEN + "0", TOKEN + TOKEN, TOKEN.slice(0, -1) + "4", "x".repeat(TOKEN.length), TOKEN.toUpperCase()]) {
+      expect(eq(g, TOKEN), g).toBe(false);
+    }
+    expect(eq("", "")).toBe(false);
+  });
+
+  it("network: /health without the token; every other GET, unknown paths and OPTIONS need it, before routing", () => {
+    expect(json(req("GET", "/health", { auth: null })).status).toBe("ok");
+    expect(req("HEAD", "/health", { auth: null }).status).toBe(200);
+    for (const p of [...READS, "/nothing", "/health/x"]) {
+      const r = req("GET", p, { auth: null });
+      expect([p, r.status]).toEqual([p, 401]);
+      expect(r.headers.get("www-authenticate")).toBe('Bearer realm="skiff"');
+      expect(r.body).not.toMatch(/HOME|fast|dmesg|openapi/);
+    }
+    expect(req("OPTIONS", "/os/name", { auth: null }).status).toBe(401);
+    expect(req("HEAD", "/os/dmesg", { auth: null }).status).toBe(401);
+    // Wrong tokens: shorter, longer, the same length, another scheme.
+    const sameLength = TOKEN.slice(0, -1) + (TOKEN.endsWith("0") ? "1" : "0");
+    for (const bad of ["wrong", TOKEN + "x", TOKEN.slice(1), sameLength, ""]) {
+      for (const p of ["/os/dmesg", "/env/"]) {
+        const r = req("GET", p, { auth: bad });
+        expect([bad, p, r.status]).toEqual([bad, p, 401]);
+        if (bad) expect(r.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+      }
+    }
+    expect(req("GET", "/os/dmesg", { auth: null, type: undefined }).status).toBe(401);
+    // With the token, the same requests are served.
+    for (const p of READS) expect([p, req("GET", p).status]).toEqual([p, 200]);
+    expect(req("GET", "/nothing").status).toBe(404);
+    expect(req("OPTIONS", "/os/name").status).toBe(204);
+    expect(json(req("GET", "/env/"))).toEqual(["HOME=/"]);
+  });
+
+  it("network, a body with a GET and no token: 401 before the body, no 100 Continue", () => {
+    const p = k.bytesIn(Buffer.from("GET /os/dmesg HTTP/1.1\r\nHost: s\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", "latin1"));
+    const r = k.run(() => k.exports.request(p, 12n * SEC));
+    k.exports.__unpin(p);
+    const len = new DataView(k.exports.memory.buffer).getUint32(r.value! - 4, true);
+    const out = Buffer.from(new Uint8Array(k.exports.memory.buffer).slice(r.value!, r.value! + len)).toString("latin1");
+    expect(out).toMatch(/^HTTP\/1.1 401 /);
+    expect(out).not.toContain("100 Continue");
+  });
+
+  it("network without a token configured: everything but /health is refused, whatever is sent", () => {
+    setup("api.net=on config.mode=fast");
+    expect(k.exports.hasToken()).toBe(0);
+    expect(req("GET", "/health", { auth: null }).status).toBe(200);
+    for (const auth of [null, "", "anything-at-all", TOKEN]) {
+      for (const [m, p] of [["GET", "/os/uptime"], ["GET", "/config/mode"], ["PUT", "/config/mode"], ["POST", "/os/shutdown"]]) {
+        expect([auth, m, p, req(m, p, { auth, body: m === "PUT" ? "x" : undefined, type: "text/plain" }).status]).toEqual([auth, m, p, 401]);
+      }
+    }
+    expect(str(k.exports.configGet(s("mode")))).toBe("fast");
+    expect(str(k.exports.getPowerCalls())).toBe("");
+  });
+
+  it("read-only on the network: 401 without the token (read-only or not is not told), 403 for a change with it, reads served", () => {
+    setup(`api.net=on api.token=${TOKEN} api.readonly config.mode=fast`);
+    expect(req("PUT", "/config/mode", { body: "slow", type: "text/plain", auth: null }).status).toBe(401);
+    expect(req("GET", "/config/mode", { auth: null }).status).toBe(401);
+    expect(req("PUT", "/config/mode", { body: "slow", type: "text/plain" }).status).toBe(403);
+    expect(json(req("GET", "/config/mode"))).toBe("fast");
+    expect(req("GET", "/metrics").body).toMatch(/^skiff_api_auth_failures_total 3$/m);
+  });
+
+  it("host-only channel: no token needed for anything, and a token is not checked; its document lists no security", () => {
+    k.exports.useHostChannel(1);
+    for (const p of READS) expect([p, req("GET", p, { auth: null }).status]).toEqual([p, 200]);
+    expect(req("PUT", "/config/mode", { body: "slow", type: "text/plain", auth: null }).status).toBe(200);
+    expect(req("GET", "/os/uptime", { auth: "wrong" }).status).toBe(200);
+    expect(str(k.exports.configGet(s("mode")))).toBe("slow");
+    const doc = json(req("GET", "/openapi.json", { auth: null }));
+    for (const ops of Object.values(doc.paths) as Record<string, { security?: unknown }>[]) {
+      for (const op of Object.values(ops)) expect(op.security).toBeUndefined();
+    }
+    expect(req("GET", "/metrics", { auth: null }).body).toMatch(/^skiff_api_auth_failures_total 0$/m);
   });
 });
 

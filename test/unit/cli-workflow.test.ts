@@ -33,10 +33,15 @@ describe("--env and --config", () => {
 });
 
 describe("detached guests", () => {
-  it("find the management API's port and token on the command line", () => {
-    expect(apiFromCmdline("")).toEqual({ port: 8000, token: undefined });
-    expect(apiFromCmdline("quiet api.port=9000 api.token=s3cret-token-1")).toEqual({ port: 9000, token: "s3cret-token-1" });
-    expect(apiFromCmdline("api.token=short")).toEqual({ port: 8000, token: undefined });
+  it("find the management API's network switch, port and token on the command line", () => {
+    expect(apiFromCmdline("")).toEqual({ net: false, port: 8000, token: undefined });
+    expect(apiFromCmdline("quiet api.port=9000 api.token=s3cret-token-1")).toEqual({ net: false, port: 9000, token: "s3cret-token-1" });
+    expect(apiFromCmdline("api.net=on api.port=9000")).toEqual({ net: true, port: 9000, token: undefined });
+    expect(apiFromCmdline("api.net")).toMatchObject({ net: true });
+    expect(apiFromCmdline("api.net=on api.net=off")).toMatchObject({ net: false });
+    expect(apiFromCmdline("api.net=maybe")).toMatchObject({ net: false });
+    expect(apiFromCmdline("api.net=on api.port=70000")).toMatchObject({ net: true, port: 8000 });
+    expect(apiFromCmdline("api.token=short")).toEqual({ net: false, port: 8000, token: undefined });
     expect(apiFromCmdline("api.off")).toBeNull();
   });
   it("name guests safely and label apps as ps shows them", () => {

@@ -13,7 +13,7 @@ import { gunzipSync } from "node:zlib";
 import { execa } from "execa";
 import { LIBVIRT_DEFAULTS, NO_CGROUP_TUNING, domainName, libvirtDomainXml, lifecycleActions, type ImageKind } from "../../cli/lib/deploy/libvirt.js";
 import { checkFirecrackerPaths, firecrackerConfig, validateFirecrackerConfig } from "../../cli/lib/deploy/firecracker.js";
-import { checkKubevirtOptions, k8sName, kubevirtVirtualMachine, runStrategy, type KubevirtOptions } from "../../cli/lib/deploy/kubevirt.js";
+import { checkKubevirtOptions, k8sName, kubevirtCmdline, kubevirtVirtualMachine, runStrategy, type KubevirtOptions } from "../../cli/lib/deploy/kubevirt.js";
 import { extractOciDisk, makeOciImage, readOciImage, readTar, tarArchive, LABEL } from "../../cli/lib/deploy/oci.js";
 import { parseReference } from "../../cli/lib/deploy/registry.js";
 import { grubConfig } from "../../cli/lib/image.js";
@@ -216,6 +216,15 @@ describe("KubeVirt VirtualMachine", () => {
     expect([runStrategy("no"), runStrategy("on-failure"), runStrategy("always")]).toEqual(["Once", "RerunOnFailure", "Always"]);
   });
 
+  it("puts the management API on the network for the probes (api.net=on), unless the command line decides or there are no probes", () => {
+    expect(kubevirtCmdline("api.token=abcdefgh", 8000)).toBe("api.net=on api.token=abcdefgh");
+    expect(kubevirtCmdline("", 8000)).toBe("api.net=on");
+    expect(kubevirtCmdline("quiet", 9000)).toBe("api.net=on api.port=9000 quiet");
+    expect(kubevirtCmdline("api.port=9000", 9000)).toBe("api.net=on api.port=9000");
+    for (const c of ["api.net=on", "api.net=off x", "api.net", "api.off"]) expect(kubevirtCmdline(c, 8000)).toBe(c);
+    expect(kubevirtCmdline("quiet", 0)).toBe("quiet");
+  });
+
   it("checks names, ports and the command line", () => {
     expect(checkKubevirtOptions(opts)).toEqual([]);
     expect(checkKubevirtOptions({ ...opts, name: "Skiff_HTTPD" }).join()).toMatch(/DNS-1123/);
@@ -233,6 +242,8 @@ describe("KubeVirt VirtualMachine", () => {
       expect(r.status, r.err).toBe(0);
       const vm = JSON.parse(r.out);
       expect(vm.spec.template.spec.domain.devices.interfaces[0].ports.map((p: { port: number }) => p.port)).toEqual([8000, 8080]);
+      expect(vm.spec.template.spec.domain.firmware.serial).toBe("skiff.cmdline=api.net=on api.token=abcdefgh");
+      expect(vm.spec.template.spec.readinessProbe.httpGet).toEqual({ path: "/health", port: 8000 });
       const bad = JSON.parse(r.out);
       bad.spec.template.spec.domain.devices.disks[0].disk.buss = "virtio";       // a misspelt field
       const pkg = resolve("node_modules/@kubevirt-ui/kubevirt-api");

@@ -7,7 +7,10 @@
 // (the qcow2 at /disk/, uid/gid 107), pulled by the node like any container
 // image. KubeVirt boots it on q35 with SeaBIOS from a virtio-blk disk; the
 // pod network is reached through masquerade (the pod's ports are the app's);
-// the readiness probe asks the management API's GET /health. KubeVirt writes
+// the readiness and liveness probes ask the management API's GET /health,
+// the one route it answers on the network without the token, so the VM's
+// command line gets api.net=on (kubevirtCmdline): KubeVirt has no host-only
+// channel, and a guest's API is off the network by default. KubeVirt writes
 // no per-VM SMBIOS OEM strings, so a command line other than the one baked
 // into the disk goes in the SMBIOS system serial number
 // (spec.domain.firmware.serial), which the image's grub.cfg reads too.
@@ -37,6 +40,16 @@ export interface KubevirtOptions {
  *  RerunOnFailure only when the VMI failed, Once never. */
 export function runStrategy(p: RestartPolicy): string {
   return p === "always" ? "Always" : p === "on-failure" ? "RerunOnFailure" : "Once";
+}
+
+/** The command line the VM gets: cmdline, with api.net=on (and api.port=N
+ *  for a port other than 8000) in front when the probes need the API on the
+ *  network (apiPort > 0) and cmdline does not already decide (api.net=...,
+ *  api.off). Without api.token= the network side answers /health only. */
+export function kubevirtCmdline(cmdline: string, apiPort: number): string {
+  if (apiPort <= 0 || /(^|\s)api\.(net(=|\s|$)|off(\s|$))/.test(cmdline)) return cmdline;
+  const words = ["api.net=on", ...(apiPort !== 8000 && !/(^|\s)api\.port=/.test(cmdline) ? [`api.port=${apiPort}`] : []), cmdline];
+  return words.filter((w) => w).join(" ");
 }
 
 /** KubeVirt's SMBIOS serial carries at most this much (libvirt passes it on; keep it short). */

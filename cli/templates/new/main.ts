@@ -1,5 +1,6 @@
 // main.ts — __NAME__: a small HTTP service on Skiff. The kernel brings up
-// TCP/IP (DHCP) and its management API (port 8000); this app answers on
+// TCP/IP (DHCP) and its management API (on the host-only socket skiff run
+// prints; on port 8000 too with api.net=on); this app answers on
 // port 8080 (boot word app.port=N, or --config app.port=N, changes it):
 //   GET /              a greeting
 //   GET /hello/{name}  a greeting for name

@@ -2,7 +2,8 @@
 import { abortHandler } from "../../../kernel/panic";
 import { Api, ApiOptions, TaskSource, TaskEntry, MemorySource, MemoryUse, NetSource, InterfaceEntry, RouteEntry,
   DeviceSource, DeviceEntry, BlockSource, BlockEntry, PowerControl } from "../../../kernel/api";
-import { HttpConnection, FixedOffsetClock } from "../../../kernel/http";
+import { HttpConnection, FixedOffsetClock, constantTimeEquals } from "../../../kernel/http";
+import { needsToken } from "../../../kernel/api";
 import { KeyValueStore, ConfigListener, seedFromCmdline } from "../../../kernel/config";
 import { Cmdline } from "../../../kernel/bootinfo/cmdline";
 import * as console from "../../../kernel/console";
@@ -84,12 +85,21 @@ export function setup(cmdline: string, full: bool): void {
     a.state.hypervisor = "kvm";
   }
   api = a;
+  onHost = false;
   conn = a.server.open(0);
+}
+
+/** Requests go to the host-only channel's server (true) or the network's. */
+let onHost: bool = false;
+export function useHostChannel(host: bool): void {
+  onHost = host;
+  conn!.close();
+  conn = host ? api!.hostServer.open(0) : api!.server.open(0);
 }
 
 export function request(buf: ArrayBuffer, nowNs: u64): ArrayBuffer {
   const c = conn!;
-  if (c.shouldClose()) { c.close(); conn = api!.server.open(nowNs); }
+  if (c.shouldClose()) { c.close(); conn = onHost ? api!.hostServer.open(nowNs) : api!.server.open(nowNs); }
   conn!.feed(changetype<usize>(buf), buf.byteLength, nowNs);
   return conn!.takeOutput().buffer;
 }
@@ -107,6 +117,10 @@ export function routeAt(i: i32): string {
   const r = api!.router.routes[i];
   return r.method + " " + r.pattern + (r.auth ? " auth" : "");
 }
+export function netEnabled(): bool { return api!.state.options.net; }
+export function apiPort(): i32 { return api!.state.options.port; }
+export function needsTokenFor(path: string): bool { return needsToken(path); }
+export function tokenEquals(given: string, secret: string): bool { return constantTimeEquals(given, secret); }
 export function log(s: string): void { console.println(s); }
 export { abortHandler };
 
