@@ -6,9 +6,10 @@
 // reached (inside the namespace for tap), and free memory read over the
 // host-only channel.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { Agent, request } from "node:http";
 import { boot, type BootOptions, type Guest } from "../../harness/index.js";
 import { buildSiteImage, collectFiles } from "../../cli/lib/sitefs.js";
 import { skiffRoot } from "../../cli/lib/paths.js";
@@ -95,6 +96,8 @@ export interface GuestSpec {
   cmdline?: string;
   disks?: NonNullable<BootOptions["devices"]>["disks"];
   timeoutMs?: number;
+  /** Extra QEMU arguments (a filter-dump on netdev net0 to capture traffic). */
+  qemuArgs?: string[];
 }
 
 /** Boots `spec.app` on q35 (TCG) with the management API on the network
@@ -103,7 +106,7 @@ export async function startGuest(spec: GuestSpec): Promise<Target> {
   const cmdline = [`api.net=on api.token=${TOKEN}`, spec.cmdline ?? ""].join(" ").trim();
   const base: BootOptions = {
     app: spec.app, machine: "q35", memory: spec.memory ?? "64M", timeoutMs: spec.timeoutMs ?? 1_800_000, cmdline,
-    devices: spec.disks ? { disks: spec.disks } : undefined,
+    devices: spec.disks ? { disks: spec.disks } : undefined, qemuArgs: spec.qemuArgs,
   };
   if (spec.transport === "user") {
     const ports = new Map<number, number>();
@@ -120,14 +123,15 @@ export async function startGuest(spec: GuestSpec): Promise<Target> {
   try {
     const g = await boot({ ...base, net: "tap", tap, staticIp: { ip: `${NS_GUEST}/24`, gateway: NS_HOST } });
     t = new Target(g, "tap", NS_GUEST, new Map(spec.ports.map((p) => [p, p])), ns, tap);
-    // QEMU holds the tap open; moved into the namespace it stays attached, and
-    // the traffic stays off the host's interfaces.
+    // Once the guest runs, QEMU holds the tap open (moved earlier, QEMU would
+    // make a new one of the same name); moved into the namespace it stays
+    // attached, and the traffic stays off the host's interfaces.
+    await g.waitFor(spec.ready, 180_000);
     sh("ip", "netns", "add", ns);
     sh("ip", "link", "set", tap, "netns", ns);
     sh("ip", "-n", ns, "addr", "add", `${NS_HOST}/24`, "dev", tap);
     sh("ip", "-n", ns, "link", "set", tap, "up");
     sh("ip", "-n", ns, "link", "set", "lo", "up");
-    await g.waitFor(spec.ready, 180_000);
     return t;
   } catch (e) {
     if (t) await t.close();
@@ -166,4 +170,144 @@ export async function recovered(t: Target, before: number, settleMs = 10_000): P
   await sleep(settleMs);
   const after = await t.freeBytes();
   return { after, drift: (before - after) / before };
+}
+
+/** The host's TcpExtListenOverflows (all of the host's listeners, so QEMU's
+ *  forwarded ports among others): the backlog-1 drops of user networking. */
+export function listenOverflows(): number {
+  try {
+    const lines = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((l) => l.startsWith("TcpExt:"));
+    const names = lines[0].split(/\s+/), vals = lines[1].split(/\s+/);
+    return Number(vals[names.indexOf("ListenOverflows")]);
+  } catch { return -1; }
+}
+
+/** Client options for a flood against `t`'s httpd (8080) and API (8000). */
+export function floodOpts(t: Target, order: "client" | "server", count: number): Record<string, unknown> {
+  return {
+    mode: "flood", order, count, width: 32, web: t.port(8080), api: t.port(8000), probeMs: 200,
+    probeLimitMs: 5000, connLimitMs: 10000, retryUnseen: t.transport === "user",
+  };
+}
+
+// ---- kv: SIGKILL during a stream of writes --------------------------------
+
+/** The value of `key` at `version`: reproducible, 1 byte to 24 KiB. */
+export function kvValue(key: string, version: number): Buffer {
+  let x = 2166136261 ^ version;
+  for (let i = 0; i < key.length; i++) x = Math.imul(x ^ key.charCodeAt(i), 16777619) >>> 0;
+  const n = 1 + (x % (24 << 10));
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; b[i] = x >>> 24; }
+  return b;
+}
+
+function kvCall(agent: Agent, port: number, method: string, path: string, body?: Buffer): Promise<{ status: number; body: Buffer }> {
+  return new Promise((res, rej) => {
+    const r = request({ host: "127.0.0.1", port, method, path, agent, headers: body ? { "Content-Length": body.length } : {} }, (resp) => {
+      const chunks: Buffer[] = [];
+      resp.on("data", (d) => chunks.push(d));
+      resp.on("end", () => res({ status: resp.statusCode!, body: Buffer.concat(chunks) }));
+      resp.on("error", rej);
+      resp.on("aborted", () => rej(new Error(`${method} ${path}: response cut short`)));
+    });
+    r.on("error", rej);
+    r.setTimeout(60_000, () => r.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
+    r.end(body);
+  });
+}
+
+export interface KillCycle {
+  cycle: number;
+  /** ms from the first write to the SIGKILL (chosen at random). */
+  killAfterMs: number;
+  /** Writes acknowledged in this cycle (PUT 201/204, DELETE 204/404). */
+  acked: number;
+  /** Writes in flight when QEMU was killed (may or may not have landed). */
+  inFlight: number;
+  /** At the next boot: keys checked, and those whose value was neither the
+   *  last acknowledged one nor an in-flight one (lost or corrupted). */
+  checked: number;
+  bad: number;
+  badKeys: string[];
+  /** ms from QEMU's start to "kv: listening" at the next boot. */
+  bootMs: number;
+  recovered: boolean;
+}
+
+/** `cycles` rounds of: boot apps/kv on `disk`, check every key against what
+ *  was acknowledged, write (PUT and some DELETEs; 4 writers, each owning its
+ *  keys, so a key has at most one write in flight) and SIGKILL QEMU at a
+ *  random moment 0.5–4 s into the stream. A last boot checks the final round. */
+export async function kvKillCycles(disk: string, cycles: number, log: (s: string) => void, keys = 240): Promise<KillCycle[]> {
+  const acked = new Map<string, Buffer | null>();           // key → last acknowledged value (null: deleted)
+  const maybe = new Map<string, Buffer | null>();           // key → the write in flight at the kill
+  const version = new Map<string, number>();
+  const out: KillCycle[] = [];
+  for (let cycle = 0; cycle <= cycles; cycle++) {
+    const t0 = Date.now();
+    const port = await freePort();
+    const g = await boot({ app: "apps/kv", machine: "q35", memory: "64M", timeoutMs: 900_000, net: "user", forwards: [`${port}:8080`], hostChannel: false });
+    const row: KillCycle = { cycle, killAfterMs: 0, acked: 0, inFlight: 0, checked: 0, bad: 0, badKeys: [], bootMs: 0, recovered: false };
+    try {
+      try {
+        await g.waitFor(/kv: listening on TCP port 8080 at/, 300_000);
+      } catch (e) {
+        log(`cycle ${cycle}: the guest did not come up: ${(e as Error).message.slice(0, 2000)}`);
+        out.push(row);
+        break;
+      }
+      row.bootMs = Date.now() - t0;
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+      // Check what the previous rounds acknowledged.
+      for (const [key, want] of acked) {
+        const r = await kvCall(agent, port, "GET", `/kv/${key}`);
+        const got = r.status === 200 ? r.body : r.status === 404 ? null : undefined;
+        const same = (a: Buffer | null | undefined, b: Buffer | null | undefined) => a === b || (a instanceof Buffer && b instanceof Buffer && a.equals(b));
+        row.checked++;
+        if (same(got, want)) { /* as acknowledged */ }
+        else if (maybe.has(key) && same(got, maybe.get(key))) acked.set(key, got!);     // the in-flight write landed
+        else { row.bad++; if (row.badKeys.length < 10) row.badKeys.push(`${key}: status ${r.status}, ${r.body.length} bytes`); }
+      }
+      maybe.clear();
+      row.recovered = !/panic|wasm trap/.test(g.output) && row.bad === 0;
+      if (cycle === cycles) { log(`final boot: checked ${row.checked} keys, ${row.bad} bad; boot ${row.bootMs} ms`); out.push(row); agent.destroy(); break; }
+      // Write until the kill.
+      let killed = false;
+      const inflight = new Map<string, Buffer | null>();
+      const writer = async (w: number) => {
+        for (let i = 0; !killed; i++) {
+          const key = `k${w + 4 * ((i * 7 + cycle * 13) % (keys / 4))}`;
+          const v = (version.get(key) ?? 0) + 1;
+          version.set(key, v);
+          const del = v % 10 === 0;
+          const value = del ? null : kvValue(key, v);
+          inflight.set(key, value);
+          try {
+            const r = await kvCall(agent, port, del ? "DELETE" : "PUT", `/kv/${key}`, value ?? undefined);
+            if (killed) break;                 // answered, but racing the kill: keep it as "maybe"
+            if (del ? r.status === 204 || r.status === 404 : r.status === 201 || r.status === 204) { acked.set(key, value); row.acked++; inflight.delete(key); }
+            else throw new Error(`${del ? "DELETE" : "PUT"} ${key}: ${r.status} ${r.body.toString().slice(0, 200)}`);
+          } catch (e) {
+            if (!killed) throw e;
+          }
+        }
+      };
+      row.killAfterMs = Math.round(500 + Math.random() * 3500);
+      const writers = [0, 1, 2, 3].map(writer);
+      const failed = Promise.race(writers.map((p) => p.then(() => new Promise<void>(() => {}))));   // rejects on a writer's error
+      await Promise.race([sleep(row.killAfterMs), failed]);
+      killed = true;
+      await g.stop();                         // SIGKILL by PID: no flush, no goodbye
+      await Promise.allSettled(writers);
+      agent.destroy();
+      for (const [k, v] of inflight) maybe.set(k, v);
+      row.inFlight = inflight.size;
+      log(`cycle ${cycle}: checked ${row.checked} keys, ${row.bad} bad; boot ${row.bootMs} ms; ${row.acked} writes acknowledged, killed after ${row.killAfterMs} ms with ${row.inFlight} in flight`);
+      out.push(row);
+    } finally {
+      await g.stop();
+    }
+  }
+  return out;
 }
