@@ -247,7 +247,7 @@ export async function kvKillCycles(disk: string, cycles: number, log: (s: string
   for (let cycle = 0; cycle <= cycles; cycle++) {
     const t0 = Date.now();
     const port = await freePort();
-    const g = await boot({ app: "apps/kv", machine: "q35", memory: "64M", timeoutMs: 900_000, net: "user", forwards: [`${port}:8080`], hostChannel: false });
+    const g = await boot({ app: "apps/kv", machine: "q35", memory: "64M", timeoutMs: 900_000, net: "user", forwards: [`${port}:8080`], hostChannel: false, devices: { disks: [{ file: disk }] } });
     const row: KillCycle = { cycle, killAfterMs: 0, acked: 0, inFlight: 0, checked: 0, bad: 0, badKeys: [], bootMs: 0, recovered: false };
     try {
       try {
