@@ -179,7 +179,8 @@ async function malformed() {
   const worker = async () => {
     while (next < o.count) {
       const i = next++;
-      const [name, make] = KINDS[i % KINDS.length];
+      const list = o.only ? KINDS.filter(([n]) => o.only.includes(n)) : KINDS;
+      const [name, make] = list[i % list.length];
       const [parts, halfClose] = make(i);
       const r = await exchange(o.port, parts, o.limitMs ?? 8000, { halfClose });
       const k = (kinds[name] ??= {});

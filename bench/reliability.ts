@@ -8,19 +8,19 @@
 //   malformed: 500 hostile requests at httpd and at kv; what they got; memory.
 //   kills:     20 SIGKILLs of QEMU at random moments of a kv write stream; lost
 //              or corrupted acknowledged writes; boots that recovered.
-//   netem:     8 MiB through echo on a tap with loss 5% reorder 10% duplicate 2%
-//              delay 5ms on the namespace's end; intact or not, and the time.
+//   netem:     8 MiB through echo from a network namespace over a link with
+//              netem's loss 5% reorder 10% duplicate 2% delay 5ms towards the
+//              guest (bench/lossylink.py); intact or not, and the time.
 // A part that fails is recorded with its error and the run goes on.
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IO } from "../cli/lib/log.js";
 import {
-  baseline, canTap, ECHO_READY, floodOpts, HTTPD_READY, KV_READY, kvKillCycles, listenOverflows, recovered, siteDisk, sleep,
-  startGuest, type KillCycle, type Transport,
+  baseline, canTap, ECHO_READY, floodOpts, HTTPD_READY, KV_READY, kvKillCycles, listenOverflows, LOSSY, recovered, siteDisk, sleep,
+  startGuest, startLossy, type KillCycle, type Transport,
 } from "./lib/hostile.js";
 
-export const NETEM = ["loss", "5%", "reorder", "10%", "duplicate", "2%", "delay", "5ms"];
 
 interface Probes { count: number; failed: number; over1s: number; retried: number; maxMs: number | null; p50Ms: number | null; p99Ms: number | null }
 export interface FloodRow {
@@ -29,9 +29,10 @@ export interface FloodRow {
 }
 export interface ReliabilityResult {
   floods: { transport: Transport; rows: FloodRow[]; freeBefore: number | null; freeAfter: number | null; drift: number | null; fault: boolean; error?: string }[];
-  malformed: { app: string; count: number; kinds: Record<string, Record<string, number>>; legit: number; legitFailed: number; freeBefore: number | null; freeAfter: number | null; drift: number | null; fault: boolean; error?: string }[];
+  malformed: { app: string; count: number; kinds: Record<string, Record<string, number>>; legit: number; legitFailed: number; freeBefore: number | null; freeAfter: number | null; drift: number | null; fault: boolean; error?: string;
+    heapBefore?: number; heapAfter?: number; heapUsedAfter?: number; netBefore?: number; netAfter?: number }[];
   kills: { cycles: number; rows: KillCycle[]; lost: number; recovered: number; error?: string };
-  netem: { mib: number; ms: number | null; intact: boolean; error?: string; qdisc?: string } | null;
+  netem: { mib: number; ms: number | null; intact: boolean; error?: string; link?: string } | null;
 }
 
 const FAULT = /wasm trap|kernel panic|^fault: |out of memory/m;
@@ -82,10 +83,13 @@ export async function runReliability(io: IO, o: { conns: number; malformed: numb
           await t.client({ ...opts, count: 50 });
           await sleep(3000);
           m.freeBefore = await t.freeBytes();
+          const m0 = JSON.parse((await t.g.api("GET", "/os/memory")).body);
           const r = await t.client({ ...opts, count: o.malformed });
           m.kinds = r.kinds; m.legit = r.legit; m.legitFailed = r.legitFailed;
           const { after, drift } = await recovered(t, m.freeBefore);
           m.freeAfter = after; m.drift = drift;
+          const m1 = JSON.parse((await t.g.api("GET", "/os/memory")).body);
+          m.heapBefore = m0.heap_size; m.heapAfter = m1.heap_size; m.heapUsedAfter = m1.heap_used; m.netBefore = m0.by_subsystem.net; m.netAfter = m1.by_subsystem.net;
           m.fault = FAULT.test(t.g.output);
           io.out(`  malformed ${app}: ${m.legitFailed} of ${m.legit} legitimate requests failed; free ${m.freeBefore} -> ${after} (${(drift * 100).toFixed(2)}%)${m.fault ? "; FAULT logged" : ""}`);
         } finally { await t.close(); }
@@ -102,14 +106,12 @@ export async function runReliability(io: IO, o: { conns: number; malformed: numb
     if (canTap) {
       res.netem = { mib: o.netemMiB, ms: null, intact: false };
       try {
-        const t = await startGuest({ app: "apps/echo", transport: "tap", ports: [7], ready: ECHO_READY });
+        const t = await startLossy({ app: "apps/echo", transport: "tap", ports: [7], ready: ECHO_READY });
         try {
-          t.inNs("tc", "qdisc", "add", "dev", t.tap!, "root", "netem", ...NETEM);
           const r = await t.client({ mode: "echo", port: 7, bytes: o.netemMiB << 20, limitMs: 900_000 }, 1_000_000);
           res.netem.ms = r.ms; res.netem.intact = r.intact; if (r.error) res.netem.error = `${r.error} after ${r.received} bytes`;
-          res.netem.qdisc = t.inNs("tc", "-s", "qdisc", "show", "dev", t.tap!).trim();
           io.out(`  netem: ${o.netemMiB} MiB through echo in ${r.ms} ms, intact ${r.intact}`);
-        } finally { await t.close(); }
+        } finally { await t.close(); res.netem.link = t.helpers[0]?.out.join("").replace("ready", "").trim(); }
       } catch (e) { res.netem.error = (e as Error).message.slice(0, 500); io.out(`  netem: ERROR ${res.netem.error}`); }
     }
   } finally {
@@ -128,7 +130,8 @@ export function reliabilityMarkdown(hostLine: string, r: ReliabilityResult): str
     `${x.api.count - x.api.failed}/${x.api.count}; max ${x.api.maxMs} ms, p50 ${x.api.p50Ms} ms${x.api.retried ? `, ${x.api.retried} sent again` : ""} | ${x.hostListenOverflows} |`));
   const mem = r.floods.map((f) => `${f.transport}: ${mb(f.freeBefore)} → ${mb(f.freeAfter)} MB (${pct(f.drift)})${f.fault ? ", **fault logged**" : ""}`).join("; ");
   const mal = r.malformed.map((m) => m.error ? `| ${m.app} | error: ${m.error} | | |` :
-    `| ${m.app} | ${m.count} | ${m.legit - m.legitFailed}/${m.legit} | ${mb(m.freeBefore)} → ${mb(m.freeAfter)} MB (${pct(m.drift)})${m.fault ? ", **fault logged**" : ""} |`);
+    `| ${m.app} | ${m.count} | ${m.legit - m.legitFailed}/${m.legit} | ${mb(m.freeBefore)} → ${mb(m.freeAfter)} MB (${pct(m.drift)})${m.fault ? ", **fault logged**" : ""} | ` +
+    `${mb(m.heapBefore ?? null)} → ${mb(m.heapAfter ?? null)} MB (${mb(m.heapUsedAfter ?? null)}) | ${mb(m.netBefore ?? null)} → ${mb(m.netAfter ?? null)} MB |`);
   const k = r.kills;
   const acked = k.rows.reduce((n, x) => n + x.acked, 0);
   const boots = k.rows.map((x) => x.bootMs).filter((x) => x > 0).sort((a, b) => a - b);
@@ -156,8 +159,8 @@ once, "sent again"); "host listen overflows" is the host's \`TcpExtListenOverflo
 
 ### Malformed requests (user networking)
 
-| app | requests | legitimate GETs answered | free memory, before → 10 s after |
-| --- | --- | --- | --- |
+| app | requests | legitimate GETs answered | free memory, before → 10 s after | heap size (used after) | network pages |
+| --- | --- | --- | --- | --- | --- |
 ${mal.join("\n")}
 
 ### SIGKILL of QEMU during kv writes (32 MiB disk)
@@ -169,8 +172,10 @@ last one only checks); boot to "listening" ${boots.length ? `${(boots[0] / 1000)
 
 ### A lossy link (tap + netem)
 
-${n === null ? "Not run (no tap: needs root and /dev/net/tun)." : `\`tc qdisc add dev TAP root netem ${NETEM.join(" ")}\` on the namespace's end of the tap: ${n.mib} MiB through
-echo (up to the guest and back) ${n.intact ? "arrived intact" : "**did not arrive intact**"}${n.ms !== null ? ` in ${(n.ms / 1000).toFixed(1)} s (${(n.mib / (n.ms / 1000)).toFixed(2)} MiB/s)` : ""}${n.error ? ` (${n.error})` : ""}.`}
+${n === null ? "Not run (no tap: needs root and /dev/net/tun)." : `What \`tc qdisc add dev TAP root netem loss ${LOSSY.loss * 100}% reorder ${LOSSY.reorder * 100}% duplicate ${LOSSY.duplicate * 100}% delay ${LOSSY.delayMs}ms\`
+on the namespace's end of a tap does, done by \`bench/lossylink.py\` between QEMU (\`-netdev dgram\`) and a tap in the
+namespace (this host's kernel has no sch_netem): ${n.mib} MiB through echo (up to the guest and back)
+${n.intact ? "arrived intact" : "**did not arrive intact**"}${n.ms !== null ? ` in ${(n.ms / 1000).toFixed(1)} s (${(n.mib / (n.ms / 1000)).toFixed(2)} MiB/s)` : ""}${n.error ? ` (${n.error})` : ""}; frames towards the guest: ${n.link ?? "n/a"}.`}
 `;
 }
 

@@ -5,7 +5,7 @@
 // close()), the host client bench/relclient.mjs run where the guest can be
 // reached (inside the namespace for tap), and free memory read over the
 // host-only channel.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -33,6 +33,9 @@ let seq = 0;
 /** A guest and how to reach it: `host` and `port(guestPort)` as seen from
  *  where `client()` runs (the host for user networking, the namespace for tap). */
 export class Target {
+  /** Helper processes to end with the guest (the lossy link), and their output. */
+  readonly helpers: { p: ChildProcess; out: string[] }[] = [];
+
   constructor(readonly g: Guest, readonly transport: Transport, readonly host: string,
               private readonly ports: Map<number, number>, readonly ns: string | null, readonly tap: string | null) {}
 
@@ -80,6 +83,13 @@ export class Target {
 
   async close(): Promise<void> {
     await this.g.stop();
+    for (const h of this.helpers) {
+      if (h.p.exitCode === null && h.p.pid !== undefined) {
+        const ended = new Promise((r) => h.p.once("close", r));
+        try { process.kill(h.p.pid, "SIGTERM"); } catch { /* gone */ }
+        await Promise.race([ended, sleep(3000)]);
+      }
+    }
     if (this.ns) { try { sh("ip", "netns", "del", this.ns); } catch { /* never made */ } }
     if (this.tap) { try { execFileSync("ip", ["link", "del", this.tap], { stdio: "ignore" }); } catch { /* gone with the namespace */ } }
   }
@@ -310,4 +320,52 @@ export async function kvKillCycles(disk: string, cycles: number, log: (s: string
     }
   }
   return out;
+}
+
+// ---- a lossy link ---------------------------------------------------------
+
+/** netem's parameters of issue #16: loss 5%, reorder 10%, duplicate 2%, delay 5 ms. */
+export const LOSSY = { loss: 0.05, reorder: 0.10, duplicate: 0.02, delayMs: 5 };
+
+/** Boots `spec.app` with its NIC on bench/lossylink.py (QEMU `-netdev dgram`
+ *  to a tap the script makes, moved into a namespace made here): frames from
+ *  the namespace to the guest are lost, duplicated, delayed and reordered as
+ *  `tc netem` would on the namespace's end of a tap. (This host's kernel, like
+ *  many minimal ones, has no sch_netem; the script does the same in user space.) */
+export async function startLossy(spec: GuestSpec, seed = 1): Promise<Target> {
+  const tag = `rel${process.pid % 100000}${seq++}`;
+  const tap = `${tag}t`, ns = `${tag}n`;
+  const [lport, qport] = [await freePort(), await freePort()];
+  const relay = spawn("python3", [join(skiffRoot(), "bench", "lossylink.py"), tap, String(lport), String(qport),
+    String(LOSSY.loss), String(LOSSY.reorder), String(LOSSY.duplicate), String(LOSSY.delayMs), String(seed)], { stdio: ["ignore", "pipe", "pipe"] });
+  const out: string[] = [];
+  relay.stdout!.on("data", (d) => out.push(String(d)));
+  relay.stderr!.on("data", (d) => out.push(String(d)));
+  let t: Target | null = null;
+  try {
+    for (let i = 0; i < 100 && !out.join("").includes("ready"); i++) {
+      if (relay.exitCode !== null) break;
+      await sleep(100);
+    }
+    if (!out.join("").includes("ready")) throw new Error(`lossylink.py did not start: ${out.join("")}`);
+    const cmdline = [`api.net=on api.token=${TOKEN} ip=${NS_GUEST}/24 gateway=${NS_HOST}`, spec.cmdline ?? ""].join(" ").trim();
+    const g = await boot({
+      app: spec.app, machine: "q35", memory: spec.memory ?? "64M", timeoutMs: spec.timeoutMs ?? 1_800_000, cmdline, hostChannel: true,
+      qemuArgs: ["-netdev", `dgram,id=net0,local.type=inet,local.host=127.0.0.1,local.port=${qport},remote.type=inet,remote.host=127.0.0.1,remote.port=${lport}`,
+        "-device", "virtio-net-pci,netdev=net0,romfile=", ...(spec.qemuArgs ?? [])],
+    });
+    t = new Target(g, "tap", NS_GUEST, new Map(spec.ports.map((p) => [p, p])), ns, tap);
+    t.helpers.push({ p: relay, out });
+    await g.waitFor(spec.ready, 180_000);
+    sh("ip", "netns", "add", ns);
+    sh("ip", "link", "set", tap, "netns", ns);
+    sh("ip", "-n", ns, "addr", "add", `${NS_HOST}/24`, "dev", tap);
+    sh("ip", "-n", ns, "link", "set", tap, "up");
+    sh("ip", "-n", ns, "link", "set", "lo", "up");
+    return t;
+  } catch (e) {
+    if (t) await t.close();
+    else if (relay.pid !== undefined && relay.exitCode === null) { try { process.kill(relay.pid, "SIGTERM"); } catch { /* gone */ } }
+    throw e;
+  }
 }
