@@ -6,9 +6,9 @@
 // Transfer-Encoding together, bad Content-Length, invalid methods and
 // versions, NUL bytes, bare CR, obs-fold, half-closed requests
 // (bench/relclient.mjs lists them). The guest must keep answering (a
-// legitimate GET after every 25, and after the run), log no fault, and 10 s
-// later the memory the requests used must be back: the network's pages and
-// the heap's live bytes within 2% of the free memory at the start.
+// legitimate GET after every 25, and after the run), log no fault, and within
+// 90 s the memory the requests used must be back: the network's pages and the
+// heap's live bytes within 2% of the free memory at the start.
 // Not yet the issue's full criterion: `free_bytes` itself stays ~3 MB (≈ 5%)
 // lower, because the AssemblyScript heap grew during the over-long lines
 // (peak of live buffers and garbage not yet collected) and linear memory never
@@ -19,7 +19,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stopAll } from "../../harness/index.js";
-import { HTTPD_READY, KV_READY, recovered, siteDisk, sleep, startGuest, type GuestSpec } from "../../bench/lib/hostile.js";
+import { HTTPD_READY, KV_READY, siteDisk, sleep, startGuest, type GuestSpec } from "../../bench/lib/hostile.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-relmal-"));
 afterAll(async () => { await stopAll(); rmSync(dir, { recursive: true, force: true }); });
@@ -37,12 +37,20 @@ async function hostile(spec: GuestSpec, probePath: string, putPath?: string): Pr
     console.log(`${spec.app}: ${JSON.stringify(r.kinds)}`);
     expect(r.legit).toBeGreaterThan(0);
     expect(r.failures, "legitimate requests not answered").toEqual([]);
-    const { after, drift } = await recovered(t, before);
-    const m1 = JSON.parse((await t.g.api("GET", "/os/memory")).body);
-    // Free memory had the heap not kept its growth: what the guest can still use.
+    // Connections the hostile requests left (closing, TIME-WAIT, timeouts)
+    // end within the request timeouts: poll until their memory is back, or 90 s.
     const usable = (m: { free: number; heap_size: number; heap_used: number }) => m.free + m.heap_size - m.heap_used;
-    const usableDrift = (usable(m0) - usable(m1)) / usable(m0);
-    console.log(`${spec.app}: free ${before} -> ${after} bytes (${(drift * 100).toFixed(2)}%) after ${COUNT} malformed requests; ` +
+    const t0 = Date.now();
+    let m1 = m0, usableDrift = 1, waited = 0;
+    while (Date.now() - t0 < 90_000) {
+      await sleep(2000);
+      m1 = JSON.parse((await t.g.api("GET", "/os/memory")).body);
+      usableDrift = (usable(m0) - usable(m1)) / usable(m0);
+      waited = Date.now() - t0;
+      if (m1.by_subsystem.net <= m0.by_subsystem.net + before * 0.02 && Math.abs(usableDrift) <= 0.02) break;
+    }
+    const after = m1.free, drift = (before - after) / before;
+    console.log(`${spec.app}: ${waited} ms after ${COUNT} malformed requests: free ${before} -> ${after} bytes (${(drift * 100).toFixed(2)}%); ` +
       `heap ${m0.heap_size} -> ${m1.heap_size} bytes (used ${m0.heap_used} -> ${m1.heap_used}); net ${m0.by_subsystem.net} -> ${m1.by_subsystem.net}; ` +
       `free + unused heap ${(usableDrift * 100).toFixed(2)}% lower`);
     const last = await t.client({ mode: "flood", order: "server", count: 4, width: 1, web: t.port(8080), api: t.port(8000), probePath, probeMs: 100 });
