@@ -184,8 +184,8 @@ Transfer-Encoding, bad Content-Length, invalid methods and versions, NUL bytes, 
 half-closed requests (\`bench/relclient.mjs\`), 8 at a time; a legitimate GET after every 25. Each got
 400, 405, 413, 414, 431 or 505, or (cut short or half-closed) a close; no fault was logged. Free memory
 does not come back within 2 %: the connections' network pages and heap objects are returned within
-about a minute, but the AssemblyScript heap keeps the size it grew to (linear memory never shrinks), about
-1–1.4 MB more than before.
+about a minute, but the AssemblyScript heap keeps the size it grew to (linear memory never shrinks): the
+pages it took are no longer free even when its live bytes are back (see the last column).
 
 ### SIGKILL of QEMU during kv writes (32 MiB disk)
 
