@@ -1,9 +1,10 @@
 // bench/run.ts — `npm run bench` / `./skiff bench`: runs the benchmark suites,
 // writes bench-results/<suite>-<date>.json (and <suite>-latest.json) and
 // regenerates the suite's section of docs/BENCHMARKS.md.
-//   --only boot|linux|virtio|net|core|http|dev|kv|build   one suite (kv: only apps/kv, 64-byte and 1 MiB values; not in the default set, its section of docs/BENCHMARKS.md is written by hand) (default: boot, core, virtio, net and http, plus linux with --vs linux;
+//   --only boot|linux|virtio|net|core|http|dev|kv|build|reliability   one suite (kv: only apps/kv, 64-byte and 1 MiB values; not in the default set, its section of docs/BENCHMARKS.md is written by hand) (default: boot, core, virtio, net and http, plus linux with --vs linux;
 //                       net and http compare with the Linux guest under --vs linux)
 //                       (build: release vs dev rebuild after a one-line edit; only with --only; raw JSON also in bench/results/)
+//                       (reliability: issue #16's floods, malformed requests, kv kill cycles, lossy link; only with --only; raw JSON also in bench/results/)
 //   --vs linux          add the side-by-side Linux guest comparison
 //   --quick             few rounds, short wrk: a smoke run, not for the docs' record
 //   --rounds N          rounds per suite
@@ -26,11 +27,12 @@ import { runNet, netMarkdown, netSection } from "./net.js";
 import { runCore, coreMarkdown, coreSection } from "./core.js";
 import { runDev, devMarkdown, devSection } from "./dev.js";
 import { runBuildBench, buildMarkdown, buildSection } from "./build.js";
+import { runReliability, reliabilityMarkdown, reliabilitySection } from "./reliability.js";
 import { setBenchAccel } from "./lib/launch.js";
 import { bootMarkdown, httpMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
 
 export const benchSpecs: OptionSpecs = {
-  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http", "dev", "kv", "build"], metavar: "SUITE" },
+  only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http", "dev", "kv", "build", "reliability"], metavar: "SUITE" },
   vs: { type: "string", help: "also compare side by side with a reference guest", choices: ["linux"], metavar: "GUEST" },
   quick: { type: "boolean", help: "a short smoke run (few rounds, 2 s of wrk)" },
   rounds: { type: "number", help: "rounds per suite (default 20 boot / 5 linux; --quick 3 / 2): the boot ratio is a ~2 ms difference on a ~20 ms run, so it needs many rounds to be stable", metavar: "N" },
@@ -84,6 +86,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
   let coreDoc: string | undefined;
   let devDoc: string | undefined;
   let buildDoc: string | undefined;
+  let reliabilityDoc: string | undefined;
 
   for (const suite of suites) {
     const t0 = performance.now();
@@ -146,6 +149,13 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       buildDoc = buildMarkdown(virtioHostLine(host), r);
       io.out("");
       io.out(buildDoc);
+    } else if (suite === "reliability") {
+      // Long: 5,000-connection floods on two transports, 20 kill cycles (--quick: 500 and 3).
+      const r = await runReliability(io, { conns: quick ? 500 : 5000, malformed: 500, kills: quick ? 3 : 20, netemMiB: 8 });
+      result = r;
+      reliabilityDoc = reliabilityMarkdown(virtioHostLine(host), r);
+      io.out("");
+      io.out(reliabilityDoc);
     } else if (suite === "core") {
       io.out(`core: accelerator ${host.accel}`);
       const r = await runCore(root, io, {
@@ -173,6 +183,10 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       mkdirSync(join(root, "bench", "results"), { recursive: true });
       writeFileSync(join(root, "bench", "results", "dev-latest.json"), json);
     }
+    if (suite === "reliability") {     // kept in the repository with the figures in docs/BENCHMARKS.md
+      mkdirSync(join(root, "bench", "results"), { recursive: true });
+      writeFileSync(join(root, "bench", "results", `reliability-${stamp}.json`), json);
+    }
     if (suite === "build" && !quick) {
       // Kept in the repository with the figures in docs/BENCHMARKS.md.
       mkdirSync(join(root, "bench", "results"), { recursive: true });
@@ -187,6 +201,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     if (coreDoc && existsSync(docPath)) writeFileSync(docPath, coreSection(readFileSync(docPath, "utf8"), coreDoc));
     if (buildDoc && existsSync(docPath)) writeFileSync(docPath, buildSection(readFileSync(docPath, "utf8"), buildDoc));
     if (netDoc && existsSync(docPath)) writeFileSync(docPath, netSection(readFileSync(docPath, "utf8"), netDoc));
+    if (reliabilityDoc && existsSync(docPath)) writeFileSync(docPath, reliabilitySection(readFileSync(docPath, "utf8"), reliabilityDoc));
     if (devDoc && existsSync(docPath)) writeFileSync(docPath, devSection(readFileSync(docPath, "utf8"), devDoc));
     io.out("docs/BENCHMARKS.md updated");
   }
