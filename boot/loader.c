@@ -23,7 +23,6 @@ extern uint8_t stack_guard[], stack_guard_end[];
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 #define PVH_START_MAGIC      0x336ec578u
-enum { BOOT_UNKNOWN = 0, BOOT_PVH = 1, BOOT_MULTIBOOT2 = 2 };
 static uint32_t boot_protocol;
 
 /* --- COM1, polled: only for the loader's own fatal messages -------------- */

@@ -14,13 +14,11 @@
 import { boot_protocol, boot_info, phys_read } from "../platform";
 import { MemRegion, MAX_MEMMAP_ENTRIES, MEM_RAM } from "./memmap";
 import { Cmdline, MAX_CMDLINE, wordsHave } from "./cmdline";
+import { BOOT_UNKNOWN, BOOT_PVH, BOOT_MULTIBOOT2, protocolName } from "./protocol";
 
 export * from "./memmap";
 export * from "./cmdline";
-
-export const BOOT_UNKNOWN: u32 = 0;
-export const BOOT_PVH: u32 = 1;
-export const BOOT_MULTIBOOT2: u32 = 2;
+export * from "./protocol";
 
 const PVH_MAGIC: u32 = 0x336ec578;
 const MB2_TAG_END: u32 = 0;
@@ -91,12 +89,6 @@ export class BootInfo {
   protocolName(): string {
     return protocolName(this.protocol);
   }
-}
-
-export function protocolName(protocol: u32): string {
-  if (protocol == BOOT_PVH) return "PVH";
-  if (protocol == BOOT_MULTIBOOT2) return "Multiboot2";
-  return "unknown";
 }
 
 /** Reads len bytes of physical memory, or null when the range is unreachable. */
