@@ -29,6 +29,14 @@
 #define BOOT_PVH        1
 #define BOOT_MULTIBOOT2 2
 
+/* What guarded_call returns: FAULT_NONE, the fault that ended the call, or
+ * GUARD_RUN_HERE (too deeply nested: run it yourself). Mirrored by kernel/fault.ts. */
+#define FAULT_NONE     0
+#define FAULT_TRAP     1
+#define FAULT_ABORT    2
+#define FAULT_OOM      3
+#define GUARD_RUN_HERE 255
+
 /* irq_set_eoi's modes: how irq_common (entry.S) acknowledges an interrupt.
  * Mirrored by kernel/arch/lapic.ts. */
 #define EOI_NONE   0
