@@ -141,6 +141,7 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   st.net = new StackNet(stack);
   st.power = new KernelPower();
   api.server.clock = st.clock;
+  api.server.monotonicNs = nowNs;
   const svc = new HttpTcpService(api.server);
   if (!svc.listen(stack.tcp, <u32>opts.port)) {
     println("api: TCP port " + opts.port.toString() + " is taken; REST endpoint not started");
@@ -154,6 +155,7 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   hostServer.observer = st.metrics;
   hostServer.limits = api.server.limits;
   hostServer.clock = st.clock;
+  hostServer.monotonicNs = nowNs;
   serveHostChannel(hostServer);
   // A daemon timer: the endpoint alone does not keep the guest running.
   setDaemon(every(POLL_NS, new PollHttp(svc, api)), true);
