@@ -10,7 +10,7 @@
 #ifndef SKIFF_HOSTIF_H
 #define SKIFF_HOSTIF_H
 
-#define SKIFF_HOSTIF_VERSION 4
+#define SKIFF_HOSTIF_VERSION 5
 
 /* Guest exit statuses, written to isa-debug-exit (QEMU exits with (s << 1) | 1).
  * Mirrored by kernel/platform/exit.ts and cli/lib/status.ts. */

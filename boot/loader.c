@@ -2,7 +2,8 @@
  * boot/loader.c — the top of the loader: the IDT and fatal exception reports,
  * the host-import interface (kernel/platform/host.ts lists it; HOSTIF_VERSION
  * in hostif.h), and the jump into the kernel. Calls everything below it
- * (runtime.c ← bootinfo.c ← paging.c ← libc.c ← serial.c, see serial.c);
+ * (runtime.c ← bootinfo.c ← bootrecord.c ← paging.c ← libc.c ← serial.c, see
+ * serial.c);
  * nothing below calls it. Drivers, the event loop and the rest are Wasm.
  */
 #include <stdint.h>
@@ -211,6 +212,7 @@ void w2c_host_irq_set_eoi(HOST, u32 mode, u64 addr) {
 
 u32 w2c_host_boot_protocol(HOST) { return bootinfo_protocol(); }
 u64 w2c_host_boot_info(HOST) { return bootinfo_address(); }
+u64 w2c_host_boot_record(HOST) { return bootinfo_record(); }
 u64 w2c_host_linear_base(HOST) { return linear_base(); }
 void w2c_host_memory_limit(HOST, u64 bytes) { linear_set_limit(bytes); }
 

@@ -4,7 +4,7 @@
  * of the loader's. The loader's files form a line, each calling only those
  * below it:
  *
- *   serial.c ← libc.c ← paging.c ← bootinfo.c ← runtime.c ← loader.c
+ *   serial.c ← libc.c ← paging.c ← bootrecord.c ← bootinfo.c ← runtime.c ← loader.c
  *
  * (entry.S jumps into loader_main; the interrupt stubs into loader.c.)
  */

@@ -290,7 +290,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       key: () => sha(PIPELINE_VERSION, "loader", CFLAGS.join(" "), hashFiles(bootFiles), readFileSync(join(out, "image.h"))),
       run: async () => {
         const objs: string[] = [];
-        for (const f of ["entry.S", "serial.c", "libc.c", "paging.c", "bootinfo.c", "runtime.c", "loader.c"]) {
+        for (const f of ["entry.S", "serial.c", "libc.c", "paging.c", "bootrecord.c", "bootinfo.c", "runtime.c", "loader.c"]) {
           const o = join(out, f.replace(/\.[cS]$/, ".o"));
           await execa("gcc", [...CFLAGS, ...incs, "-c", join(bootDir, f), "-o", o]);
           objs.push(o);

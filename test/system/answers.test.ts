@@ -141,7 +141,7 @@ describe("API answers against the real kernel (apps/kv, q35, -smp 2, TCG)", () =
     expect(deviceSample(m0, "skiff_block_reads_total")).toBeGreaterThan(0);
 
     const value = valueOf(96 * 1024);
-    const put = await fetch(`http://127.0.0.1:${port}/kv/answers`, { method: "PUT", body: value });
+    const put = await fetch(`http://127.0.0.1:${port}/kv/answers`, { method: "PUT", body: new Uint8Array(value) });
     expect(put.status).toBe(201);
     const m1 = await metrics();
     const w1 = deviceSample(m1, "skiff_block_written_bytes_total");

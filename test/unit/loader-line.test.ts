@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../platform/wasm.js";
 
-const LINE = ["serial", "libc", "paging", "bootinfo", "runtime", "loader"];
+const LINE = ["serial", "libc", "paging", "bootrecord", "bootinfo", "runtime", "loader"];
 const src = (f: string) => readFileSync(join(ROOT, "boot", f), "utf8");
 const headerOf = (name: string) => (name === "libc" || name === "loader" ? null : `${name}.h`);
 

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ROOT } from "../platform/wasm.js";
 import { EXIT } from "../../cli/lib/status.js";
+import { BOOT_RECORD } from "../../cli/lib/hosted/bootrecord.js";
 
 const read = (p: string) => readFileSync(join(ROOT, p), "utf8");
 
@@ -106,6 +107,7 @@ describe("values host imports pass (owner: boot/hostif.h)", () => {
   });
 
   it("boot protocols: kernel/bootinfo", () => {
+    expect(read("kernel/bootinfo/record.ts")).toContain('from "./protocol"');
     expectSame(h, ts("kernel/bootinfo/protocol.ts"), [["BOOT_UNKNOWN", "BOOT_UNKNOWN"], ["BOOT_PVH", "BOOT_PVH"], ["BOOT_MULTIBOOT2", "BOOT_MULTIBOOT2"]],
       "kernel/bootinfo/protocol.ts");
   });
@@ -120,6 +122,48 @@ describe("values host imports pass (owner: boot/hostif.h)", () => {
   it("fault codes of guarded calls: kernel/fault.ts", () => {
     expectSame(h, ts("kernel/fault.ts"),
       ["FAULT_NONE", "FAULT_TRAP", "FAULT_ABORT", "FAULT_OOM", "GUARD_RUN_HERE"].map((n) => [n, n] as [string, string]), "kernel/fault.ts");
+  });
+});
+
+describe("the boot record (owner: boot/bootrecord.h)", () => {
+  const c = cHeader("boot/bootrecord.h");
+  const k = ts("kernel/bootinfo/record.ts");
+  const offsets = [...c.keys()].filter((n) => n.startsWith("BOOT_REC_") && n !== "BOOT_REC_SIZE");
+
+  it("the kernel reads it at the loader's offsets", () => {
+    expect(offsets.length).toBeGreaterThanOrEqual(15);
+    expectSame(c, k, offsets.map((n) => [n, n] as [string, string]), "kernel/bootinfo/record.ts");
+    expectSame(c, k, ["BOOT_RECORD_MAGIC", "BOOT_NAME_MAX", "BOOT_RSDP_MAX", "BOOT_PROBLEMS_MAX"].map((n) => [n, n] as [string, string]), "kernel/bootinfo/record.ts");
+    const kinds = [...c.keys()].filter((n) => n.startsWith("BOOT_P_"));
+    expect(kinds.length).toBe(9);
+    expectSame(c, k, kinds.map((n) => [n, n] as [string, string]), "kernel/bootinfo/record.ts");
+  });
+
+  it("its arrays are as large as the kernel's buffers", () => {
+    expect(ts("kernel/bootinfo/cmdline.ts").get("MAX_CMDLINE")).toBe(c.get("BOOT_CMDLINE_MAX"));
+    expect(ts("kernel/bootinfo/memmap.ts").get("MAX_MEMMAP_ENTRIES")).toBe(c.get("BOOT_MEMMAP_MAX"));
+    // Each array ends where the next begins, the last at the record's end.
+    expect(c.get("BOOT_REC_NAME")! + c.get("BOOT_NAME_MAX")!).toBe(c.get("BOOT_REC_RSDP"));
+    expect(c.get("BOOT_REC_RSDP")! + c.get("BOOT_RSDP_MAX")!).toBe(c.get("BOOT_REC_MEMMAP"));
+    expect(c.get("BOOT_REC_PROBLEMS")! + 24n * c.get("BOOT_PROBLEMS_MAX")!).toBe(c.get("BOOT_REC_NAME"));
+    expect(c.get("BOOT_REC_MEMMAP")! + c.get("BOOT_REC_ENTRY_BYTES")! * c.get("BOOT_MEMMAP_MAX")!).toBe(c.get("BOOT_REC_CMDLINE"));
+    expect(c.get("BOOT_REC_CMDLINE")! + c.get("BOOT_CMDLINE_MAX")!).toBe(c.get("BOOT_REC_SIZE"));
+  });
+
+  it("skiff dev writes it at the same offsets (cli/lib/hosted/bootrecord.ts)", () => {
+    const dev = new Map(Object.entries(BOOT_RECORD).map(([n, v]) => [n, BigInt(v)]));
+    expectSame(c, dev, [["BOOT_RECORD_MAGIC", "MAGIC"], ["BOOT_REC_SIZE", "SIZE"], ["BOOT_REC_PROTOCOL", "PROTOCOL"],
+      ["BOOT_REC_PVH_VERSION", "PVH_VERSION"], ["BOOT_REC_CMDLINE_LEN", "CMDLINE_LEN"], ["BOOT_REC_MEMMAP_COUNT", "MEMMAP_COUNT"],
+      ["BOOT_REC_MEMMAP", "MEMMAP"], ["BOOT_REC_CMDLINE", "CMDLINE"], ["BOOT_CMDLINE_MAX", "CMDLINE_MAX"], ["BOOT_REC_ENTRY_BYTES", "ENTRY_BYTES"]],
+    "cli/lib/hosted/bootrecord.ts");
+  });
+
+  it("the protocols' own structures are parsed in one place (boot/bootrecord.c)", () => {
+    // The PVH magic and the Multiboot2 tag walk appear nowhere in the kernel.
+    for (const f of kernelFiles()) {
+      const t = read(f);
+      expect(t, f).not.toMatch(/0x336ec578|\bMB2_TAG_|hvm_start_info/i);
+    }
   });
 });
 
