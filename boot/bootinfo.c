@@ -17,13 +17,11 @@ extern uint32_t boot_info;   /* entry.S: ebx at entry */
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 #define PVH_START_MAGIC      0x336ec578u
-static uint32_t boot_protocol;
-
 /* Not in .bss (entry.S would zero it at every boot): boot_record_parse
  * writes the header and what the counts cover. */
 static struct boot_record record __attribute__((section(".stack"), aligned(8)));
 
-uint32_t bootinfo_protocol(void) { return boot_protocol; }
+uint32_t bootinfo_protocol(void) { return record.protocol; }
 uint64_t bootinfo_address(void) { return boot_info; }
 uint64_t bootinfo_record(void) { return (uint64_t)(uintptr_t)&record; }
 
@@ -82,11 +80,12 @@ void loader_check_ram(uint64_t end) {
  * loaded — our image's end, where linear memory starts and is zeroed — and
  * the record holds all the kernel needs of it (PVH's sits in low memory). */
 void bootinfo_init(uint32_t magic, uint32_t info) {
+  uint32_t protocol;
   if (magic == MB2_BOOTLOADER_MAGIC)
-    boot_protocol = BOOT_MULTIBOOT2;
+    protocol = BOOT_MULTIBOOT2;
   else if (info && *(volatile uint32_t *)(uintptr_t)info == PVH_START_MAGIC)
-    boot_protocol = BOOT_PVH;
+    protocol = BOOT_PVH;
   else
-    boot_protocol = BOOT_UNKNOWN;   /* the kernel reports it and runs without boot info */
-  boot_record_parse(&record, boot_protocol, info, identity);
+    protocol = BOOT_UNKNOWN;   /* the kernel reports it and runs without boot info */
+  boot_record_parse(&record, protocol, info, identity);   /* the record keeps the protocol */
 }
