@@ -5,6 +5,7 @@
  * arch-x86/hvm/start_info.h), Multiboot2 §3.1 and Intel SDM vol. 3 §9.8.5.
  */
 #include "layout.h"
+#include "hostif.h"
 
 #define MB2_MAGIC        0xe85250d6
 #define MB2_ARCH_I386    0
@@ -301,12 +302,12 @@ irq_common:
 	cmpq $0xff, %rax                /* LAPIC spurious vector: no EOI (SDM §10.9) */
 	je 6f
 	movl eoi_mode(%rip), %ecx
-	cmpl $1, %ecx
+	cmpl $EOI_XAPIC, %ecx
 	jne 5f
 	movq eoi_addr(%rip), %rdx       /* xAPIC: write 0 to the EOI register */
 	movl $0, (%rdx)
 	jmp 6f
-5:	cmpl $2, %ecx
+5:	cmpl $EOI_X2APIC, %ecx
 	jne 6f
 	movl $0x80b, %ecx               /* x2APIC: EOI MSR */
 	xorl %eax, %eax
@@ -324,4 +325,4 @@ irq_common:
 irq_pending: .space 32              /* one bit per vector */
 irq_count:   .space 8
 eoi_addr:    .space 8
-eoi_mode:    .space 4                /* 0 none, 1 xAPIC MMIO, 2 x2APIC MSR */
+eoi_mode:    .space 4                /* EOI_NONE, EOI_XAPIC, EOI_X2APIC (hostif.h) */

@@ -1,25 +1,31 @@
 /*
  * boot/layout.h — where everything lives in guest-physical memory.
- * Shared by the loader (boot/) and mirrored by kernel/mm/layout.ts; keep the two in step.
+ * The loader owns these addresses; the kernel asks it for linear_base() and
+ * works in the page sizes of kernel/mm/layout.ts (test/unit/shared-facts.test.ts
+ * checks that the two agree: linear memory starts on a page boundary).
  *
  *   0x0000_0000 ┌──────────────────────────────┐
  *               │ real-mode IVT, BDA, EBDA      │  never touched
  *   0x0008_0000 │ (firmware, PVH start_info,    │  read once by the kernel
  *               │  Multiboot2 info, cmdline)    │  (boot info may also sit higher)
- *   0x000A_0000 │ VGA hole / option ROMs / BIOS │  not RAM
+ *   0x000A_0000 │ VGA hole / option ROMs / BIOS │  not RAM (ACPI RSDP scan: 0xE0000..)
  *   0x0010_0000 ├──────────────────────────────┤ ← IMAGE_BASE (1 MiB): ELF loaded here
  *               │ .multiboot2 .text .rodata     │
  *               │ .data .bss (page tables,      │
  *               │  loader stack, IDT)           │
  *   __image_end ├──────────────────────────────┤ ← rounded up to 4 KiB
  *               │ Wasm linear memory            │  linearBase: offset 0 of the Wasm
- *               │  static data, AS heap (TLSF), │  memory; phys = linearBase + offset,
- *               │  DMA pages (kernel/mm)        │  so DMA addresses need no table
- *               │  ...grows upward...           │  up to the end of the RAM region
- *   RAM end     ├──────────────────────────────┤
+ *               │  static data, shadow stack    │  memory; phys = linearBase + offset,
+ *               │  ┌ grown in 64 KiB Wasm pages, interleaved as each asks:
+ *               │  │ AS heap (TLSF) chunks       │  owner Heap
+ *               │  │ page-pool chunks (mm/pages) │  4 KiB pages: DMA, NetBuffers, App
+ *               │  └ ...                         │  (DMA addresses need no table)
+ *               │  heap reserve                 │  the pool leaves this for TLSF
+ *   RAM end     ├──────────────────────────────┤  linear memory never grows past here
  *               │ (PCI hole, LAPIC 0xFEE0_0000, │  MMIO: reached only through the
- *               │  IOAPIC 0xFEC0_0000, BARs,    │  host imports mmio_read/mmio_write
- *               │  virtio-mmio 0xFEB0_0000)     │
+ *               │  IOAPIC 0xFEC0_0000, HPET     │  host imports mmio_read/mmio_write
+ *               │  0xFED0_0000, virtio-mmio     │  (the kernel's drivers, kernel/arch,
+ *               │  0xFEB0_0000, BARs)           │  kernel/virtio, hold the addresses)
  *   4 GiB       └──────────────────────────────┘  identity-mapped with 2 MiB pages
  *
  *   512 GiB + linear_base: the alias through which Wasm code reaches linear

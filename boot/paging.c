@@ -19,7 +19,9 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include "loader.h"
+#include "layout.h"
+#include "serial.h"
+#include "paging.h"
 
 #define PTE_PRESENT  0x1ull
 #define PTE_WRITABLE 0x2ull
@@ -29,6 +31,12 @@
 #define NO_CHUNK     (~0ull)
 
 extern uint64_t pml4[512];
+extern uint8_t __image_end[];
+
+/* Linear memory starts at the first page boundary after the image. */
+uint64_t linear_base(void) {
+  return ((uintptr_t)__image_end + LINEAR_ALIGN - 1) & ~(uint64_t)(LINEAR_ALIGN - 1);
+}
 
 static uint64_t lin_pdpt[512] __attribute__((aligned(4096)));
 /* Not in .bss (entry.S would zero them at every boot): each is zeroed when

@@ -7,8 +7,12 @@
 #include <string.h>
 #include <math.h>
 #include "wasm-rt.h"
-#include "loader.h"
+#include "layout.h"
 #include "hostif.h"
+#include "serial.h"
+#include "paging.h"
+#include "bootinfo.h"
+#include "runtime.h"
 #include "hostif_inline.h"
 
 uint32_t wasm_rt_call_stack_depth;
@@ -22,13 +26,9 @@ extern const char skiff_symstr[];
  * loader reads from the boot memory map before the module starts and the
  * kernel may lower (host import memory_limit). With no map, only the initial
  * pages exist. */
-extern uint8_t __image_end[];
 static uint64_t linear_limit_bytes;
 static wasm_rt_memory_t *the_memory;
 
-uint64_t linear_base(void) {
-  return ((uintptr_t)__image_end + LINEAR_ALIGN - 1) & ~(uint64_t)(LINEAR_ALIGN - 1);
-}
 
 static bool limit_set;
 
@@ -434,107 +434,3 @@ const char *symbol_for(uintptr_t addr) {
   return i < 0 ? 0 : &skiff_symstr[skiff_syms[i].name];
 }
 
-/* --- libc ----------------------------------------------------------------- */
-
-/* Eight bytes per iteration, then the tail. Under TCG every iteration of a
- * REP string instruction is a separate trip through the translated block, so
- * rep movsb costs about eight times rep movsq on the packet-sized copies
- * Wasm's memory.copy/memory.fill turn into (kernel/net, virtio). */
-void *memcpy(void *dst, const void *src, size_t n) {
-  void *d = dst;
-  size_t q = n >> 3, r = n & 7;
-  __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
-  __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
-  return dst;
-}
-
-void *memmove(void *dst, const void *src, size_t n) {
-  /* Forward copies are safe whenever dst is below src (each quadword is
-   * read before anything at or after it is written). */
-  if ((uintptr_t)dst <= (uintptr_t)src || (uintptr_t)dst >= (uintptr_t)src + n)
-    return memcpy(dst, src, n);
-  /* Overlapping with dst above src: copy backwards, the tail bytes first. */
-  size_t q = n >> 3, r = n & 7;
-  uint8_t *d = (uint8_t *)dst + n - 1;
-  const uint8_t *s = (const uint8_t *)src + n - 1;
-  __asm__ volatile("std; rep movsb; cld" : "+D"(d), "+S"(s), "+c"(r) : : "memory");
-  d -= 7; s -= 7;
-  __asm__ volatile("std; rep movsq; cld" : "+D"(d), "+S"(s), "+c"(q) : : "memory");
-  return dst;
-}
-
-void *memset(void *dst, int c, size_t n) {
-  void *d = dst;
-  size_t q = n >> 3, r = n & 7;
-  uint64_t v = (uint8_t)c * 0x0101010101010101ull;
-  __asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
-  __asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
-  return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n) {
-  const uint8_t *x = a, *y = b;
-  for (size_t i = 0; i < n; i++)
-    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
-  return 0;
-}
-
-size_t strlen(const char *s) {
-  size_t n = 0;
-  while (s[n]) n++;
-  return n;
-}
-
-void abort(void) { loader_fail("abort() called"); }
-
-void skiff_assert_fail(const char *expr, const char *file, int line) {
-  kputs("\r\n*** loader assertion failed: ");
-  kputs(expr);
-  kputs(" at ");
-  kputs(file);
-  kputs(":");
-  kput_dec((uint64_t)line);
-  kputs("\r\n");
-  guest_exit(EXIT_LOADER);
-}
-
-/* Rounding without SSE4.1's roundsd. Values of magnitude >= 2^52 (and NaN,
- * infinities) are already integral; below that, adding and subtracting 2^52
- * rounds to nearest-even in the default rounding mode. */
-#define TWO52 4503599627370496.0
-#define TWO23 8388608.0f
-
-double trunc(double x) {
-  if (!(fabs(x) < TWO52)) return x;
-  return copysign((double)(int64_t)x, x);
-}
-double floor(double x) {
-  double t = trunc(x);
-  return t > x ? t - 1.0 : t;
-}
-double ceil(double x) {
-  double t = trunc(x);
-  return t < x ? copysign(t + 1.0, x) : t;
-}
-double nearbyint(double x) {
-  if (!(fabs(x) < TWO52)) return x;
-  volatile double big = TWO52;
-  return copysign((fabs(x) + big) - big, x);
-}
-float truncf(float x) {
-  if (!(fabsf(x) < TWO23)) return x;
-  return copysignf((float)(int32_t)x, x);
-}
-float floorf(float x) {
-  float t = truncf(x);
-  return t > x ? t - 1.0f : t;
-}
-float ceilf(float x) {
-  float t = truncf(x);
-  return t < x ? copysignf(t + 1.0f, x) : t;
-}
-float nearbyintf(float x) {
-  if (!(fabsf(x) < TWO23)) return x;
-  volatile float big = TWO23;
-  return copysignf((fabsf(x) + big) - big, x);
-}

@@ -12,6 +12,7 @@
 //
 // Entries with a zero or unaligned base, or end < start, are dropped: firmware
 // data is checked, never trusted.
+import { u8At, u32At } from "./bytes";
 
 export class EcamRegion {
   constructor(public base: u64, public segment: u32, public startBus: u32, public endBus: u32) {}
@@ -32,8 +33,6 @@ export class EcamRegion {
   }
 }
 
-function b8(t: Uint8Array, o: i32): u32 { return o >= 0 && o < t.length ? <u32>unchecked(t[o]) : 0; }
-function b32(t: Uint8Array, o: i32): u32 { return b8(t, o) | (b8(t, o + 1) << 8) | (b8(t, o + 2) << 16) | (b8(t, o + 3) << 24); }
 
 const FIRST_ENTRY: i32 = 44;
 const ENTRY_BYTES: i32 = 16;
@@ -43,12 +42,12 @@ const MAX_ENTRIES: i32 = 64;
  *  header's checksum was checked by readTable). Problems go to `problems`. */
 export function parseMcfg(t: Uint8Array, problems: string[]): EcamRegion[] {
   const out = new Array<EcamRegion>();
-  const len = <i32>min(<u32>t.length, b32(t, 4));
+  const len = <i32>min(<u32>t.length, u32At(t, 4));
   for (let o = FIRST_ENTRY, n = 0; o + ENTRY_BYTES <= len && n < MAX_ENTRIES; o += ENTRY_BYTES, n++) {
-    const base = <u64>b32(t, o) | (<u64>b32(t, o + 4) << 32);
-    const segment = b8(t, o + 8) | (b8(t, o + 9) << 8);
-    const start = b8(t, o + 10);
-    const end = b8(t, o + 11);
+    const base = <u64>u32At(t, o) | (<u64>u32At(t, o + 4) << 32);
+    const segment = u8At(t, o + 8) | (u8At(t, o + 9) << 8);
+    const start = u8At(t, o + 10);
+    const end = u8At(t, o + 11);
     if (base == 0 || (base & 0xfffff) != 0 || end < start) {
       problems.push("MCFG entry " + n.toString() + " unusable (base 0x" + base.toString(16) +
         ", buses " + start.toString() + "-" + end.toString() + ")");

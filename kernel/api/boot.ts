@@ -146,6 +146,8 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   st.power = new KernelPower();
   api.server.clock = st.clock;
   api.hostServer.clock = st.clock;
+  api.server.monotonicNs = nowNs;
+  api.hostServer.monotonicNs = nowNs;
   // The host-only channel (a virtio-serial port whose socket only the host
   // user can open): no token.
   serveHostChannel(api.hostServer);

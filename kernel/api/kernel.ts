@@ -1,7 +1,8 @@
 // kernel/api/kernel.ts — providers backed by the kernel's own subsystems (mm
 // page accounting, sched tasks, virtio device list and blk counters, the
 // wall clock, CPUID). installKernelProviders() is what boot calls; unit tests
-// use fakes instead, since these read live kernel state. Networking
+// use fakes instead, since these read live kernel state. The processor count
+// comes from ACPI's MADT. Networking
 // (NetSource) and power (PowerControl) come from kernel/net and the boot code.
 import { memStats, ownerName, OWNER_COUNT, pagePool, linearSize, heapFreeBytes, PAGE_SHIFT } from "../mm";
 import { guardedReserveBytes } from "../fault";
@@ -9,6 +10,8 @@ import { taskSnapshot } from "../sched";
 import { wallClockNs, wallClockSource } from "../time";
 import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
 import { hypervisorSignature } from "../arch/cpu";
+import { acpiInfo } from "../acpi";
+import { bootInfo } from "../bootinfo";
 import { WallClock } from "../http";
 import {
   MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry,
@@ -114,4 +117,11 @@ export function installKernelProviders(api: ApiState): void {
   const clock = new KernelWallClock();
   api.clock = clock;
   api.hypervisor = hypervisorName();
+  api.processorCount = processorCount();
+}
+
+/** Processors the machine has: the MADT's enabled local APICs (1 without ACPI). */
+export function processorCount(): i32 {
+  const madt = acpiInfo(bootInfo()).madt;
+  return madt !== null && madt.cpus > 0 ? madt.cpus : 1;
 }

@@ -35,7 +35,7 @@ const STATUS = "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"stri
 @lazy
 const THREADS = "{\"type\":\"object\",\"properties\":{\"time_ms\":{\"type\":\"integer\"},\"list\":{\"type\":\"array\",\"items\":" +
   "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"}," +
-  "\"cpu_ms\":{\"type\":\"integer\"},\"cpu_ns\":{\"type\":\"integer\"},\"switches\":{\"type\":\"integer\"}}}}}}";
+  "\"cpu_ms\":{\"type\":\"integer\"},\"cpu_ns\":{\"type\":\"integer\"},\"switches\":{\"type\":\"integer\"},\"cpu\":{\"type\":\"integer\"}}}}}}";
 // @ts-ignore: decorator
 @lazy
 const IFACES = "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"mac\":{\"type\":\"string\"}," +
@@ -98,7 +98,7 @@ export function buildRouter(api: ApiState, network: bool): Router {
   r.get("/network/route", new NetworkHandler(api, NET_ROUTE)).describe("The routing table", net).returns(ROUTES);
 
   const hw = "hardware";
-  r.get("/hardware/processor/count", new HardwareHandler(api, HW_CPU_COUNT)).describe("Number of processors", hw).returns(INT);
+  r.get("/hardware/processor/count", new HardwareHandler(api, HW_CPU_COUNT)).describe("Number of processors the machine has (ACPI MADT); the kernel runs on the first only", hw).returns(INT);
   r.get("/hardware/hypervisor", new HardwareHandler(api, HW_HYPERVISOR)).describe("The hypervisor the system runs on", hw).returns(STR);
   r.get("/hardware/devices", new HardwareHandler(api, HW_DEVICES)).describe("The virtio devices found at boot", hw).returns(DEVICES);
 

@@ -229,6 +229,7 @@ export class ApiState {
   cmdline: string = "";
   /** Monotonic time at boot, the zero of /os/uptime. */
   bootNs: u64 = 0;
+  /** Processors the machine has (enabled MADT entries); Skiff runs on one. */
   processorCount: i32 = 1;
   /** Name of the hypervisor ("kvm", "tcg", "none", ...). */
   hypervisor: string = "unknown";

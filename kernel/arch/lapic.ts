@@ -30,7 +30,7 @@ export const LVT_TIMER_TSC_DEADLINE: u32 = 2 << 17;
 export const TIMER_DIVIDE_16: u32 = 0x3;
 export const DEFAULT_LAPIC_BASE: u64 = 0xfee00000;
 
-/** The loader's EOI modes (boot/entry.S irq_common). */
+/** The loader's EOI modes (boot/hostif.h; entry.S irq_common acts on them). */
 const EOI_NONE: u32 = 0;
 const EOI_XAPIC: u32 = 1;
 const EOI_X2APIC: u32 = 2;

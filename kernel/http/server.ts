@@ -54,6 +54,11 @@ export class HttpServer {
   limits: HttpLimits = new HttpLimits();
   clock: WallClock | null = null;
   observer: HttpObserver | null = null;
+  /** Reads the monotonic clock the callers' nowNs comes from, for request
+   *  durations (HttpObserver.completed): a request read and answered within
+   *  one feed would otherwise measure 0, the handler's own time uncounted.
+   *  null: the nowNs of the last call. */
+  monotonicNs: (() => u64) | null = null;
   /** Open connections beyond this are answered 503 and closed. */
   maxConnections: i32 = 16;
   /** Handlers are app code: their heap growth stops short of the reserve the
@@ -267,7 +272,7 @@ export class HttpConnection {
     while (!this.closing && this.input.length > 0 && this.output.length < lim.maxPendingOutput && this.source === null) {
       const wasStarted = p.started;
       const n = p.feed(this.input.ptr, this.input.length);
-      if (!wasStarted && p.started) { this.requestStartNs = this.nowNs; this.requestBytes = 0; }
+      if (!wasStarted && p.started) { this.requestStartNs = this.stampNs(); this.requestBytes = 0; }
       this.requestBytes += n;
       this.input.consume(n);
       if (p.failed) {
@@ -331,7 +336,7 @@ export class HttpConnection {
     srv.countStatus(res.status);
     const o = srv.observer;
     if (o !== null) {
-      o.completed(req.method, req.route, res.status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before);
+      o.completed(req.method, req.route, res.status, this.elapsedNs(), this.requestBytes, this.output.length - before);
     }
     if (!keepAlive) { this.closing = true; this.input.clear(); }
     return false;
@@ -369,10 +374,24 @@ export class HttpConnection {
     }
     const o = srv.observer;
     if (o !== null) {
-      o.completed(req.method, req.route, res.status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before + streamed);
+      o.completed(req.method, req.route, res.status, this.elapsedNs(), this.requestBytes, this.output.length - before + streamed);
     }
     if (!keepAlive) { this.closing = true; this.input.clear(); }
     this.pullSource();
+  }
+
+  /** Now, by the server's monotonic clock when it has one. */
+  private stampNs(): u64 {
+    const f = this.server.monotonicNs;
+    if (f === null) return this.nowNs;
+    const t = f();
+    return t > this.nowNs ? t : this.nowNs;
+  }
+
+  /** Time since the current request's first byte. */
+  private elapsedNs(): u64 {
+    const t = this.stampNs();
+    return t > this.requestStartNs ? t - this.requestStartNs : 0;
   }
 
   private errorResponse(status: i32, message: string): void {
@@ -386,7 +405,7 @@ export class HttpConnection {
     const o = srv.observer;
     if (o !== null) {
       const m = this.parser.req.method;
-      o.completed(m, "", status, this.nowNs - this.requestStartNs, this.requestBytes, this.output.length - before);
+      o.completed(m, "", status, this.elapsedNs(), this.requestBytes, this.output.length - before);
     }
   }
 }

@@ -1,7 +1,7 @@
 // kernel/mm/index.ts — memory: how much RAM the machine has, how far Wasm
 // linear memory may grow (to the end of the RAM region that holds it; the rest
 // of RAM is never touched), the page allocator for device memory, and
-// accounting by owner. layout.ts draws the map.
+// accounting by owner. boot/layout.h draws the map.
 import { linear_base, memory_limit } from "../platform";
 import { MemRegion, ramTotal, ramEndFrom, setMemmap } from "../bootinfo";
 import { panic } from "../panic";

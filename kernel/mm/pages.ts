@@ -1,5 +1,5 @@
 // kernel/mm/pages.ts — the page allocator for device memory: runs of 4 KiB
-// pages, physically contiguous (linear memory is, see layout.ts), zeroed.
+// pages, physically contiguous (linear memory is, see boot/layout.h), zeroed.
 // The pool grows linear memory with memory.grow in its own chunks, so it never
 // overlaps the AS heap, which adds only the ranges it grew itself.
 //

@@ -36,8 +36,13 @@
 //                   memory_pressure(fnIndex, arg, zoneBytes): before growing
 //                   linear memory into its last zoneBytes, call table entry
 //                   fnIndex ((i32) => void) with arg: the kernel collects.
+// Version 5 adds:
+//   boot            boot_record: physical address of the boot information the
+//                   loader parsed (boot/bootrecord.h; kernel/bootinfo/record.ts
+//                   reads it), 0 when there is none. boot_protocol and
+//                   boot_info stay the protocol's own, for tools (test/apps/dumpboot).
 
-export const HOSTIF_VERSION: u32 = 4;
+export const HOSTIF_VERSION: u32 = 5;
 
 // @ts-ignore: decorator
 @external("host", "inb")
@@ -134,6 +139,9 @@ export declare function boot_protocol(): u32;
 // @ts-ignore: decorator
 @external("host", "boot_info")
 export declare function boot_info(): u64;
+// @ts-ignore: decorator
+@external("host", "boot_record")
+export declare function boot_record(): u64;
 // @ts-ignore: decorator
 @external("host", "entry_tsc")
 export declare function entry_tsc(): u64;

@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 
-export const HOSTIF_VERSION = 4;
+export const HOSTIF_VERSION = 5;
 
 /** Thrown by fault_abort inside a guarded call: unwinds to guarded_call. */
 export class FaultUnwind extends Error {
@@ -14,7 +14,7 @@ export class FaultUnwind extends Error {
   }
 }
 
-/** Fault codes of guarded_call (kernel/fault.ts, boot/loader.h). */
+/** Fault codes of guarded_call (kernel/fault.ts, boot/hostif.h). */
 export const FAULT_TRAP = 1;
 export const FAULT_ABORT = 2;
 export const GUARD_RUN_HERE = 255;
@@ -84,6 +84,7 @@ export class FakeUart implements PortDevice {
 export interface FakeHostOptions {
   bootProtocol?: number;
   bootInfo?: bigint;
+  bootRecord?: bigint;
   linearBase?: bigint;
   /** Nanoseconds per TSC tick for the fake clock (default 1: a 1 GHz TSC). */
   tscHz?: number;
@@ -120,11 +121,14 @@ export class FakeHost {
   calls = new Map<string, number>();
   bootProtocol: number;
   bootInfo: bigint;
+  /** boot_record: where a boot record (boot/bootrecord.h) sits in phys, 0: none. */
+  bootRecord: bigint;
   linearBase: bigint;
 
   constructor(o: FakeHostOptions = {}) {
     this.bootProtocol = o.bootProtocol ?? 0;
     this.bootInfo = o.bootInfo ?? 0n;
+    this.bootRecord = o.bootRecord ?? 0n;
     this.linearBase = o.linearBase ?? 0x200000n;
     for (let p = 0; p < 8; p++) this.ports.set(0x3f8 + p, this.uart);
   }
@@ -230,6 +234,7 @@ export class FakeHost {
       entry_tsc: () => 0n,
       boot_protocol: () => this.bootProtocol,
       boot_info: () => this.bootInfo,
+      boot_record: () => this.bootRecord,
       phys_read: (dst: number, src: bigint, len: number) => {
         const s = u64(src);
         for (const r of this.phys) {

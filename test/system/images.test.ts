@@ -49,6 +49,8 @@ describe("disk images on q35 (TCG)", () => {
     expect(r.serial).toContain("booted via Multiboot2");
     expect(r.serial).toContain("Hello from Skiff!");
     expect(r.serial).toContain("cmdline: baked=1");
+    // The memory map came through GRUB's tags (the loader's record): RAM is reported.
+    expect(Number(/memory: (\d+) KiB/.exec(r.serial)?.[1] ?? 0)).toBeGreaterThan(16 * 1024);
     expect(r.code).toBe(1);   // isa-debug-exit status 0
   });
 

@@ -99,3 +99,45 @@ describe("ACPI table walk", () => {
     expect(k.str(k.exports.acpi(0n))).toBe("APIC,HPET|madt|hpet=0xfed00000|");
   });
 });
+
+describe("virtio-mmio devices in the DSDT (QEMU microvm's LNRO0005)", () => {
+  const kernel = (host: FakeHost) => loadKernel<{ acpiMmio(rsdp: bigint): number }>("test/unit/wasm/dsdt.ts", host);
+  /** A Device body as iasl emits it: _HID "LNRO0005", then _CRS with Memory32Fixed and Extended Interrupt. */
+  const device = (base: number, irq: number) => [
+    ...Buffer.from("_HID\x0dLNRO0005\x00", "latin1"),
+    ...Buffer.from("_CRS\x11\x1a\x0a\x17", "latin1"),
+    0x86, 9, 0, 1, ...le32(base), ...le32(0x200),             // Memory32Fixed, read/write
+    0x89, 6, 0, 1, 1, ...le32(irq),                           // Extended Interrupt, one
+    0x79, 0,
+  ];
+  function machine(dsdtBody: number[], badDsdt = false) {
+    const host = new FakeHost();
+    const dsdt = sdt("DSDT", dsdtBody);
+    if (badDsdt) dsdt[40] ^= 0xff;
+    host.addPhys(0x7fe3000n, dsdt);
+    const fadt = new Array<number>(244 - 36).fill(0);
+    fadt.splice(40 - 36, 4, ...le32(0x7fe3000));             // DSDT; X_DSDT (@140) left 0
+    host.addPhys(0x7fe4000n, sdt("FACP", fadt));
+    host.addPhys(0x7fe2000n, sdt("RSDT", [...le32(0x7fe4000)]));
+    const rsdp = new Uint8Array(20);
+    rsdp.set(Buffer.from("RSD PTR ", "ascii"), 0);
+    rsdp.set(le32(0x7fe2000), 16);
+    checksum(rsdp, 8, 20);
+    host.addPhys(0xf5a00n, rsdp);
+    return host;
+  }
+  it("finds each device's window and interrupt through RSDP → RSDT → FADT → DSDT", async () => {
+    const k = await kernel(machine([...device(0xfeb00000, 16), ...device(0xfeb00200, 17)]));
+    expect(k.str(k.exports.acpiMmio(0xf5a00n))).toBe("0xfeb00000+0x200@16 0xfeb00200+0x200@17|");
+  });
+  it("a DSDT with a bad checksum yields no devices and a problem", async () => {
+    const k = await kernel(machine(device(0xfeb00000, 16), true));
+    expect(k.str(k.exports.acpiMmio(0xf5a00n))).toBe("|ACPI table DSDT checksum bad");
+  });
+  it("survives a _HID with no _CRS after it and garbage around it", async () => {
+    let seed = 3;
+    const junk = Array.from({ length: 300 }, () => (seed = (seed * 48271) % 2147483647) & 0xff);
+    const k = await kernel(machine([...junk, ...Buffer.from("LNRO0005", "latin1"), ...junk]));
+    expect(k.str(k.exports.acpiMmio(0xf5a00n))).toMatch(/^(0x[0-9a-f]+\+0x[0-9a-f]+@\d+ ?)*\|$/);
+  });
+});

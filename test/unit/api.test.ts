@@ -124,8 +124,8 @@ describe("OSv-compatible /os, /hardware, /network", () => {
     const t = json(req("GET", "/os/threads", { now: 2n * SEC }));
     expect(t.time_ms).toBe((1700000000 + 2) * 1000);
     expect(t.list).toEqual([
-      { id: 1, name: "idle", status: "ready", cpu_ms: 1500, cpu_ns: 1500000000, switches: 10, cpu: 0, migrations: 0, preemptions: 0 },
-      { id: 2, name: 'app "main"', status: "running", cpu_ms: 2, cpu_ns: 2000000, switches: 3, cpu: 0, migrations: 0, preemptions: 0 },
+      { id: 1, name: "idle", status: "ready", cpu_ms: 1500, cpu_ns: 1500000000, switches: 10, cpu: 0 },
+      { id: 2, name: 'app "main"', status: "running", cpu_ms: 2, cpu_ns: 2000000, switches: 3, cpu: 0 },
     ]);
     expect(json(req("GET", "/hardware/devices"))).toEqual([
       { name: "vda", type: "blk", transport: "pci", location: "00:04.0", irq: "", state: "ok", detail: "" }]);

@@ -9,6 +9,7 @@
 // blocks in readSync until they come. The "hosted" imports
 // (kernel/platform/hosted.ts) map the kernel's TCP layer to the supervisor's
 // sockets (protocol.ts).
+import { bootRecord } from "./bootrecord.js";
 import { readFileSync, readSync, writeSync } from "node:fs";
 import inspector from "node:inspector";
 import { FakeHost, GuestExitError, PortDevice } from "../../../test/platform/host.js";
@@ -70,25 +71,15 @@ export interface RuntimeOptions {
   memoryBytes: number;
 }
 
-/** PVH start_info (version 1) with the command line and a memory map. */
+/** The boot record (boot/bootrecord.h) the loader would hand over after a
+ *  PVH boot: the command line and a memory map of this much RAM. */
 function pvhBootInfo(host: FakeHost, cmdline: string, ram: number): void {
-  const START = 0x6000n, CMDLINE = 0x7000n, MEMMAP = 0x8000n;
-  const si = Buffer.alloc(56);
-  si.writeUInt32LE(0x336ec578, 0);
-  si.writeUInt32LE(1, 4);
-  si.writeBigUInt64LE(CMDLINE, 24);
-  si.writeBigUInt64LE(MEMMAP, 40);
-  si.writeUInt32LE(2, 48);
-  host.addPhys(START, si);
-  const cl = Buffer.alloc(4096);
-  cl.write(cmdline.slice(0, 4000), 0, "latin1");
-  host.addPhys(CMDLINE, cl);
-  const mm = Buffer.alloc(48);
-  mm.writeBigUInt64LE(0n, 0); mm.writeBigUInt64LE(0x9fc00n, 8); mm.writeUInt32LE(1, 16);
-  mm.writeBigUInt64LE(0x100000n, 24); mm.writeBigUInt64LE(BigInt(ram) - 0x100000n, 32); mm.writeUInt32LE(1, 40);
-  host.addPhys(MEMMAP, mm);
+  const RECORD = 0x6000n;
+  host.addPhys(RECORD, bootRecord(cmdline.slice(0, 4000), [
+    { base: 0n, length: 0x9fc00n }, { base: 0x100000n, length: BigInt(ram) - 0x100000n },
+  ]));
   host.bootProtocol = 1;
-  host.bootInfo = START;
+  host.bootRecord = RECORD;
 }
 
 export class HostedRuntime {

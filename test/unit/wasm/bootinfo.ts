@@ -6,8 +6,9 @@ import { BANNER, KERNEL_NAME, KERNEL_VERSION } from "../../../kernel/main";
 
 let last: BootInfo | null = null;
 
-export function parse(protocol: u32, addr: u64): i32 {
-  const b = parseBootInfo(protocol, addr);
+/** Reads the boot record at addr (made by boot/bootrecord.c); the memory map's length. */
+export function parse(addr: u64): i32 {
+  const b = parseBootInfo(addr);
   last = b;
   return b.memmap.length;
 }
@@ -21,6 +22,8 @@ export function region(i: i32): string {
 }
 export function rsdp(): u64 { return last!.rsdp; }
 export function bootloader(): string { return last!.bootloader; }
+export function protocol(): u32 { return last!.protocol; }
+export function rsdpCopyLength(): i32 { const c = last!.rsdpCopy; return c === null ? -1 : c.length; }
 
 let cl: Cmdline | null = null;
 export function parseCmdline(s: string): i32 { cl = new Cmdline(s); return cl!.args.length; }
