@@ -11,7 +11,7 @@ import type { IO } from "../cli/lib/log.js";
 import type { Machine } from "../cli/lib/qemu.js";
 import { hostHttpd, freePort, runWrk, WRK_ARGS, type WrkResult } from "./lib/http.js";
 import { smallest, summarize, type Summary } from "./lib/stats.js";
-import { HTTP_CONNECTIONS } from "./http.js";
+import { HTTP_CONNECTIONS, USER_NET_TAIL_NOTE } from "./http.js";
 import { ensureLinuxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
 import { buildSkiffHttpd, siteDir, startServer, TapNs, type Kind, type Network, type Server } from "./linux/servers.js";
 
@@ -198,7 +198,7 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
     await h.stop();
   }
   notes.push("busybox httpd answers one request per connection (no keep-alive), so wrk reconnects for every request it makes to the Linux guest and to the host; Skiff's httpd keeps the 32 connections open.");
-  notes.push("Skiff's network path is being optimized at the time of writing (kernel/net, kernel/virtio/net.ts): its HTTP rows move with it.");
+  notes.push(USER_NET_TAIL_NOTE);
 
   return {
     rounds: opts.rounds,
