@@ -265,8 +265,22 @@ export class Interface extends FrameSink {
   @inline l4Ptr(): usize { return changetype<usize>(this.tx) + ETH_HEADER_LEN + IP_HEADER_LEN; }
   /** Largest L4 segment that leaves in one frame. */
   @inline l4Max(): i32 { return this.mtu - IP_HEADER_LEN; }
+  /** Largest TCP segment the device cuts into frames itself (TSO), 0 when it
+   *  does not: TCP may then hand sendIp() segments of up to this many bytes,
+   *  with tsoMss set to the payload per frame. */
+  tcpTsoMax(): i32 {
+    const m = this.device.tsoMax();
+    if (m <= 0 || !this.device.txChecksumOffload()) return 0;
+    const l4 = min(m, ETH_HEADER_LEN + 65535) - ETH_HEADER_LEN - IP_HEADER_LEN;
+    return l4 > this.l4Max() ? l4 : 0;
+  }
+  /** The payload bytes per frame for a TCP segment over the MTU (set by TCP
+   *  before each send: its connection's MSS). */
+  tsoMss: i32 = 0;
   /** Whether an L4 segment of this length may leave its checksum to the device. */
-  offloadFor(l4len: i32): bool { return this.device.txChecksumOffload() && l4len <= this.l4Max(); }
+  offloadFor(l4len: i32): bool {
+    return this.device.txChecksumOffload() && (l4len <= this.l4Max() || (this.tsoMss > 0 && l4len <= this.tcpTsoMax()));
+  }
 
   /** Sends the L4 segment at l4Ptr() (l4len bytes) to dst. src 0 means our
    *  address. csumField >= 0: the segment's checksum holds only the
@@ -291,6 +305,9 @@ export class Interface extends FrameSink {
     ip.payloadLen = l4len;
     const ipPtr = changetype<usize>(this.tx) + ETH_HEADER_LEN;
     if (IP_HEADER_LEN + l4len > this.mtu) {
+      if (protocol == IP_PROTO_TCP && csumField >= 0 && this.tsoMss > 0 && l4len <= this.tcpTsoMax()) {
+        return this.sendTso(ip, mac, nextHop, csumField);
+      }
       if (csumField >= 0) throw new Error("net: checksum offload asked for a packet that needs fragments");
       return this.sendFragments(ip, mac, nextHop);
     }
@@ -330,6 +347,36 @@ export class Interface extends FrameSink {
       } else if (!this.transmitFrame(<u64>mac, IP_HEADER_LEN + n, -1, 0)) return false;
     }
     this.counters.inc(Counter.IpOut);
+    return true;
+  }
+
+  /** A TCP segment over the MTU to a device that segments it (TSO): one
+   *  packet of up to 64 KiB, cut by the device into frames of tsoMss payload
+   *  bytes. It is not queued behind ARP: an unresolved next hop (rare for a
+   *  connection that has been sending) drops it, TCP sends it again. */
+  private sendTso(ip: Ipv4Repr, mac: i64, nextHop: u32, csumField: i32): bool {
+    const ipPtr = changetype<usize>(this.tx) + ETH_HEADER_LEN;
+    if (mac < 0) mac = this.arp.lookup(nextHop, this.now);
+    if (mac < 0) {
+      this.counters.inc(Counter.DropArpUnresolved);
+      this.sendArp(ARP_REQUEST, this.addr, MAC_BROADCAST, nextHop, 0);
+      return false;
+    }
+    ip.emit(ipPtr);
+    this.counters.inc(Counter.IpOut);
+    const eth = new EthernetRepr();
+    eth.dst = <u64>mac;
+    eth.src = this.mac;
+    eth.ethertype = ETHERTYPE_IPV4;
+    const f = changetype<usize>(this.tx);
+    eth.emit(f);
+    const l4 = ETH_HEADER_LEN + IP_HEADER_LEN;
+    const hdrLen = l4 + ((<i32>load<u8>(f + <usize>l4 + 12) >> 4) << 2);     // the TCP data offset
+    const len = ETH_HEADER_LEN + IP_HEADER_LEN + ip.payloadLen;
+    if (!this.device.transmitTso(f, len, l4, csumField, this.tsoMss, hdrLen)) { this.counters.inc(Counter.TxDeviceFull); return false; }
+    this.counters.inc(Counter.TxCsumOffload);
+    this.counters.inc(Counter.TxFrames);
+    this.counters.add(Counter.TxBytes, <u64>len);
     return true;
   }
 
