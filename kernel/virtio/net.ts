@@ -31,6 +31,7 @@ import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
 import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net/device";
+import { cmdlineHas } from "../bootinfo";
 
 // Feature bits (§5.1.3).
 export const VIRTIO_NET_F_CSUM: u32 = 0;        // the device completes checksums we leave partial
@@ -137,6 +138,9 @@ export class VirtioNet extends VirtioDevice {
     // slots stay enough (without it each buffer would have to hold 64 KiB).
     let f = (<u64>1 << VIRTIO_NET_F_MAC) | (<u64>1 << VIRTIO_NET_F_STATUS) | (<u64>1 << VIRTIO_NET_F_MTU) |
       (<u64>1 << VIRTIO_NET_F_CSUM) | (<u64>1 << VIRTIO_NET_F_GUEST_CSUM) | (<u64>1 << VIRTIO_NET_F_MRG_RXBUF);
+    // `virtio_net.no_tso` on the command line keeps both TSO bits off (to
+    // compare, or to rule them out), like ethtool -K tso off gro off.
+    if (cmdlineHas("virtio_net.no_tso")) return f;
     if ((offered & (<u64>1 << VIRTIO_NET_F_CSUM)) != 0) f |= <u64>1 << VIRTIO_NET_F_HOST_TSO4;
     const lro = (<u64>1 << VIRTIO_NET_F_GUEST_CSUM) | (<u64>1 << VIRTIO_NET_F_MRG_RXBUF);
     if ((offered & lro) == lro) f |= <u64>1 << VIRTIO_NET_F_GUEST_TSO4;
@@ -203,7 +207,7 @@ export class VirtioNet extends VirtioDevice {
     const tso = this.has(VIRTIO_NET_F_HOST_TSO4), lro = this.has(VIRTIO_NET_F_GUEST_TSO4);
     return "mac " + macString(this.macAddr) + " mtu " + this.mtuBytes.toString() + (this.link ? " link up" : " link down") +
       " csum offload " + (tx && rx ? "tx+rx" : tx ? "tx" : rx ? "rx" : "none") +
-      " tso4 " + (tso && lro ? "tx+rx" : tso ? "tx" : lro ? "rx" : "none (not offered)") +
+      " tso4 " + (tso && lro ? "tx+rx" : tso ? "tx" : lro ? "rx" : cmdlineHas("virtio_net.no_tso") ? "off" : "none (not offered)") +
       (this.has(VIRTIO_NET_F_MRG_RXBUF) ? " mrg_rxbuf" : "");
   }
 
