@@ -13,7 +13,7 @@ import type { IO } from "../cli/lib/log.js";
 import type { Machine } from "../cli/lib/qemu.js";
 import { runWrk, WRK_ARGS, type WrkResult } from "./lib/http.js";
 import { summarize, type Summary } from "./lib/stats.js";
-import { ensureLinuxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
+import { ensureLinuxGuest, ensureNginxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
 import { buildSkiffHttpd, buildSkiffKv, kvScripts, linuxHttpInitramfs, startServer, type Kind } from "./linux/servers.js";
 
 export const HTTP_CONNECTIONS = 32;
@@ -66,7 +66,7 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
   let initrd: string | undefined;
   if (opts.linux) {
     g = ensureLinuxGuest(root, io);
-    initrd = linuxHttpInitramfs(root, g);
+    initrd = linuxHttpInitramfs(root, g, ensureNginxGuest(root, io, g).initramfs);
   }
   const scratch = join(root, "build", "bench", "http");
   const scripts = kvScripts(scratch, KV_VALUE_BYTES);
@@ -191,8 +191,8 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
     m("kv: GET latency p99", "ms", "kvGetP99", false, noKv),
   ];
   if (opts.linux) {
-    notes.push("busybox httpd closes the connection after every response (it has no keep-alive), so wrk reconnects for each of its requests; Skiff keeps the connections open.");
-    notes.push("The uptime request: Skiff's REST endpoint (port 8000) answers from the kernel; busybox httpd forks a shell for the CGI, which reads /proc/uptime: the nearest equivalent Linux has without a management agent.");
+    notes.push("Linux serves the file with Debian's nginx (one worker, keep-alive, sendfile, access log off: bench/linux/guest.ts NGINX_CONF); both keep wrk's connections open.");
+    notes.push("The uptime request: Skiff's REST endpoint (port 8000) answers from the kernel; in the Linux guest busybox httpd on port 8000 forks a shell for the CGI, which reads /proc/uptime: the nearest equivalent Linux has without a management agent.");
   }
   notes.push(USER_NET_TAIL_NOTE);
   return {
