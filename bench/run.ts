@@ -173,10 +173,10 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       mkdirSync(join(root, "bench", "results"), { recursive: true });
       writeFileSync(join(root, "bench", "results", "dev-latest.json"), json);
     }
-    if (suite === "build" && !quick) {
-      // Kept in the repository with the figures in docs/BENCHMARKS.md.
+    if ((suite === "build" || suite === "net" || suite === "http" || suite === "linux") && !quick) {
+      // Kept in the repository with the figures in docs/BENCHMARKS.md (every table row traceable).
       mkdirSync(join(root, "bench", "results"), { recursive: true });
-      writeFileSync(join(root, "bench", "results", `build-${stamp}.json`), json);
+      writeFileSync(join(root, "bench", "results", `${suite}-${stamp}.json`), json);
     }
     io.out(`${suite}: ${((performance.now() - t0) / 1000).toFixed(0)} s; results in bench-results/${suite}-latest.json`);
   }
