@@ -56,6 +56,9 @@ export class Interface extends FrameSink {
   /** The time of the current poll; receive() runs inside it. */
   now: i64 = 0;
   tx: StaticArray<u8> = new StaticArray<u8>(TX_BUF_LEN);
+  /** The headers of the packet being sent, reused (nothing allocated per packet). */
+  private txIp: Ipv4Repr = new Ipv4Repr();
+  private txEth: EthernetRepr = new EthernetRepr();
   private ident: u32 = 1;
   private icmpErrWindow: i64 = 0;
   private icmpErrCount: i32 = 0;
@@ -295,7 +298,8 @@ export class Interface extends FrameSink {
       if (this.gateway == 0 || this.addr == 0) { this.counters.inc(Counter.DropIpNoRoute); return false; }
       nextHop = this.gateway;
     }
-    const ip = new Ipv4Repr();
+    const ip = this.txIp;
+    ip.tos = 0; ip.dontFrag = false; ip.moreFrags = false; ip.fragOffset = 0; ip.headerLen = IP_HEADER_LEN;
     ip.src = src != 0 ? src : this.addr;
     ip.dst = dst;
     ip.protocol = protocol;
@@ -364,7 +368,7 @@ export class Interface extends FrameSink {
     }
     ip.emit(ipPtr);
     this.counters.inc(Counter.IpOut);
-    const eth = new EthernetRepr();
+    const eth = this.txEth;
     eth.dst = <u64>mac;
     eth.src = this.mac;
     eth.ethertype = ETHERTYPE_IPV4;
@@ -382,7 +386,7 @@ export class Interface extends FrameSink {
 
   /** Puts the Ethernet header before the packet in tx and hands it to the device. */
   private transmitFrame(dstMac: u64, ipLen: i32, csumStart: i32, csumOffset: i32): bool {
-    const eth = new EthernetRepr();
+    const eth = this.txEth;
     eth.dst = dstMac;
     eth.src = this.mac;
     eth.ethertype = ETHERTYPE_IPV4;
