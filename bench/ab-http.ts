@@ -6,7 +6,7 @@
 // bench/results/http-ab-<date>.json. For a loaded machine where the full
 // `--vs linux` run takes too long; the tables of docs/BENCHMARKS.md come
 // from `npm run bench`.
-// Run: node_modules/.bin/esbuild bench/ab-http.ts --bundle --platform=node --format=esm \
+// Run: node_modules/.bin/esbuild bench/ab-http.ts --bundle --platform=node --format=esm --packages=external \
 //        --outfile=build/ab-http.mjs && node build/ab-http.mjs [rounds=2] [seconds=10]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
