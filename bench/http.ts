@@ -13,10 +13,11 @@ import type { IO } from "../cli/lib/log.js";
 import type { Machine } from "../cli/lib/qemu.js";
 import { runWrk, WRK_ARGS, type WrkResult } from "./lib/http.js";
 import { summarize, type Summary } from "./lib/stats.js";
-import { ensureLinuxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
+import { ensureLinuxGuest, ensureNginxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
 import { buildSkiffHttpd, buildSkiffKv, kvScripts, linuxHttpInitramfs, startServer, type Kind } from "./linux/servers.js";
 
 export const HTTP_CONNECTIONS = 32;
+export const USER_NET_TAIL_NOTE = "User networking and p99: QEMU's host forward listens with a backlog of 1 (libslirp's listen(s, 1)), so of wrk's 32 simultaneous connects the host kernel admits about two per retransmission of the client's first segment (0.2, 0.4, 0.8, 1.6 … s): a connection's first request waits there for 0.2–7 s while the guest never sees it, some connections never get in within the run, and wrk's coordinated-omission correction (stats_correct) turns each such wait into a run of synthetic samples down to its request interval: that is the ≈ 430 ms p99 of some user-net runs (a packet capture of such a run: guest turnaround p99.9 58 ms, max 172 ms under load; `bench/pcap-http.mjs`). Tap rows have no host forward and no such tail.";
 const KV_VALUE_BYTES = 64;
 /** Large values: 1 MiB each, written over KV_BIG_KEYS keys again and again
  *  on a 96 MiB disk (so the log wraps and compacts within the run), 4 connections. */
@@ -65,7 +66,7 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
   let initrd: string | undefined;
   if (opts.linux) {
     g = ensureLinuxGuest(root, io);
-    initrd = linuxHttpInitramfs(root, g);
+    initrd = linuxHttpInitramfs(root, g, ensureNginxGuest(root, io, g).initramfs);
   }
   const scratch = join(root, "build", "bench", "http");
   const scripts = kvScripts(scratch, KV_VALUE_BYTES);
@@ -190,10 +191,10 @@ export async function runHttp(root: string, io: IO, opts: { rounds: number; mach
     m("kv: GET latency p99", "ms", "kvGetP99", false, noKv),
   ];
   if (opts.linux) {
-    notes.push("busybox httpd closes the connection after every response (it has no keep-alive), so wrk reconnects for each of its requests; Skiff keeps the connections open.");
-    notes.push("The uptime request: Skiff's REST endpoint (port 8000, api.net=on, with the bearer token) answers from the kernel; busybox httpd forks a shell for the CGI, which reads /proc/uptime: the nearest equivalent Linux has without a management agent.");
+    notes.push("Linux serves the file with Debian's nginx (one worker, keep-alive, sendfile, access log off: bench/linux/guest.ts NGINX_CONF); both keep wrk's connections open.");
+    notes.push("The uptime request: Skiff's REST endpoint (port 8000, api.net=on, with the bearer token) answers from the kernel; in the Linux guest busybox httpd on port 8000 forks a shell for the CGI, which reads /proc/uptime: the nearest equivalent Linux has without a management agent.");
   }
-  notes.push("Skiff's network path is being optimized at the time of writing (kernel/net, kernel/virtio/net.ts): these rows move with it.");
+  notes.push(USER_NET_TAIL_NOTE);
   return {
     rounds: opts.rounds, machine: opts.machine, memory: opts.memory, wrkSeconds: secs,
     wrkArgs: WRK_ARGS(secs, HTTP_CONNECTIONS).join(" "), restWrkArgs: WRK_ARGS(restSecs, 1).join(" "),

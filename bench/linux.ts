@@ -11,8 +11,8 @@ import type { IO } from "../cli/lib/log.js";
 import type { Machine } from "../cli/lib/qemu.js";
 import { hostHttpd, freePort, runWrk, WRK_ARGS, type WrkResult } from "./lib/http.js";
 import { smallest, summarize, type Summary } from "./lib/stats.js";
-import { HTTP_CONNECTIONS } from "./http.js";
-import { ensureLinuxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
+import { HTTP_CONNECTIONS, USER_NET_TAIL_NOTE } from "./http.js";
+import { ensureLinuxGuest, ensureNginxGuest, INDEX_HTML, type LinuxGuest } from "./linux/guest.js";
 import { buildSkiffHttpd, siteDir, startServer, TapNs, type Kind, type Network, type Server } from "./linux/servers.js";
 
 export interface LinuxMachineResult {
@@ -34,8 +34,8 @@ export interface LinuxMachineResult {
 }
 
 export interface WrkRow {
-  /** "skiff" | "linux" | "host" */
-  server: Kind | "host";
+  /** "skiff" | "linux" (nginx) | "busybox" (the Linux guest with busybox httpd, an extra line) | "host" */
+  server: Kind | "host" | "busybox";
   network: Network | "loopback";
   machine: Machine | null;
   rps: Summary | null;
@@ -108,6 +108,7 @@ function row(server: WrkRow["server"], network: WrkRow["network"], machine: Mach
 
 export async function runLinux(root: string, io: IO, opts: { rounds: number; machines: Machine[]; wrkSeconds: number; memory: string; readyLimitS: number }): Promise<LinuxResult> {
   const g = ensureLinuxGuest(root, io);
+  const nginx = ensureNginxGuest(root, io, g);
   io.out(`vs linux: building apps/httpd with the same ${Buffer.byteLength(INDEX_HTML)}-byte index.html busybox httpd serves`);
   const skiff = await buildSkiffHttpd(root, io);
   const limitMs = opts.readyLimitS * 1000;
@@ -160,22 +161,26 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
 
     // wrk: one boot per guest and network, wrkN runs against it.
     for (const network of networks) {
-      const pair: Partial<Record<Kind, WrkRow>> = {};
-      for (const kind of ["skiff", "linux"] as Kind[]) {
+      const pair: Partial<Record<Kind | "busybox", WrkRow>> = {};
+      // Skiff, Linux with nginx, and on user networking also Linux with busybox httpd (an extra line).
+      const servers: (Kind | "busybox")[] = network === "user" ? ["skiff", "linux", "busybox"] : ["skiff", "linux"];
+      for (const who of servers) {
+        const kind: Kind = who === "skiff" ? "skiff" : "linux";
         let srv: Server | null = null;
         try {
           srv = await startServer({
             kind, network, machine, memory: opts.memory, skiffElf: skiff.elf, g, readyLimitMs: limitMs,
+            linuxInitrd: who === "linux" ? nginx.initramfs : undefined,
             lifeMs: limitMs + 60000 + wrkN * (opts.wrkSeconds + 30) * 1000, tag: `skl${process.pid % 10000}`,
           });
           if (srv.firstHttpMs === null) {
-            pair[kind] = row(kind, network, machine, [], srv.readyMs === null ? (kind === "linux" ? "hang (no READY)" : "not ready") : "no HTTP answer");
+            pair[who] = row(who, network, machine, [], srv.readyMs === null ? (kind === "linux" ? "hang (no READY)" : "not ready") : "no HTTP answer");
           } else {
-            io.out(`  ${machine} ${network}: wrk against ${kind} (${srv.web})`);
-            pair[kind] = row(kind, network, machine, await wrkRuns(io, `${kind} ${network}`, `${srv.web}/index.html`, srv.prefix, wrkN, opts.wrkSeconds));
+            io.out(`  ${machine} ${network}: wrk against ${who} (${srv.web})`);
+            pair[who] = row(who, network, machine, await wrkRuns(io, `${who} ${network}`, `${srv.web}/index.html`, srv.prefix, wrkN, opts.wrkSeconds));
           }
         } catch (e) {
-          pair[kind] = row(kind, network, machine, [], (e as Error).message.split("\n")[0]);
+          pair[who] = row(who, network, machine, [], (e as Error).message.split("\n")[0]);
         } finally {
           if (srv) await srv.stop();
         }
@@ -185,6 +190,7 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
       a.p50Ratio = ratioOf(a.runs.map((r) => r.p50Ms), b.runs.map((r) => r.p50Ms));
       a.p99Ratio = ratioOf(a.runs.map((r) => r.p99Ms), b.runs.map((r) => r.p99Ms));
       rows.push(a, b);
+      if (pair.busybox) rows.push(pair.busybox);
     }
   }
 
@@ -197,8 +203,8 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
   } finally {
     await h.stop();
   }
-  notes.push("busybox httpd answers one request per connection (no keep-alive), so wrk reconnects for every request it makes to the Linux guest and to the host; Skiff's httpd keeps the 32 connections open.");
-  notes.push("Skiff's network path is being optimized at the time of writing (kernel/net, kernel/virtio/net.ts): its HTTP rows move with it.");
+  notes.push(`The Linux rows run Debian's nginx ${nginx.version} (one worker, keep-alive, sendfile, access log off: bench/linux/guest.ts NGINX_CONF); Skiff / Linux compares with them. The extra busybox line (and the host's) answers one request per connection (no keep-alive) and forks per request, so wrk reconnects for each.`);
+  notes.push(USER_NET_TAIL_NOTE);
 
   return {
     rounds: opts.rounds,

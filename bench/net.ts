@@ -3,14 +3,15 @@
 // latency, over QEMU user networking (forwards on 127.0.0.1) and over a tap
 // device moved into a network namespace the benchmark creates and deletes.
 // With --vs linux the same figures for the Linux reference guest (bench/linux)
-// under identical QEMU flags, its services being busybox nc (-ll -e).
+// under identical QEMU flags, its services bench/linux/netsrv.c (one epoll
+// loop; busybox nc -ll -e, a fork per connection, as an extra line).
 //
 // Guest half: bench/apps/netbench (echo 7, discard 9, source 19). Host half:
 // bench/netclient.mjs, run with `ip netns exec` for the tap case, so both
 // cases use one client. QEMUs are stopped by PID; the namespace and tap are
 // deleted in finally blocks.
 import { execFileSync, execFile } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "../cli/lib/build.js";
@@ -32,6 +33,8 @@ export interface NetRow {
   machine: Machine;
   /** The device line's offload state (Skiff) or what Linux negotiated. */
   offload: string;
+  /** Extra guest command line (e.g. virtio_net.no_tso: the same image with TSO off, for an A/B in one run). */
+  variant?: string;
   upMiBs: number | null;
   downMiBs: number | null;
   connPerS: number | null;
@@ -55,14 +58,21 @@ const TAP_GUEST = "10.78.0.2";
 const TAP_HOST = "10.78.0.1";
 
 /** /init for the Linux guest: the modules and address as bench/linux does,
- *  then busybox nc as echo, discard and source (one process per connection). */
+ *  the negotiated virtio-net feature bits, then the services: netsrv (one
+ *  epoll loop, bench/linux/netsrv.c) or, with bench.busybox on the command
+ *  line, busybox nc as echo, discard and source (one forked process per
+ *  connection: the extra line). */
 const LINUX_INIT = `${INIT_PROLOGUE}# The negotiated virtio feature bits, bit 0 first: CSUM is bit 0, GUEST_CSUM bit 1.
 for d in /sys/bus/virtio/devices/*; do
   [ "$(cat $d/device)" = 0x0001 ] && echo "virtio-net features: $(cat $d/features)"
 done
-nc -ll -p 7 -e cat &
-nc -ll -p 9 -e sh -c 'cat >/dev/null' &
-nc -ll -p 19 -e cat /dev/zero &
+if grep -q bench.busybox /proc/cmdline; then
+  nc -ll -p 7 -e cat &
+  nc -ll -p 9 -e sh -c 'cat >/dev/null' &
+  nc -ll -p 19 -e cat /dev/zero &
+else
+  /bin/netsrv &
+fi
 # 0A = LISTEN; ports 7, 9, 19 (0x13), in tcp or tcp6.
 for p in 0007 0009 0013; do
   while ! grep -qE ":$p [0-9A-F]+:0000 0A" /proc/net/tcp /proc/net/tcp6 2>/dev/null; do usleep 10000; done
@@ -71,11 +81,30 @@ echo ${LINUX_READY_LINE}
 exec sleep 2147483647
 `;
 
-/** The reference initramfs with our /init appended as a second archive
- *  (the kernel unpacks concatenated archives in order; later files win). */
+/** bench/linux/netsrv.c built statically (like bench/linux/iobench.c). */
+function buildNetsrv(root: string): string {
+  const src = join(root, "bench", "linux", "netsrv.c");
+  const out = join(root, "build", "bench", "linux", "netsrv");
+  mkdirSync(join(root, "build", "bench", "linux"), { recursive: true });
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+    try {
+      execFileSync("gcc", ["-static", "-O2", "-Wall", "-o", out, src], { stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      const err = e as { stderr?: Buffer; message: string };
+      throw new Error(`gcc -static bench/linux/netsrv.c failed (bench/setup.sh installs gcc and libc6-dev): ${err.stderr?.toString().trim() || err.message}`);
+    }
+  }
+  return out;
+}
+
+/** The reference initramfs with our /init and netsrv appended as a second
+ *  archive (the kernel unpacks concatenated archives in order; later files win). */
 function linuxNetInitramfs(root: string, g: LinuxGuest): string {
   const out = join(root, "build", "bench", "linux", "initramfs-net.cpio.gz");
-  const overlay = gzipSync(cpioNewc([{ path: "init", type: "file", data: Buffer.from(LINUX_INIT), mode: 0o755 }]), { level: 9 });
+  const overlay = gzipSync(cpioNewc([
+    { path: "init", type: "file", data: Buffer.from(LINUX_INIT), mode: 0o755 },
+    { path: "bin/netsrv", type: "file", data: readFileSync(buildNetsrv(root)), mode: 0o755 },
+  ]), { level: 9 });
   const img = Buffer.concat([readFileSync(g.initramfs), overlay]);
   mkdirSync(join(root, "build", "bench", "linux"), { recursive: true });
   if (!existsSync(out) || !readFileSync(out).equals(img)) writeFileSync(out, img);
@@ -96,7 +125,7 @@ function runClient(root: string, prefix: string[], o: { host: string; echo: numb
   });
 }
 
-interface Case { guest: Guest; network: Network; machine: Machine }
+interface Case { guest: Guest; network: Network; machine: Machine; variant?: string }
 
 async function oneCase(root: string, io: IO, c: Case, elf: string, g: LinuxGuest | null, initrd: string | null, o: { bytes: number; conns: number; pings: number; memory: string }): Promise<NetRow> {
   const row: NetRow = { ...c, offload: "?", upMiBs: null, downMiBs: null, connPerS: null, rttP50Us: null, rttP99Us: null };
@@ -105,7 +134,7 @@ async function oneCase(root: string, io: IO, c: Case, elf: string, g: LinuxGuest
   const kernel = c.guest === "skiff" ? elf : g!.vmlinux;
   const initArgs = c.guest === "linux" ? ["-initrd", initrd!] : [];
   const ready = c.guest === "skiff" ? SKIFF_READY : new RegExp(LINUX_READY_LINE);
-  const baseCmd = c.guest === "skiff" ? "" : "console=ttyS0 panic=-1 quiet";
+  const baseCmd = c.guest === "skiff" ? c.variant ?? "" : `console=ttyS0 panic=-1 quiet${c.variant ? " " + c.variant : ""}`;
   let q: Launched | null = null;
   const tag = `skb${process.pid % 10000}`;
   const tap = `${tag}t`, ns = `${tag}n`;
@@ -119,7 +148,7 @@ async function oneCase(root: string, io: IO, c: Case, elf: string, g: LinuxGuest
       client = runClient(root, [], { host: "127.0.0.1", echo: pe, discard: pd, source: ps, ...o });
     } else {
       sh("ip", "tuntap", "add", "dev", tap, "mode", "tap");
-      const cmd = c.guest === "skiff" ? `ip=${TAP_GUEST}/24 gateway=${TAP_HOST}` : `${baseCmd} bench.ip=${TAP_GUEST}/24 bench.gw=${TAP_HOST}`;
+      const cmd = c.guest === "skiff" ? `ip=${TAP_GUEST}/24 gateway=${TAP_HOST}${c.variant ? " " + c.variant : ""}` : `${baseCmd} bench.ip=${TAP_GUEST}/24 bench.gw=${TAP_HOST}`;
       q = launch({ kernel, machine: c.machine, memory: o.memory, cmdline: cmd, extraArgs: [...initArgs, ...netArgs({ mode: "tap", tap }, dev, pci)], timeoutMs: 900000 });
       if ((await q.waitFor(ready, 120000)) === null) throw new Error(`${c.guest} did not get ready: ${q.serial().slice(-400)}`);
       // QEMU holds the tap open; moving it into the namespace keeps the fd
@@ -132,8 +161,8 @@ async function oneCase(root: string, io: IO, c: Case, elf: string, g: LinuxGuest
       client = runClient(root, ["ip", "netns", "exec", ns], { host: TAP_GUEST, echo: 7, discard: 9, source: 19, ...o });
     }
     const serial = q.serial();
-    const off = /csum offload (\S+)/.exec(serial);
-    if (off) row.offload = off[1];
+    const off = /csum offload (\S+)(?: tso4 (\S+))?/.exec(serial);
+    if (off) row.offload = off[2] ? `csum ${off[1]}, tso4 ${off[2]}` : off[1];
     const lf = /virtio-net features: ([01]+)/.exec(serial);
     if (lf) row.offload = lf[1][0] === "1" && lf[1][1] === "1" ? "tx+rx" : lf[1][0] === "1" ? "tx" : lf[1][1] === "1" ? "rx" : "none";
     const r = await client;
@@ -150,7 +179,7 @@ async function oneCase(root: string, io: IO, c: Case, elf: string, g: LinuxGuest
       try { sh("ip", "link", "del", tap); } catch { /* moved into the namespace and gone with it */ }
     }
   }
-  io.out(`  ${c.guest} ${c.network} ${c.machine}: up ${fmt(row.upMiBs)} MiB/s, down ${fmt(row.downMiBs)} MiB/s, ` +
+  io.out(`  ${c.guest}${c.variant ? ` (${c.variant})` : ""} ${c.network} ${c.machine}: up ${fmt(row.upMiBs)} MiB/s, down ${fmt(row.downMiBs)} MiB/s, ` +
     `${fmt(row.connPerS, 0)} conn/s, rtt p50 ${fmt(row.rttP50Us, 0)} µs p99 ${fmt(row.rttP99Us, 0)} µs` +
     ` (offload ${row.offload})${row.error ? ` ERROR ${row.error}` : ""}`);
   return row;
@@ -169,7 +198,7 @@ export async function runNet(root: string, io: IO, opts: { machines: Machine[]; 
     initrd = linuxNetInitramfs(root, g);
   }
   if (opts.linux) {
-    notes.push("Linux also negotiates TSO/GSO where QEMU offers them (tap with vnet_hdr), moving up to 64 KiB per virtio buffer; Skiff negotiates checksum offload only, one MTU-sized frame per buffer.");
+    notes.push("Both guests negotiate TSO4 both ways where QEMU offers it (tap with vnet_hdr), moving up to 64 KiB per virtio buffer; user networking offers no offload at all.");
   }
   notes.push("Under TCG both guests' throughput is bound by CPU cost per packet (QEMU at 100 % of a core during a transfer); Skiff's per-packet work is described in docs/ARCHITECTURE.md (network section, throughput).");
   const rows: NetRow[] = [];
@@ -177,7 +206,11 @@ export async function runNet(root: string, io: IO, opts: { machines: Machine[]; 
   for (const machine of opts.machines) {
     for (const network of networks) {
       for (const guest of (opts.linux ? ["skiff", "linux"] : ["skiff"]) as Guest[]) {
+        // Over tap Skiff also runs with TSO off (same image): the offload's share, A/B in one run.
+        if (guest === "skiff" && network === "tap") rows.push(await oneCase(root, io, { guest, network, machine, variant: "virtio_net.no_tso" }, app.elf, g, initrd, opts));
         rows.push(await oneCase(root, io, { guest, network, machine }, app.elf, g, initrd, opts));
+        // The busybox nc services (a fork per connection), an extra line on user networking.
+        if (guest === "linux" && network === "user") rows.push(await oneCase(root, io, { guest, network, machine, variant: "bench.busybox" }, app.elf, g, initrd, opts));
       }
     }
   }
@@ -187,7 +220,7 @@ export async function runNet(root: string, io: IO, opts: { machines: Machine[]; 
 /** The docs/BENCHMARKS.md section (marked `net`). */
 export function netMarkdown(hostLine: string, r: NetResult): string {
   const rows = r.rows.map((x) =>
-    `| ${x.guest === "skiff" ? "Skiff" : "Linux"} | ${x.network} | ${x.machine} | ${fmt(x.upMiBs)} | ${fmt(x.downMiBs)} | ${fmt(x.connPerS, 0)} | ` +
+    `| ${x.guest === "skiff" ? "Skiff" : "Linux"}${x.variant === "bench.busybox" ? " (extra: busybox nc, a fork per connection)" : x.variant ? ` (\`${x.variant}\`)` : ""} | ${x.network} | ${x.machine} | ${fmt(x.upMiBs)} | ${fmt(x.downMiBs)} | ${fmt(x.connPerS, 0)} | ` +
     `${fmt(x.rttP50Us, 0)} / ${fmt(x.rttP99Us, 0)} | ${x.offload}${x.error ? ` — error: ${x.error}` : ""} |`).join("\n");
   return `## Network (issue #5)
 
@@ -196,10 +229,11 @@ ${hostLine}
 One run per row (no medians: these are short, single measurements; under TCG
 they mostly measure instruction emulation). Guest: \`bench/apps/netbench\`
 (TCP echo on 7, discard on 9, a zero source on 19, default 32 KiB socket
-buffers). Linux guest (\`--vs linux\`): the bench/linux kernel and busybox,
-\`busybox nc -ll -e\` as echo (\`cat\`), discard (\`sh -c 'cat >/dev/null'\`) and
-source (\`cat /dev/zero\`): one forked process per connection, which is what
-its connections per second pay for. Same QEMU flags for both (\`-m ${r.memory}\`,
+buffers). Linux guest (\`--vs linux\`): the bench/linux kernel with
+\`bench/linux/netsrv.c\` (built with gcc -static): echo, discard and source in one
+epoll loop, no fork. The extra \`bench.busybox\` line runs \`busybox nc -ll -e\`
+instead (echo \`cat\`, discard \`sh -c 'cat >/dev/null'\`, source \`cat /dev/zero\`):
+one forked process per connection, which is what its connections per second pay for. Same QEMU flags for both (\`-m ${r.memory}\`,
 \`cli/lib/qemu.ts\`, the same \`-netdev\`/\`-device\` from \`cli/lib/net.ts\`).
 Client: \`bench/netclient.mjs\` (Node), on the host against forwards on
 127.0.0.1 for *user*; inside a network namespace that holds the tap device
@@ -209,8 +243,10 @@ Client: \`bench/netclient.mjs\` (Node), on the host against forwards on
 - *down*: guest → host, ${r.bytes / 1048576} MiB read from source.
 - *conn/s*: ${r.conns} sequential connections to echo, each one byte there and back, then closed.
 - *RTT*: one byte bounced ${r.pings} times on one connection (Nagle off), p50 / p99.
-- *offload*: Skiff's device line (\`csum offload tx+rx\` when QEMU offers
-  VIRTIO_NET_F_CSUM/GUEST_CSUM: tap with vnet_hdr; user networking offers neither).
+- *offload*: Skiff's device line (\`csum offload tx+rx tso4 tx+rx\` when QEMU offers
+  VIRTIO_NET_F_CSUM/GUEST_CSUM and HOST_TSO4/GUEST_TSO4: tap with vnet_hdr; user networking offers none),
+  or the Linux guest's negotiated checksum bits. The row with \`virtio_net.no_tso\` is the same
+  Skiff image with TSO left off.
 
 | guest | network | machine | up MiB/s | down MiB/s | conn/s | RTT p50 / p99 µs | offload |
 | --- | --- | --- | --- | --- | --- | --- | --- |

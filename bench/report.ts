@@ -92,7 +92,8 @@ ${line("QEMU VmRSS once ready (MiB)", m.skiffRssMiB, m.linuxRssMiB, m.rssRatio)}
 `).join("\n");
   const http = r.http;
   const who = (x: (typeof http.rows)[number]) =>
-    x.server === "host" ? "busybox httpd on the host (no virtualization)" : `${x.server === "skiff" ? "Skiff" : "Linux"} guest, ${x.machine}, ${x.network === "user" ? "user net" : "tap in a netns"}`;
+    x.server === "host" ? "busybox httpd on the host (no virtualization)" :
+    `${x.server === "skiff" ? "Skiff" : x.server === "busybox" ? "extra: Linux with busybox httpd (no keep-alive, a fork per request)" : "Linux (nginx)"} guest, ${x.machine}, ${x.network === "user" ? "user net" : "tap in a netns"}`;
   const httpRows = http.rows.map((x) => x.error
     ? `| ${who(x)} | ${x.error} | | | |`
     : `| ${who(x)} | ${fmtSummary(x.rps, 0)} | ${fmtSummary(x.p50Ms, 2)} | ${fmtSummary(x.p99Ms, 2)} | ${x.rpsRatio ? `${fmtSummary(x.rpsRatio, 2)} / ${fmtSummary(x.p50Ratio, 2)} / ${fmtSummary(x.p99Ratio, 2)}` : ""} |`);
@@ -140,7 +141,7 @@ ${hostLine(h)} ${r.rounds} rounds on ${r.machine}${r.linux ? ", the two guests a
 Same QEMU flags for both (\`cli/lib/qemu.ts\`, \`-m ${r.memory}\`), QEMU user networking with the guest's port 80 forwarded to 127.0.0.1.
 
 - *httpd*: \`apps/httpd\` built with \`--embed\` of one small file (${r.file.path}, ${r.file.bytes} bytes), \`httpd.port=80\`;
-  wrk \`${r.wrkArgs}\`. Linux: busybox httpd serving the same file.
+  wrk \`${r.wrkArgs}\`. Linux: Debian's nginx (one worker, keep-alive, sendfile) serving the same file.
 - *REST*: \`GET /os/uptime\` on Skiff's endpoint (port 8000, \`api.net=on\`, with the bearer token), wrk \`${r.restWrkArgs}\` (one connection, one request at a time).
 - *kv*: \`apps/kv\` on a fresh 64 MiB raw virtio-blk disk, \`kv.port=80\`; wrk \`${r.wrkArgs}\` with Lua scripts
   (\`bench/linux/servers.ts\`): PUT /kv/k<i> of new keys with 64-byte values, then GET over the keys written.

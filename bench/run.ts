@@ -183,14 +183,10 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       mkdirSync(join(root, "bench", "results"), { recursive: true });
       writeFileSync(join(root, "bench", "results", "dev-latest.json"), json);
     }
-    if (suite === "reliability") {     // kept in the repository with the figures in docs/BENCHMARKS.md
+    if ((suite === "build" || suite === "net" || suite === "http" || suite === "linux" || suite === "reliability") && !quick) {
+      // Kept in the repository with the figures in docs/BENCHMARKS.md (every table row traceable).
       mkdirSync(join(root, "bench", "results"), { recursive: true });
-      writeFileSync(join(root, "bench", "results", `reliability-${stamp}.json`), json);
-    }
-    if (suite === "build" && !quick) {
-      // Kept in the repository with the figures in docs/BENCHMARKS.md.
-      mkdirSync(join(root, "bench", "results"), { recursive: true });
-      writeFileSync(join(root, "bench", "results", `build-${stamp}.json`), json);
+      writeFileSync(join(root, "bench", "results", `${suite}-${stamp}.json`), json);
     }
     io.out(`${suite}: ${((performance.now() - t0) / 1000).toFixed(0)} s; results in bench-results/${suite}-latest.json`);
   }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/setup.sh — what `npm run bench` (and `--vs linux`) needs on a fresh
 # Debian 12 machine, installed with apt-get. The Linux reference guest itself
-# (linux-image-cloud-amd64, busybox-static) is NOT installed: bench/linux/guest.ts
-# fetches the .debs with `apt-get download` and unpacks them into build/bench/linux.
+# (linux-image-cloud-amd64, busybox-static, nginx) is NOT installed: bench/linux/guest.ts
+# fetches the .debs with `apt-get download` and unpacks them into build/bench/linux;
+# nginx's shared libraries are copied from the host (found with ldd).
 set -euo pipefail
 PKGS=(
   qemu-system-x86   # the hypervisor both guests run in
@@ -12,6 +13,7 @@ PKGS=(
   dpkg              # dpkg-deb -x
   wrk               # HTTP load
   iproute2          # network namespaces for the tap runs
+  libssl3 libpcre2-8-0 zlib1g libcrypt1  # what the guest's nginx links, copied from the host
 )
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

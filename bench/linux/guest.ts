@@ -3,7 +3,9 @@
 // unpacked into build/bench/linux (never installed), the uncompressed vmlinux
 // cut out of the bzImage (PVH needs an ELF), and a small initramfs whose
 // /init loads the virtio modules, starts busybox httpd on port 80 and prints
-// READY on the serial console once the port listens.
+// READY on the serial console once the port listens. ensureNginxGuest adds
+// Debian's nginx (and the libraries it links, from the host) for the HTTP
+// comparisons: the busybox httpd forks per request and has no keep-alive.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -57,8 +59,10 @@ ip addr add "$ip" dev eth0
 ip route add default via "$gw"
 `;
 
-/** /init: the common prologue, then busybox httpd and the READY line. */
+/** /init: the common prologue, then busybox httpd (port 80, and 8000 for
+ *  the uptime CGI as in the nginx guest) and the READY line. */
 export const INIT_SCRIPT = `${INIT_PROLOGUE}httpd -p 80 -h /www
+httpd -p 8000 -h /www
 # busybox httpd listens on IPv6 (::), so look in tcp6 as well; 0A = LISTEN.
 while ! grep -qE ':0050 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
   usleep 10000
@@ -172,4 +176,99 @@ export function ensureLinuxGuest(root: string, io: IO): LinuxGuest {
     busyboxVersion: bbv.replace(/%3a/g, ":"),
     busybox,
   };
+}
+
+/** nginx in the Linux guest: Debian's package, one worker, keep-alive,
+ *  sendfile, access log off, serving /www on port 80. */
+export const NGINX_CONF = `user root;
+worker_processes 1;
+worker_rlimit_nofile 8192;
+pid /tmp/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; use epoll; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  default_type text/html;
+  client_body_temp_path /tmp/body;
+  proxy_temp_path /tmp/proxy;
+  fastcgi_temp_path /tmp/fastcgi;
+  uwsgi_temp_path /tmp/uwsgi;
+  scgi_temp_path /tmp/scgi;
+  server {
+    listen 80 backlog=4096;
+    root /www;
+  }
+}
+`;
+
+/** /init for the nginx guest: the common prologue, nginx, READY once port 80 listens. */
+export const NGINX_INIT = `${INIT_PROLOGUE}mkdir -p /tmp /var/log/nginx /var/lib/nginx
+nginx -e stderr -c /etc/nginx/nginx.conf -g 'daemon on;' || echo "init: nginx failed"
+# The uptime CGI (bench/linux/servers.ts) stays with busybox httpd, on port 8000.
+httpd -p 8000 -h /www
+while ! grep -qE ':0050 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+  usleep 10000
+done
+echo ${READY_LINE}
+exec sleep 2147483647
+`;
+
+export interface NginxGuest {
+  /** The reference initramfs with nginx, its libraries (found with ldd on the
+   *  host: Debian 12 like the package) and NGINX_INIT appended. */
+  initramfs: string;
+  version: string;
+}
+
+/** Debian's nginx for the Linux guest (`apt-get download nginx`, unpacked, never installed). */
+export function ensureNginxGuest(root: string, io: IO, g: LinuxGuest): NginxGuest {
+  const dir = join(root, "build", "bench", "linux");
+  const debs = join(dir, "debs");
+  const have = () => readdirSync(debs).find((f) => /^nginx_.*\.deb$/.test(f));
+  if (!have()) {
+    io.out(`linux guest: apt-get download nginx → ${debs}`);
+    run(io, "apt-get", ["download", "-q", "nginx"], debs);
+  }
+  const deb = have()!;
+  const tree = join(dir, "root-nginx");
+  const bin = join(tree, "usr", "sbin", "nginx");
+  if (!existsSync(bin)) {
+    rmSync(tree, { recursive: true, force: true });
+    mkdirSync(tree, { recursive: true });
+    run(io, "dpkg-deb", ["-x", join(debs, deb), tree]);
+  }
+  // The shared libraries nginx links (and the loader), from the host.
+  const libs = run(io, "ldd", [bin]).split("\n")
+    .map((l) => /=>\s*(\/\S+)/.exec(l)?.[1] ?? /^\s*(\/\S+)\s+\(/.exec(l)?.[1])
+    .filter((p): p is string => !!p);
+  if (libs.some((l) => l.includes("not found"))) throw new UserError(`ldd ${bin}: a library is missing on the host`);
+  const entries: CpioEntry[] = [
+    { path: "etc", type: "dir" }, { path: "etc/nginx", type: "dir" }, { path: "usr", type: "dir" },
+    { path: "usr/sbin", type: "dir" }, { path: "tmp", type: "dir" }, { path: "var", type: "dir" },
+    { path: "init", type: "file", data: Buffer.from(NGINX_INIT), mode: 0o755 },
+    { path: "etc/nginx/nginx.conf", type: "file", data: Buffer.from(NGINX_CONF) },
+    { path: "etc/passwd", type: "file", data: Buffer.from("root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n") },
+    { path: "etc/group", type: "file", data: Buffer.from("root:x:0:\nnogroup:x:65534:\n") },
+    { path: "usr/sbin/nginx", type: "file", data: readFileSync(bin), mode: 0o755 },
+  ];
+  const dirs = new Set<string>(["etc", "etc/nginx", "usr", "usr/sbin", "tmp", "var"]);
+  for (const l of libs) {
+    const rel = l.replace(/^\//, "");
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join("/");
+      if (!dirs.has(d)) { dirs.add(d); entries.push({ path: d, type: "dir" }); }
+    }
+    entries.push({ path: rel, type: "file", data: readFileSync(l), mode: 0o755 });
+  }
+  const out = join(dir, "initramfs-nginx.cpio.gz");
+  const img = Buffer.concat([readFileSync(g.initramfs), gzipSync(cpioNewc(entries), { level: 9 })]);
+  if (!existsSync(out) || !readFileSync(out).equals(img)) writeFileSync(out, img);
+  const version = /^nginx_(?:\d+%3a)?([^_]+)_/.exec(deb)?.[1] ?? "?";
+  return { initramfs: out, version };
 }

@@ -62,15 +62,16 @@ read up idle < /proc/uptime
 printf 'Content-Type: application/json\\r\\n\\r\\n%s\\n' "$up"
 `;
 
-/** The reference initramfs plus a second archive with the uptime CGI (the
- *  kernel unpacks concatenated archives in order). */
-export function linuxHttpInitramfs(root: string, g: LinuxGuest): string {
-  const out = join(root, "build", "bench", "linux", "initramfs-http.cpio.gz");
+/** An initramfs (the busybox reference, or base: the nginx one) plus a
+ *  second archive with the uptime CGI (the kernel unpacks concatenated
+ *  archives in order). */
+export function linuxHttpInitramfs(root: string, g: LinuxGuest, base: string = g.initramfs): string {
+  const out = join(root, "build", "bench", "linux", base === g.initramfs ? "initramfs-http.cpio.gz" : "initramfs-http-nginx.cpio.gz");
   const overlay = gzipSync(cpioNewc([
     { path: "www/cgi-bin", type: "dir" },
     { path: "www/cgi-bin/uptime", type: "file", data: Buffer.from(UPTIME_CGI), mode: 0o755 },
   ]), { level: 9 });
-  const img = Buffer.concat([readFileSync(g.initramfs), overlay]);
+  const img = Buffer.concat([readFileSync(base), overlay]);
   if (!existsSync(out) || !readFileSync(out).equals(img)) writeFileSync(out, img);
   return out;
 }
@@ -146,7 +147,7 @@ export interface Server {
   q: Launched;
   /** Base URL of the static server (port 80 in the guest). */
   web: string;
-  /** Base URL of the uptime endpoint's server (Skiff REST on 8000, Linux busybox on 80). */
+  /** Base URL of the uptime endpoint's server (Skiff REST on 8000, Linux busybox httpd's CGI on 8000). */
   api: string;
   /** Headers the uptime request carries (Skiff: the API's bearer token). */
   apiHeaders: string[];
@@ -204,18 +205,18 @@ export async function startServer(o: StartOptions): Promise<Server> {
   let web: string, api: string, cmdline: string;
   if (o.network === "user") {
     const [pw, pa] = [await freePort(), await freePort()];
-    const forwards: Forward[] = [{ proto: "tcp", hostPort: pw, guestPort: 80 }];
-    if (!linux) forwards.push({ proto: "tcp", hostPort: pa, guestPort: 8000 });
+    // Port 8000: Skiff's REST endpoint; in the Linux guest busybox httpd with the uptime CGI.
+    const forwards: Forward[] = [{ proto: "tcp", hostPort: pw, guestPort: 80 }, { proto: "tcp", hostPort: pa, guestPort: 8000 }];
     extra.push(...netArgs({ mode: "user", forwards }, dev, pci));
     web = `http://127.0.0.1:${pw}`;
-    api = linux ? web : `http://127.0.0.1:${pa}`;
+    api = `http://127.0.0.1:${pa}`;
     cmdline = word;
   } else {
     tap = new TapNs(o.tag ?? `skh${process.pid % 10000}`);
     tap.create();
     extra.push(...netArgs({ mode: "tap", tap: tap.tap }, dev, pci));
     web = `http://${TAP_GUEST}`;
-    api = linux ? web : `http://${TAP_GUEST}:8000`;
+    api = `http://${TAP_GUEST}:8000`;
     cmdline = linux ? `${word} bench.ip=${TAP_GUEST}/24 bench.gw=${TAP_HOST}` : `${word} ip=${TAP_GUEST}/24 gateway=${TAP_HOST}`;
   }
   const q = launch({ kernel: linux ? o.g!.vmlinux : o.skiffElf, machine: o.machine, memory: o.memory, cmdline, extraArgs: extra, timeoutMs: o.lifeMs });

@@ -53,4 +53,13 @@ export abstract class NetDevice {
    *  The defaults notify on every transmit. */
   txBatchBegin(): void {}
   txBatchEnd(): void {}
+  /** Largest frame (Ethernet header included) transmitTso() takes; 0 when the
+   *  device does not segment TCP itself (the default). */
+  tsoMax(): i32 { return 0; }
+  /** Queues one TCP/IPv4 packet larger than the MTU for the device to cut into
+   *  segments of mss payload bytes (VIRTIO_NET_F_HOST_TSO4). hdrLen: the
+   *  Ethernet, IP and TCP headers' length; the TCP checksum at csumStart +
+   *  csumOffset holds the pseudo-header sum (with the whole segment's length), the device
+   *  finishes it per segment. Returns false (counted) when it can't. */
+  transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool { return false; }
 }

@@ -6,7 +6,20 @@
 // Buffers: fixed 2 KiB slots in DMA pages (MemOwner.NetBuffers), each a
 // 12-byte struct virtio_net_hdr followed by the frame. A receive slot is the
 // device's from submit until its id comes back used; a transmit slot from
-// transmit() until reclaimed by poll/service.
+// transmit() until reclaimed by poll/service. All of it is allocated once, at
+// setup: nothing is allocated per packet.
+//
+// Offloads, each only where the device offers it (QEMU: tap with vnet_hdr;
+// user networking offers none of them, only MRG_RXBUF):
+// - checksums both ways (CSUM, GUEST_CSUM);
+// - mergeable receive buffers (MRG_RXBUF): a packet may span several receive
+//   slots, num_buffers in the first header says how many (§5.1.6.4);
+// - large receive (GUEST_TSO4, with GUEST_CSUM and MRG_RXBUF): the host hands
+//   us TCP/IPv4 packets of up to 64 KiB it merged (GRO) or never split; the
+//   slots of one are copied into one 64 KiB assembly buffer for the stack;
+// - segmentation on transmit (HOST_TSO4, with CSUM): transmitTso() hands the
+//   device a TCP/IPv4 packet of up to 64 KiB with gso_size = the MSS, and the
+//   host cuts it into frames (§5.1.6.2), from a few 64 KiB transmit slots.
 //
 // Interrupts: only the receive queue interrupts (transmit slots are reclaimed
 // lazily, by the next transmit or poll). A receive interrupt wakes the task
@@ -18,12 +31,16 @@ import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
 import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net/device";
+import { cmdlineHas } from "../bootinfo";
 
 // Feature bits (§5.1.3).
 export const VIRTIO_NET_F_CSUM: u32 = 0;        // the device completes checksums we leave partial
 export const VIRTIO_NET_F_GUEST_CSUM: u32 = 1;  // the device may tell us a checksum is already good
 export const VIRTIO_NET_F_MTU: u32 = 3;
 export const VIRTIO_NET_F_MAC: u32 = 5;
+export const VIRTIO_NET_F_GUEST_TSO4: u32 = 7;  // the device may send us TCP/IPv4 packets over the MTU
+export const VIRTIO_NET_F_HOST_TSO4: u32 = 11;  // the device segments TCP/IPv4 packets we hand it
+export const VIRTIO_NET_F_MRG_RXBUF: u32 = 15;  // a received packet may span several buffers
 export const VIRTIO_NET_F_STATUS: u32 = 16;
 // Configuration (§5.1.4): mac[6] @0, status le16 @6, max_virtqueue_pairs le16 @8, mtu le16 @10.
 const CFG_MAC: u32 = 0;
@@ -36,8 +53,14 @@ const VIRTIO_NET_S_LINK_UP: u32 = 1;
  *  num_buffers is always there: 12 bytes. */
 export const NET_HDR_SIZE: u32 = 12;
 const HDR_FLAGS: usize = 0;
+const HDR_GSO_TYPE: usize = 1;
+const HDR_HDR_LEN: usize = 2;
+const HDR_GSO_SIZE: usize = 4;
 const HDR_CSUM_START: usize = 6;
 const HDR_CSUM_OFFSET: usize = 8;
+const HDR_NUM_BUFFERS: usize = 10;
+/** gso_type (§5.1.6): TCP over IPv4. */
+export const VIRTIO_NET_HDR_GSO_TCPV4: u8 = 1;
 /** flags (§5.1.6): the checksum from csum_start on is partial (transmit:
  *  finish it; receive: the packet came from a local sender and was never
  *  damaged on a wire, so it counts as verified). */
@@ -48,6 +71,12 @@ const SLOT: usize = 2048;
 const MAX_FRAME: u32 = 1514;            // Ethernet without FCS, 1500-byte MTU
 const RX_SLOTS: u32 = 128;
 const TX_SLOTS: u32 = 64;
+/** The largest packet with GUEST_TSO4 / HOST_TSO4: an IPv4 packet of 64 KiB
+ *  behind its Ethernet header. */
+export const TSO_FRAME_MAX: u32 = 14 + 65535;
+/** Transmit slots for TSO packets (each 64 KiB and its header, one descriptor). */
+const TSO_SLOTS: u32 = 4;
+const TSO_SLOT: usize = 69632;          // 17 pages >= NET_HDR_SIZE + TSO_FRAME_MAX
 /** Most frames a batch holds back before notifying anyway. */
 const TX_HOLD_MAX: u32 = 16;
 const RXQ: i32 = 0;
@@ -67,6 +96,12 @@ export class VirtioNet extends VirtioDevice {
   txCsumOffloaded: u64 = 0;
   /** Frames received with DATA_VALID or NEEDS_CSUM (no software check needed). */
   rxCsumValid: u64 = 0;
+  /** Packets handed to the device for segmentation (HOST_TSO4), and their bytes. */
+  txTsoPackets: u64 = 0;
+  /** Received packets that spanned more than one buffer (MRG_RXBUF), and
+   *  those larger than a frame (GUEST_TSO4). */
+  rxMerged: u64 = 0;
+  rxLarge: u64 = 0;
 
   private rxMem: usize = 0;
   private txMem: usize = 0;
@@ -77,6 +112,17 @@ export class VirtioNet extends VirtioDevice {
   /** txBatchBegin() depth, and frames queued since the last notification. */
   private txBatch: i32 = 0;
   private txHeld: u32 = 0;
+  /** TSO transmit slots (tokens ntx + i) and the free ones. */
+  private tsoMem: usize = 0;
+  private tsoFree: StaticArray<u32> = new StaticArray<u32>(TSO_SLOTS);
+  private tsoFreeCount: u32 = 0;
+  /** A packet over several receive slots is copied here (GUEST_TSO4 only). */
+  private rxBig: usize = 0;
+  /** Of a merged packet being taken: buffers still to come, bytes so far
+   *  (-1: dropping the rest of a bad one), its header flags. */
+  private mergeLeft: u32 = 0;
+  private mergeLen: i32 = 0;
+  private mergeFlags: u8 = 0;
 
   constructor(t: Transport) {
     super(t);
@@ -84,14 +130,21 @@ export class VirtioNet extends VirtioDevice {
   }
 
   acceptFeatures(offered: u64): u64 {
-    // Checksum offload both ways when offered. No GSO/TSO features: with
-    // GUEST_CSUM alone the device still hands us frames of at most the MTU
-    // (the GUEST_TSO* bits are what allow larger ones, §5.1.6.4), so 2 KiB
-    // receive slots stay enough. QEMU offers CSUM/GUEST_CSUM only when the
-    // backend carries a virtio-net header (tap with vnet_hdr), not on user
-    // networking (hw/net/virtio-net.c, peer_has_vnet_hdr).
-    return (<u64>1 << VIRTIO_NET_F_MAC) | (<u64>1 << VIRTIO_NET_F_STATUS) | (<u64>1 << VIRTIO_NET_F_MTU) |
-      (<u64>1 << VIRTIO_NET_F_CSUM) | (<u64>1 << VIRTIO_NET_F_GUEST_CSUM);
+    // Checksum offload both ways when offered; QEMU offers CSUM/GUEST_CSUM
+    // (and the TSO bits) only when the backend carries a virtio-net header
+    // (tap with vnet_hdr), not on user networking (hw/net/virtio-net.c,
+    // peer_has_vnet_hdr). §5.1.3.1: GUEST_TSO4 needs GUEST_CSUM, HOST_TSO4
+    // needs CSUM; we take GUEST_TSO4 only with MRG_RXBUF, so 2 KiB receive
+    // slots stay enough (without it each buffer would have to hold 64 KiB).
+    let f = (<u64>1 << VIRTIO_NET_F_MAC) | (<u64>1 << VIRTIO_NET_F_STATUS) | (<u64>1 << VIRTIO_NET_F_MTU) |
+      (<u64>1 << VIRTIO_NET_F_CSUM) | (<u64>1 << VIRTIO_NET_F_GUEST_CSUM) | (<u64>1 << VIRTIO_NET_F_MRG_RXBUF);
+    // `virtio_net.no_tso` on the command line keeps both TSO bits off (to
+    // compare, or to rule them out), like ethtool -K tso off gro off.
+    if (cmdlineHas("virtio_net.no_tso")) return f;
+    if ((offered & (<u64>1 << VIRTIO_NET_F_CSUM)) != 0) f |= <u64>1 << VIRTIO_NET_F_HOST_TSO4;
+    const lro = (<u64>1 << VIRTIO_NET_F_GUEST_CSUM) | (<u64>1 << VIRTIO_NET_F_MRG_RXBUF);
+    if ((offered & lro) == lro) f |= <u64>1 << VIRTIO_NET_F_GUEST_TSO4;
+    return f;
   }
 
   queueCount(): i32 { return 2; }
@@ -118,6 +171,16 @@ export class VirtioNet extends VirtioDevice {
     this.rxMem = dmaAlloc(SLOT * <usize>this.nrx, MemOwner.NetBuffers);
     this.txMem = dmaAlloc(SLOT * <usize>this.ntx, MemOwner.NetBuffers);
     if (this.rxMem == 0 || this.txMem == 0) { this.problem = "out of memory for packet buffers"; return false; }
+    if (this.has(VIRTIO_NET_F_HOST_TSO4)) {
+      this.tsoMem = dmaAlloc(TSO_SLOT * <usize>TSO_SLOTS, MemOwner.NetBuffers);
+      if (this.tsoMem == 0) { this.problem = "out of memory for TSO buffers"; return false; }
+      for (let i: u32 = 0; i < TSO_SLOTS; i++) this.tsoFree[i] = i;
+      this.tsoFreeCount = TSO_SLOTS;
+    }
+    if (this.has(VIRTIO_NET_F_GUEST_TSO4)) {
+      this.rxBig = dmaAlloc(<usize>TSO_FRAME_MAX, MemOwner.NetBuffers);
+      if (this.rxBig == 0) { this.problem = "out of memory for the large-receive buffer"; return false; }
+    }
     for (let i: u32 = 0; i < this.ntx; i++) this.txFree[i] = i;
     this.txFreeCount = this.ntx;
     // §5.1.6.3: fill the receive queue before DRIVER_OK.
@@ -141,8 +204,55 @@ export class VirtioNet extends VirtioDevice {
 
   detail(): string {
     const tx = this.has(VIRTIO_NET_F_CSUM), rx = this.has(VIRTIO_NET_F_GUEST_CSUM);
+    const tso = this.has(VIRTIO_NET_F_HOST_TSO4), lro = this.has(VIRTIO_NET_F_GUEST_TSO4);
     return "mac " + macString(this.macAddr) + " mtu " + this.mtuBytes.toString() + (this.link ? " link up" : " link down") +
-      " csum offload " + (tx && rx ? "tx+rx" : tx ? "tx" : rx ? "rx" : "none");
+      " csum offload " + (tx && rx ? "tx+rx" : tx ? "tx" : rx ? "rx" : "none") +
+      " tso4 " + (tso && lro ? "tx+rx" : tso ? "tx" : lro ? "rx" : cmdlineHas("virtio_net.no_tso") ? "off" : "none (not offered)") +
+      (this.has(VIRTIO_NET_F_MRG_RXBUF) ? " mrg_rxbuf" : "");
+  }
+
+  /** Largest frame transmitTso() takes (0: the device does not segment). */
+  tsoMax(): i32 { return this.tsoMem != 0 ? <i32>TSO_FRAME_MAX : 0; }
+
+  /** Queues one TCP/IPv4 packet of up to TSO_FRAME_MAX bytes (Ethernet header
+   *  included) for the device to cut into frames of mss payload bytes
+   *  (§5.1.6.2: gso_type TCPV4, gso_size, hdr_len = the headers' length, and
+   *  NEEDS_CSUM with the TCP checksum at csumStart + csumOffset holding the
+   *  pseudo-header sum of the whole packet). */
+  transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    this.reclaimTx();
+    if (!this.ready || this.tsoMem == 0 || len <= 0 || <u32>len > TSO_FRAME_MAX || mss <= 0 || mss > 0xffff ||
+        hdrLen <= csumStart || hdrLen > len || csumStart < 0 || csumStart + csumOffset + 2 > hdrLen) {
+      this.stats.txErrors++;
+      return false;
+    }
+    if (this.tsoFreeCount == 0) { this.stats.txDropped++; return false; }
+    const i = this.tsoFree[--this.tsoFreeCount];
+    const p = this.tsoMem + TSO_SLOT * <usize>i;
+    store<u8>(p + HDR_FLAGS, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    store<u8>(p + HDR_GSO_TYPE, VIRTIO_NET_HDR_GSO_TCPV4);
+    store<u16>(p + HDR_HDR_LEN, <u16>hdrLen);
+    store<u16>(p + HDR_GSO_SIZE, <u16>mss);
+    store<u16>(p + HDR_CSUM_START, <u16>csumStart);
+    store<u16>(p + HDR_CSUM_OFFSET, <u16>csumOffset);
+    store<u16>(p + HDR_NUM_BUFFERS, 0);
+    memory.copy(p + NET_HDR_SIZE, frame, <usize>len);
+    const q = this.queues[TXQ];
+    q.push(physAddr(p), NET_HDR_SIZE + <u32>len, false);
+    if (q.submit(this.ntx + i) < 0) {
+      this.tsoFree[this.tsoFreeCount++] = i;
+      this.stats.txDropped++;
+      return false;
+    }
+    if (this.txBatch == 0 || ++this.txHeld >= TX_HOLD_MAX || this.tsoFreeCount == 0) {
+      this.txHeld = 0;
+      this.kick(q);
+    }
+    this.txTsoPackets++;
+    this.txCsumOffloaded++;
+    this.stats.txPackets++;
+    this.stats.txBytes += <u64>len;
+    return true;
   }
 
   /** Queues one frame. csumStart >= 0: the L4 checksum field at csumStart +
@@ -202,13 +312,18 @@ export class VirtioNet extends VirtioDevice {
     const q = this.queues[TXQ];
     while (q.popUsed()) {
       const slot = q.usedToken;
-      if (slot < this.ntx && this.txFreeCount < this.ntx) this.txFree[this.txFreeCount++] = slot;
+      if (slot < this.ntx) {
+        if (this.txFreeCount < this.ntx) this.txFree[this.txFreeCount++] = slot;
+      } else if (slot - this.ntx < TSO_SLOTS && this.tsoFreeCount < TSO_SLOTS) {
+        this.tsoFree[this.tsoFreeCount++] = slot - this.ntx;
+      }
     }
   }
 
   /** Delivers up to budget frames to sink, returning each buffer to the device. */
   receive(sink: FrameSink | null, budget: i32): i32 {
     const q = this.queues[RXQ];
+    const mrg = this.has(VIRTIO_NET_F_MRG_RXBUF);
     let n = 0;
     let posted = false;
     while (n < budget && q.popUsed()) {
@@ -216,32 +331,69 @@ export class VirtioNet extends VirtioDevice {
       if (slot >= this.nrx) { this.stats.rxErrors++; continue; }
       const len = q.usedLen;
       const p = this.rxMem + SLOT * <usize>slot;
-      if (len < NET_HDR_SIZE + 14 || len > <u32>SLOT) {
-        this.stats.rxErrors++;
-      } else if (sink === null) {
-        this.stats.rxDropped++;
-      } else {
-        const flen = <i32>(len - NET_HDR_SIZE);
-        this.stats.rxPackets++;
-        this.stats.rxBytes += <u64>flen;
-        // §5.1.6.4: DATA_VALID — the device checked the checksum; NEEDS_CSUM —
-        // a partial checksum from a sender on this host (no wire in between).
-        const f = load<u8>(p + HDR_FLAGS);
-        let flags: u32 = 0;
-        if (this.has(VIRTIO_NET_F_GUEST_CSUM) && (f & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM)) != 0) {
-          flags = RX_CSUM_VALID;
-          this.rxCsumValid++;
+      if (this.mergeLeft > 0) {
+        // The next buffer of a packet spanning several (§5.1.6.4.2): data only, no header.
+        this.mergeLeft--;
+        if (this.mergeLen >= 0) {
+          if (len > <u32>SLOT || <u32>this.mergeLen + len > TSO_FRAME_MAX) {
+            this.stats.rxErrors++;
+            this.mergeLen = -1;
+          } else {
+            memory.copy(this.rxBig + <usize>this.mergeLen, p, <usize>len);
+            this.mergeLen += <i32>len;
+          }
         }
-        sink.receive(p + NET_HDR_SIZE, flen, flags);
+        this.postRx(slot);
+        posted = true;
+        if (this.mergeLeft == 0 && this.mergeLen >= 0) {
+          this.rxMerged++;
+          if (this.mergeLen > <i32>MAX_FRAME) this.rxLarge++;
+          this.deliver(sink, this.rxBig, this.mergeLen, this.mergeFlags);
+          n++;
+        }
+        continue;
+      }
+      const nb = mrg ? <u32>load<u16>(p + HDR_NUM_BUFFERS) : 1;
+      if (len < NET_HDR_SIZE + 14 || len > <u32>SLOT || nb == 0) {
+        this.stats.rxErrors++;
+      } else if (nb > 1) {
+        // The first of nb buffers: start the copy into rxBig (only a device
+        // that negotiated GUEST_TSO4 has a reason to merge; without that
+        // buffer, or for more buffers than 64 KiB needs, drop it all).
+        this.mergeLeft = nb - 1;
+        this.mergeFlags = load<u8>(p + HDR_FLAGS);
+        if (this.rxBig == 0 || nb > <u32>(TSO_FRAME_MAX / (<u32>SLOT - NET_HDR_SIZE)) + 2) {
+          this.stats.rxErrors++;
+          this.mergeLen = -1;
+        } else {
+          this.mergeLen = <i32>(len - NET_HDR_SIZE);
+          memory.copy(this.rxBig, p + NET_HDR_SIZE, <usize>this.mergeLen);
+        }
+      } else {
+        this.deliver(sink, p + NET_HDR_SIZE, <i32>(len - NET_HDR_SIZE), load<u8>(p + HDR_FLAGS));
+        n++;
       }
       this.postRx(slot);      // the buffer goes straight back: the queue stays full
       posted = true;
-      n++;
     }
     if (posted) this.kick(q);
     if (n < budget) this.rearmRx();
     else pollSoon();      // budget spent: more may be waiting
     return n;
+  }
+
+  private deliver(sink: FrameSink | null, frame: usize, flen: i32, f: u8): void {
+    if (sink === null) { this.stats.rxDropped++; return; }
+    this.stats.rxPackets++;
+    this.stats.rxBytes += <u64>flen;
+    // §5.1.6.4: DATA_VALID — the device checked the checksum; NEEDS_CSUM —
+    // a partial checksum from a sender on this host (no wire in between).
+    let flags: u32 = 0;
+    if (this.has(VIRTIO_NET_F_GUEST_CSUM) && (f & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM)) != 0) {
+      flags = RX_CSUM_VALID;
+      this.rxCsumValid++;
+    }
+    sink.receive(frame, flen, flags);
   }
 
   /** From the event loop or polling: reclaim transmit slots. Received frames
@@ -312,6 +464,10 @@ export class VirtioNetIf extends NetDevice {
   rxChecksumOffload(): bool { return this.dev.has(VIRTIO_NET_F_GUEST_CSUM); }
   transmit(frame: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
     return this.dev.transmit(frame, len, csumStart, csumOffset);
+  }
+  tsoMax(): i32 { return this.dev.tsoMax(); }
+  transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    return this.dev.transmitTso(frame, len, csumStart, csumOffset, mss, hdrLen);
   }
   txBatchBegin(): void { this.dev.txBatchBegin(); }
   txBatchEnd(): void { this.dev.txBatchEnd(); }

@@ -421,3 +421,103 @@ describe("static configuration from the command line", () => {
     expect(cfg("10.0.2.15/24", "gw", null)).toMatch(/^10\.0\.2\.15\/24 .*gateway=gw: not an IPv4 address/);
   });
 });
+
+describe("TCP segmentation offload (a device with TSO, kernel/net/iface sendTso)", () => {
+  const bytes = (n: number, k = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 255);
+  /** What the host does with a frame the device took: a TSO packet is cut into
+   *  segments of gso payload bytes (sequence numbers advanced, PSH and FIN on
+   *  the last, IP length and checksums computed afresh); a plain frame gets its
+   *  checksum finished. */
+  function segment(f: Uint8Array, gso: number): Uint8Array[] {
+    const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
+    const ihl = (f[14] & 15) * 4;
+    const src = v.getUint32(26), dst = v.getUint32(30);
+    const t = 14 + ihl;
+    const hl = (f[t + 12] >> 4) * 4;
+    const flags = f[t + 13];
+    const seq = v.getUint32(t + 4), ack = v.getUint32(t + 8), window = v.getUint16(t + 14);
+    const payload = f.subarray(t + hl, 14 + v.getUint16(16));
+    const step = gso > 0 ? gso : Math.max(1, payload.length);
+    const out: Uint8Array[] = [];
+    for (let off = 0; off < payload.length || off === 0; off += step) {
+      const last = off + step >= payload.length;
+      const seg = tcp(src, dst, {
+        sport: v.getUint16(t), dport: v.getUint16(t + 2), seq: (seq + off) >>> 0, ack, window,
+        flags: last ? flags : flags & ~(F.FIN | F.PSH), payload: payload.subarray(off, off + step),
+      });
+      out.push(eth(f.subarray(0, 6), f.subarray(6, 12), 0x0800, ipv4(src, dst, 6, seg, { ident: v.getUint16(18) })));
+      if (payload.length === 0) break;
+    }
+    return out;
+  }
+
+  function run(opts: { gro: boolean }) {
+    const a = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 0);
+    const b = net.x.newStack(seed++, 0x0b, B, 24, 0, 0, 1500, 0);
+    net.x.setOffload(a, 1, 1);
+    net.x.setTso(a, 14 + 65535);
+    if (opts.gro) net.x.setOffload(b, 1, 1);
+    net.x.listen(b, 7, 0, 8, 65536, 65536);
+    const c = net.x.connect(a, B, 7, 65536, 65536);
+    const data = bytes(256 * 1024, 3);
+    net.send(c, data, true);
+    const sizes: number[] = [];
+    const gsos = new Set<number>();
+    let s = -1;
+    let now = 0n;
+    for (let i = 0; i < 5000; i++) {
+      net.x.poll(a, now); net.x.poll(b, now);
+      while (net.x.txCount(a) > 0) {
+        const gso = net.x.txGso(a);
+        const f = net.k.bytesOut(net.x.txPtr(a), net.x.txLen(a));
+        net.x.txPop(a);
+        sizes.push(f.length);
+        if (gso) gsos.add(gso);
+        // GRO: the large packet goes to b whole, its checksum left partial (RX_CSUM_VALID).
+        if (opts.gro) net.inject(b, f, 1);
+        else for (const g of segment(f, gso)) net.inject(b, g);
+      }
+      for (const f of net.take(b)) net.inject(a, f, opts.gro ? 1 : 0);
+      if (s < 0 && net.x.lastAccepted() > c) s = net.x.lastAccepted();
+      if (s >= 0 && (net.state(c) === "CLOSED" || net.state(c) === "TIME-WAIT")) break;
+      now += 1_000_000n;
+    }
+    return { a, b, s, data, sizes, gsos };
+  }
+
+  it("hands the device segments of up to 64 KiB in whole MSS, which arrive intact once the host cuts them", () => {
+    const r = run({ gro: false });
+    expect(r.s).toBeGreaterThan(-1);
+    expect(Buffer.from(net.collected(r.s)).equals(Buffer.from(r.data))).toBe(true);
+    const big = r.sizes.filter((n) => n > 1514);
+    expect(big.length).toBeGreaterThan(0);
+    expect(Math.max(...r.sizes)).toBeLessThanOrEqual(14 + 65535);
+    expect([...r.gsos]).toEqual([1460]);
+    expect(r.sizes.filter((n) => n > 1514 && (n - 54) % 1460 !== 0).length).toBeLessThanOrEqual(1);   // only the end of the data is not whole MSS
+    expect(net.counters(r.b).drop_tcp_bad_checksum ?? 0).toBe(0);
+    expect(net.counters(r.b).drop_ip_bad_checksum ?? 0).toBe(0);
+  });
+
+  it("takes large (GRO'd) segments in whole", () => {
+    const r = run({ gro: true });
+    expect(Buffer.from(net.collected(r.s)).equals(Buffer.from(r.data))).toBe(true);
+    expect(r.sizes.some((n) => n > 1514)).toBe(true);
+  });
+
+  it("without TSO on the device every frame stays within the MTU", () => {
+    const a = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 0);
+    const b = net.x.newStack(seed++, 0x0b, B, 24, 0, 0, 1500, 0);
+    net.x.setOffload(a, 1, 1);
+    net.x.setOffload(b, 1, 1);
+    net.x.listen(b, 7, 0, 8, 65536, 65536);
+    const c = net.x.connect(a, B, 7, 65536, 65536);
+    net.send(c, bytes(100000), true);
+    let max = 0;
+    for (let i = 0; i < 2000; i++) {
+      net.x.poll(a, BigInt(i) * 1_000_000n); net.x.poll(b, BigInt(i) * 1_000_000n);
+      for (const f of net.take(a)) { max = Math.max(max, f.length); net.inject(b, f, 1); }
+      for (const f of net.take(b)) net.inject(a, f, 1);
+    }
+    expect(max).toBe(1514);
+  });
+});

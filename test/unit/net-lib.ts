@@ -169,6 +169,8 @@ export type NetExports = {
   setOffload(h: number, tx: number, rx: number): void;
   setTxLimit(h: number, n: number): void;
   poll(h: number, now: bigint): bigint;
+  setTso(h: number, max: number): void;
+  txGso(h: number): number;
   inject(h: number, p: number, len: number, flags: number): void;
   txCount(h: number): number; txPtr(h: number): number; txLen(h: number): number; txPop(h: number): void;
   txCsumStart(h: number): number; txCsumOffset(h: number): number;

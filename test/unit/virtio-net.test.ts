@@ -1,4 +1,5 @@
-// The virtio-net driver's checksum offload (virtio 1.2 §5.1.6.2, §5.1.6.4)
+// The virtio-net driver's checksum and segmentation offloads and mergeable
+// receive buffers (virtio 1.2 §5.1.6.2, §5.1.6.4)
 // against a fake virtio-mmio net device whose queues are served by
 // test/unit/virtio-sim.ts: what it negotiates, the virtio_net_hdr it writes
 // (NEEDS_CSUM, csum_start, csum_offset), the software fallback when the device
@@ -13,9 +14,15 @@ type E = {
   probe(s: number): number; deviceLines(): number; frameBuf(): number;
   txOffload(): number; rxOffload(): number; send(len: number, start: number, off: number): number;
   poll(): number; lastFlags(): number; lastLen(): number; txOffloaded(): bigint; rxCsumValid(): bigint;
+  tsoMax(): number; sendTso(len: number, start: number, off: number, mss: number, hdrLen: number): number;
+  gotBuf(): number; txTso(): bigint; rxMerged(): bigint; rxLarge(): bigint; rxErrors(): bigint;
 };
 
 const F_CSUM = 1n << 0n, F_GUEST_CSUM = 1n << 1n, F_MAC = 1n << 5n, F_VERSION_1 = 1n << 32n;
+const F_GUEST_TSO4 = 1n << 7n, F_HOST_TSO4 = 1n << 11n, F_MRG_RXBUF = 1n << 15n;
+/** What QEMU offers over tap with vnet_hdr (the parts the driver cares about), and over user networking. */
+const TAP = F_VERSION_1 | F_MAC | F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_HOST_TSO4 | F_MRG_RXBUF;
+const USER = F_VERSION_1 | F_MAC | F_MRG_RXBUF;
 
 class FakeVirtioNet extends FakeMmioTransport {
   sims = new Map<number, SimQueue>();
@@ -53,6 +60,27 @@ class FakeVirtioNet extends FakeMmioTransport {
     b.set(frame, 12);
     q.write(c.segs[0], b);
     q.complete(c.head, b.length);
+  }
+  /** Spreads a packet over as many receive buffers as it needs (MRG_RXBUF):
+   *  the header, with num_buffers, only in the first. */
+  deliverMerged(frame: Uint8Array, flags: number, numBuffers?: number): number {
+    const q = this.sim(0);
+    const all = new Uint8Array(12 + frame.length);
+    all[0] = flags;
+    all.set(frame, 12);
+    const chains: { head: number; seg: { addr: bigint; len: number } ; n: number }[] = [];
+    for (let off = 0; off < all.length;) {
+      const c = q.next();
+      if (!c) throw new Error("not enough receive buffers posted");
+      const n = Math.min(c.segs[0].len, all.length - off);
+      chains.push({ head: c.head, seg: c.segs[0], n });
+      off += n;
+    }
+    new DataView(all.buffer).setUint16(10, numBuffers ?? chains.length, true);
+    let off = 0;
+    for (const c of chains) { q.write(c.seg as never, all.subarray(off, off + c.n)); off += c.n; }
+    for (const c of chains) q.complete(c.head, c.n);
+    return chains.length;
   }
   negotiated(): bigint { return BigInt(this.driverFeatures[0] >>> 0) | (BigInt(this.driverFeatures[1] >>> 0) << 32n); }
 }
@@ -143,5 +171,103 @@ describe("virtio-net checksum offload", () => {
     n.d.deliver(f, 2);                                     // a device must not, but if it did: ignored
     expect(n.k.run(() => n.k.exports.poll()).value).toBe(1);
     expect(n.k.exports.lastFlags()).toBe(0);
+  });
+});
+
+/** An Ethernet + IPv4 + TCP packet with payload bytes of pattern i & 0xff,
+ *  its checksum field holding the pseudo-header sum (as the stack leaves it for the device). */
+function tcpPacket(payload: number): Uint8Array {
+  const f = Buffer.alloc(14 + 20 + 20 + payload);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45; f.writeUInt16BE(40 + payload, 16); f[22] = 64; f[23] = 6;
+  f.set([10, 0, 2, 15], 26); f.set([10, 0, 2, 2], 30);
+  f.writeUInt16BE(80, 34); f.writeUInt16BE(40000, 36); f[46] = 5 << 4; f[47] = 0x18;
+  for (let i = 0; i < payload; i++) f[54 + i] = i & 0xff;
+  return f;
+}
+
+describe("virtio-net segmentation offload and mergeable receive buffers", () => {
+  it("negotiates HOST_TSO4, GUEST_TSO4 and MRG_RXBUF where offered and says so in the device line", async () => {
+    const { k, d, lines } = await start(TAP);
+    expect(d.negotiated() & (F_HOST_TSO4 | F_GUEST_TSO4 | F_MRG_RXBUF)).toBe(F_HOST_TSO4 | F_GUEST_TSO4 | F_MRG_RXBUF);
+    expect(lines).toMatch(/csum offload tx\+rx tso4 tx\+rx mrg_rxbuf/);
+    expect(k.exports.tsoMax()).toBe(14 + 65535);
+  });
+
+  it("falls back where the device offers no TSO (QEMU user networking): frames of the MTU, MRG_RXBUF only", async () => {
+    const { k, d, lines } = await start(USER);
+    expect(d.negotiated() & (F_HOST_TSO4 | F_GUEST_TSO4 | F_CSUM | F_GUEST_CSUM)).toBe(0n);
+    expect(d.negotiated() & F_MRG_RXBUF).toBe(F_MRG_RXBUF);
+    expect(lines).toMatch(/csum offload none tso4 none \(not offered\) mrg_rxbuf/);
+    expect(k.exports.tsoMax()).toBe(0);
+    const p = tcpPacket(3000);
+    new Uint8Array(k.exports.memory.buffer).set(p, k.exports.frameBuf());
+    expect(k.run(() => k.exports.sendTso(p.length, 34, 16, 1460, 54)).value).toBe(0);
+    expect(d.sent.length).toBe(0);
+    // A one-buffer packet arrives as before; num_buffers = 1.
+    const small = tcpPacket(100);
+    expect(d.deliverMerged(small, 0)).toBe(1);
+    expect(k.run(() => k.exports.poll()).value).toBe(1);
+    expect(k.exports.lastLen()).toBe(small.length);
+  });
+
+  it("never takes GUEST_TSO4 without MRG_RXBUF, nor HOST_TSO4 without CSUM", async () => {
+    const { d } = await start(F_VERSION_1 | F_MAC | F_GUEST_CSUM | F_GUEST_TSO4 | F_HOST_TSO4);
+    expect(d.negotiated() & (F_GUEST_TSO4 | F_HOST_TSO4)).toBe(0n);
+  });
+
+  it("hands a 64 KiB TCP packet to the device with gso_type TCPV4, gso_size, hdr_len and NEEDS_CSUM", async () => {
+    const { k, d } = await start(TAP);
+    const p = tcpPacket(43 * 1460);
+    new Uint8Array(k.exports.memory.buffer).set(p, k.exports.frameBuf());
+    expect(k.run(() => k.exports.sendTso(p.length, 34, 16, 1460, 54)).value).toBe(1);
+    expect(d.sent.length).toBe(1);
+    const h = Buffer.from(d.sent[0].hdr);
+    expect(h[0]).toBe(1);                         // NEEDS_CSUM
+    expect(h[1]).toBe(1);                         // GSO_TCPV4
+    expect(h.readUInt16LE(2)).toBe(54);           // hdr_len
+    expect(h.readUInt16LE(4)).toBe(1460);         // gso_size
+    expect(h.readUInt16LE(6)).toBe(34);           // csum_start
+    expect(h.readUInt16LE(8)).toBe(16);           // csum_offset
+    expect(Buffer.from(d.sent[0].frame).equals(Buffer.from(p))).toBe(true);
+    expect(k.exports.txTso()).toBe(1n);
+    // Bad requests are refused, not sent: mss 0, headers past the packet, a packet over 64 KiB.
+    expect(k.run(() => k.exports.sendTso(p.length, 34, 16, 0, 54)).value).toBe(0);
+    expect(k.run(() => k.exports.sendTso(100, 34, 16, 1460, 200)).value).toBe(0);
+    expect(k.run(() => k.exports.sendTso(14 + 65536, 34, 16, 1460, 54)).value).toBe(0);
+    expect(d.sent.length).toBe(1);
+    // The TSO slots come back: more packets than there are slots all go out.
+    for (let i = 0; i < 10; i++) expect(k.run(() => k.exports.sendTso(p.length, 34, 16, 1460, 54)).value).toBe(1);
+    expect(d.sent.length).toBe(11);
+  });
+
+  it("joins a large packet spread over several receive buffers into one frame for the stack", async () => {
+    const { k, d } = await start(TAP);
+    const p = tcpPacket(40000);
+    const n = d.deliverMerged(p, 1);
+    expect(n).toBeGreaterThan(10);
+    expect(k.run(() => k.exports.poll()).value).toBe(1);
+    expect(k.exports.lastLen()).toBe(p.length);
+    expect(k.exports.lastFlags()).toBe(1);        // NEEDS_CSUM from a local sender: valid
+    const got = new Uint8Array(k.exports.memory.buffer, k.exports.gotBuf(), p.length);
+    expect(Buffer.from(got).equals(Buffer.from(p))).toBe(true);
+    expect(k.exports.rxMerged()).toBe(1n);
+    expect(k.exports.rxLarge()).toBe(1n);
+    // The buffers went back: the queue takes another such packet, and a small one after it.
+    d.deliverMerged(p, 0);
+    d.deliverMerged(tcpPacket(10), 0);
+    expect(k.run(() => k.exports.poll()).value).toBe(2);
+    expect(k.exports.lastLen()).toBe(64);
+  });
+
+  it("drops a packet whose num_buffers would exceed 64 KiB, with the buffers it claims", async () => {
+    const { k, d } = await start(TAP);
+    const p = tcpPacket(3000);
+    d.deliverMerged(p, 0, 100);                    // claims 100 buffers: refused as a whole
+    expect(k.run(() => k.exports.poll()).value).toBe(0);
+    expect(k.exports.rxErrors()).toBe(1n);
+    const small = tcpPacket(20);
+    d.deliverMerged(small, 0);
+    expect(k.run(() => k.exports.poll()).value).toBe(0);   // still inside the 100 it claimed
   });
 });

@@ -56,6 +56,9 @@ export class Interface extends FrameSink {
   /** The time of the current poll; receive() runs inside it. */
   now: i64 = 0;
   tx: StaticArray<u8> = new StaticArray<u8>(TX_BUF_LEN);
+  /** The headers of the packet being sent, reused (nothing allocated per packet). */
+  private txIp: Ipv4Repr = new Ipv4Repr();
+  private txEth: EthernetRepr = new EthernetRepr();
   private ident: u32 = 1;
   private icmpErrWindow: i64 = 0;
   private icmpErrCount: i32 = 0;
@@ -265,8 +268,22 @@ export class Interface extends FrameSink {
   @inline l4Ptr(): usize { return changetype<usize>(this.tx) + ETH_HEADER_LEN + IP_HEADER_LEN; }
   /** Largest L4 segment that leaves in one frame. */
   @inline l4Max(): i32 { return this.mtu - IP_HEADER_LEN; }
+  /** Largest TCP segment the device cuts into frames itself (TSO), 0 when it
+   *  does not: TCP may then hand sendIp() segments of up to this many bytes,
+   *  with tsoMss set to the payload per frame. */
+  tcpTsoMax(): i32 {
+    const m = this.device.tsoMax();
+    if (m <= 0 || !this.device.txChecksumOffload()) return 0;
+    const l4 = min(m, ETH_HEADER_LEN + 65535) - ETH_HEADER_LEN - IP_HEADER_LEN;
+    return l4 > this.l4Max() ? l4 : 0;
+  }
+  /** The payload bytes per frame for a TCP segment over the MTU (set by TCP
+   *  before each send: its connection's MSS). */
+  tsoMss: i32 = 0;
   /** Whether an L4 segment of this length may leave its checksum to the device. */
-  offloadFor(l4len: i32): bool { return this.device.txChecksumOffload() && l4len <= this.l4Max(); }
+  offloadFor(l4len: i32): bool {
+    return this.device.txChecksumOffload() && (l4len <= this.l4Max() || (this.tsoMss > 0 && l4len <= this.tcpTsoMax()));
+  }
 
   /** Sends the L4 segment at l4Ptr() (l4len bytes) to dst. src 0 means our
    *  address. csumField >= 0: the segment's checksum holds only the
@@ -281,7 +298,8 @@ export class Interface extends FrameSink {
       if (this.gateway == 0 || this.addr == 0) { this.counters.inc(Counter.DropIpNoRoute); return false; }
       nextHop = this.gateway;
     }
-    const ip = new Ipv4Repr();
+    const ip = this.txIp;
+    ip.tos = 0; ip.dontFrag = false; ip.moreFrags = false; ip.fragOffset = 0; ip.headerLen = IP_HEADER_LEN;
     ip.src = src != 0 ? src : this.addr;
     ip.dst = dst;
     ip.protocol = protocol;
@@ -291,6 +309,9 @@ export class Interface extends FrameSink {
     ip.payloadLen = l4len;
     const ipPtr = changetype<usize>(this.tx) + ETH_HEADER_LEN;
     if (IP_HEADER_LEN + l4len > this.mtu) {
+      if (protocol == IP_PROTO_TCP && csumField >= 0 && this.tsoMss > 0 && l4len <= this.tcpTsoMax()) {
+        return this.sendTso(ip, mac, nextHop, csumField);
+      }
       if (csumField >= 0) throw new Error("net: checksum offload asked for a packet that needs fragments");
       return this.sendFragments(ip, mac, nextHop);
     }
@@ -333,9 +354,39 @@ export class Interface extends FrameSink {
     return true;
   }
 
+  /** A TCP segment over the MTU to a device that segments it (TSO): one
+   *  packet of up to 64 KiB, cut by the device into frames of tsoMss payload
+   *  bytes. It is not queued behind ARP: an unresolved next hop (rare for a
+   *  connection that has been sending) drops it, TCP sends it again. */
+  private sendTso(ip: Ipv4Repr, mac: i64, nextHop: u32, csumField: i32): bool {
+    const ipPtr = changetype<usize>(this.tx) + ETH_HEADER_LEN;
+    if (mac < 0) mac = this.arp.lookup(nextHop, this.now);
+    if (mac < 0) {
+      this.counters.inc(Counter.DropArpUnresolved);
+      this.sendArp(ARP_REQUEST, this.addr, MAC_BROADCAST, nextHop, 0);
+      return false;
+    }
+    ip.emit(ipPtr);
+    this.counters.inc(Counter.IpOut);
+    const eth = this.txEth;
+    eth.dst = <u64>mac;
+    eth.src = this.mac;
+    eth.ethertype = ETHERTYPE_IPV4;
+    const f = changetype<usize>(this.tx);
+    eth.emit(f);
+    const l4 = ETH_HEADER_LEN + IP_HEADER_LEN;
+    const hdrLen = l4 + ((<i32>load<u8>(f + <usize>l4 + 12) >> 4) << 2);     // the TCP data offset
+    const len = ETH_HEADER_LEN + IP_HEADER_LEN + ip.payloadLen;
+    if (!this.device.transmitTso(f, len, l4, csumField, this.tsoMss, hdrLen)) { this.counters.inc(Counter.TxDeviceFull); return false; }
+    this.counters.inc(Counter.TxCsumOffload);
+    this.counters.inc(Counter.TxFrames);
+    this.counters.add(Counter.TxBytes, <u64>len);
+    return true;
+  }
+
   /** Puts the Ethernet header before the packet in tx and hands it to the device. */
   private transmitFrame(dstMac: u64, ipLen: i32, csumStart: i32, csumOffset: i32): bool {
-    const eth = new EthernetRepr();
+    const eth = this.txEth;
     eth.dst = dstMac;
     eth.src = this.mac;
     eth.ethertype = ETHERTYPE_IPV4;

@@ -614,7 +614,7 @@ export class TcpSocket {
       this.rcvNxt += <u32>len;
       this.mergeOoo();
       this.evReadable = true;
-      this.unackedSegs++;
+      this.unackedSegs += len > this.effMss ? 2 : 1;     // a large (GRO) segment is many
       // Delayed ACK: every second full segment at once, holes filled at once.
       if (hadHoles || this.unackedSegs >= 2) this.ackNow = true;
       else if (this.delackAt == 0) this.delackAt = now + DELACK_NS;
@@ -904,6 +904,10 @@ export class TcpSocket {
     const sending = s == TcpState.Established || s == TcpState.CloseWait || s == TcpState.FinWait1 ||
                     s == TcpState.Closing || s == TcpState.LastAck;
     let avail = 0;
+    // With TSO (tap with vnet_hdr) one segment of up to 64 KiB, in whole MSS,
+    // leaves at once and the device cuts it (kernel/net/iface sendTso).
+    const tso = this.layer.iface.tcpTsoMax() - 20;
+    const segMax = tso > this.effMss ? tso - tso % this.effMss : this.effMss;
     while (sending && tx != null) {
       const off = <i32>(this.sndNxt - this.txSeq);
       if (off > tx.len) break;                               // FIN already sent
@@ -912,7 +916,8 @@ export class TcpSocket {
       const wnd = this.sndWnd < this.cwnd ? this.sndWnd : this.cwnd;
       let room = wnd - flight;
       if (room < 0) room = 0;
-      const n = min32(min32(avail, room), this.effMss);
+      let n = min32(min32(avail, room), segMax);
+      if (n > this.effMss && n < avail) n -= n % this.effMss;     // TSO: whole segments, no runt behind them
       const fin = this.finQueued && this.sndNxt + <u32>n == this.finSeq;
       if (n == 0 && !fin) break;
       // Sender SWS avoidance (§3.8.6.2.1): no small segment while data is in flight.
@@ -969,6 +974,7 @@ export class TcpSocket {
       r.window = <u32>min32(wnd >> this.rcvShift, 65535);
     }
     r.payloadLen = len;
+    this.layer.iface.tsoMss = this.effMss;      // the frame size, should the segment be larger (TSO)
     this.layer.sendSegment(this, r, txOff);
     this.lastAdvRight = this.rcvNxt + (<u32>(r.window) << (syn ? 0 : <u32>this.rcvShift));
     if (flags & TCP_ACK) {

@@ -223,6 +223,8 @@ export function parseAll(ptr: usize, len: i32): i32 {
 // --------------------------------------------------------- test device
 
 class Frame {
+  /** Transmitted with TSO: the payload bytes per segment (0: a plain frame). */
+  gso: i32 = 0;
   constructor(public data: StaticArray<u8>, public flags: u32, public csumStart: i32, public csumOffset: i32) {}
 }
 
@@ -235,7 +237,15 @@ class TestDevice extends NetDevice {
   txOffload: bool = false;
   rxOffload: bool = false;
   txLimit: i32 = 100000;
+  tso: i32 = 0;
   mac(): StaticArray<u8> { return this.macBytes; }
+  tsoMax(): i32 { return this.tso; }
+  transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    if (this.tso == 0 || len > this.tso) return false;
+    if (!this.transmit(frame, len, csumStart, csumOffset)) return false;
+    this.txq[this.txq.length - 1].gso = mss;
+    return true;
+  }
   mtu(): i32 { return this.mtuValue; }
   linkUp(): bool { return true; }
   txChecksumOffload(): bool { return this.txOffload; }
@@ -281,6 +291,10 @@ export function newStack(seed: u32, macLo: u32, ip: u32, prefix: i32, gw: u32, d
 }
 export function setOffload(h: i32, tx: bool, rx: bool): void { devices[h].txOffload = tx; devices[h].rxOffload = rx; }
 export function setTxLimit(h: i32, n: i32): void { devices[h].txLimit = n; }
+/** The device segments TCP frames of up to max bytes (0: off). */
+export function setTso(h: i32, max: i32): void { devices[h].tso = max; }
+/** The gso size of the first frame waiting in h's transmit queue (0: a plain frame). */
+export function txGso(h: i32): i32 { return devices[h].txq[0].gso; }
 export function poll(h: i32, now: i64): i64 { return stacks[h].poll(now); }
 export function inject(h: i32, ptr: usize, len: i32, flags: u32): void {
   const d = new StaticArray<u8>(len);

@@ -20,7 +20,7 @@ export function deviceLines(): string {
   return out.join("\n");
 }
 
-const frame = new StaticArray<u8>(1514);
+const frame = new StaticArray<u8>(14 + 65535);
 export function frameBuf(): usize { return changetype<usize>(frame); }
 export function txOffload(): bool { return netDevice(0)!.txChecksumOffload(); }
 export function rxOffload(): bool { return netDevice(0)!.rxChecksumOffload(); }
@@ -28,12 +28,23 @@ export function send(len: i32, csumStart: i32, csumOffset: i32): bool {
   return netDevice(0)!.transmit(frameBuf(), len, csumStart, csumOffset);
 }
 
+export function tsoMax(): i32 { return netDevice(0)!.tsoMax(); }
+export function sendTso(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+  return netDevice(0)!.transmitTso(frameBuf(), len, csumStart, csumOffset, mss, hdrLen);
+}
+
+/** The last frame received, copied (it is valid only inside receive()). */
+const got = new StaticArray<u8>(14 + 65535);
 class Recorder extends FrameSink {
   frames: i32 = 0;
   flags: u32 = 0;
   len: i32 = 0;
-  receive(f: usize, len: i32, flags: u32): void { this.frames++; this.flags = flags; this.len = len; }
+  receive(f: usize, len: i32, flags: u32): void {
+    this.frames++; this.flags = flags; this.len = len;
+    memory.copy(changetype<usize>(got), f, <usize>min(len, got.length));
+  }
 }
+export function gotBuf(): usize { return changetype<usize>(got); }
 const rec = new Recorder();
 export function poll(): i32 { return netDevice(0)!.poll(rec, 64); }
 export function lastFlags(): u32 { return rec.flags; }
@@ -46,4 +57,8 @@ function dev(): VirtioNet {
 }
 export function txOffloaded(): u64 { return dev().txCsumOffloaded; }
 export function rxCsumValid(): u64 { return dev().rxCsumValid; }
+export function txTso(): u64 { return dev().txTsoPackets; }
+export function rxMerged(): u64 { return dev().rxMerged; }
+export function rxLarge(): u64 { return dev().rxLarge; }
+export function rxErrors(): u64 { return dev().stats.rxErrors; }
 export { abortHandler };
