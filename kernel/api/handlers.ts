@@ -8,7 +8,7 @@ import { JsonWriter, jsonString, JSON_STRING, JSON_NUMBER, JSON_BOOL } from "../
 import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../config/store";
 import { dmesg } from "../console";
 import { ApiState, validHostname } from "./state";
-import { MetricsWriter, METRICS_CONTENT_TYPE } from "./metrics";
+import { MetricsWriter, METRICS_CONTENT_TYPE, writeHttpServers } from "./metrics";
 import { isValidUtf8 } from "../json";
 import { InterfaceEntry, MemorySource } from "./providers";
 import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS, forcedCollectionCount } from "../fault";
@@ -358,6 +358,7 @@ export function metricsText(api: ApiState, nowNs: u64): string {
   w.sample("skiff_http_body_budget_bytes", ["state", "peak"], <f64>bb.peak);
   w.family("skiff_http_body_budget_refused_total", "counter", "Requests answered 503 because their content did not fit in the body budget.");
   w.sampleU64("skiff_http_body_budget_refused_total", [], bb.refused);
+  writeHttpServers(w);
   w.family("skiff_config_keys", "gauge", "Keys in the runtime configuration.");
   w.sample("skiff_config_keys", [], <f64>api.config.size);
   for (let i = 0; i < api.extraMetrics.length; i++) api.extraMetrics[i].write(w);

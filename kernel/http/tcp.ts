@@ -5,7 +5,7 @@
 // timeouts need a periodic poll(nowNs) from the owner (e.g. a 1 s timer).
 import { TcpLayer, TcpListener, TcpListenHandler, TcpSocket, TcpHandler } from "../net/socket";
 import { ByteBuf } from "./buf";
-import { HttpServer, HttpConnection } from "./server";
+import { HttpServer, HttpConnection, HttpTransport } from "./server";
 
 const READ_CHUNK: i32 = 4096;
 /** TCP keepalive on server connections: a client that vanished (no FIN, no
@@ -14,6 +14,17 @@ const READ_CHUNK: i32 = 4096;
 const KEEPALIVE_IDLE_NS: i64 = 60_000_000_000;
 const KEEPALIVE_INTERVAL_NS: i64 = 10_000_000_000;
 const KEEPALIVE_PROBES: i32 = 6;
+
+/** Drops a socket whose connection the server evicted. */
+class TcpTransport extends HttpTransport {
+  constructor(public h: HttpTcpConnection) { super(); }
+  drop(c: HttpConnection, abortive: bool): void {
+    const h = this.h;
+    if (h.done) return;
+    if (abortive) h.sock.abort(); else h.sock.close();
+    h.finish();
+  }
+}
 
 class HttpTcpConnection extends TcpHandler {
   /** Bytes read from the socket that the connection did not take yet. */
@@ -73,11 +84,13 @@ export class HttpTcpService extends TcpListenHandler {
   listen(tcp: TcpLayer, port: u32): bool {
     const l = tcp.listen(port, this);
     this.listener = l;
+    if (l !== null) this.server.registerListening(<i32>port);
     return l !== null;
   }
 
   accepted(l: TcpListener, s: TcpSocket): void {
-    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now));
+    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now, s.remoteAddr));
+    h.conn.transport = new TcpTransport(h);
     s.handler = h;
     s.setKeepAlive(KEEPALIVE_IDLE_NS, KEEPALIVE_INTERVAL_NS, KEEPALIVE_PROBES);
     this.live.push(h);
