@@ -22,8 +22,8 @@
 //   QEMU's user networking every client is the same address);
 // - a full table evicts the least useful connection for a newcomer instead
 //   of answering it 503: an idle kept-alive one first (the longest idle),
-//   then one still in its header section (or silent since it opened) that
-//   has been open longest. Connections reading a body, running a handler or
+//   then the one open longest of those with part of a header section in,
+//   then one silent since it opened (past a grace of a second). Connections reading a body, running a handler or
 //   sending a response are never evicted; when only those remain the
 //   newcomer gets 503.
 // An evicted connection's buffers and body charge are given back at once and
@@ -207,12 +207,16 @@ export class HttpServer {
   }
 
   /** The least useful connection (of peer's, or of anyone's when peer is 0):
-   *  the longest-idle kept-alive one; else the one in its header section (or
-   *  silent since it opened, past limits.evictGraceNs) open longest; else
+   *  the longest-idle kept-alive one; else the one open longest of those
+   *  with part of a header section in; else the one open longest of those
+   *  silent since they opened, once past limits.evictGraceNs (a real client
+   *  sends its request right after connecting: the grace keeps a burst of
+   *  them from evicting each other before their requests arrive); else
    *  null. Only connections with a transport can be evicted. */
   private victim(peer: u32, nowNs: u64): HttpConnection | null {
     let idle: HttpConnection | null = null;
-    let slow: HttpConnection | null = null;
+    let partial: HttpConnection | null = null;
+    let silent: HttpConnection | null = null;
     const grace = this.limits.evictGraceNs;
     const t = this.table;
     for (let i = 0; i < t.length; i++) {
@@ -220,11 +224,15 @@ export class HttpServer {
       if (c.transport === null || (peer != 0 && c.peer != peer)) continue;
       if (c.idleBetweenRequests) {
         if (idle === null || c.lastActivity < idle.lastActivity) idle = c;
-      } else if (idle === null && c.inHeaders && nowNs >= c.openedNs + grace) {
-        if (slow === null || c.openedNs < slow.openedNs) slow = c;
+      } else if (c.inHeaders) {
+        if (c.silent) {
+          if (nowNs >= c.openedNs + grace && (silent === null || c.openedNs < silent.openedNs)) silent = c;
+        } else if (partial === null || c.openedNs < partial.openedNs) {
+          partial = c;
+        }
       }
     }
-    return idle !== null ? idle : slow;
+    return idle !== null ? idle : partial !== null ? partial : silent;
   }
 
   dateHeader(nowNs: u64): string | null {
@@ -295,6 +303,9 @@ export class HttpConnection {
     return !this.closing && this.requests > 0 && !this.parser.started && this.input.length == 0 &&
       this.output.length == 0 && this.source === null;
   }
+
+  /** Nothing received since it opened. */
+  get silent(): bool { return this.requests == 0 && !this.parser.started && this.input.length == 0; }
 
   /** Still in a request's header section, or silent since it opened. */
   get inHeaders(): bool {

@@ -459,6 +459,22 @@ describe("slow clients and the connection table", () => {
     expect(k.exports.budgetUsed()).toBe(0n);
   });
 
+  it("a connection part-way through its headers may go at once; a silent one only after the grace", () => {
+    setup({ maxConn: 2 });
+    k.exports.setPerPeer(2);
+    const quiet = k.exports.openFrom(0n, A);
+    const talk = k.exports.openFrom(0n, A);
+    partial(talk, 0n);
+    k.exports.openFrom(100_000_000n, A);                       // 0.1 s later
+    expect(drops()).toBe(`${talk}:reset;`);
+    const r = k.exports.openFrom(200_000_000n, A);
+    expect(drops()).toBe("");                                  // only silent ones left, all younger than 1 s
+    expect(responses(take(r)).map((x) => x.status)).toEqual([503]);
+    expect(k.exports.stat(s("peerRejected"))).toBe(1n);
+    k.exports.openFrom(SEC, A);
+    expect(drops()).toBe(`${quiet}:reset;`);
+  });
+
   it("shortens the idle and header timeouts while the table is more than 75% full", () => {
     setup({ maxConn: 4 });
     k.exports.setPerPeer(4);
