@@ -351,6 +351,15 @@ export function metricsText(api: ApiState, nowNs: u64): string {
   api.metrics.write(w);
   w.family("skiff_api_auth_failures_total", "counter", "State-changing requests refused (bad or missing token, read-only).");
   w.sampleU64("skiff_api_auth_failures_total", [], api.auth.failures);
+  const th = api.auth.throttle;
+  if (th !== null) {
+    w.family("skiff_api_auth_throttled_total", "counter", "Requests answered 429: their peer was blocked after repeated wrong credentials.");
+    w.sampleU64("skiff_api_auth_throttled_total", [], th.throttled);
+    w.family("skiff_api_auth_blocks_total", "counter", "Blocks of a peer begun after repeated wrong credentials (each longer than the last).");
+    w.sampleU64("skiff_api_auth_blocks_total", [], th.blocks);
+    w.family("skiff_api_auth_blocked_peers", "gauge", "Peers blocked now.");
+    w.sample("skiff_api_auth_blocked_peers", [], <f64>th.blockedPeers(nowNs));
+  }
   const bb = bodyBudget();
   w.family("skiff_http_body_budget_bytes", "gauge", "Request content all HTTP servers may buffer at once (limit), hold now (used), and the most held (peak).");
   w.sample("skiff_http_body_budget_bytes", ["state", "limit"], <f64>bb.limit);

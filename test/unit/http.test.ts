@@ -13,7 +13,7 @@ type E = {
   active(): number; bumps(): number; failures(): bigint; getCompletions(): number; getRefusals(): number; stat(n: number): bigint;
   date(t: bigint): number; parseOnly(buf: number, step: number): number;
   openFrom(now: bigint, peer: number): number; setPerPeer(n: number): void; getDrops(): number; budgetUsed(): bigint;
-  peerConnections(peer: number): number;
+  peerConnections(peer: number): number; setThrottleCapacity(n: number): void; throttleStat(name: number): bigint;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -507,6 +507,74 @@ describe("slow clients and the connection table", () => {
     expect(responses(take(c)).map((r) => r.status)).toEqual([408]);
     expect(k.exports.stat(s("headerTimeouts"))).toBe(1n);
     expect(k.exports.stat(s("pressureTimeouts"))).toBe(0n);
+  });
+});
+
+describe("repeated wrong credentials from one peer are slowed down (virtual clock)", () => {
+  const A = 0x0a000202, B = 0x0a000203;
+  const bump = (auth: string | null) =>
+    `POST /bump HTTP/1.1\r\nHost: t\r\n${auth === null ? "" : `Authorization: ${auth}\r\n`}Content-Length: 0\r\n\r\n`;
+  const WRONG = "Bearer wrong-token", RIGHT = "Bearer s3cret-token";
+  const ts = (n: string) => k.exports.throttleStat(s(n));
+
+  it("10 wrong tokens within a minute block the peer: 429 with Retry-After, for 1 s, then 2 s, 4 s ...", () => {
+    setup({ maxConn: 64 });
+    const a = k.exports.openFrom(0n, A), b = k.exports.openFrom(0n, B);
+    // No credentials at all is the ordinary challenge: not counted.
+    for (let i = 0; i < 20; i++) expect(one(a, bump(null), 1n * SEC).status).toBe(401);
+    for (let i = 0; i < 10; i++) expect(one(a, bump(WRONG), 2n * SEC).status).toBe(401);
+    let r = one(a, bump(WRONG), 2n * SEC);
+    expect(r.status).toBe(429);
+    expect(r.headers.get("retry-after")).toBe("1");
+    expect(one(a, bump(RIGHT), 2n * SEC + SEC / 2n).status).toBe(429);   // not even looked at
+    expect(one(a, GET("/hello"), 2n * SEC).status).toBe(200);              // routes without the token are open
+    expect(one(b, bump(RIGHT), 2n * SEC).status).toBe(200);                // another peer is not affected
+    expect(k.exports.bumps()).toBe(1);
+    // The block is over; the next wrong token blocks again, twice as long.
+    expect(one(a, bump(WRONG), 3n * SEC).status).toBe(401);
+    r = one(a, bump(null), 3n * SEC);
+    expect([r.status, r.headers.get("retry-after")]).toEqual([429, "2"]);
+    expect(one(a, bump(WRONG), 5n * SEC).status).toBe(401);
+    r = one(a, bump(WRONG), 5n * SEC);
+    expect([r.status, r.headers.get("retry-after")]).toEqual([429, "4"]);
+    expect(one(a, bump(WRONG), 9n * SEC).status).toBe(401);
+    expect(one(a, bump(WRONG), 9n * SEC).headers.get("retry-after")).toBe("8");
+    expect(ts("blocks")).toBe(4n);
+    expect(ts("throttled")).toBe(5n);
+    // After the block and a quiet minute the peer starts afresh: 10 more tries.
+    for (let i = 0; i < 10; i++) expect(one(a, bump(WRONG), 90n * SEC).status).toBe(401);
+    expect(one(a, bump(WRONG), 90n * SEC).status).toBe(429);
+    // The right token, once the block is over, forgets the peer.
+    expect(one(a, bump(RIGHT), 92n * SEC).status).toBe(200);
+    expect(ts("size")).toBe(0n);
+    expect(one(a, bump(WRONG), 92n * SEC).status).toBe(401);
+    expect(one(a, bump(WRONG), 92n * SEC).status).toBe(401);
+    expect(k.exports.failures()).toBeGreaterThan(0n);
+  });
+
+  it("failures spread over more than a window never block; peer 0 (unknown) is never throttled", () => {
+    setup({ maxConn: 64 });
+    const a = k.exports.openFrom(0n, A);
+    for (let i = 0; i < 30; i++) expect(one(a, bump(WRONG), BigInt(i) * 7n * SEC).status).toBe(401);
+    const z = k.exports.open(0n);
+    for (let i = 0; i < 30; i++) expect(one(z, bump(WRONG), 1n * SEC).status).toBe(401);
+    expect(ts("blocks")).toBe(0n);
+  });
+
+  it("the table of peers is bounded: many addresses push out the least recently seen, not a blocked peer", () => {
+    setup({ maxConn: 512 });
+    k.exports.setThrottleCapacity(8);
+    const a = k.exports.openFrom(0n, A);
+    for (let i = 0; i < 10; i++) one(a, bump(WRONG), 1n * SEC);
+    expect(one(a, bump(WRONG), 1n * SEC).status).toBe(429);
+    for (let p = 0; p < 200; p++) {
+      const c = k.exports.openFrom(1n * SEC, 0x0b000000 + p);
+      expect(one(c, bump(WRONG), 1n * SEC).status).toBe(401);
+      k.exports.close(c);
+    }
+    expect(ts("size")).toBe(8n);
+    expect(ts("dropped")).toBe(193n);
+    expect(one(a, bump(WRONG), 1n * SEC).status).toBe(429);           // still blocked
   });
 });
 

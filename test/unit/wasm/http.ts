@@ -3,7 +3,7 @@
 import { abortHandler } from "../../../kernel/panic";
 import {
   HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
-  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget,
+  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
 } from "../../../kernel/http";
 import { JsonWriter } from "../../../kernel/json";
 
@@ -128,6 +128,15 @@ export function openFrom(nowNs: u64, peer: u32): i32 {
   return conns.length - 1;
 }
 export function setPerPeer(n: i32): void { server!.maxPerPeer = n; }
+export function setThrottleCapacity(n: i32): void { auth!.throttle = new AuthThrottle(n); }
+export function throttleStat(name: string): i64 {
+  const t = auth!.throttle!;
+  if (name == "throttled") return <i64>t.throttled;
+  if (name == "blocks") return <i64>t.blocks;
+  if (name == "dropped") return <i64>t.dropped;
+  if (name == "size") return t.size;
+  return -1;
+}
 export function getDrops(): string { const d = drops; drops = ""; return d; }
 export function budgetUsed(): i64 { return bodyBudget().used; }
 export function peerConnections(peer: u32): i32 { return server!.peerConnections(peer); }
