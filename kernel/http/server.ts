@@ -143,7 +143,7 @@ export class HttpServer {
     const st = this.stats;
     st.connectionsOpened++;
     if (peer != 0 && this.peerConnections(peer) >= this.peerLimit()) {
-      const v = this.victim(peer, nowNs);
+      const v = this.victim(peer, nowNs, peer);
       if (v === null) {
         st.connectionsRejected++;
         st.peerRejected++;
@@ -154,7 +154,7 @@ export class HttpServer {
       v.evict();
     }
     if (this.active >= this.maxConnections) {
-      const v = this.victim(0, nowNs);
+      const v = this.victim(0, nowNs, peer);
       if (v === null) {
         st.connectionsRejected++;
         c.reject(nowNs);
@@ -211,13 +211,16 @@ export class HttpServer {
    *  with part of a header section in; else the one open longest of those
    *  silent since they opened, once past limits.evictGraceNs (a real client
    *  sends its request right after connecting: the grace keeps a burst of
-   *  them from evicting each other before their requests arrive); else
+   *  them from evicting each other before their requests arrive — but not
+   *  from a newcomer whose address, `from`, holds fewer connections than
+   *  theirs: a client does not wait on another address's burst); else
    *  null. Only connections with a transport can be evicted. */
-  private victim(peer: u32, nowNs: u64): HttpConnection | null {
+  private victim(peer: u32, nowNs: u64, from: u32): HttpConnection | null {
     let idle: HttpConnection | null = null;
     let partial: HttpConnection | null = null;
     let silent: HttpConnection | null = null;
     const grace = this.limits.evictGraceNs;
+    const have = this.peerConnections(from);
     const t = this.table;
     for (let i = 0; i < t.length; i++) {
       const c = unchecked(t[i]);
@@ -226,7 +229,8 @@ export class HttpServer {
         if (idle === null || c.lastActivity < idle.lastActivity) idle = c;
       } else if (c.inHeaders) {
         if (c.silent) {
-          if (nowNs >= c.openedNs + grace && (silent === null || c.openedNs < silent.openedNs)) silent = c;
+          const fair = from != 0 && c.peer != from && this.peerConnections(c.peer) > have + 1;
+          if ((fair || nowNs >= c.openedNs + grace) && (silent === null || c.openedNs < silent.openedNs)) silent = c;
         } else if (partial === null || c.openedNs < partial.openedNs) {
           partial = c;
         }

@@ -169,7 +169,7 @@ describe("slow clients cannot lock others out (httpd, q35, TCG, 64 MiB)", () => 
   }, (SECS + 1000) * 1000);
 
   const canTap = process.getuid?.() === 0 && existsSync("/dev/net/tun");
-  const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: "utf8", timeout: 60_000 });
+  const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
 
   it.skipIf(!canTap)(`tap in a network namespace: ${SLOW} + ${SLOW} slow connections from three addresses, the client from a fourth`, async () => {
     const tag = `slow${process.pid % 100000}`;

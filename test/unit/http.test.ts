@@ -475,6 +475,22 @@ describe("slow clients and the connection table", () => {
     expect(drops()).toBe(`${quiet}:reset;`);
   });
 
+  it("a newcomer from an address with fewer connections may evict another address's silent ones at once", () => {
+    setup({ maxConn: 4 });
+    k.exports.setPerPeer(4);
+    const b = [0, 1, 2].map(() => k.exports.openFrom(0n, B));   // silent, younger than the grace
+    const a = k.exports.openFrom(0n, A);
+    const r = k.exports.openFrom(100_000_000n, A);                 // A holds 1, B 3: B's oldest goes
+    expect(drops()).toBe(`${b[0]}:reset;`);
+    expect(one(r, GET("/hello"), 100_000_000n).status).toBe(200);
+    k.exports.close(r);
+    k.exports.openFrom(200_000_000n, B);                           // a free slot
+    const r3 = k.exports.openFrom(300_000_000n, B);               // B holds 3, A 1: the grace holds for both
+    expect(drops()).toBe("");
+    expect(responses(take(r3)).map((x) => x.status)).toEqual([503]);
+    void a;
+  });
+
   it("shortens the idle and header timeouts while the table is more than 75% full", () => {
     setup({ maxConn: 4 });
     k.exports.setPerPeer(4);
