@@ -8,7 +8,7 @@ import { JsonWriter, jsonString, JSON_STRING, JSON_NUMBER, JSON_BOOL } from "../
 import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../config/store";
 import { dmesg } from "../console";
 import { ApiState, validHostname } from "./state";
-import { MetricsWriter, METRICS_CONTENT_TYPE } from "./metrics";
+import { MetricsWriter, METRICS_CONTENT_TYPE, writeHttpServers } from "./metrics";
 import { isValidUtf8 } from "../json";
 import { InterfaceEntry, MemorySource } from "./providers";
 import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS, forcedCollectionCount } from "../fault";
@@ -354,6 +354,15 @@ export function metricsText(api: ApiState, nowNs: u64): string {
   api.metrics.write(w);
   w.family("skiff_api_auth_failures_total", "counter", "State-changing requests refused (bad or missing token, read-only).");
   w.sampleU64("skiff_api_auth_failures_total", [], api.auth.failures);
+  const th = api.auth.throttle;
+  if (th !== null) {
+    w.family("skiff_api_auth_throttled_total", "counter", "Requests answered 429: their peer was blocked after repeated wrong credentials.");
+    w.sampleU64("skiff_api_auth_throttled_total", [], th.throttled);
+    w.family("skiff_api_auth_blocks_total", "counter", "Blocks of a peer begun after repeated wrong credentials (each longer than the last).");
+    w.sampleU64("skiff_api_auth_blocks_total", [], th.blocks);
+    w.family("skiff_api_auth_blocked_peers", "gauge", "Peers blocked now.");
+    w.sample("skiff_api_auth_blocked_peers", [], <f64>th.blockedPeers(nowNs));
+  }
   const bb = bodyBudget();
   w.family("skiff_http_body_budget_bytes", "gauge", "Request content all HTTP servers may buffer at once (limit), hold now (used), and the most held (peak).");
   w.sample("skiff_http_body_budget_bytes", ["state", "limit"], <f64>bb.limit);
@@ -361,6 +370,7 @@ export function metricsText(api: ApiState, nowNs: u64): string {
   w.sample("skiff_http_body_budget_bytes", ["state", "peak"], <f64>bb.peak);
   w.family("skiff_http_body_budget_refused_total", "counter", "Requests answered 503 because their content did not fit in the body budget.");
   w.sampleU64("skiff_http_body_budget_refused_total", [], bb.refused);
+  writeHttpServers(w);
   w.family("skiff_config_keys", "gauge", "Keys in the runtime configuration.");
   w.sample("skiff_config_keys", [], <f64>api.config.size);
   for (let i = 0; i < api.extraMetrics.length; i++) api.extraMetrics[i].write(w);

@@ -3,7 +3,7 @@
 // escaped (\\, \", \n), counters ending in _total, histograms as cumulative
 // _bucket{le=...} with _sum and _count. Plus the endpoint's own request
 // metrics, collected as an HttpObserver.
-import { HttpObserver } from "../http";
+import { HttpObserver, listeningServers } from "../http";
 
 // @ts-ignore: decorator
 @lazy
@@ -157,4 +157,58 @@ export class RequestMetrics extends HttpObserver {
 
 function knownMethod(m: string): bool {
   return m == "GET" || m == "HEAD" || m == "POST" || m == "PUT" || m == "DELETE" || m == "OPTIONS" || m == "PATCH";
+}
+
+/** Connection management of every HTTP server listening on TCP (the apps'
+ *  and this endpoint's), labelled by port: the table, evictions, refusals
+ *  and timeouts (kernel/http/server.ts). */
+export function writeHttpServers(w: MetricsWriter): void {
+  const all = listeningServers();
+  w.family("skiff_http_connections", "gauge", "Connections open (state=open), the table's size (limit), the per-peer cap (peer_limit) and the most open at once (peak).");
+  for (let i = 0; i < all.length; i++) {
+    const s = unchecked(all[i]);
+    const p = s.port.toString();
+    w.sample("skiff_http_connections", ["port", p, "state", "open"], <f64>s.active);
+    w.sample("skiff_http_connections", ["port", p, "state", "limit"], <f64>s.maxConnections);
+    w.sample("skiff_http_connections", ["port", p, "state", "peer_limit"], <f64>s.peerLimit());
+    w.sample("skiff_http_connections", ["port", p, "state", "peak"], <f64>s.stats.peakActive);
+  }
+  w.family("skiff_http_connections_opened_total", "counter", "Connections accepted.");
+  for (let i = 0; i < all.length; i++) {
+    const s = unchecked(all[i]);
+    w.sampleU64("skiff_http_connections_opened_total", ["port", s.port.toString()], s.stats.connectionsOpened);
+  }
+  w.family("skiff_http_connections_evicted_total", "counter",
+    "Connections ended to make room for a newcomer: because the table was full or the peer at its cap (cause), an idle kept-alive one or one still in its header section (victim).");
+  for (let i = 0; i < all.length; i++) {
+    const s = unchecked(all[i]);
+    const p = s.port.toString();
+    const st = s.stats;
+    w.sampleU64("skiff_http_connections_evicted_total", ["port", p, "cause", "table_full", "victim", "idle"], st.evictedFullIdle);
+    w.sampleU64("skiff_http_connections_evicted_total", ["port", p, "cause", "table_full", "victim", "headers"], st.evictedFullHeaders);
+    w.sampleU64("skiff_http_connections_evicted_total", ["port", p, "cause", "peer_cap", "victim", "idle"], st.evictedPeerIdle);
+    w.sampleU64("skiff_http_connections_evicted_total", ["port", p, "cause", "peer_cap", "victim", "headers"], st.evictedPeerHeaders);
+  }
+  w.family("skiff_http_connections_refused_total", "counter", "Newcomers answered 503 because nothing could be evicted (cause: table_full or peer_cap).");
+  for (let i = 0; i < all.length; i++) {
+    const s = unchecked(all[i]);
+    const p = s.port.toString();
+    const st = s.stats;
+    w.sampleU64("skiff_http_connections_refused_total", ["port", p, "cause", "table_full"], st.connectionsRejected - st.peerRejected);
+    w.sampleU64("skiff_http_connections_refused_total", ["port", p, "cause", "peer_cap"], st.peerRejected);
+  }
+  w.family("skiff_http_timeouts_total", "counter", "Connections closed by a timeout: idle, header section, whole request.");
+  for (let i = 0; i < all.length; i++) {
+    const s = unchecked(all[i]);
+    const p = s.port.toString();
+    const st = s.stats;
+    w.sampleU64("skiff_http_timeouts_total", ["port", p, "kind", "idle"], st.idleTimeouts);
+    w.sampleU64("skiff_http_timeouts_total", ["port", p, "kind", "header"], st.headerTimeouts);
+    w.sampleU64("skiff_http_timeouts_total", ["port", p, "kind", "request"], st.requestTimeouts);
+  }
+  w.family("skiff_http_pressure_timeouts_total", "counter", "Of those, the ones that fired only because the table was under pressure (shortened idle and header timeouts).");
+  for (let i = 0; i < all.length; i++) {
+    const s = unchecked(all[i]);
+    w.sampleU64("skiff_http_pressure_timeouts_total", ["port", s.port.toString()], s.stats.pressureTimeouts);
+  }
 }

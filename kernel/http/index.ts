@@ -7,8 +7,8 @@ export { Response, Handler, BodySource, serializeResponse, errorJson, MIME_JSON,
 export { RequestParser, isToken } from "./parser";
 export { HttpLimits } from "./limits";
 export { Router, Route, splitPath, HandlerFn, FnHandler, toHandler } from "./router";
-export { BearerAuth, AuthObserver, isStateChanging, constantTimeEquals } from "./auth";
-export { HttpServer, HttpConnection, HttpObserver, HttpServerStats } from "./server";
+export { BearerAuth, AuthThrottle, AuthObserver, isStateChanging, constantTimeEquals } from "./auth";
+export { HttpServer, HttpConnection, HttpObserver, HttpServerStats, HttpTransport, listeningServers } from "./server";
 export { BodyBudget, bodyBudget } from "./budget";
 export { WallClock, FixedOffsetClock, httpDate, isoDate, CivilTime } from "./clock";
 export * from "./status";

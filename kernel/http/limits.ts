@@ -22,9 +22,23 @@ export class HttpLimits {
   /** A connection with no traffic for this long is closed: silently between
    *  requests, with 408 when a request was under way. */
   idleTimeoutNs: u64 = 30_000_000_000;
+  /** From a request's first byte to the end of its header section: a client
+   *  that trickles a header line every few seconds (slowloris) gets 408
+   *  after this, however fresh it keeps the idle timer (Node's headersTimeout,
+   *  nginx's client_header_timeout). */
+  headerTimeoutNs: u64 = 30_000_000_000;
   /** From a request's first byte to its last: a slow sender that keeps the
    *  idle timer fresh still gets 408 after this. */
   requestTimeoutNs: u64 = 60_000_000_000;
+  /** Under pressure (the connection table more than pressurePercent full)
+   *  the idle and header timeouts shrink to these. */
+  pressurePercent: i32 = 75;
+  pressureIdleTimeoutNs: u64 = 5_000_000_000;
+  pressureHeaderTimeoutNs: u64 = 5_000_000_000;
+  /** A connection still in its header section (or silent since it opened)
+   *  may be evicted for a newcomer once it is this old; younger ones are
+   *  spared, so a burst of real clients does not knock itself out. */
+  evictGraceNs: u64 = 1_000_000_000;
   /** Unparsed input held per connection; feed() accepts no more (TCP's window
    *  then pushes back on the client). */
   maxPendingInput: i32 = 65536;

@@ -27,6 +27,8 @@ export class Request {
   expectContinue: bool = false;
   /** Monotonic time the request completed, as passed to the server. */
   nowNs: u64 = 0;
+  /** The client's IPv4 address as the transport knows it; 0 when unknown. */
+  peer: u32 = 0;
   /** The bearer token was checked and accepted (Router.admit), so routing
    *  need not check it again. */
   authorized: bool = false;

@@ -10,6 +10,24 @@
 // response is complete before the next request is parsed. When too much
 // output is waiting, parsing pauses (the input stays buffered and feed()
 // accepts less), which pushes back on a client that never reads.
+//
+// The connection table (maxConnections) is defended against slow clients
+// (slowloris) the way nginx and Node's http server are, plus eviction:
+// - a header timeout (headerTimeoutNs) besides the idle and request ones;
+// - under pressure (the table more than pressurePercent full) the idle and
+//   header timeouts shrink (pressureIdleTimeoutNs, pressureHeaderTimeoutNs);
+// - a per-peer cap (maxPerPeer): a peer (source address) at its cap that
+//   opens another connection loses its own least useful one, so one address
+//   cannot hold the table, yet its new connections still get in (behind
+//   QEMU's user networking every client is the same address);
+// - a full table evicts the least useful connection for a newcomer instead
+//   of answering it 503: an idle kept-alive one first (the longest idle),
+//   then the one open longest of those with part of a header section in,
+//   then one silent since it opened (past a grace of a second). Connections reading a body, running a handler or
+//   sending a response are never evicted; when only those remain the
+//   newcomer gets 503.
+// An evicted connection's buffers and body charge are given back at once and
+// its transport (HttpTransport) drops the socket.
 import { ByteBuf } from "./buf";
 import { Request } from "./request";
 import { Response, Handler, BodySource, serializeResponse, errorJson, MIME_JSON } from "./response";
@@ -34,9 +52,35 @@ export abstract class HttpObserver {
   abstract completed(method: string, route: string, status: i32, durationNs: u64, requestBytes: i32, responseBytes: i32): void;
 }
 
+/** What carries a connection's bytes (a TCP socket): told when the server
+ *  ends the connection on its own to make room (eviction). */
+export abstract class HttpTransport {
+  /** Drop the connection now: abortive (RST, a client caught mid-header)
+   *  or a normal close (an idle kept-alive client). The connection is
+   *  already closed on the server's side. */
+  abstract drop(c: HttpConnection, abortive: bool): void;
+}
+
 export class HttpServerStats {
   connectionsOpened: u64 = 0;
+  /** Newcomers answered 503 (no connection could make room). */
   connectionsRejected: u64 = 0;
+  /** Of those, refused because their peer was at its cap with nothing evictable. */
+  peerRejected: u64 = 0;
+  /** Connections evicted for a newcomer: table full / peer at its cap,
+   *  an idle kept-alive one / one still in its header section. */
+  evictedFullIdle: u64 = 0;
+  evictedFullHeaders: u64 = 0;
+  evictedPeerIdle: u64 = 0;
+  evictedPeerHeaders: u64 = 0;
+  /** Timeouts by kind (timeouts is their sum). */
+  idleTimeouts: u64 = 0;
+  headerTimeouts: u64 = 0;
+  requestTimeouts: u64 = 0;
+  /** Timeouts that fired only because the table was under pressure. */
+  pressureTimeouts: u64 = 0;
+  /** Most connections open at once. */
+  peakActive: i32 = 0;
   requests: u64 = 0;
   parseErrors: u64 = 0;
   timeouts: u64 = 0;
@@ -50,6 +94,12 @@ export class HttpServerStats {
   handlerFaults: u64 = 0;
 }
 
+/** Every server a transport listens with (for /metrics). */
+const listening = new Array<HttpServer>();
+
+/** The servers registered with registerListening, in order. */
+export function listeningServers(): HttpServer[] { return listening; }
+
 export class HttpServer {
   limits: HttpLimits = new HttpLimits();
   clock: WallClock | null = null;
@@ -59,8 +109,13 @@ export class HttpServer {
    *  one feed would otherwise measure 0, the handler's own time uncounted.
    *  null: the nowNs of the last call. */
   monotonicNs: (() => u64) | null = null;
-  /** Open connections beyond this are answered 503 and closed. */
+  /** The connection table's size: a newcomer beyond it takes the place of
+   *  the least useful connection, or gets 503 when none may go. */
   maxConnections: i32 = 16;
+  /** Connections one peer may hold; 0: half of maxConnections (at least 1). */
+  maxPerPeer: i32 = 0;
+  /** The TCP port it listens on (a label in /metrics); 0 when not on TCP. */
+  port: i32 = 0;
   /** Handlers are app code: their heap growth stops short of the reserve the
    *  kernel keeps (kernel/fault.ts). The management endpoint clears it. */
   appCode: bool = true;
@@ -69,21 +124,124 @@ export class HttpServer {
   active: i32 = 0;
   stats: HttpServerStats = new HttpServerStats();
 
+  /** The counted connections (each knows its index, `slot`). */
+  private table: HttpConnection[] = [];
+  /** Counted connections per peer address (peers other than 0). */
+  private perPeer: Map<u32, i32> = new Map();
+
   constructor(public handler: Handler) {}
 
-  /** A new connection at nowNs. Over maxConnections it comes back already
-   *  holding a 503 and set to close; the adapter treats it like any other. */
-  open(nowNs: u64): HttpConnection {
+  /** Lists this server in listeningServers() once (transports call it). */
+  registerListening(port: i32): void {
+    this.port = port;
+    if (!listening.includes(this)) listening.push(this);
+  }
+
+  /** A new connection from peer (an IPv4 address; 0: unknown, never capped)
+   *  at nowNs. When its peer is at its cap or the table is full, the least
+   *  useful connection makes room (evicted); when none may go, the newcomer
+   *  comes back already holding a 503 and set to close, and the adapter
+   *  treats it like any other. */
+  open(nowNs: u64, peer: u32 = 0): HttpConnection {
     const c = new HttpConnection(this, nowNs);
-    this.stats.connectionsOpened++;
-    if (this.active >= this.maxConnections) {
-      this.stats.connectionsRejected++;
-      c.reject(nowNs);
-    } else {
-      this.active++;
-      c.counted = true;
+    c.peer = peer;
+    const st = this.stats;
+    st.connectionsOpened++;
+    if (peer != 0 && this.peerConnections(peer) >= this.peerLimit()) {
+      const v = this.victim(peer, nowNs, peer);
+      if (v === null) {
+        st.connectionsRejected++;
+        st.peerRejected++;
+        c.reject(nowNs);
+        return c;
+      }
+      if (v.idleBetweenRequests) st.evictedPeerIdle++; else st.evictedPeerHeaders++;
+      v.evict();
     }
+    if (this.active >= this.maxConnections) {
+      const v = this.victim(0, nowNs, peer);
+      if (v === null) {
+        st.connectionsRejected++;
+        c.reject(nowNs);
+        return c;
+      }
+      if (v.idleBetweenRequests) st.evictedFullIdle++; else st.evictedFullHeaders++;
+      v.evict();
+    }
+    this.active++;
+    if (this.active > st.peakActive) st.peakActive = this.active;
+    c.counted = true;
+    c.slot = this.table.length;
+    this.table.push(c);
+    if (peer != 0) this.perPeer.set(peer, this.peerConnections(peer) + 1);
     return c;
+  }
+
+  /** The per-peer cap in force. */
+  peerLimit(): i32 {
+    if (this.maxPerPeer > 0) return this.maxPerPeer;
+    const half = this.maxConnections >> 1;
+    return half > 0 ? half : 1;
+  }
+
+  /** Open (counted) connections from peer. */
+  peerConnections(peer: u32): i32 { return this.perPeer.has(peer) ? this.perPeer.get(peer) : 0; }
+
+  /** The table is more than limits.pressurePercent full. */
+  get underPressure(): bool {
+    return <i64>this.active * 100 > <i64>this.maxConnections * <i64>this.limits.pressurePercent;
+  }
+
+  /** Called by a counted connection as it ends. */
+  release(c: HttpConnection): void {
+    if (!c.counted) return;
+    c.counted = false;
+    this.active--;
+    const i = c.slot;
+    const t = this.table;
+    if (i >= 0 && i < t.length && unchecked(t[i]) === c) {
+      const last = t.pop();
+      if (last !== c) { t[i] = last; last.slot = i; }
+    }
+    c.slot = -1;
+    const p = c.peer;
+    if (p != 0 && this.perPeer.has(p)) {
+      const n = this.perPeer.get(p) - 1;
+      if (n > 0) this.perPeer.set(p, n); else this.perPeer.delete(p);
+    }
+  }
+
+  /** The least useful connection (of peer's, or of anyone's when peer is 0):
+   *  the longest-idle kept-alive one; else the one open longest of those
+   *  with part of a header section in; else the one open longest of those
+   *  silent since they opened, once past limits.evictGraceNs (a real client
+   *  sends its request right after connecting: the grace keeps a burst of
+   *  them from evicting each other before their requests arrive — but not
+   *  from a newcomer whose address, `from`, holds fewer connections than
+   *  theirs: a client does not wait on another address's burst); else
+   *  null. Only connections with a transport can be evicted. */
+  private victim(peer: u32, nowNs: u64, from: u32): HttpConnection | null {
+    let idle: HttpConnection | null = null;
+    let partial: HttpConnection | null = null;
+    let silent: HttpConnection | null = null;
+    const grace = this.limits.evictGraceNs;
+    const have = this.peerConnections(from);
+    const t = this.table;
+    for (let i = 0; i < t.length; i++) {
+      const c = unchecked(t[i]);
+      if (c.transport === null || (peer != 0 && c.peer != peer)) continue;
+      if (c.idleBetweenRequests) {
+        if (idle === null || c.lastActivity < idle.lastActivity) idle = c;
+      } else if (c.inHeaders) {
+        if (c.silent) {
+          const fair = from != 0 && c.peer != from && this.peerConnections(c.peer) > have + 1;
+          if ((fair || nowNs >= c.openedNs + grace) && (silent === null || c.openedNs < silent.openedNs)) silent = c;
+        } else if (partial === null || c.openedNs < partial.openedNs) {
+          partial = c;
+        }
+      }
+    }
+    return idle !== null ? idle : partial !== null ? partial : silent;
   }
 
   dateHeader(nowNs: u64): string | null {
@@ -125,13 +283,56 @@ export class HttpConnection {
   private charged: i64 = 0;
   private nowNs: u64;
   counted: bool = false;
+  /** Index in the server's table while counted. */
+  slot: i32 = -1;
   /** Requests answered on this connection. */
   requests: i32 = 0;
+  /** The client's address (IPv4), 0 when unknown. */
+  peer: u32 = 0;
+  /** What carries the bytes; without one the connection is never evicted. */
+  transport: HttpTransport | null = null;
+  /** When the connection opened (nowNs). */
+  openedNs: u64;
+  /** The server ended it to make room for a newcomer. */
+  evicted: bool = false;
 
   constructor(public server: HttpServer, nowNs: u64) {
     this.parser = new RequestParser(server.limits);
     this.lastActivityNs = nowNs;
     this.nowNs = nowNs;
+    this.openedNs = nowNs;
+  }
+
+  /** Last traffic either way (nowNs). */
+  get lastActivity(): u64 { return this.lastActivityNs; }
+
+  /** Kept alive between requests: answered at least once, nothing of the
+   *  next request yet, nothing left to send. */
+  get idleBetweenRequests(): bool {
+    return !this.closing && this.requests > 0 && !this.parser.started && this.input.length == 0 &&
+      this.output.length == 0 && this.source === null;
+  }
+
+  /** Nothing received since it opened. */
+  get silent(): bool { return this.requests == 0 && !this.parser.started && this.input.length == 0; }
+
+  /** Still in a request's header section, or silent since it opened. */
+  get inHeaders(): bool {
+    return !this.closing && !this.parser.headersDone && this.output.length == 0 && this.source === null &&
+      (this.parser.started || this.requests == 0);
+  }
+
+  /** Ends the connection for a newcomer: buffers and body charge given back
+   *  now, and the transport told to drop it (a normal close for an idle
+   *  kept-alive client, a reset for one caught mid-header). */
+  evict(): void {
+    const abortive = !this.idleBetweenRequests;
+    this.evicted = true;
+    this.output.clear();
+    this.close();
+    const t = this.transport;
+    this.transport = null;
+    if (t !== null) t.drop(this, abortive);
   }
 
   /** Offers received bytes; returns how many were taken (the rest should be
@@ -214,7 +415,7 @@ export class HttpConnection {
     this.closing = true;
     this.input.clear();
     this.source = null;
-    if (this.counted) { this.server.active--; this.counted = false; }
+    this.server.release(this);
     this.releaseBody();
   }
 
@@ -242,12 +443,29 @@ export class HttpConnection {
   poll(nowNs: u64): u64 {
     this.nowNs = nowNs;
     if (this.closed || this.closing) return 0;
-    const lim = this.server.limits;
-    const idleDeadline = this.lastActivityNs + lim.idleTimeoutNs;
+    const srv = this.server;
+    const lim = srv.limits;
+    const never: u64 = 0xffffffffffffffff;
+    let idleT = lim.idleTimeoutNs;
+    let headerT = lim.headerTimeoutNs;
+    if (srv.underPressure) {
+      if (lim.pressureIdleTimeoutNs < idleT) idleT = lim.pressureIdleTimeoutNs;
+      if (lim.pressureHeaderTimeoutNs < headerT) headerT = lim.pressureHeaderTimeoutNs;
+    }
     const started = this.parser.started;
-    const reqDeadline = started ? this.requestStartNs + lim.requestTimeoutNs : <u64>0xffffffffffffffff;
-    if (nowNs >= idleDeadline || nowNs >= reqDeadline) {
-      this.server.stats.timeouts++;
+    const inHeaders = started && !this.parser.headersDone;
+    const idleDeadline = this.lastActivityNs + idleT;
+    const headerDeadline = inHeaders ? this.requestStartNs + headerT : never;
+    const reqDeadline = started ? this.requestStartNs + lim.requestTimeoutNs : never;
+    if (nowNs >= idleDeadline || nowNs >= headerDeadline || nowNs >= reqDeadline) {
+      const st = srv.stats;
+      st.timeouts++;
+      if (nowNs >= reqDeadline) st.requestTimeouts++;
+      else if (nowNs >= headerDeadline) st.headerTimeouts++;
+      else st.idleTimeouts++;
+      // Would the normal limits have let it live?
+      if (nowNs < reqDeadline && nowNs < this.lastActivityNs + lim.idleTimeoutNs &&
+          (!inHeaders || nowNs < this.requestStartNs + lim.headerTimeoutNs)) st.pressureTimeouts++;
       if (started) {
         // RFC 9110 §15.5.9: a request was under way; say so before closing.
         this.errorResponse(408, "request timeout");
@@ -256,7 +474,9 @@ export class HttpConnection {
       this.input.clear();
       return 0;
     }
-    return idleDeadline < reqDeadline ? idleDeadline : reqDeadline;
+    let next = idleDeadline < reqDeadline ? idleDeadline : reqDeadline;
+    if (headerDeadline < next) next = headerDeadline;
+    return next;
   }
 
   /** Answers 503 at once (connection limit reached). */
@@ -320,6 +540,7 @@ export class HttpConnection {
     const srv = this.server;
     const res = new Response();
     req.nowNs = this.nowNs;
+    req.peer = this.peer;
     if (srv.handler.admit(req, res)) {
       if (complete) return true;
       // Content of a known length is charged to the guest's body budget
@@ -346,6 +567,7 @@ export class HttpConnection {
     const srv = this.server;
     srv.stats.requests++;
     req.nowNs = this.nowNs;
+    req.peer = this.peer;
     let res = new Response();
     const code = runGuarded(new HandlerCall(srv.handler, req, res), srv.appCode);
     if (code != FAULT_NONE) {

@@ -5,9 +5,15 @@
 // timeouts need a periodic poll(nowNs) from the owner (e.g. a 1 s timer).
 import { TcpLayer, TcpListener, TcpListenHandler, TcpSocket, TcpHandler } from "../net/socket";
 import { ByteBuf } from "./buf";
-import { HttpServer, HttpConnection } from "./server";
+import { HttpServer, HttpConnection, HttpTransport } from "./server";
 
 const READ_CHUNK: i32 = 4096;
+/** Where every connection reads its socket into before keeping the bytes in
+ *  its `held` buffer: one for all (reads and appends run one at a time), so
+ *  hundreds of open connections do not each keep 4 KiB of heap for it. */
+// @ts-ignore: decorator
+@lazy
+const scratch = new Uint8Array(READ_CHUNK);
 /** TCP keepalive on server connections: a client that vanished (no FIN, no
  *  RST) is found after 60 s of silence plus 6 probes 10 s apart, even when
  *  no HTTP timeout runs (a response stuck behind a closed window). */
@@ -15,10 +21,20 @@ const KEEPALIVE_IDLE_NS: i64 = 60_000_000_000;
 const KEEPALIVE_INTERVAL_NS: i64 = 10_000_000_000;
 const KEEPALIVE_PROBES: i32 = 6;
 
+/** Drops a socket whose connection the server evicted. */
+class TcpTransport extends HttpTransport {
+  constructor(public h: HttpTcpConnection) { super(); }
+  drop(c: HttpConnection, abortive: bool): void {
+    const h = this.h;
+    if (h.done) return;
+    if (abortive) h.sock.abort(); else h.sock.close();
+    h.finish();
+  }
+}
+
 class HttpTcpConnection extends TcpHandler {
   /** Bytes read from the socket that the connection did not take yet. */
   private held: ByteBuf = new ByteBuf(256);
-  private scratch: Uint8Array = new Uint8Array(READ_CHUNK);
   done: bool = false;
 
   constructor(public service: HttpTcpService, public sock: TcpSocket, public conn: HttpConnection) { super(); }
@@ -40,9 +56,9 @@ class HttpTcpConnection extends TcpHandler {
         if (n > 0) { this.held.consume(n); progress = true; }
       }
       if (this.held.length == 0) {
-        const r = s.read(this.scratch.dataStart, READ_CHUNK);
+        const r = s.read(scratch.dataStart, READ_CHUNK);
         if (r < 0) { this.conn.peerClosed(now); }
-        else if (r > 0) { this.held.append(this.scratch.dataStart, r); progress = true; }
+        else if (r > 0) { this.held.append(scratch.dataStart, r); progress = true; }
       }
       while (this.conn.outputLength() > 0) {
         const w = s.write(this.conn.outputPtr(), this.conn.outputLength());
@@ -73,11 +89,13 @@ export class HttpTcpService extends TcpListenHandler {
   listen(tcp: TcpLayer, port: u32): bool {
     const l = tcp.listen(port, this);
     this.listener = l;
+    if (l !== null) this.server.registerListening(<i32>port);
     return l !== null;
   }
 
   accepted(l: TcpListener, s: TcpSocket): void {
-    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now));
+    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now, s.remoteAddr));
+    h.conn.transport = new TcpTransport(h);
     s.handler = h;
     s.setKeepAlive(KEEPALIVE_IDLE_NS, KEEPALIVE_INTERVAL_NS, KEEPALIVE_PROBES);
     this.live.push(h);

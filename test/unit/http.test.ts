@@ -12,6 +12,8 @@ type E = {
   poll(c: number, now: bigint): bigint; shouldClose(c: number): number; peerClosed(c: number, now: bigint): void; close(c: number): void;
   active(): number; bumps(): number; failures(): bigint; getCompletions(): number; getRefusals(): number; stat(n: number): bigint;
   date(t: bigint): number; parseOnly(buf: number, step: number): number;
+  openFrom(now: bigint, peer: number): number; setPerPeer(n: number): void; getDrops(): number; budgetUsed(): bigint;
+  peerConnections(peer: number): number; setThrottleCapacity(n: number): void; throttleStat(name: number): bigint;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -382,6 +384,213 @@ describe("limits and malformed requests → status codes", () => {
     expect(one(d, GET("/hello")).status).toBe(200);
     void b;
     expect(k.exports.stat(s("rejected"))).toBe(1n);
+  });
+});
+
+describe("slow clients and the connection table", () => {
+  const A = 0x0a000202, B = 0x0a000203, C = 0x0a000204;
+  const drops = () => str(k.exports.getDrops());
+  const partial = (c: number, now: bigint) => feed(c, "GET /hello HTTP/1.1\r\nX-Slow: a", now);
+
+  it("a peer at its cap loses its own oldest slow connection to its newcomer", () => {
+    setup({ maxConn: 8 });                                      // per-peer cap: half, 4
+    const a = [0, 1, 2, 3].map((i) => k.exports.openFrom(BigInt(i) * SEC, A));
+    for (const c of a) partial(c, 4n * SEC);
+    const b = k.exports.openFrom(4n * SEC, B);
+    expect(k.exports.peerConnections(A)).toBe(4);
+    const n = k.exports.openFrom(10n * SEC, A);
+    expect(drops()).toBe(`${a[0]}:reset;`);                  // the one open longest, reset
+    expect(k.exports.shouldClose(a[0])).toBe(1);
+    expect(take(a[0]).length).toBe(0);                        // nothing is sent to it
+    expect(k.exports.peerConnections(A)).toBe(4);
+    expect(k.exports.active()).toBe(5);
+    expect(one(n, GET("/hello"), 10n * SEC).status).toBe(200);
+    expect(one(b, GET("/hello"), 10n * SEC).status).toBe(200);  // another peer is untouched
+    expect(k.exports.stat(s("evictedPeerHeaders"))).toBe(1n);
+    expect(k.exports.stat(s("rejected"))).toBe(0n);
+  });
+
+  it("a full table evicts an idle kept-alive connection first, then the slow one open longest", () => {
+    setup({ maxConn: 4 });
+    k.exports.setPerPeer(4);
+    const slow1 = k.exports.openFrom(0n, A);
+    const slow2 = k.exports.openFrom(1n * SEC, B);
+    const idle = k.exports.openFrom(2n * SEC, C);
+    const busy = k.exports.openFrom(2n * SEC, C);
+    partial(slow1, 3n * SEC); partial(slow2, 3n * SEC);
+    expect(one(idle, GET("/hello"), 3n * SEC).status).toBe(200);
+    feed(busy, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", 3n * SEC);   // a body on its way
+    expect(k.exports.budgetUsed()).toBe(10n);
+    const n1 = k.exports.openFrom(5n * SEC, 0x0a000205);
+    expect(drops()).toBe(`${idle}:close;`);                   // idle: a normal close
+    const n2 = k.exports.openFrom(5n * SEC, 0x0a000206);
+    expect(drops()).toBe(`${slow1}:reset;`);
+    const n3 = k.exports.openFrom(5n * SEC, 0x0a000207);
+    expect(drops()).toBe(`${slow2}:reset;`);
+    // Left: the busy upload and three newcomers younger than the grace: a fourth gets 503.
+    const n4 = k.exports.openFrom(5n * SEC, 0x0a000208);
+    expect(drops()).toBe("");
+    expect(responses(take(n4)).map((r) => r.status)).toEqual([503]);
+    expect(k.exports.stat(s("evictedFullIdle"))).toBe(1n);
+    expect(k.exports.stat(s("evictedFullHeaders"))).toBe(2n);
+    expect(k.exports.stat(s("rejected"))).toBe(1n);
+    // A second later the newcomers, still silent, are fair game; the upload never is.
+    const n5 = k.exports.openFrom(6n * SEC, 0x0a000209);
+    expect(drops()).toBe(`${n1}:reset;`);
+    feed(busy, "defghij", 6n * SEC);
+    expect(responses(take(busy)).map((r) => r.status)).toEqual([200]);
+    expect(k.exports.budgetUsed()).toBe(0n);
+    for (const c of [n2, n3, n5]) expect(one(c, GET("/hello"), 6n * SEC).status).toBe(200);
+    expect(k.exports.active()).toBe(4);
+  });
+
+  it("a connection whose body is charged is never evicted; its charge comes back when it ends", () => {
+    setup({ maxConn: 2 });
+    k.exports.setPerPeer(2);
+    const up = k.exports.openFrom(0n, A);
+    feed(up, "PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n", 0n);
+    const slow = k.exports.openFrom(0n, A);
+    feed(slow, "PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Le", 0n);
+    expect(k.exports.budgetUsed()).toBe(100n);
+    k.exports.openFrom(5n * SEC, A);
+    expect(drops()).toBe(`${slow}:reset;`);
+    expect(k.exports.stat(s("evictedPeerHeaders"))).toBe(1n);
+    k.exports.close(up);
+    expect(k.exports.budgetUsed()).toBe(0n);
+  });
+
+  it("a connection part-way through its headers may go at once; a silent one only after the grace", () => {
+    setup({ maxConn: 2 });
+    k.exports.setPerPeer(2);
+    const quiet = k.exports.openFrom(0n, A);
+    const talk = k.exports.openFrom(0n, A);
+    partial(talk, 0n);
+    k.exports.openFrom(100_000_000n, A);                       // 0.1 s later
+    expect(drops()).toBe(`${talk}:reset;`);
+    const r = k.exports.openFrom(200_000_000n, A);
+    expect(drops()).toBe("");                                  // only silent ones left, all younger than 1 s
+    expect(responses(take(r)).map((x) => x.status)).toEqual([503]);
+    expect(k.exports.stat(s("peerRejected"))).toBe(1n);
+    k.exports.openFrom(SEC, A);
+    expect(drops()).toBe(`${quiet}:reset;`);
+  });
+
+  it("a newcomer from an address with fewer connections may evict another address's silent ones at once", () => {
+    setup({ maxConn: 4 });
+    k.exports.setPerPeer(4);
+    const b = [0, 1, 2].map(() => k.exports.openFrom(0n, B));   // silent, younger than the grace
+    const a = k.exports.openFrom(0n, A);
+    const r = k.exports.openFrom(100_000_000n, A);                 // A holds 1, B 3: B's oldest goes
+    expect(drops()).toBe(`${b[0]}:reset;`);
+    expect(one(r, GET("/hello"), 100_000_000n).status).toBe(200);
+    k.exports.close(r);
+    k.exports.openFrom(200_000_000n, B);                           // a free slot
+    const r3 = k.exports.openFrom(300_000_000n, B);               // B holds 3, A 1: the grace holds for both
+    expect(drops()).toBe("");
+    expect(responses(take(r3)).map((x) => x.status)).toEqual([503]);
+    void a;
+  });
+
+  it("shortens the idle and header timeouts while the table is more than 75% full", () => {
+    setup({ maxConn: 4 });
+    k.exports.setPerPeer(4);
+    const c = [0, 1, 2].map(() => k.exports.openFrom(0n, A));
+    partial(c[0], 1n * SEC);
+    // 3 of 4 open: not under pressure; 30 s header and idle timeouts.
+    expect(k.exports.poll(c[0], 7n * SEC)).toBe(31n * SEC);
+    expect(k.exports.poll(c[1], 7n * SEC)).toBe(30n * SEC);
+    const d = k.exports.openFrom(7n * SEC, A);
+    // 4 of 4: 5 s each.
+    expect(k.exports.poll(c[0], 7n * SEC)).toBe(0n);
+    expect(responses(take(c[0])).map((r) => r.status)).toEqual([408]);
+    expect(k.exports.poll(c[1], 7n * SEC)).toBe(0n);          // silent since 0 s
+    expect(take(c[1]).length).toBe(0);
+    expect(k.exports.poll(d, 7n * SEC)).toBe(12n * SEC);
+    expect(k.exports.stat(s("headerTimeouts"))).toBe(1n);
+    expect(k.exports.stat(s("idleTimeouts"))).toBe(1n);
+    expect(k.exports.stat(s("pressureTimeouts"))).toBe(2n);
+    k.exports.close(c[0]); k.exports.close(c[1]);
+    expect(k.exports.poll(c[2], 8n * SEC)).toBe(30n * SEC);   // pressure over
+  });
+
+  it("the header timeout ends a slowloris that keeps the idle timer fresh", () => {
+    setup({ idle: 10n * SEC, reqT: 600n * SEC });
+    const c = k.exports.openFrom(0n, A);
+    let t = 0n;
+    feed(c, "GET /hello HTTP/1.1\r\n", t);
+    while (k.exports.poll(c, t) !== 0n && t < 100n * SEC) { t += 5n * SEC; feed(c, "X-A: b\r\n", t); }
+    expect(t).toBe(30n * SEC);
+    expect(responses(take(c)).map((r) => r.status)).toEqual([408]);
+    expect(k.exports.stat(s("headerTimeouts"))).toBe(1n);
+    expect(k.exports.stat(s("pressureTimeouts"))).toBe(0n);
+  });
+});
+
+describe("repeated wrong credentials from one peer are slowed down (virtual clock)", () => {
+  const A = 0x0a000202, B = 0x0a000203;
+  const bump = (auth: string | null) =>
+    `POST /bump HTTP/1.1\r\nHost: t\r\n${auth === null ? "" : `Authorization: ${auth}\r\n`}Content-Length: 0\r\n\r\n`;
+  const WRONG = "Bearer wrong-token", RIGHT = "Bearer s3cret-token";
+  const ts = (n: string) => k.exports.throttleStat(s(n));
+
+  it("10 wrong tokens within a minute block the peer: 429 with Retry-After, for 1 s, then 2 s, 4 s ...", () => {
+    setup({ maxConn: 64 });
+    const a = k.exports.openFrom(0n, A), b = k.exports.openFrom(0n, B);
+    // No credentials at all is the ordinary challenge: not counted.
+    for (let i = 0; i < 20; i++) expect(one(a, bump(null), 1n * SEC).status).toBe(401);
+    for (let i = 0; i < 10; i++) expect(one(a, bump(WRONG), 2n * SEC).status).toBe(401);
+    let r = one(a, bump(WRONG), 2n * SEC);
+    expect(r.status).toBe(429);
+    expect(r.headers.get("retry-after")).toBe("1");
+    expect(one(a, bump(RIGHT), 2n * SEC + SEC / 2n).status).toBe(429);   // not even looked at
+    expect(one(a, GET("/hello"), 2n * SEC).status).toBe(200);              // routes without the token are open
+    expect(one(b, bump(RIGHT), 2n * SEC).status).toBe(200);                // another peer is not affected
+    expect(k.exports.bumps()).toBe(1);
+    // The block is over; the next wrong token blocks again, twice as long.
+    expect(one(a, bump(WRONG), 3n * SEC).status).toBe(401);
+    r = one(a, bump(null), 3n * SEC);
+    expect([r.status, r.headers.get("retry-after")]).toEqual([429, "2"]);
+    expect(one(a, bump(WRONG), 5n * SEC).status).toBe(401);
+    r = one(a, bump(WRONG), 5n * SEC);
+    expect([r.status, r.headers.get("retry-after")]).toEqual([429, "4"]);
+    expect(one(a, bump(WRONG), 9n * SEC).status).toBe(401);
+    expect(one(a, bump(WRONG), 9n * SEC).headers.get("retry-after")).toBe("8");
+    expect(ts("blocks")).toBe(4n);
+    expect(ts("throttled")).toBe(5n);
+    // After the block and a quiet minute the peer starts afresh: 10 more tries.
+    for (let i = 0; i < 10; i++) expect(one(a, bump(WRONG), 90n * SEC).status).toBe(401);
+    expect(one(a, bump(WRONG), 90n * SEC).status).toBe(429);
+    // The right token, once the block is over, forgets the peer.
+    expect(one(a, bump(RIGHT), 92n * SEC).status).toBe(200);
+    expect(ts("size")).toBe(0n);
+    expect(one(a, bump(WRONG), 92n * SEC).status).toBe(401);
+    expect(one(a, bump(WRONG), 92n * SEC).status).toBe(401);
+    expect(k.exports.failures()).toBeGreaterThan(0n);
+  });
+
+  it("failures spread over more than a window never block; peer 0 (unknown) is never throttled", () => {
+    setup({ maxConn: 64 });
+    const a = k.exports.openFrom(0n, A);
+    for (let i = 0; i < 30; i++) expect(one(a, bump(WRONG), BigInt(i) * 7n * SEC).status).toBe(401);
+    const z = k.exports.open(0n);
+    for (let i = 0; i < 30; i++) expect(one(z, bump(WRONG), 1n * SEC).status).toBe(401);
+    expect(ts("blocks")).toBe(0n);
+  });
+
+  it("the table of peers is bounded: many addresses push out the least recently seen, not a blocked peer", () => {
+    setup({ maxConn: 512 });
+    k.exports.setThrottleCapacity(8);
+    const a = k.exports.openFrom(0n, A);
+    for (let i = 0; i < 10; i++) one(a, bump(WRONG), 1n * SEC);
+    expect(one(a, bump(WRONG), 1n * SEC).status).toBe(429);
+    for (let p = 0; p < 200; p++) {
+      const c = k.exports.openFrom(1n * SEC, 0x0b000000 + p);
+      expect(one(c, bump(WRONG), 1n * SEC).status).toBe(401);
+      k.exports.close(c);
+    }
+    expect(ts("size")).toBe(8n);
+    expect(ts("dropped")).toBe(193n);
+    expect(one(a, bump(WRONG), 1n * SEC).status).toBe(429);           // still blocked
   });
 });
 

@@ -3,7 +3,7 @@
 import { abortHandler } from "../../../kernel/panic";
 import {
   HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
-  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, bodyBudget,
+  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
 } from "../../../kernel/http";
 import { JsonWriter } from "../../../kernel/json";
 
@@ -107,11 +107,39 @@ export function setup(maxRequestLine: i32, maxHeaderLine: i32, maxHeaderBytes: i
   counter = 0;
   completions = "";
   refusals = "";
+  drops = "";
   conns.length = 0;
+}
+
+let drops = "";
+/** Records what the server asked of the transport: "index:reset" or "index:close". */
+class TestTransport extends HttpTransport {
+  constructor(public index: i32) { super(); }
+  drop(c: HttpConnection, abortive: bool): void { drops += this.index.toString() + (abortive ? ":reset;" : ":close;"); }
 }
 
 export function setReadOnly(v: bool): void { auth!.readOnly = v; }
 export function open(nowNs: u64): i32 { conns.push(server!.open(nowNs)); return conns.length - 1; }
+/** A connection from peer with a transport (so it may be evicted). */
+export function openFrom(nowNs: u64, peer: u32): i32 {
+  const c = server!.open(nowNs, peer);
+  c.transport = new TestTransport(conns.length);
+  conns.push(c);
+  return conns.length - 1;
+}
+export function setPerPeer(n: i32): void { server!.maxPerPeer = n; }
+export function setThrottleCapacity(n: i32): void { auth!.throttle = new AuthThrottle(n); }
+export function throttleStat(name: string): i64 {
+  const t = auth!.throttle!;
+  if (name == "throttled") return <i64>t.throttled;
+  if (name == "blocks") return <i64>t.blocks;
+  if (name == "dropped") return <i64>t.dropped;
+  if (name == "size") return t.size;
+  return -1;
+}
+export function getDrops(): string { const d = drops; drops = ""; return d; }
+export function budgetUsed(): i64 { return bodyBudget().used; }
+export function peerConnections(peer: u32): i32 { return server!.peerConnections(peer); }
 export function feed(c: i32, buf: ArrayBuffer, nowNs: u64): i32 {
   return conns[c].feed(changetype<usize>(buf), buf.byteLength, nowNs);
 }
@@ -141,6 +169,15 @@ export function stat(name: string): u64 {
   if (name == "timeouts") return st.timeouts;
   if (name == "rejected") return st.connectionsRejected;
   if (name == "4xx") return st.responses4xx;
+  if (name == "peerRejected") return st.peerRejected;
+  if (name == "evictedFullIdle") return st.evictedFullIdle;
+  if (name == "evictedFullHeaders") return st.evictedFullHeaders;
+  if (name == "evictedPeerIdle") return st.evictedPeerIdle;
+  if (name == "evictedPeerHeaders") return st.evictedPeerHeaders;
+  if (name == "idleTimeouts") return st.idleTimeouts;
+  if (name == "headerTimeouts") return st.headerTimeouts;
+  if (name == "requestTimeouts") return st.requestTimeouts;
+  if (name == "pressureTimeouts") return st.pressureTimeouts;
   return 999;
 }
 export function date(t: i64): string { return httpDate(t); }
