@@ -14,6 +14,7 @@ import { cmdlineHasToken, newGuestRuntime } from "../lib/apitoken.js";
 import { settingsWords } from "../lib/bootargs.js";
 import { apiFromCmdline, planDetach, startDetached, supervisorFor, type DetachPlan } from "../lib/detach.js";
 import { checkGuestMemory } from "../lib/guest-memory.js";
+import { runWatching } from "../lib/watchrun.js";
 
 export const runSpecs: OptionSpecs = {
   machine: { type: "string", help: "QEMU machine type", choices: MACHINES, default: "microvm" },
@@ -23,6 +24,8 @@ export const runSpecs: OptionSpecs = {
   timeout: { type: "number", help: "stop the guest after this many seconds (0: no limit)", default: 0, metavar: "SECONDS" },
   debug: { type: "boolean", help: "build with Wasm function names kept" },
   dev: { type: "boolean", help: "build with the development profile (fast rebuilds, larger and slower image)" },
+  watch: { type: "boolean", help: "with an app: build with --dev, then rebuild and boot the new image whenever a source file changes" },
+  embed: { type: "string", help: "pack this folder into the image as a site image (as skiff build --embed)", metavar: "DIR" },
   disk: { type: "list", help: "attach a virtio-blk disk image (repeatable; FILE,ro for read-only)", metavar: "FILE[,ro]" },
   rng: { type: "boolean", help: "attach a virtio-rng entropy device" },
   "console-log": { type: "string", help: "attach a virtio console written to this host file", metavar: "FILE" },
@@ -65,9 +68,14 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
   for (const d of (values.disk as string[] | undefined) ?? []) parseDisk(d, io.cwd);   // a missing disk file: before the build
   const target = positionals[0];
   const path = resolve(io.cwd, target);
-  let kernel: string;
-  if (existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts")) kernel = path;
-  else kernel = (await build({ app: target, debug: !!values.debug, dev: !!values.dev }, io)).elf;
+  const prebuilt = existsSync(path) && statSync(path).isFile() && !path.endsWith(".ts");
+  if (values.watch && (prebuilt || values.detach || values.debug || values.restart !== "never")) {
+    throw new UserError(`--watch rebuilds an app (a folder or an entry .ts) with --dev in the foreground: not with ${prebuilt ? "an image file" : values.detach ? "--detach" : values.debug ? "--debug" : "--restart"}`);
+  }
+  if (prebuilt && values.embed) throw new UserError("--embed packs a folder into an app's build: give the app, not an image");
+  const buildOpts = { app: target, debug: !!values.debug, dev: !!values.dev || !!values.watch, embed: values.embed as string | undefined };
+  const built = prebuilt ? null : await build(buildOpts, io);
+  const kernel = built ? built.elf : path;
   checkGuestMemory(kernel, values.memory as string);
   if (detach) return startDetached(argv, target, detach, io);
 
@@ -104,6 +112,9 @@ export async function runCommand(argv: string[], io: IO): Promise<number> {
     extraArgs: [...devices, ...tokenArgs, ...((values["qemu-arg"] as string[] | undefined) ?? []), ...passthrough],
     timeoutMs: (values.timeout as number) * 1000,
   };
+  if (values.watch && built) {
+    try { return await runWatching(built, buildOpts, qemuOptions, io); } finally { rt.remove(); }
+  }
   const restart = new RestartPolicy(values.restart as RestartMode, values["restart-max"] as number);
   let interrupted = false;
   let guest = startQemu(qemuOptions);

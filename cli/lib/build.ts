@@ -38,6 +38,8 @@ export interface BuildOptions {
 }
 
 export interface BuildResult {
+  /** The .ts files the image was built from (kernel and app): what a watcher watches. */
+  sources: string[];
   elf: string;
   debugElf: string;
   wasm: string;
@@ -153,6 +155,80 @@ interface Step {
   run: () => Promise<void>;
 }
 
+/** The packages folder asc compiles an image against (out/.packages):
+ *  "skiff" a link to this Skiff, so kernel and app share one copy (asc
+ *  resolves `import ... from "skiff"` to <path>/skiff/index.ts), and
+ *  "skiff-embed" the --embed folder as a site image in a data segment (empty
+ *  without --embed; only apps that import it pay for it). Returns the folder
+ *  and skiff-embed's source (part of the cache key). */
+export function preparePackages(out: string, embedDir: string | undefined): { dir: string; embedSrc: string } {
+  const root = skiffRoot();
+  const dir = join(out, ".packages");
+  mkdirSync(dir, { recursive: true });
+  const link = join(dir, "skiff");
+  if (!existsSync(link) || !lstatSync(link).isSymbolicLink() || readlinkSync(link) !== root) {
+    try { unlinkSync(link); } catch { /* absent */ }
+    symlinkSync(root, link);
+  }
+  const embedSrc = embedModule(embedDir);
+  mkdirSync(join(dir, "skiff-embed"), { recursive: true });
+  const embedFile = join(dir, "skiff-embed", "index.ts");
+  if (!existsSync(embedFile) || readFileSync(embedFile, "utf8") !== embedSrc) writeFileSync(embedFile, embedSrc);
+  return { dir, embedSrc };
+}
+
+/** asc's flags for each way an app is compiled: release (-O3), debug (names,
+ *  -O1), dev (`build --dev`: names, -O0, no validation: binaryen's validation
+ *  re-checks what asc just generated) and hosted (`skiff dev`: dev's, with the
+ *  function table exported: the TypeScript host runs guarded calls through
+ *  it). packages: the folder preparePackages made. */
+export function ascFlags(profile: "release" | "debug" | "dev" | "hosted", packages: string): string[] {
+  return [
+    "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", packages,
+    ...(profile === "hosted" ? ["--exportTable"] : []),
+    // No --initialMemory: asc sizes it to the static data (one page for small apps; an embedded site needs more).
+    "--stackSize", "16384", "--noColors",
+    ...(profile === "release" ? ["-O3", "--shrinkLevel", "1", "--noAssert"] : profile === "debug" ? ["--debug", "-O1"] : ["--debug", "-O0", "--noValidate"]),
+  ];
+}
+
+type AscMain = (argv: string[], options: object) => Promise<{ error: Error | null }>;
+let ascModule: Promise<AscMain> | null = null;
+let ascQueue: Promise<unknown> = Promise.resolve();
+
+/** Runs asc with args in folder cwd; returns whether it succeeded and what it
+ *  printed. inProcess: asc's API in this process, loaded on first use (not at
+ *  the CLI's start: loading asc and binaryen costs ~0.5 s) and kept, so that a
+ *  watching process (`skiff dev`, `skiff run --dev --watch`) pays no Node
+ *  start-up and runs on code V8 has already optimised (CPU per run of the
+ *  same build in one process: 3.9, 2.0, 1.2, 0.9 s for apps/httpd at -O0);
+ *  one compile at a time. Otherwise a child Node process, whose memory
+ *  (binaryen's -O3 on a large app) goes back when it ends. */
+export async function runAsc(args: string[], cwd: string, inProcess: boolean): Promise<{ ok: boolean; text: string }> {
+  if (!inProcess) {
+    const r = await execa(process.execPath, [resolveTool("asc"), ...args], { cwd, reject: false, all: true });
+    return { ok: r.exitCode === 0, text: String(r.all ?? "") };
+  }
+  const run = async () => {
+    ascModule ??= import("assemblyscript/asc").then((m) => (m.default as unknown as { main: AscMain }).main);
+    const main = await ascModule;
+    let text = "";
+    const sink = { write: (s: string | Uint8Array) => { text += String(s); return true; } };
+    const { error } = await main([...args, "--baseDir", cwd], { stdout: sink, stderr: sink });
+    return { ok: !error, text: text || (error ? error.message : "") };
+  };
+  const r = ascQueue.then(run, run);
+  ascQueue = r.catch(() => undefined);
+  return r;
+}
+
+/** The kernel's sources (with the package's index.ts) and the app's: what an
+ *  image or a hosted module is compiled from. */
+export function kernelAndAppSources(appEntry: string): string[] {
+  const root = skiffRoot();
+  return [...new Set([...tsFilesUnder(join(root, "kernel")), join(root, "index.ts"), ...tsFilesUnder(dirname(appEntry)), appEntry])];
+}
+
 export async function build(opts: BuildOptions, io: IO): Promise<BuildResult> {
   const root = skiffRoot();
   const { entry: appEntry, name } = appInfo(opts.app, io.cwd);
@@ -162,23 +238,7 @@ export async function build(opts: BuildOptions, io: IO): Promise<BuildResult> {
   if (opts.force) rmSync(join(out, ".cache"), { recursive: true, force: true });
   mkdirSync(join(out, ".cache"), { recursive: true });
   await toolchainChecked();
-
-  // asc resolves `import ... from "skiff"` to <path>/skiff/index.ts: point a
-  // package folder at this Skiff so kernel and app share one copy.
-  const pkgDir = join(out, ".packages");
-  mkdirSync(pkgDir, { recursive: true });
-  const link = join(pkgDir, "skiff");
-  if (!existsSync(link) || !lstatSync(link).isSymbolicLink() || readlinkSync(link) !== root) {
-    try { unlinkSync(link); } catch { /* absent */ }
-    symlinkSync(root, link);
-  }
-
-  // "skiff-embed": the --embed folder as a site image in a data segment
-  // (empty without --embed); only apps that import it pay for it.
-  const embedSrc = embedModule(opts.embed ? resolve(io.cwd, opts.embed) : undefined);
-  mkdirSync(join(pkgDir, "skiff-embed"), { recursive: true });
-  const embedFile = join(pkgDir, "skiff-embed", "index.ts");
-  if (!existsSync(embedFile) || readFileSync(embedFile, "utf8") !== embedSrc) writeFileSync(embedFile, embedSrc);
+  const { dir: pkgDir, embedSrc } = preparePackages(out, opts.embed ? resolve(io.cwd, opts.embed) : undefined);
 
   let appImport = relative(out, appEntry).replace(/\\/g, "/").replace(/\.ts$/, "");
   if (!appImport.startsWith(".")) appImport = "./" + appImport;
@@ -204,12 +264,8 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   const entry = join(out, "entry.ts");
   if (!existsSync(entry) || readFileSync(entry, "utf8") !== entrySrc) writeFileSync(entry, entrySrc);
 
-  const ascFlags = [
-    "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", ".packages",
-    // No --initialMemory: asc sizes it to the static data (one page for small apps; an embedded site needs more).
-    "--stackSize", "16384", "--noColors",
-    ...(opts.dev ? ["--debug", "-O0", "--noValidate"] : opts.debug ? ["--debug", "-O1"] : ["-O3", "--shrinkLevel", "1", "--noAssert"]),
-  ];
+  // In-process (dev) asc resolves --path from this process's folder, not --baseDir: absolute.
+  const flags = ascFlags(opts.dev ? "dev" : opts.debug ? "debug" : "release", opts.dev ? pkgDir : ".packages");
   const wasm = join(out, "image.wasm");
   const cSrc = join(out, "image.c");
   // Dev: image_0.c ... image_<DEV_PARTS-1>.c with the helpers in image-impl.h.
@@ -227,17 +283,18 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   const elfDebug = join(out, "image.debug.elf");
   const elf = join(out, "image.elf");
 
-  const sources = [...tsFilesUnder(join(root, "kernel")), join(root, "index.ts"), ...tsFilesUnder(dirname(appEntry)), appEntry];
+  const sources = kernelAndAppSources(appEntry);
   const steps: Step[] = [
     {
       name: "asc",
       output: wasm,
-      key: sha(PIPELINE_VERSION, PINNED.assemblyscript, entrySrc, embedSrc, ascFlags.join(" "), hashFiles([...new Set(sources)])),
+      key: sha(PIPELINE_VERSION, PINNED.assemblyscript, entrySrc, embedSrc, flags.join(" "), hashFiles(sources)),
       run: async () => {
-        const r = await execa(process.execPath, [resolveTool("asc"), "entry.ts", "-o", "image.wasm", ...ascFlags], { cwd: out, reject: false, all: true });
-        if (r.exitCode !== 0 || !existsSync(wasm)) {
+        // Dev: in this process (a watching `skiff run --dev --watch` keeps asc warm).
+        const r = await runAsc(["entry.ts", "-o", "image.wasm", ...flags], out, !!opts.dev);
+        if (!r.ok || !existsSync(wasm)) {
           rmSync(wasm, { force: true });
-          const text = String(r.all ?? "");
+          const text = r.text;
           // The generated entry is correct by construction: an error located
           // in it is about the app's main; say so, naming the app's file.
           const app = relative(io.cwd, appEntry) || appEntry;
@@ -359,7 +416,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   const bytes = statSync(elf).size;
   const digest = createHash("sha256").update(readFileSync(elf)).digest("hex");
   if (!opts.quiet) io.out(`  image    ${relative(io.cwd, elf)}  ${formatBytes(bytes)}  sha256 ${digest.slice(0, 16)}…`);
-  return { elf, debugElf: elfDebug, wasm, outDir: out, appName: name, bytes };
+  return { sources, elf, debugElf: elfDebug, wasm, outDir: out, appName: name, bytes };
 }
 
 /** Compiles each C part to an object cached under cacheDir by the part's

@@ -4,7 +4,8 @@
 // and hiding the other, the console on stdout; editing the copy changes the
 // answer after the reload; a broken edit keeps the old instance serving;
 // without --forward a guest port P is 127.0.0.1:P; --no-watch ends with the
-// app's status.
+// app's status; `skiff run --watch` boots the dev image under QEMU and the rebuilt one
+// after a save.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChildProcess, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -169,6 +170,45 @@ describe("skiff dev", () => {
       await d.stop();
     }, 600_000);
   }
+
+  it("skiff run --watch boots the dev image under QEMU and boots the rebuilt image after a save; a broken edit keeps the guest", async () => {
+    const work = join(dir, "w");
+    cpSync(join(ROOT, "test/apps/dev-echo"), join(work, "dev-echo"), { recursive: true });
+    const main = join(work, "dev-echo", "main.ts");
+    const hp = await freePort();
+    const proc = spawn(process.execPath, [CLI, "run", "dev-echo", "--watch", "--accel", "tcg", "--forward", `${hp}:8080`, "--cmdline", "api.off"],
+      { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
+    procs.push(proc);
+    let out = "", err = "";
+    proc.stdout!.on("data", (x) => { out += x; });
+    proc.stderr!.on("data", (x) => { err += x; });
+    const exited = new Promise<number | null>((res) => proc.on("exit", (c) => res(c)));
+    const until = async (ok: () => boolean | Promise<boolean>, what: string) => {
+      for (const t0 = Date.now(); !(await ok());) {
+        if (proc.exitCode !== null) throw new Error(`skiff run --watch exited (${proc.exitCode}) before ${what}:\n${out}\n${err}`);
+        if (Date.now() - t0 > 400_000) throw new Error(`no ${what}:\n${out}\n${err}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const answer = async () => { try { return await get(hp); } catch { return ""; } };
+    await until(async () => (await answer()) === "200 answer v1\n", "first answer");
+    expect(out).toContain("Skiff");                           // the guest's console, booted by QEMU
+    expect(out).toContain("dev-echo: listening on answers on TCP port 8080");
+    await until(() => /watching for changes/.test(err), "the watcher");
+    writeFileSync(main, readFileSync(main, "utf8").replace('const ANSWER = "answer v1";', 'const ANSWER = "answer v2";'));
+    await until(() => /rebuilt in .* CPU\); booting the new image/.test(err), "the rebuild");
+    await until(async () => (await answer()) === "200 answer v2\n", "the new image's answer");
+    // A broken edit: the error is shown and the guest keeps serving.
+    const good = readFileSync(main, "utf8");
+    writeFileSync(main, good.replace('const ANSWER = "answer v2";', "const ANSWER: i32 = \"answer v3\";"));
+    await until(() => /keeps running the last image/.test(err), "the build error");
+    expect(err).toContain("AssemblyScript compile failed");
+    expect(await answer()).toBe("200 answer v2\n");
+    proc.kill("SIGTERM");
+    expect(await exited).toBe(130);
+    expect(err).toContain("interrupted; guest stopped");
+    expect(await refused(hp)).toBe(true);
+  }, 900_000);
 
   it("--no-watch runs once and ends with the app's status", async () => {
     const d = dev(["test/apps/exitcode", "--no-watch", "--cmdline", "exitcode=7"], ROOT);

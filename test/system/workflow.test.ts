@@ -2,10 +2,12 @@
 // repository, in a temporary folder: `npm pack` Skiff, make an npm project,
 // install the tarball (offline: its dependencies are in the npm cache since
 // npm ci ran), check the package carries docs, example apps and the harness's
-// types, `skiff new`, typecheck and `npm test` in the new project, then run it
-// in the background: `skiff run --detach`, `ps`, `logs`, `api`, `stop`.
+// types, `skiff new`, typecheck and `npm test` in the new project, `skiff dev`
+// serving it from Node and reloading an edit, then run it in the background:
+// `skiff run --detach`, `ps`, `logs`, `api`, `stop`.
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
@@ -73,8 +75,48 @@ describe("the new user's path", () => {
     expect(t.all).toMatch(/skiff test: 1 passed, 0 failed, 0 skipped/);
   });
 
-  // `skiff dev` (rebuild and reboot on save) belongs here, between the tests
-  // and running in the background.
+  it("skiff dev serves the app from Node and reloads it after an edit", { timeout: 600_000 }, async () => {
+    const port = 20000 + ((process.pid + 7) % 20000);
+    // The installed package's CLI, started directly (not through npx) so the PID is its own.
+    const cli = join(project, "node_modules", "skiff", "dist", "skiff.js");
+    const proc = spawn(process.execPath, [cli, "dev", ".", "--forward", `${port}:8080`], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (d) => { out += d; });
+    proc.stderr.on("data", (d) => { out += d; });
+    const main = join(app, "main.ts");
+    const original = readFileSync(main, "utf8");
+    const get = async () => {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/hello/you`, { signal: AbortSignal.timeout(5000) });
+        return await r.text();
+      } catch { return null; }
+    };
+    const until = async (ok: () => Promise<boolean> | boolean, what: string) => {
+      for (let i = 0; i < 2400; i++) {
+        if (await ok()) return;
+        if (proc.exitCode !== null) throw new Error(`skiff dev exited (${proc.exitCode}) before ${what}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no ${what} after 240 s:\n${out}`);
+    };
+    try {
+      await until(async () => (await get()) === "Hello, you!\n", "first answer");
+      expect(out).toMatch(/demo: listening on TCP port 8080/);
+      await until(() => /watching for changes/.test(out), "watcher");
+      expect(original).toContain('"Hello, "');
+      writeFileSync(main, original.replace('"Hello, "', '"Hi, "'));
+      await until(async () => (await get()) === "Hi, you!\n", "the edited answer");
+      expect(out).toMatch(/reloaded demo in \d+ ms/);
+    } finally {
+      writeFileSync(main, original);
+      if (proc.exitCode === null) {
+        const gone = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await gone;
+      }
+    }
+    expect(proc.exitCode, out).toBe(0);
+  });
 
   it("runs the app in the background: run --detach, ps, logs, api, stop", { timeout: 600_000 }, async () => {
     const port = 20000 + (process.pid % 20000);

@@ -40,6 +40,8 @@ describe("option values are checked before the build", () => {
     [["--machine", "vax"], /--machine vax: choose one of microvm, q35, pc/],
     [["--disk", "/nonexistent/skiff-disk.img"], /--disk \/nonexistent\/skiff-disk\.img: no such file/],
     [["--memory"], /--memory needs a value/],
+    [["--watch", "--debug"], /--watch rebuilds an app .* not with --debug/],
+    [["--watch", "--restart", "always"], /--watch rebuilds an app .* not with --restart/],
   ] as [string[], RegExp][]) {
     it(`skiff run apps/hello ${args.join(" ")}: refused, nothing built`, async () => {
       const r = await cli("run", "apps/hello", ...args);

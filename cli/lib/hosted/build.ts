@@ -4,15 +4,15 @@
 // Node's inspector can show the app's TypeScript. The entry is `skiff build`'s
 // with one more step before main: startHostedNetwork (kernel/net/hosted.ts),
 // which makes the default stack's TCP the host's sockets. asc runs in-process
-// (no Node start-up per rebuild).
+// (no Node start-up per rebuild), with the flags and packages folder of
+// cli/lib/build.ts.
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import asc from "assemblyscript/asc";
 import { UserError } from "../log.js";
 import { skiffRoot } from "../paths.js";
-import { appInfo, embedModule } from "../build.js";
+import { appInfo, ascFlags, kernelAndAppSources, preparePackages, runAsc } from "../build.js";
 
 export interface DevBuildOptions {
   /** App folder (with main.ts) or an entry .ts file. */
@@ -52,7 +52,8 @@ function tsFiles(dir: string, out: string[] = []): string[] {
 /** Does the app use the network? Then the entry starts the hosted stack before
  *  main (a real guest starts it on the first netStack()/tcpListen/...). */
 export function usesNetwork(sources: string[]): boolean {
-  const re = /\b(netStack|tcpListen|tcpConnect|udpBind|netCounters|startApi|HttpTcpService)\b/;
+  // serve() (kernel/service.ts) and the outbound calls (kernel/outbound.ts) reach the stack through netStack().
+  const re = /\b(netStack|tcpListen|tcpConnect|tcpConnectHost|udpBind|netCounters|startApi|HttpTcpService|serve|httpClient|httpRequest|httpGet|httpPost|httpPut|httpDelete|resolveHost|dnsResolver|dnsResolverFor)\b/;
   return sources.some((f) => re.test(readFileSync(f, "utf8")));
 }
 
@@ -85,17 +86,7 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   const out = resolve(opts.cwd, opts.outDir ?? join("build", name + "-dev"));
   mkdirSync(out, { recursive: true });
 
-  const pkgDir = join(out, ".packages");
-  mkdirSync(pkgDir, { recursive: true });
-  const link = join(pkgDir, "skiff");
-  if (!existsSync(link) || !lstatSync(link).isSymbolicLink() || readlinkSync(link) !== root) {
-    try { unlinkSync(link); } catch { /* absent */ }
-    symlinkSync(root, link);
-  }
-  const embedSrc = embedModule(opts.embed ? resolve(opts.cwd, opts.embed) : undefined);
-  mkdirSync(join(pkgDir, "skiff-embed"), { recursive: true });
-  const embedFile = join(pkgDir, "skiff-embed", "index.ts");
-  if (!existsSync(embedFile) || readFileSync(embedFile, "utf8") !== embedSrc) writeFileSync(embedFile, embedSrc);
+  const { dir: pkgDir, embedSrc } = preparePackages(out, opts.embed ? resolve(opts.cwd, opts.embed) : undefined);
 
   const appSources = tsFiles(appDir);
   if (!appSources.includes(appEntry)) appSources.push(appEntry);
@@ -107,18 +98,10 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
 
   const wasm = join(out, "app.wasm");
   const sourceMap = wasm + ".map";
-  const flags = [
-    "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", join(out, ".packages"),
-    // The function table exported: the TypeScript host runs guarded calls through it.
-    "--exportTable",
-    "--stackSize", "16384", "--noColors", "--debug", "-O0",
-    // Binaryen's validation re-checks what asc just generated: a reload does not wait for it.
-    "--noValidate",
-    ...(opts.sourceMap ? ["--sourceMap", pathToFileURL(sourceMap).href] : []),
-  ];
+  const flags = [...ascFlags("hosted", pkgDir), ...(opts.sourceMap ? ["--sourceMap", pathToFileURL(sourceMap).href] : [])];
   const h = createHash("sha256");
   h.update(flags.join(" ") + "\0" + entrySrc + "\0" + embedSrc);
-  for (const f of [...tsFiles(join(root, "kernel")), join(root, "index.ts"), ...appSources]) {
+  for (const f of new Set([...kernelAndAppSources(appEntry), ...appSources])) {
     h.update(f + "\0");
     h.update(readFileSync(f));
   }
@@ -127,14 +110,10 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
   if (existsSync(wasm) && (!opts.sourceMap || existsSync(sourceMap)) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key) {
     return { name, wasm, sourceMap, appDir, ms: performance.now() - t0, cpuMs: cpuMs(), cached: true };
   }
-  let stderr = "";
-  const { error } = await asc.main(["entry.ts", "-o", "app.wasm", ...flags, "--baseDir", out], {
-    stdout: { write: () => true } as never,
-    stderr: { write: (s: string) => { stderr += s; return true; } } as never,
-  } as never);
-  if (error) {
+  const r = await runAsc(["entry.ts", "-o", "app.wasm", ...flags], out, true);
+  if (!r.ok) {
     try { unlinkSync(keyFile); } catch { /* absent */ }
-    throw new UserError(`asc failed:\n${stderr.trim() || error.message}`, 1);
+    throw new UserError(`asc failed:\n${r.text.trim()}`, 1);
   }
   if (opts.sourceMap) absoluteSources(sourceMap, out);
   else writeFileSync(sourceMap + ".sources", sourceList(root, appSources));
@@ -147,11 +126,7 @@ export async function devBuild(opts: DevBuildOptions): Promise<DevBuild> {
  *  for apps/httpd, CPU per run in one process: 3.9, 2.0, 1.2, 0.9 s). */
 export async function warmUp(b: DevBuild): Promise<void> {
   const out = dirname(b.wasm);
-  await asc.main(["entry.ts", "--noEmit", "--runtime", "incremental", "--use", "abort=entry/skiffAbort", "--path", join(out, ".packages"),
-    "--noColors", "--debug", "-O0", "--noValidate", "--baseDir", out], {
-    stdout: { write: () => true } as never,
-    stderr: { write: () => true } as never,
-  } as never);
+  await runAsc(["entry.ts", "--noEmit", ...ascFlags("hosted", join(out, ".packages"))], out, true);
 }
 
 /** asc writes the map's sources relative to the build folder, with the

@@ -26,4 +26,4 @@ it("answers GET /hello/{name}", async () => {
   expect(res.status).toBe(200);
   expect(await res.text()).toBe("Hello, tests!\n");
   await guest.stop();
-}, 180_000);
+}, 600_000);   // the first run builds the kernel and the app (a few minutes on a busy machine)
