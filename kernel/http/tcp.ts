@@ -31,7 +31,7 @@ class HttpTcpConnection extends TcpHandler {
   pump(): void {
     if (this.done) return;
     const s = this.sock;
-    const now = <u64>s.layer.now;
+    const now = <u64>s.ctx.now;
     let progress = true;
     while (progress && !this.done) {
       progress = false;
@@ -77,7 +77,7 @@ export class HttpTcpService extends TcpListenHandler {
   }
 
   accepted(l: TcpListener, s: TcpSocket): void {
-    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now));
+    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.ctx.now));
     s.handler = h;
     s.setKeepAlive(KEEPALIVE_IDLE_NS, KEEPALIVE_INTERVAL_NS, KEEPALIVE_PROBES);
     this.live.push(h);
