@@ -15,6 +15,7 @@ import { println } from "./console";
 import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "./sched";
 import { HttpServer, HttpTcpService, toHandler } from "./http";
 import { netStack, announceListening } from "./network";
+import { intSetting } from "./config";
 
 /** How often connections' idle and request timeouts are checked. */
 const POLL_NS: u64 = 1_000_000_000;
@@ -57,6 +58,10 @@ export function serve<T>(port: u32, handler: T, name: string = "app"): HttpServi
   const server = new HttpServer(h);
   server.maxConnections = DEFAULT_MAX_CONNECTIONS;
   const tcp = new HttpTcpService(server);
+  // TCP keepalive finds clients that vanished (0: off).
+  tcp.keepAlive(<i64>intSetting("http.keepalive_idle_ms", 60_000, 0, 86_400_000) * 1_000_000,
+    <i64>intSetting("http.keepalive_interval_ms", 10_000, 100, 3_600_000) * 1_000_000,
+    intSetting("http.keepalive_probes", 6, 1, 100));
   if (port == 0 || port > 65535 || !tcp.listen(stack.tcp, port)) {
     println(name + ": TCP port " + port.toString() + " is taken or invalid");
     return null;

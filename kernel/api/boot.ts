@@ -22,6 +22,7 @@ import { serveHostChannel, pollHostChannel } from "./hostchannel";
 import { ApiOptions, validToken } from "./state";
 import { installKernelProviders } from "./kernel";
 import { NetSource, InterfaceEntry, RouteEntry, PowerControl } from "./providers";
+import { StackMetrics } from "./netmetrics";
 
 /** A shutdown or reboot waits this long so the 202 response gets out first. */
 const POWER_DELAY_NS: u64 = 200_000_000;
@@ -143,6 +144,7 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   installKernelProviders(st);
   st.cmdline = cmdline.raw;
   st.net = new StackNet(stack);
+  st.extraMetrics.push(new StackMetrics(stack));
   st.power = new KernelPower();
   api.server.clock = st.clock;
   api.hostServer.clock = st.clock;

@@ -14,12 +14,13 @@ const READ_CHUNK: i32 = 4096;
 // @ts-ignore: decorator
 @lazy
 const scratch = new Uint8Array(READ_CHUNK);
-/** TCP keepalive on server connections: a client that vanished (no FIN, no
- *  RST) is found after 60 s of silence plus 6 probes 10 s apart, even when
- *  no HTTP timeout runs (a response stuck behind a closed window). */
-const KEEPALIVE_IDLE_NS: i64 = 60_000_000_000;
-const KEEPALIVE_INTERVAL_NS: i64 = 10_000_000_000;
-const KEEPALIVE_PROBES: i32 = 6;
+/** TCP keepalive on server connections (RFC 1122 §4.2.3.6): a client that
+ *  vanished (no FIN, no RST) is found after 60 s of silence plus 6 probes
+ *  10 s apart, even when no HTTP timeout runs (a response stuck behind a
+ *  closed window). HttpTcpService.keepAlive() changes them per service. */
+export const HTTP_KEEPALIVE_IDLE_NS: i64 = 60_000_000_000;
+export const HTTP_KEEPALIVE_INTERVAL_NS: i64 = 10_000_000_000;
+export const HTTP_KEEPALIVE_PROBES: i32 = 6;
 
 /** Drops a socket whose connection the server evicted. */
 class TcpTransport extends HttpTransport {
@@ -47,7 +48,7 @@ class HttpTcpConnection extends TcpHandler {
   pump(): void {
     if (this.done) return;
     const s = this.sock;
-    const now = <u64>s.layer.now;
+    const now = <u64>s.ctx.now;
     let progress = true;
     while (progress && !this.done) {
       progress = false;
@@ -82,8 +83,19 @@ class HttpTcpConnection extends TcpHandler {
 export class HttpTcpService extends TcpListenHandler {
   listener: TcpListener | null = null;
   private live: HttpTcpConnection[] = [];
+  private keepIdleNs: i64 = HTTP_KEEPALIVE_IDLE_NS;
+  private keepIntervalNs: i64 = HTTP_KEEPALIVE_INTERVAL_NS;
+  private keepProbes: i32 = HTTP_KEEPALIVE_PROBES;
 
   constructor(public server: HttpServer) { super(); }
+
+  /** TCP keepalive for connections accepted from now on: idleNs of silence,
+   *  then up to `probes` probes intervalNs apart (idleNs 0: off). */
+  keepAlive(idleNs: i64, intervalNs: i64, probes: i32): void {
+    this.keepIdleNs = idleNs > 0 ? idleNs : 0;
+    this.keepIntervalNs = intervalNs;
+    this.keepProbes = probes;
+  }
 
   /** Starts listening; false when the port is taken or invalid. */
   listen(tcp: TcpLayer, port: u32): bool {
@@ -94,10 +106,10 @@ export class HttpTcpService extends TcpListenHandler {
   }
 
   accepted(l: TcpListener, s: TcpSocket): void {
-    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.layer.now, s.remoteAddr));
+    const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.ctx.now, s.remoteAddr));
     h.conn.transport = new TcpTransport(h);
     s.handler = h;
-    s.setKeepAlive(KEEPALIVE_IDLE_NS, KEEPALIVE_INTERVAL_NS, KEEPALIVE_PROBES);
+    if (this.keepIdleNs > 0) s.setKeepAlive(this.keepIdleNs, this.keepIntervalNs, this.keepProbes);
     this.live.push(h);
     h.pump();   // a rejected (503) connection has output at once
   }

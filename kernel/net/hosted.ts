@@ -48,8 +48,8 @@ export class HostedNetDevice extends NetDevice {
 }
 
 export class HostedTcpSocket extends TcpSocket {
-  constructor(layer: TcpLayer, public id: u32) {
-    super(layer, 0, 0);
+  constructor(private owner: HostedTcpLayer, public id: u32) {
+    super(owner.ctx, 0, 0);
   }
 
   get readableBytes(): i32 {
@@ -96,7 +96,7 @@ export class HostedTcpSocket extends TcpSocket {
   abort(): void {
     if (this.state == TcpState.Closed) return;
     net_abort(this.id);
-    (<HostedTcpLayer>this.layer).gone(this, TCP_ERR_ABORTED);
+    this.owner.gone(this, TCP_ERR_ABORTED);
   }
 }
 

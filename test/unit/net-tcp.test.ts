@@ -160,6 +160,7 @@ describe("LISTEN", () => {
     r.at(200n * SEC);
     const [late] = r.send({ flags: F.ACK });
     expect(flagStr(late.flags)).toBe("R");
+    expect(net.counters(r.h)).toMatchObject({ tcp_syn_cookies_valid: 1, drop_tcp_syn_cookie_bad: 2 });
   });
 
   it("refuses connections when the memory limit is reached", () => {

@@ -11,10 +11,16 @@
 // Received data goes straight into rx: in-order bytes extend rx.len, bytes
 // after a hole are placed at their offset and tracked in ooo[] until the hole
 // fills.
+//
+// A socket does not know the layer that demultiplexes its segments
+// (tcplayer.ts imports this file, not the other way): it is given a
+// TcpContext, the few things it needs from whoever carries its segments —
+// the clock, counters and memory account, its ISN and challenge-ACK policy,
+// a way to send a segment, and a call to tidy up after it changes state —
+// as smoltcp's sockets are given a Context and a dispatch function.
 import { TcpRepr, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST, TCP_PSH, ipToString } from "../wire";
-import { Counter } from "../counters";
+import { Counter, NetCounters, MemAccount } from "../counters";
 import { RingBuffer } from "./ring";
-import { TcpLayer } from "./tcplayer";
 
 export enum TcpState {
   Closed = 0, Listen, SynSent, SynReceived, Established,
@@ -64,14 +70,45 @@ export abstract class TcpListenHandler {
   abstract accepted(l: TcpListener, s: TcpSocket): void;
 }
 
+/** What a connection (and a listener) needs from its owner, the TCP layer
+ *  (tcplayer.ts). The layer keeps `now` current before it hands a segment
+ *  or a timer to a socket, and before an app's callback runs. */
+export abstract class TcpContext {
+  /** The time of the packet or timer being handled, in ns. */
+  now: i64 = 0;
+  /** Log state changes through log(). */
+  debug: bool = false;
+  constructor(public counters: NetCounters, public mem: MemAccount) {}
+  /** The MSS we can receive (the interface's largest TCP segment). */
+  abstract localMss(): u32;
+  /** The largest TCP segment the device cuts into frames itself (TSO), with
+   *  its TCP header; no more than localMss() + 20 without TSO. */
+  abstract tsoMax(): i32;
+  /** The initial sequence number for a new connection (RFC 6528). */
+  abstract isn(s: TcpSocket, now: i64): u32;
+  /** May a challenge ACK go out now (RFC 5961 §7 rate limit)? */
+  abstract allowChallengeAck(now: i64): bool;
+  /** Sends a segment of s; payload bytes come from its send buffer at txOff. */
+  abstract send(s: TcpSocket, r: TcpRepr, txOff: i32): void;
+  /** Sends a RST for s (no payload, no window). */
+  abstract sendRst(s: TcpSocket, seq: u32, ack: u32, withAck: bool): void;
+  /** Delivers s's events and forgets it once closed (after an app's close or abort). */
+  abstract settle(s: TcpSocket): void;
+  /** A half-open connection of l completed or ended. */
+  abstract halfOpenDone(l: TcpListener): void;
+  /** The listener stops taking connections. */
+  abstract unlisten(l: TcpListener): void;
+  abstract log(line: string): void;
+}
+
 export class TcpListener {
   /** Connections in SYN-RECEIVED for this listener (bounded by backlog). */
   halfOpen: i32 = 0;
   open: bool = true;
   accepted: u64 = 0;
-  constructor(public layer: TcpLayer, public port: u32, public handler: TcpListenHandler,
+  constructor(public ctx: TcpContext, public port: u32, public handler: TcpListenHandler,
               public backlog: i32, public rxCapacity: i32, public txCapacity: i32) {}
-  close(): void { this.layer.unlisten(this); }
+  close(): void { this.ctx.unlisten(this); }
 }
 
 // Timers and limits.
@@ -200,10 +237,10 @@ export class TcpSocket {
   /** Index in the layer's connection list, -1 once removed. */
   slot: i32 = -1;
 
-  constructor(public layer: TcpLayer, rxCapacity: i32, txCapacity: i32) {
+  constructor(public ctx: TcpContext, rxCapacity: i32, txCapacity: i32) {
     // No storage yet: the rings take pages when bytes arrive or are written.
-    this.rx = new RingBuffer(rxCapacity, layer.mem);
-    this.tx = new RingBuffer(txCapacity, layer.mem);
+    this.rx = new RingBuffer(rxCapacity, ctx.mem);
+    this.tx = new RingBuffer(txCapacity, ctx.mem);
     let s = 0;
     while (s < 14 && (rxCapacity >> s) > 65535) s++;
     this.rcvShift = s;
@@ -243,8 +280,8 @@ export class TcpSocket {
     if (tx == null || this.finQueued || !this.canQueueData()) return -1;
     const n = tx.write(src, len);
     if (n > 0) {
-      if (this.idleLimit > 0) this.idleAt = this.layer.now + this.idleLimit;
-      this.output(this.layer.now);
+      if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
+      this.output(this.ctx.now);
     }
     return n;
   }
@@ -264,20 +301,20 @@ export class TcpSocket {
     this.keepInterval = intervalNs > 0 ? intervalNs : KEEPALIVE_INTERVAL_NS;
     this.keepCount = probes > 0 ? probes : 1;
     this.keepSent = 0;
-    this.keepAt = this.layer.now + idleNs;
+    this.keepAt = this.ctx.now + idleNs;
   }
 
   /** Ends the connection with a RST (error TCP_ERR_TIMEOUT) when no data has
    *  moved either way for ns (0: never, the default). */
   setIdleTimeout(ns: i64): void {
     this.idleLimit = ns > 0 ? ns : 0;
-    this.idleAt = ns > 0 ? this.layer.now + ns : 0;
+    this.idleAt = ns > 0 ? this.ctx.now + ns : 0;
   }
 
   /** Graceful close (RFC 9293 §3.10.4): queued data is still sent, then FIN.
    *  Receiving continues until the peer closes too. */
   close(): void {
-    const now = this.layer.now;
+    const now = this.ctx.now;
     switch (this.state) {
       case TcpState.SynSent:
         // Nothing queued: delete the TCB (§3.10.4). With data queued, an app
@@ -285,7 +322,7 @@ export class TcpSocket {
         // data sent: the FIN waits for ESTABLISHED, as in SYN-RECEIVED.
         if (this.tx != null && this.tx!.len > 0) { this.queueFin(); break; }
         this.enterClosed(TCP_OK, true);
-        this.layer.settle(this);
+        this.ctx.settle(this);
         return;
       case TcpState.SynReceived:               // FIN after the handshake (queued until ESTABLISHED)
         this.queueFin();
@@ -307,9 +344,9 @@ export class TcpSocket {
   /** Abortive close: RST to the peer, buffers dropped (RFC 9293 §3.10.5). */
   abort(): void {
     if (this.state == TcpState.Closed) return;
-    if (this.isSynchronized()) this.layer.sendRst(this, this.sndNxt, 0, false);
+    if (this.isSynchronized()) this.ctx.sendRst(this, this.sndNxt, 0, false);
     this.enterClosed(TCP_ERR_ABORTED, true);
-    this.layer.settle(this);                   // closed() runs now, and the layer forgets the socket
+    this.ctx.settle(this);                   // closed() runs now, and the layer forgets the socket
   }
 
   // ------------------------------------------------------------ opening
@@ -361,7 +398,7 @@ export class TcpSocket {
   }
 
   private initSend(now: i64): void {
-    let iss = this.layer.isn(this, now);
+    let iss = this.ctx.isn(this, now);
     if (this.hasIssFloor && seqLe(iss, this.issFloor)) iss = this.issFloor + 65536;
     this.iss = iss;
     this.sndUna = this.iss;
@@ -380,7 +417,7 @@ export class TcpSocket {
   }
 
   private computeMss(): i32 {
-    const ours = this.layer.iface.l4Max() - 20;
+    const ours = <i32>this.ctx.localMss();
     const m = <i32>this.peerMss;
     return m < ours ? (m < 64 ? 64 : m) : ours;
   }
@@ -422,12 +459,12 @@ export class TcpSocket {
     const hasAck = seg.has(TCP_ACK);
     // §3.10.7.3 first: an ACK must cover our SYN and nothing we never sent.
     if (hasAck && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax))) {
-      if (!seg.has(TCP_RST)) this.layer.sendRst(this, seg.ack, 0, false);
-      this.layer.counters.inc(Counter.DropTcpBadAck);
+      if (!seg.has(TCP_RST)) this.ctx.sendRst(this, seg.ack, 0, false);
+      this.ctx.counters.inc(Counter.DropTcpBadAck);
       return;
     }
     if (seg.has(TCP_RST)) {
-      if (hasAck) { this.layer.counters.inc(Counter.TcpRstIn); this.enterClosed(TCP_ERR_REFUSED, true); }
+      if (hasAck) { this.ctx.counters.inc(Counter.TcpRstIn); this.enterClosed(TCP_ERR_REFUSED, true); }
       return;                                           // a RST without ACK is ignored here
     }
     if (!seg.has(TCP_SYN)) return;
@@ -462,7 +499,7 @@ export class TcpSocket {
   }
 
   private processSynchronized(seg: TcpRepr, payload: usize, now: i64): void {
-    const counters = this.layer.counters;
+    const counters = this.ctx.counters;
     // Simultaneous open (§3.5 figure 8, line 4): the peer's SYN,ACK repeats the
     // SYN we already took; drop the old SYN and keep its ACK.
     if (this.state == TcpState.SynReceived && seg.has(TCP_SYN) && seg.seq == this.irs) {
@@ -515,11 +552,11 @@ export class TcpSocket {
     if (!seg.has(TCP_ACK)) return;
     if (this.state == TcpState.SynReceived) {
       if (!(seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax))) {
-        this.layer.sendRst(this, seg.ack, 0, false);       // §3.10.7.4: <SEQ=SEG.ACK><CTL=RST>
+        this.ctx.sendRst(this, seg.ack, 0, false);       // §3.10.7.4: <SEQ=SEG.ACK><CTL=RST>
         return;
       }
       this.setState(TcpState.Established, "ACK");                 // SYN-RECEIVED -ACK-> ESTABLISHED
-      if (this.listener != null) this.layer.halfOpenDone(this.listener!);
+      if (this.listener != null) this.ctx.halfOpenDone(this.listener!);
       this.sndWnd = <i32>seg.window << this.sndShift;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
@@ -606,7 +643,7 @@ export class TcpSocket {
     const wnd = rx.free;
     if (off + len > wnd) len = wnd - off;                   // trim to the window
     if (len <= 0) { this.ackNow = true; return; }
-    if (!rx.ensure()) { this.layer.counters.inc(Counter.DropTcpNoMemory); return; }   // the peer resends it
+    if (!rx.ensure()) { this.ctx.counters.inc(Counter.DropTcpNoMemory); return; }   // the peer resends it
     rx.copyIn(rx.len + off, ptr, len);
     if (off == 0) {
       const hadHoles = this.oooCount > 0;
@@ -638,7 +675,7 @@ export class TcpSocket {
       }
       i++;
     }
-    if (this.oooCount == OOO_RANGES) { this.layer.counters.inc(Counter.DropTcpOooFull); return; }
+    if (this.oooCount == OOO_RANGES) { this.ctx.counters.inc(Counter.DropTcpOooFull); return; }
     this.ooo[2 * this.oooCount] = start;
     this.ooo[2 * this.oooCount + 1] = end;
     this.oooCount++;
@@ -719,7 +756,7 @@ export class TcpSocket {
       this.inRecovery = true;
       this.recover = this.sndMax;
       this.rttTiming = false;
-      this.layer.counters.inc(Counter.TcpFastRetransmits);
+      this.ctx.counters.inc(Counter.TcpFastRetransmits);
       this.sendAt(this.sndUna, now);
       this.cwnd = this.ssthresh + 3 * this.effMss;
     } else if (this.dupAcks > 3 && this.inRecovery) {
@@ -749,8 +786,8 @@ export class TcpSocket {
   }
 
   private challengeAck(now: i64): void {
-    if (this.layer.allowChallengeAck(now)) {
-      this.layer.counters.inc(Counter.TcpChallengeAcks);
+    if (this.ctx.allowChallengeAck(now)) {
+      this.ctx.counters.inc(Counter.TcpChallengeAcks);
       this.ackNow = true;
     }
   }
@@ -777,8 +814,8 @@ export class TcpSocket {
     }
     if (this.idleAt != 0 && now >= this.idleAt) {
       this.idleAt = 0;
-      this.layer.counters.inc(Counter.TcpTimeouts);
-      if (this.isSynchronized()) this.layer.sendRst(this, this.sndNxt, 0, false);
+      this.ctx.counters.inc(Counter.TcpTimeouts);
+      if (this.isSynchronized()) this.ctx.sendRst(this, this.sndNxt, 0, false);
       this.enterClosed(TCP_ERR_TIMEOUT, true);
       return i64.MAX_VALUE;
     }
@@ -804,12 +841,12 @@ export class TcpSocket {
 
   /** RFC 6298 §5.4-5.6: back off, go back to SND.UNA, collapse cwnd (RFC 5681 §3.1). */
   private retransmitTimeout(now: i64): void {
-    const counters = this.layer.counters;
+    const counters = this.ctx.counters;
     this.retries++;
     const limit = this.isSynchronized() && this.state != TcpState.SynReceived ? DATA_RETRIES : SYN_RETRIES;
     if (this.retries > limit) {
       counters.inc(Counter.TcpTimeouts);
-      if (this.isSynchronized()) this.layer.sendRst(this, this.sndNxt, 0, false);
+      if (this.isSynchronized()) this.ctx.sendRst(this, this.sndNxt, 0, false);
       this.enterClosed(TCP_ERR_TIMEOUT, !(this.state == TcpState.SynReceived && this.listener != null));
       return;
     }
@@ -836,13 +873,13 @@ export class TcpSocket {
       return;
     }
     if (this.keepSent >= this.keepCount) {
-      this.layer.counters.inc(Counter.TcpKeepaliveTimeouts);
-      this.layer.sendRst(this, this.sndNxt, 0, false);
+      this.ctx.counters.inc(Counter.TcpKeepaliveTimeouts);
+      this.ctx.sendRst(this, this.sndNxt, 0, false);
       this.enterClosed(TCP_ERR_TIMEOUT, true);
       return;
     }
     this.keepSent++;
-    this.layer.counters.inc(Counter.TcpKeepaliveProbes);
+    this.ctx.counters.inc(Counter.TcpKeepaliveProbes);
     this.sendSegment(this.sndUna - 1, TCP_ACK, 0, 0, false);
     this.keepAt = now + this.keepInterval;
   }
@@ -855,13 +892,13 @@ export class TcpSocket {
     // A peer that stopped answering even probes is gone (its window stays
     // shut forever otherwise): give up after as many as data retries.
     if (this.probesUnanswered >= DATA_RETRIES) {
-      this.layer.counters.inc(Counter.TcpTimeouts);
-      this.layer.sendRst(this, this.sndNxt, 0, false);
+      this.ctx.counters.inc(Counter.TcpTimeouts);
+      this.ctx.sendRst(this, this.sndNxt, 0, false);
       this.enterClosed(TCP_ERR_TIMEOUT, true);
       return;
     }
     this.probesUnanswered++;
-    this.layer.counters.inc(Counter.TcpWindowProbes);
+    this.ctx.counters.inc(Counter.TcpWindowProbes);
     this.sendSegment(this.sndUna - 1, TCP_ACK, 0, 0, false);
     if (this.persistBackoff < 6) this.persistBackoff++;
     let wait = this.rto << this.persistBackoff;
@@ -906,7 +943,7 @@ export class TcpSocket {
     let avail = 0;
     // With TSO (tap with vnet_hdr) one segment of up to 64 KiB, in whole MSS,
     // leaves at once and the device cuts it (kernel/net/iface sendTso).
-    const tso = this.layer.iface.tcpTsoMax() - 20;
+    const tso = this.ctx.tsoMax() - 20;
     const segMax = tso > this.effMss ? tso - tso % this.effMss : this.effMss;
     while (sending && tx != null) {
       const off = <i32>(this.sndNxt - this.txSeq);
@@ -952,7 +989,7 @@ export class TcpSocket {
     const n = min32(tx.len - off, this.effMss);
     const fin = this.finQueued && seq + <u32>n == this.finSeq;
     if (n == 0 && !fin) return;
-    this.layer.counters.inc(Counter.TcpRetransmits);
+    this.ctx.counters.inc(Counter.TcpRetransmits);
     this.sendSegment(seq, TCP_ACK | (fin ? TCP_FIN : 0), off, n, false);
     this.rtxAt = now + this.rto;
   }
@@ -967,15 +1004,14 @@ export class TcpSocket {
     const wnd = this.rcvWindow();
     if (syn) {
       r.window = <u32>min32(wnd, 65535);
-      r.mss = <u32>(this.layer.iface.l4Max() - 20);
+      r.mss = this.ctx.localMss();
       // Offer scaling in our SYN; answer it only if the peer offered (RFC 7323 §2.2).
       if (this.state == TcpState.SynSent || this.wsOk) r.wscale = this.rcvShift;
     } else {
       r.window = <u32>min32(wnd >> this.rcvShift, 65535);
     }
     r.payloadLen = len;
-    this.layer.iface.tsoMss = this.effMss;      // the frame size, should the segment be larger (TSO)
-    this.layer.sendSegment(this, r, txOff);
+    this.ctx.send(this, r, txOff);
     this.lastAdvRight = this.rcvNxt + (<u32>(r.window) << (syn ? 0 : <u32>this.rcvShift));
     if (flags & TCP_ACK) {
       this.ackNow = false;
@@ -1000,7 +1036,7 @@ export class TcpSocket {
     if (2 * known > rx.capacity || rx.free < 2 * known) return;
     if (<i32>(right - this.lastAdvRight) >= step) {
       this.ackNow = true;
-      this.output(this.layer.now);
+      this.output(this.ctx.now);
     }
   }
 
@@ -1016,7 +1052,7 @@ export class TcpSocket {
 
   /** The connection is over; the layer reaps the socket after deliver(). */
   enterClosed(err: i32, notify: bool): void {
-    if (this.state == TcpState.SynReceived && this.listener != null) this.layer.halfOpenDone(this.listener!);
+    if (this.state == TcpState.SynReceived && this.listener != null) this.ctx.halfOpenDone(this.listener!);
     this.setState(TcpState.Closed, err == TCP_OK ? "done" : err == TCP_ERR_TIMEOUT ? "timeout" : err == TCP_ERR_ABORTED ? "abort" : "RST");
     this.error = err;
     this.rtxAt = 0; this.delackAt = 0; this.persistAt = 0; this.timewaitAt = 0;
@@ -1027,8 +1063,8 @@ export class TcpSocket {
 
   /** Logs "OLD -event-> NEW" when the layer's debug flag is on (net.debug). */
   private setState(s: TcpState, event: string): void {
-    if (this.layer.debug) {
-      this.layer.log(tcpStateName(this.state) + " -" + event + "-> " + tcpStateName(s) + " (:" +
+    if (this.ctx.debug) {
+      this.ctx.log(tcpStateName(this.state) + " -" + event + "-> " + tcpStateName(s) + " (:" +
         this.localPort.toString() + " " + ipToString(this.remoteAddr) + ":" + this.remotePort.toString() + ")");
     }
     this.state = s;
@@ -1041,14 +1077,14 @@ export class TcpSocket {
       const l = this.listener;
       if (l != null) {
         l.accepted++;
-        this.layer.counters.inc(Counter.TcpPassiveOpens);
+        this.ctx.counters.inc(Counter.TcpPassiveOpens);
         l.handler.accepted(l, this);
       }
       this.listener = null;                                 // a full connection now; no longer counted
     }
     if (this.evConnected) {
       this.evConnected = false;
-      this.layer.counters.inc(Counter.TcpActiveOpens);
+      this.ctx.counters.inc(Counter.TcpActiveOpens);
       const h = this.handler; if (h != null) h.connected(this);
     }
     if (this.evReadable) {

@@ -7,7 +7,7 @@ import { Interface, ProtocolHandler } from "../iface";
 import { Ipv4Repr, TcpRepr, TCP_ACK, TCP_RST, TCP_SYN, TCP_FIN, IP_PROTO_TCP, TCP_FIELD_CHECKSUM, WireError, wireError } from "../wire";
 import { Counter, NetCounters, MemAccount } from "../counters";
 import { EntropySource, siphash2 } from "../entropy";
-import { TcpSocket, TcpState, TcpHandler, TcpListener, TcpListenHandler, TCP_OK, MSL_NS } from "./tcp";
+import { TcpSocket, TcpState, TcpHandler, TcpListener, TcpListenHandler, TcpContext, TCP_OK, MSL_NS } from "./tcp";
 
 export const TCP_DEFAULT_RX: i32 = 32 * 1024;
 export const TCP_DEFAULT_TX: i32 = 32 * 1024;
@@ -49,6 +49,25 @@ export abstract class NetLog {
   abstract log(line: string): void;
 }
 
+/** The layer as its sockets see it (TcpContext, tcp.ts): each call is
+ *  handed to the layer, which the sockets themselves never name. */
+class LayerContext extends TcpContext {
+  constructor(private layer: TcpLayer, counters: NetCounters, mem: MemAccount) { super(counters, mem); }
+  localMss(): u32 { return <u32>(this.layer.iface.l4Max() - 20); }
+  tsoMax(): i32 { return this.layer.iface.tcpTsoMax(); }
+  isn(s: TcpSocket, now: i64): u32 { return this.layer.isn(s, now); }
+  allowChallengeAck(now: i64): bool { return this.layer.allowChallengeAck(now); }
+  send(s: TcpSocket, r: TcpRepr, txOff: i32): void {
+    this.layer.iface.tsoMss = s.effMss;        // the frame size, should the segment be larger (TSO)
+    this.layer.sendSegment(s, r, txOff);
+  }
+  sendRst(s: TcpSocket, seq: u32, ack: u32, withAck: bool): void { this.layer.sendRst(s, seq, ack, withAck); }
+  settle(s: TcpSocket): void { this.layer.settle(s); }
+  halfOpenDone(l: TcpListener): void { this.layer.halfOpenDone(l); }
+  unlisten(l: TcpListener): void { this.layer.unlisten(l); }
+  log(line: string): void { this.layer.log(line); }
+}
+
 export class TcpLayer extends ProtocolHandler {
   conns: Map<u64, TcpSocket> = new Map();
   /** The same connections as a list for poll (no allocation per pass); each
@@ -62,9 +81,9 @@ export class TcpLayer extends ProtocolHandler {
   halfOpen: i32 = 0;
   /** Connections that ended (the kernel collects garbage after them). */
   ended: u64 = 0;
-  now: i64 = 0;
-  debug: bool = false;
   logger: NetLog | null = null;
+  /** What the sockets and listeners of this layer are given instead of it. */
+  readonly ctx!: TcpContext;
   private k0: u64;
   private k1: u64;
   private challengeWindow: i64 = -1;
@@ -73,9 +92,17 @@ export class TcpLayer extends ProtocolHandler {
   constructor(public iface: Interface, public counters: NetCounters, public mem: MemAccount,
               public entropy: EntropySource) {
     super();
+    this.ctx = new LayerContext(this, counters, mem);
     this.k0 = entropy.next64();
     this.k1 = entropy.next64();
   }
+
+  /** The clock of the packet or timer being handled (kept in the context the sockets read). */
+  get now(): i64 { return this.ctx.now; }
+  set now(t: i64) { this.ctx.now = t; }
+  /** Log every state change (net.debug). */
+  get debug(): bool { return this.ctx.debug; }
+  set debug(on: bool) { this.ctx.debug = on; }
 
   log(line: string): void {
     const l = this.logger;
@@ -88,7 +115,7 @@ export class TcpLayer extends ProtocolHandler {
          rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX): TcpListener | null {
     if (port == 0 || port > 65535 || this.listeners.has(port)) return null;
     if (backlog < 1) backlog = 1;
-    const l = new TcpListener(this, port, handler, backlog, rxCapacity, txCapacity);
+    const l = new TcpListener(this.ctx, port, handler, backlog, rxCapacity, txCapacity);
     this.listeners.set(port, l);
     return l;
   }
@@ -123,7 +150,7 @@ export class TcpLayer extends ProtocolHandler {
     // The rings take their pages only when bytes arrive or are written; a
     // new connection is refused when they could not both be had now.
     if (this.mem.used + <i64>rxCapacity + <i64>txCapacity > this.mem.limit) return null;
-    return new TcpSocket(this, rxCapacity, txCapacity);
+    return new TcpSocket(this.ctx, rxCapacity, txCapacity);
   }
 
   private ephemeralPort(addr: u32, port: u32): u32 {
