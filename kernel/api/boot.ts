@@ -1,20 +1,21 @@
 // kernel/api/boot.ts — brings the REST endpoint up on the network stack: options
 // from the boot command line (api.port=, api.token=, api.readonly, api.off,
 // hostname=), the token from the host (fw_cfg) when the command line has none,
-// config/env stores seeded from config.*= and env.*= words, the
+// the config/env stores (seeded from config.*= and env.*= words on first use), the
 // kernel's providers, the stack's interfaces, power control, and a TCP
-// listener with a 1 s poll for the HTTP timeouts. Called once the stack is up
-// (kernel/net's startNetwork), so an image without networking never links it.
+// listener with a 1 s poll for the HTTP timeouts. The composition layer calls
+// it (kernel/system/main.ts, step 5: serve() or startManagementApi()), so an
+// image whose app never asks for it does not link the API.
 import { Cmdline } from "../bootinfo/cmdline";
 import { println } from "../console";
-import { config, seedFromCmdline } from "../config";
+import { config } from "../config";
 import { env } from "../env";
 import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../sched";
 import { HttpTcpService } from "../http/tcp";
 import { rebootGuest } from "../platform";
 import { NetStack } from "../net/stack";
 import { ipToString, macToString } from "../net/wire";
-import { KERNEL_NAME, KERNEL_VERSION } from "../main";
+import { KERNEL_NAME, KERNEL_VERSION } from "../version";
 import { fwcfgFile } from "../arch/fwcfg";
 import { Api, buildRouter } from "./index";
 import { HttpServer } from "../http";
@@ -127,8 +128,6 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   if (started !== null) return started;
   const opts = ApiOptions.fromCmdline(cmdline);
   for (let i = 0; i < opts.problems.length; i++) println("api: " + opts.problems[i]);
-  seedFromCmdline(config(), cmdline, "config.");
-  seedFromCmdline(env(), cmdline, "env.");
   if (!opts.enabled) return null;
   let tokenFrom = "api.token=";
   if (opts.token.length == 0) { opts.token = hostToken(); tokenFrom = "the host"; }

@@ -37,4 +37,5 @@ export class Api {
     if (options.requestTimeoutMs > 0) this.server.limits.requestTimeoutNs = <u64>options.requestTimeoutMs * 1_000_000;
   }
 }
+export { startApi, runningApi, TOKEN_FWCFG_FILE } from "./boot";
 export { installKernelProviders, hypervisorName, KernelMemory, KernelTasks, KernelDevices, KernelBlocks, KernelWallClock } from "./kernel";

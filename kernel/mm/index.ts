@@ -42,7 +42,7 @@ const RESERVE_MIN: u64 = 256 << 10;
 const RESERVE_MAX: u64 = 4 << 20;
 
 // Plain globals, no objects: initMemory runs on the boot path, before
-// anything has been allocated (kernel/main.ts). The page pool and the
+// anything has been allocated (kernel/system/main.ts). The page pool and the
 // MemoryInfo object are made on first use.
 let ramBytes: u64 = 0;
 let linearLimit: u64 = 0;
