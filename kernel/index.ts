@@ -11,14 +11,14 @@ export {
 export { IrqHandler, irqForGsi, irqForIsa, allocMsiVector, msiAddress, msiData, freeVector, irqCountFor, irqTotal } from "./irq";
 export { tscFrequency, clockSource, deadlineTimerMode } from "./time";
 export { panic } from "./panic";
-export { exitGuest, EXIT_SUCCESS, EXIT_PANIC, EXIT_TRAP, EXIT_FAULT } from "./platform/exit";
+export { exitGuest, EXIT_SUCCESS, EXIT_PANIC, EXIT_TRAP, EXIT_FAULT } from "./platform";
 export { KERNEL_NAME, KERNEL_VERSION } from "./version";
 export {
   virtioDeviceList, VirtioDeviceInfo, blkDevice, blkCount, VirtioBlk, BlkRequest, BlkCallback, blkErrorName,
   SECTOR_SIZE, BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY,
   BLK_ERR_BUSY, BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE, serviceVirtio, netDevice, netCount, macString,
 } from "./virtio";
-export { NetDevice, FrameSink, NetDeviceStats } from "./net/device";
+export { NetDevice, FrameSink, NetDeviceStats } from "./net";
 // The default network (first NIC + stack), started on first use (kernel/system).
 export { tcpListen, tcpConnect, udpBind, netStack, netCounters, announceListening } from "./system";
 export {
@@ -62,4 +62,4 @@ export { startManagementApi } from "./system";
 // Used by the entry file that `skiff build` generates; not for apps.
 export { bootKernel, startKernel, finishKernel } from "./system";
 export { abortHandler } from "./panic";
-export { HOSTIF_VERSION } from "./platform/host";
+export { HOSTIF_VERSION } from "./platform";

@@ -6,19 +6,17 @@
 // listener with a 1 s poll for the HTTP timeouts. The composition layer calls
 // it (kernel/system/main.ts, step 5: serve() or startManagementApi()), so an
 // image whose app never asks for it does not link the API.
-import { Cmdline } from "../bootinfo/cmdline";
+import { Cmdline } from "../bootinfo";
 import { println } from "../console";
 import { config } from "../config";
 import { env } from "../env";
 import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../sched";
-import { HttpTcpService } from "../http/tcp";
 import { rebootGuest } from "../platform";
-import { NetStack } from "../net/stack";
-import { ipToString, macToString } from "../net/wire";
+import { NetStack, ipToString, macToString } from "../net";
 import { KERNEL_NAME, KERNEL_VERSION } from "../version";
-import { fwcfgFile } from "../arch/fwcfg";
+import { fwcfgFile } from "../arch";
 import { Api, buildRouter } from "./index";
-import { HttpServer } from "../http";
+import { HttpServer, HttpTcpService } from "../http";
 import { serveHostChannel, pollHostChannel } from "./hostchannel";
 import { ApiOptions, validToken } from "./state";
 import { installKernelProviders } from "./kernel";

@@ -3,7 +3,7 @@
 // HTTP server whose connections a TCP adapter drives. Kernel state arrives
 // through the provider interfaces in providers.ts.
 import { HttpServer, Router } from "../http";
-import { KeyValueStore } from "../config/store";
+import { KeyValueStore } from "../config";
 import { ApiOptions, ApiState } from "./state";
 import { buildRouter } from "./routes";
 

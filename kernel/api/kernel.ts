@@ -8,7 +8,7 @@ import { guardedReserveBytes } from "../fault";
 import { taskSnapshot } from "../sched";
 import { wallClockNs, wallClockSource } from "../time";
 import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
-import { hypervisorSignature } from "../arch/cpu";
+import { hypervisorSignature } from "../arch";
 import { WallClock } from "../http";
 import {
   MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry,

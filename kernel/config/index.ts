@@ -2,8 +2,7 @@
 // /config/{key} edits it, the app reads it and registers a ConfigListener to be
 // told of changes. Seeded at boot from `config.<key>=<value>` command-line words.
 import { KeyValueStore } from "./store";
-import { Cmdline } from "../bootinfo/cmdline";
-import { bootInfo } from "../bootinfo";
+import { Cmdline, bootInfo } from "../bootinfo";
 import { println } from "../console";
 
 export {

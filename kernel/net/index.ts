@@ -17,11 +17,11 @@ export { Interface } from "./iface";
 export {
   TcpSocket, TcpState, tcpStateName, TcpHandler, TcpListener, TcpListenHandler,
   TCP_OK, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT, TCP_ERR_ABORTED,
-  UdpSocket, UdpHandler, DhcpState, NetLog,
+  UdpSocket, UdpHandler, DhcpState, NetLog, TcpLayer,
 } from "./socket";
 export { ipToString, parseIp, macToString } from "./wire";
 export {
-  DnsResolver, DnsResult, DnsHandler, DnsWakeup, DnsOptions, dnsErrorName,
+  DnsResolver, DnsResult, DnsHandler, DnsWakeup, DnsOptions, dnsErrorName, normalizeName,
   DNS_OK, DNS_ERR_NXDOMAIN, DNS_ERR_SERVFAIL, DNS_ERR_TIMEOUT, DNS_ERR_MALFORMED, DNS_ERR_NO_DATA,
   DNS_ERR_BAD_NAME, DNS_ERR_NO_SERVER, DNS_ERR_NETWORK, DNS_ERR_CNAME_CHAIN, DNS_ERR_BUSY,
 } from "./dns";

@@ -17,7 +17,7 @@ import { Task, wake, pollSoon } from "../sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
-import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net/device";
+import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net";
 
 // Feature bits (§5.1.3).
 export const VIRTIO_NET_F_CSUM: u32 = 0;        // the device completes checksums we leave partial
