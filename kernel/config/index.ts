@@ -1,6 +1,7 @@
 // kernel/config — the runtime key-value configuration: the REST endpoint's
 // /config/{key} edits it, the app reads it and registers a ConfigListener to be
-// told of changes. Seeded at boot from `config.<key>=<value>` command-line words.
+// told of changes. Seeded from `config.<key>=<value>` command-line words on
+// first use (with or without the REST endpoint).
 import { KeyValueStore } from "./store";
 import { Cmdline, bootInfo } from "../bootinfo";
 import { println } from "../console";

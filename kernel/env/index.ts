@@ -1,6 +1,6 @@
 // kernel/env — the environment variables served at /env/ (OSv's API): the
-// same store as kernel/config, with POSIX-style names. Seeded at boot from
-// `env.<NAME>=<value>` command-line words.
+// same store as kernel/config, with POSIX-style names. Seeded from
+// `env.<NAME>=<value>` command-line words on first use.
 import { KeyValueStore, seedFromCmdline } from "../config";
 import { bootInfo } from "../bootinfo";
 

@@ -1,4 +1,4 @@
-// kernel/virtio/probe.ts — the virtio subsystem's public surface: probe both
+// kernel/virtio/probe.ts — finds and starts the virtio devices: probe both
 // transports (MMIO slots from the boot command line, virtio PCI functions
 // from bus enumeration), attach a driver per device type, keep the device list
 // (printed at boot, served over REST), service devices from the event loop

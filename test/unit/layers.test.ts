@@ -9,6 +9,7 @@
 //   - an import that reaches past another subsystem's face (its index.ts) into
 //     an inner file, unless PAST_THE_FACE lists it with its reason;
 //   - anything but "skiff", "skiff-embed" or its own files in an app.
+// It also checks that docs/HACKING.md's layout table names every folder.
 import { describe, expect, it } from "vitest";
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -222,5 +223,28 @@ describe("layers: the import graph of kernel/ and apps/", () => {
     const app = importsOf("apps/echo/main", 'import { x } from "../../kernel/net";\n');
     expect(check(app[0]).join()).toMatch(/an app imports "skiff"/);
     expect(check(importsOf("kernel/system/main", 'import { startApi } from "../api";\n')[0])).toEqual([]);
+  });
+});
+
+describe("docs/HACKING.md's layout table", () => {
+  it("names every folder of kernel/, boot/, cli/, test/, bench/ and apps/", () => {
+    const doc = readFileSync(join(ROOT, "docs/HACKING.md"), "utf8");
+    const dirs = (d: string, out: string[] = []): string[] => {
+      for (const n of readdirSync(join(ROOT, d)).sort()) {
+        const p = d + "/" + n;
+        if (statSync(join(ROOT, p)).isDirectory()) { out.push(p); dirs(p, out); }
+      }
+      return out;
+    };
+    const missing: string[] = [];
+    for (const top of ["kernel", "boot", "cli", "test", "bench", "apps"]) {
+      for (const d of dirs(top)) {
+        const parts = d.split("/");
+        // One app per folder: the apps' rows name them.
+        const appsRow = /^(apps|test\/apps|bench\/apps)$/.test(parts.slice(0, -1).join("/"));
+        if (appsRow ? !doc.includes("`" + parts[parts.length - 1] + "`") : !doc.includes("`" + d + "/`")) missing.push(d);
+      }
+    }
+    expect(missing, "folders docs/HACKING.md does not list: " + missing.join(", ")).toEqual([]);
   });
 });
