@@ -109,11 +109,17 @@ export function setDefaultNetwork(s: NetStack): void {
  *  8000; api.off: none) and the same API on the host-only channel. serve()
  *  starts it; an app with sockets of its own asks for it here. Null without a
  *  network, with api.off, or when the port is taken; runs once. */
+let management: Api | null = null;
+let managementTried = false;
+
 export function startManagementApi(): Api | null {
+  if (managementTried) return management;
   const s = startDefaultNetwork();
   if (s === null) return null;
+  managementTried = true;
   const cmdline = bootInfo().cmdline;
-  return startApi(s, cmdline, cmdline.has("quiet"));
+  management = startApi(s, cmdline, cmdline.has("quiet"));
+  return management;
 }
 
 /** 6. After the app's main returned status: its tasks, timers and servers run
