@@ -11,16 +11,16 @@ export {
 export { IrqHandler, irqForGsi, irqForIsa, allocMsiVector, msiAddress, msiData, freeVector, irqCountFor, irqTotal } from "./irq";
 export { tscFrequency, clockSource, deadlineTimerMode } from "./time";
 export { panic } from "./panic";
-export { exitGuest, EXIT_SUCCESS, EXIT_PANIC, EXIT_TRAP, EXIT_FAULT } from "./platform/exit";
-export { KERNEL_NAME, KERNEL_VERSION } from "./main";
+export { exitGuest, EXIT_SUCCESS, EXIT_PANIC, EXIT_TRAP, EXIT_FAULT } from "./platform";
+export { KERNEL_NAME, KERNEL_VERSION } from "./version";
 export {
   virtioDeviceList, VirtioDeviceInfo, blkDevice, blkCount, VirtioBlk, BlkRequest, BlkCallback, blkErrorName,
   SECTOR_SIZE, BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY,
   BLK_ERR_BUSY, BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE, serviceVirtio, netDevice, netCount, macString,
 } from "./virtio";
-export { NetDevice, FrameSink, NetDeviceStats } from "./net/device";
-// The default network (first NIC + stack), started on first use.
-export { tcpListen, tcpConnect, udpBind, netStack, netCounters, announceListening } from "./network";
+export { NetDevice, FrameSink, NetDeviceStats } from "./net";
+// The default network (first NIC + stack), started on first use (kernel/system).
+export { tcpListen, tcpConnect, udpBind, netStack, netCounters, announceListening } from "./system";
 export {
   netCountersText, NetStack, AddressHandler, NetConfig, NetCounters, Counter,
   COUNTER_COUNT, counterName, TcpSocket, TcpState, tcpStateName, TcpHandler, TcpListener, TcpListenHandler,
@@ -29,19 +29,19 @@ export {
 } from "./net";
 export { randomSourceName, RandomSource, setHardwareSource } from "./random";
 // Devices are probed on first use; these make sure of it.
-export { randomBytes, randomU32, randomU64, probeDevices } from "./devices";
+export { randomBytes, randomU32, randomU64, probeDevices } from "./system";
 export {
   HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, BodySource, Request, Response, Header,
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
   HandlerFn, FnHandler,
 } from "./http";
 // An HTTP service in one call (the network, limits, timeouts, the listening line).
-export { serve, HttpService } from "./service";
-// Calling other services: DNS, tcpConnect by name, the HTTP client (kernel/outbound.ts).
+export { serve, HttpService } from "./system";
+// Calling other services: DNS, tcpConnect by name, the HTTP client (kernel/system/outbound.ts).
 export {
   resolveHost, dnsResolver, dnsResolverFor, newLoopResolver, tcpConnectHost, TcpHostHandler,
   httpClient, httpRequest, httpGet, httpPost, httpPut, httpDelete,
-} from "./outbound";
+} from "./system";
 export {
   DnsResolver, DnsResult, DnsHandler, DnsOptions, dnsErrorName, DNS_OK, DNS_ERR_NXDOMAIN, DNS_ERR_SERVFAIL,
   DNS_ERR_TIMEOUT, DNS_ERR_MALFORMED, DNS_ERR_NO_DATA, DNS_ERR_BAD_NAME, DNS_ERR_NO_SERVER, DNS_ERR_NETWORK,
@@ -55,10 +55,11 @@ export {
 export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./json";
 export { config, KeyValueStore, ConfigListener, seedFromCmdline, setting, intSetting } from "./config";
 export { env, getenv, setenv, unsetenv } from "./env";
-export { Api, ApiOptions, ApiState, MetricsSource, MetricsWriter } from "./api";
-export { startApi, runningApi } from "./api/boot";
+export { Api, ApiOptions, ApiState, MetricsSource, MetricsWriter, startApi, runningApi } from "./api";
+// The management API for an app with sockets of its own (serve() starts it itself).
+export { startManagementApi } from "./system";
 
 // Used by the entry file that `skiff build` generates; not for apps.
-export { bootKernel, startKernel, finishKernel } from "./main";
+export { bootKernel, startKernel, finishKernel } from "./system";
 export { abortHandler } from "./panic";
-export { HOSTIF_VERSION } from "./platform/host";
+export { HOSTIF_VERSION } from "./platform";

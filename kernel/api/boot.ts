@@ -1,23 +1,23 @@
 // kernel/api/boot.ts — brings the REST endpoint up: options from the boot
 // command line (api.net=, api.port=, api.token=, api.readonly, api.off,
-// hostname=), config/env stores seeded from config.*= and env.*= words, the
-// kernel's providers, the stack's interfaces, power control, the host-only
-// channel (always), and with api.net=on a TCP listener on the network (the
-// token from the host through fw_cfg when the command line has none), with a
-// 1 s poll for the HTTP timeouts. Called once the stack is up (kernel/net's
-// startNetwork), so an image without networking never links it.
-import { Cmdline } from "../bootinfo/cmdline";
+// hostname=), the config/env stores (seeded from config.*= and env.*= words on
+// first use), the kernel's providers, the stack's interfaces, power control,
+// the host-only channel (always), and with api.net=on a TCP listener on the
+// network (the token from the host through fw_cfg when the command line has
+// none), with a 1 s poll for the HTTP timeouts. The composition layer calls it
+// (kernel/system/main.ts, step 5: serve() or startManagementApi()), so an
+// image whose app never asks for it does not link the API.
+import { Cmdline } from "../bootinfo";
 import { println } from "../console";
-import { config, seedFromCmdline } from "../config";
+import { config } from "../config";
 import { env } from "../env";
 import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../sched";
-import { HttpTcpService } from "../http/tcp";
 import { rebootGuest } from "../platform";
-import { NetStack } from "../net/stack";
-import { ipToString, macToString } from "../net/wire";
-import { KERNEL_NAME, KERNEL_VERSION } from "../main";
-import { fwcfgFile } from "../arch/fwcfg";
+import { NetStack, ipToString, macToString } from "../net";
+import { KERNEL_NAME, KERNEL_VERSION } from "../version";
+import { fwcfgFile } from "../arch";
 import { Api } from "./index";
+import { HttpTcpService } from "../http";
 import { serveHostChannel, pollHostChannel } from "./hostchannel";
 import { ApiOptions, validToken } from "./state";
 import { installKernelProviders } from "./kernel";
@@ -131,8 +131,6 @@ export function startApi(stack: NetStack, cmdline: Cmdline, quiet: bool): Api | 
   if (started !== null) return started;
   const opts = ApiOptions.fromCmdline(cmdline);
   for (let i = 0; i < opts.problems.length; i++) println("api: " + opts.problems[i]);
-  seedFromCmdline(config(), cmdline, "config.");
-  seedFromCmdline(env(), cmdline, "env.");
   if (!opts.enabled) return null;
   // The token matters only on the network; off it, it is not even read.
   let tokenFrom = "api.token=";

@@ -5,7 +5,7 @@
 // strings and numbers for scalar resources; so do we).
 import { Handler, Request, Response, isoDate, MIME_JSON, bodyBudget } from "../http";
 import { JsonWriter, jsonString, JSON_STRING, JSON_NUMBER, JSON_BOOL } from "../json";
-import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../config/store";
+import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../config";
 import { dmesg } from "../console";
 import { ApiState, validHostname } from "./state";
 import { MetricsWriter, METRICS_CONTENT_TYPE, writeHttpServers } from "./metrics";

@@ -3,7 +3,7 @@
 // HTTP server whose connections a TCP adapter drives. Kernel state arrives
 // through the provider interfaces in providers.ts.
 import { HttpServer, Router } from "../http";
-import { KeyValueStore } from "../config/store";
+import { KeyValueStore } from "../config";
 import { ApiOptions, ApiState } from "./state";
 import { buildRouter } from "./routes";
 import { NetworkGate } from "./policy";
@@ -49,4 +49,5 @@ export class Api {
     this.hostServer = host;
   }
 }
+export { startApi, runningApi, TOKEN_FWCFG_FILE } from "./boot";
 export { installKernelProviders, hypervisorName, KernelMemory, KernelTasks, KernelDevices, KernelBlocks, KernelWallClock } from "./kernel";

@@ -9,7 +9,7 @@ import { guardedReserveBytes } from "../fault";
 import { taskSnapshot } from "../sched";
 import { wallClockNs, wallClockSource } from "../time";
 import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
-import { hypervisorSignature } from "../arch/cpu";
+import { hypervisorSignature } from "../arch";
 import { acpiInfo } from "../acpi";
 import { bootInfo } from "../bootinfo";
 import { WallClock } from "../http";

@@ -1,9 +1,9 @@
 // kernel/config — the runtime key-value configuration: the REST endpoint's
 // /config/{key} edits it, the app reads it and registers a ConfigListener to be
-// told of changes. Seeded at boot from `config.<key>=<value>` command-line words.
+// told of changes. Seeded from `config.<key>=<value>` command-line words on
+// first use (with or without the REST endpoint).
 import { KeyValueStore } from "./store";
-import { Cmdline } from "../bootinfo/cmdline";
-import { bootInfo } from "../bootinfo";
+import { Cmdline, bootInfo } from "../bootinfo";
 import { println } from "../console";
 
 export {
@@ -14,9 +14,17 @@ export {
 // @ts-ignore: decorator
 @lazy
 const store = new KeyValueStore(false);
+let seeded = false;
 
-/** The kernel's configuration store. */
-export function config(): KeyValueStore { return store; }
+/** The kernel's configuration store, seeded from `config.<key>=` words on
+ *  first use. */
+export function config(): KeyValueStore {
+  if (!seeded) {
+    seeded = true;
+    seedFromCmdline(store, bootInfo().cmdline, "config.");
+  }
+  return store;
+}
 
 /** Copies every `prefix<key>=<value>` word of the command line into s. */
 export function seedFromCmdline(s: KeyValueStore, cmdline: Cmdline, prefix: string): i32 {
@@ -33,7 +41,7 @@ export function seedFromCmdline(s: KeyValueStore, cmdline: Cmdline, prefix: stri
 /** An app setting: /config first (seeded from `config.<key>=` words), then a
  *  bare `<key>=` boot word, then the default. */
 export function setting(key: string, dflt: string): string {
-  const c = store.get(key);
+  const c = config().get(key);
   if (c !== null) return c;
   const w = bootInfo().cmdline.get(key);
   return w !== null ? w : dflt;

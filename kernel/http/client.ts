@@ -8,10 +8,10 @@
 // context object) whose response() runs once, with either a response or a
 // readable error. Timers come from kernel/sched; no TLS (http:// only).
 import { TimerHandler, Timer, after, cancel, setDaemon, nowNs } from "../sched";
-import { NetStack, AddressHandler } from "../net/stack";
-import { TcpSocket, TcpHandler, TcpState, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT } from "../net/socket";
-import { ipToString, parseIp } from "../net/wire/bytes";
-import { DnsResolver, DnsHandler, DnsResult, normalizeName } from "../net/dns";
+import {
+  NetStack, AddressHandler, TcpSocket, TcpHandler, TcpState, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT,
+  ipToString, parseIp, DnsResolver, DnsHandler, DnsResult, normalizeName,
+} from "../net";
 import { ByteBuf } from "./buf";
 import { Header } from "./request";
 import { ResponseParser, ResponseLimits, BodySink, eqIgnoreCase } from "./respparser";

@@ -1,30 +1,7 @@
-// kernel/http/status.ts — status codes the server and its users send, with the
-// reason phrases of RFC 9110 §15 (the phrase is advisory; clients ignore it).
-
-export const STATUS_CONTINUE: i32 = 100;
-export const STATUS_OK: i32 = 200;
-export const STATUS_CREATED: i32 = 201;
-export const STATUS_ACCEPTED: i32 = 202;
-export const STATUS_NO_CONTENT: i32 = 204;
-export const STATUS_PARTIAL_CONTENT: i32 = 206;
-export const STATUS_NOT_MODIFIED: i32 = 304;
-export const STATUS_BAD_REQUEST: i32 = 400;
-export const STATUS_UNAUTHORIZED: i32 = 401;
-export const STATUS_FORBIDDEN: i32 = 403;
-export const STATUS_NOT_FOUND: i32 = 404;
-export const STATUS_METHOD_NOT_ALLOWED: i32 = 405;
-export const STATUS_REQUEST_TIMEOUT: i32 = 408;
-export const STATUS_LENGTH_REQUIRED: i32 = 411;
-export const STATUS_CONTENT_TOO_LARGE: i32 = 413;
-export const STATUS_URI_TOO_LONG: i32 = 414;
-export const STATUS_UNSUPPORTED_MEDIA_TYPE: i32 = 415;
-export const STATUS_RANGE_NOT_SATISFIABLE: i32 = 416;
-export const STATUS_EXPECTATION_FAILED: i32 = 417;
-export const STATUS_HEADERS_TOO_LARGE: i32 = 431;
-export const STATUS_INTERNAL_ERROR: i32 = 500;
-export const STATUS_NOT_IMPLEMENTED: i32 = 501;
-export const STATUS_SERVICE_UNAVAILABLE: i32 = 503;
-export const STATUS_VERSION_NOT_SUPPORTED: i32 = 505;
+// kernel/http/status.ts — the reason phrases of RFC 9110 §15 for the status
+// codes the server and its users send (the phrase is advisory; clients ignore
+// it). Handlers write statuses as bare numbers (res.json(404, ...)), as
+// Express and Node's http do: the number is the name every reader knows.
 
 export function reasonPhrase(status: i32): string {
   switch (status) {

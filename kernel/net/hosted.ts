@@ -6,7 +6,8 @@
 // called from the same event loop; only the segments, windows and timers of
 // kernel/net/socket/tcp.ts are the host's business here. The interface gets a
 // HostedNetDevice that carries no frames (UDP and DHCP have no host side).
-// No kernel module imports this file, so real images do not contain it (a
+// Only kernel/system/hosted.ts imports this file, and only the hosted entry
+// imports that, so real images do not contain it (a
 // subclass overriding TcpSocket's methods would make every call to them a
 // virtual call).
 import {
@@ -14,7 +15,7 @@ import {
   HOSTED_ACCEPT, HOSTED_READABLE, HOSTED_WRITABLE, HOSTED_CONNECTED, HOSTED_CLOSED,
 } from "../platform/hosted";
 import { NetDevice, FrameSink } from "./device";
-import { NetStack, setDefaultStack, currentStack } from "./stack";
+import { NetStack } from "./stack";
 import { NetService } from "./service";
 import { parseNetConfig } from "./config";
 import { NetLog } from "./socket";
@@ -22,7 +23,6 @@ import { addService, nowNs } from "../sched";
 import { randomBytes } from "../random";
 import { println } from "../console";
 import { Cmdline } from "../bootinfo";
-import { startApi } from "../api/boot";
 import { Interface } from "./iface";
 import { NetCounters, MemAccount } from "./counters";
 import { EntropySource } from "./entropy";
@@ -202,12 +202,10 @@ class HostedLog extends NetLog {
 }
 
 /** startNetwork (service.ts) for a hosted build: the stack on a
- *  HostedNetDevice with a HostedTcpLayer, made the default stack at once (the
- *  app's first netStack() / tcpListen finds it), and the REST endpoint.
+ *  HostedNetDevice with a HostedTcpLayer. kernel/system/hosted.ts makes it
+ *  the default stack and starts the REST endpoint on it.
  *  The address comes from ip= (skiff dev passes ip=127.0.0.1/8). */
 export function startHostedNetwork(cmdline: Cmdline, quiet: bool): NetStack {
-  const cur = currentStack();
-  if (cur !== null) return cur;
   const cfg = parseNetConfig(cmdline.get("ip"), cmdline.get("gateway"), cmdline.get("dns"));
   for (let i = 0; i < cfg.problems.length; i++) println("net: " + cfg.problems[i]);
   cfg.dhcp = false;                                  // there is no DHCP server on the host side
@@ -217,9 +215,7 @@ export function startHostedNetwork(cmdline: Cmdline, quiet: bool): NetStack {
   s.iface.tcp = tcp;
   if (cmdline.has("net.debug")) s.logger = new HostedLog();
   s.start(<i64>nowNs());
-  setDefaultStack(s);
   addService(new NetService(s));
   if (!quiet) println("net: " + s.describe() + ", TCP on the host's sockets (skiff dev)");
-  startApi(s, cmdline, quiet);
   return s;
 }

@@ -3,17 +3,17 @@
 // frames are seen at once) and a daemon timer wakes the loop at the stack's
 // next deadline. Also the kernel's entropy and the boot command line. This
 // file is the only part of kernel/net that knows the scheduler; the stack
-// itself stays a pure state machine (stack.ts).
+// itself stays a pure state machine (stack.ts). Which stack is the default,
+// and when it starts, is the composition layer's business (kernel/system).
 import { Service, TimerHandler, Timer, addService, at, rearm, setDaemon, nowNs, pollSoon } from "../sched";
 import { randomBytes } from "../random";
 import { Cmdline } from "../bootinfo";
 import { println } from "../console";
 import { NetDevice } from "./device";
-import { NetStack, setDefaultStack, currentStack } from "./stack";
+import { NetStack } from "./stack";
 import { EntropySource } from "./entropy";
 import { parseNetConfig } from "./config";
 import { NetLog } from "./socket";
-import { startApi } from "../api/boot";
 import { collectHeap, noteCollection } from "../mm";
 
 class KernelEntropy extends EntropySource {
@@ -68,33 +68,9 @@ export class NetService extends Service {
   }
 }
 
-let pendingDev: NetDevice | null = null;
-let pendingCmdline: Cmdline | null = null;
-let pendingQuiet: bool = false;
-
-/** Boot step: remembers the NIC and the command line. The stack starts on
- *  first use (netStack(), tcpListen, udpBind, tcpConnect), so an image whose
- *  app drives the device itself (test/apps/net-probe) keeps every frame. */
-export function configureNetwork(dev: NetDevice | null, cmdline: Cmdline, quiet: bool): void {
-  pendingDev = dev;
-  pendingCmdline = cmdline;
-  pendingQuiet = quiet;
-}
-
-/** The default stack, started on the first call; null without a NIC. */
-export function netStack(): NetStack | null {
-  const s = currentStack();
-  if (s != null) return s;
-  const dev = pendingDev;
-  const cl = pendingCmdline;
-  if (dev == null || cl == null) return null;
-  pendingDev = null;
-  return startNetwork(dev, cl, pendingQuiet);
-}
-
 /** Brings up TCP/IP on dev from the command line (ip=ADDR/PREFIX gateway=ADDR
  *  dns=ADDR for a static address, else DHCP; net.debug logs TCP state
- *  changes) and makes it the default stack. */
+ *  changes) and polls it from the event loop. */
 export function startNetwork(dev: NetDevice, cmdline: Cmdline, quiet: bool): NetStack {
   const cfg = parseNetConfig(cmdline.get("ip"), cmdline.get("gateway"), cmdline.get("dns"));
   for (let i = 0; i < cfg.problems.length; i++) println("net: " + cfg.problems[i]);
@@ -102,9 +78,7 @@ export function startNetwork(dev: NetDevice, cmdline: Cmdline, quiet: bool): Net
   if (!quiet) s.logger = new ConsoleLog();          // DHCP leases
   if (cmdline.has("net.debug")) { s.logger = new ConsoleLog(); s.tcp.debug = true; }
   s.start(<i64>nowNs());
-  setDefaultStack(s);
   addService(new NetService(s));
   if (!quiet) println("net: " + s.describe());
-  startApi(s, cmdline, quiet);                      // the REST endpoint (api.port=, default 8000; api.off: none)
   return s;
 }

@@ -10,13 +10,6 @@ import { TcpLayer, UdpLayer, DhcpClient, NetLog } from "./socket";
 import { NetConfig } from "./config";
 import { ipToString } from "./wire";
 
-let defaultStack: NetStack | null = null;
-
-/** The stack apps use through tcpListen / tcpConnect / udpBind (the first
- *  NIC's); service.ts's netStack() starts it on first use. */
-export function setDefaultStack(s: NetStack | null): void { defaultStack = s; }
-export function currentStack(): NetStack | null { return defaultStack; }
-
 /** Default bound on the stack's buffer memory (socket buffers, reassembly, ARP queues). */
 export const NET_MEMORY_LIMIT: i64 = 24 << 20;
 

@@ -7,9 +7,7 @@
 //   5. measured against the 8254 PIT, else the HPET (TCG and most BIOS machines)
 //   6. assume 1 GHz and say so (only when no reference clock exists)
 import { wrmsr, linear_base } from "../platform";
-import { cpuid, eax, ebx, ecx, maxLeaf, hypervisorSignature, MSR_KVM_SYSTEM_TIME_NEW } from "../arch/cpu";
-import { pitCalibrateTsc } from "../arch/pit";
-import { hpetCalibrateTsc } from "../arch/hpet";
+import { cpuid, eax, ebx, ecx, maxLeaf, hypervisorSignature, MSR_KVM_SYSTEM_TIME_NEW, pitCalibrateTsc, hpetCalibrateTsc } from "../arch";
 
 /** Calibration interval against a reference clock: 25 ms (≈ 0.01 % error from
  *  a few µs of read jitter), short enough not to slow the boot noticeably. */

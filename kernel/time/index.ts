@@ -4,8 +4,7 @@
 // when the CPU has it, else the LAPIC timer in one-shot mode). Tickless: the
 // timer is armed for the nearest deadline only, never periodically.
 import { rdtsc } from "../platform";
-import { lapic } from "../arch/lapic";
-import { rtcEpochSeconds } from "../arch/cmos";
+import { lapic, rtcEpochSeconds } from "../arch";
 import { Cmdline, bootInfo } from "../bootinfo";
 import { acpiInfo } from "../acpi";
 import { println } from "../console";

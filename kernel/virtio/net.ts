@@ -30,7 +30,7 @@ import { Task, wake, pollSoon } from "../sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
-import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net/device";
+import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net";
 import { cmdlineHas } from "../bootinfo";
 
 // Feature bits (§5.1.3).

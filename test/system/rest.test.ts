@@ -252,11 +252,11 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
   }, 60_000);
 });
 
-describe("POST /os/reboot (apps/echo, microvm, TCG)", () => {
+describe("POST /os/reboot (apps/counter, microvm, TCG)", () => {
   it("answers 202, resets the devices and ends QEMU asking to be started again (status 74)", async () => {
     const port = await freePort();
     const g = await boot({
-      app: "apps/echo", machine: "microvm", timeoutMs: 120_000,
+      app: "apps/counter", machine: "microvm", timeoutMs: 120_000,
       cmdline: `api.net=on api.token=${TOKEN}`,
       qemuArgs: ["-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:8000`, "-device", "virtio-net-device,netdev=n0"],
     });

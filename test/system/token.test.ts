@@ -1,4 +1,4 @@
-// test/system/token.test.ts — the management API's token stays secret (apps/echo
+// test/system/token.test.ts — the management API's token stays secret (apps/counter
 // under QEMU TCG, microvm, user networking, the API on the network with
 // api.net=on and the guest's port 8000 forwarded to a free loopback port). The
 // token reaches the guest through fw_cfg as `skiff run` passes it; the guest
@@ -40,7 +40,7 @@ function fragmentsIn(text: string, token: string): string[] {
 
 afterAll(stopAll);
 
-describe("management API token (apps/echo, microvm, TCG)", () => {
+describe("management API token (apps/counter, microvm, TCG)", () => {
   const TOKEN = leakCheckableToken();
   let dir = "";
   let g: Guest;
@@ -53,7 +53,7 @@ describe("management API token (apps/echo, microvm, TCG)", () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     g = await boot({
-      app: "apps/echo", timeoutMs: 240_000, net: "user", forwards: [`${port}:8000`], cmdline: "api.net=on",
+      app: "apps/counter", timeoutMs: 240_000, net: "user", forwards: [`${port}:8000`], cmdline: "api.net=on",
       apiToken: false, hostChannel: true, qemuArgs: ["-fw_cfg", `name=${TOKEN_FWCFG_FILE},file=${file}`],
     });
     await g.waitFor(/api: bearer token from the host/, 120_000);

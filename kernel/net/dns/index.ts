@@ -1,6 +1,6 @@
 // kernel/net/dns — the stub resolver: message format (message.ts), the
 // resolver state machine (resolver.ts). Its event-loop glue (a sched timer)
-// is in kernel/outbound.ts, so kernel/net stays free of the scheduler.
+// is in kernel/system/outbound.ts, so kernel/net stays free of the scheduler.
 export {
   DNS_PORT, DNS_TYPE_A, DNS_TYPE_CNAME, DNS_CLASS_IN, DNS_RCODE_NOERROR, DNS_RCODE_SERVFAIL, DNS_RCODE_NXDOMAIN,
   DNS_RCODE_REFUSED, DnsRecord, DnsResponse, encodeDnsQuery, parseDnsResponse, normalizeName, rcodeName, dnsParseError,

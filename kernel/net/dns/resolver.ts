@@ -4,7 +4,7 @@
 // and keeps a bounded cache bounded by each answer's TTL (negative answers
 // by the SOA minimum, RFC 2308). Layer: socket. Like the rest of kernel/net it
 // reads no clock: poll(now) does the timeouts and delivers results, and a
-// DnsWakeup (the kernel's sched timer, kernel/outbound.ts) is told when the next
+// DnsWakeup (the kernel's sched timer, kernel/system/outbound.ts) is told when the next
 // deadline moves. Results are always delivered from poll, never inside
 // resolve() or a packet's receive path, so a handler may do anything.
 import { UdpLayer, UdpSocket, UdpHandler } from "../socket";

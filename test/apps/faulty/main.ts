@@ -15,12 +15,12 @@
 //   GET /recurse       recursion without end (the loader stack's guard pages:
 //                      "call stack exhausted")
 //   GET /gc            a full garbage collection, then 200 (for leak checks)
-// The management endpoint (8000) serves /metrics and /os/memory.
+// The management endpoint (8000, startManagementApi) serves /metrics and /os/memory.
 // faulty.exit=N: main returns N at once. faulty.main-oom=1 on the command line: main allocates without bound before
 // serving (not guarded: the guest panics, status 70).
 import {
   println, netStack, hold, every, after, setDaemon, spawn, Task, TimerHandler, HttpServer, Router, HttpTcpService,
-  Handler, Request, Response, MIME_TEXT, intSetting, announceListening,
+  Handler, Request, Response, MIME_TEXT, intSetting, announceListening, startManagementApi,
 } from "skiff";
 
 let served: u64 = 0;
@@ -169,6 +169,7 @@ export function main(): i32 {
   }
   const stack = netStack();
   if (stack === null) { println("faulty: no network device"); return 1; }
+  startManagementApi();                          // /metrics and /os/memory on port 8000
   const r = new Router();
   r.get("/ok", new Ok());
   r.get("/oob", new OutOfBounds());

@@ -2,7 +2,7 @@
 import { abortHandler } from "../../../kernel/panic";
 import { parseBootInfo, BootInfo, Cmdline, wordsHave, cmdline as bootCmdline } from "../../../kernel/bootinfo";
 import * as console from "../../../kernel/console";
-import { BANNER, KERNEL_NAME, KERNEL_VERSION } from "../../../kernel/main";
+import { BANNER, KERNEL_NAME, KERNEL_VERSION } from "../../../kernel/version";
 
 let last: BootInfo | null = null;
 

@@ -1,5 +1,7 @@
-// kernel/service.ts — serve(): an HTTP service on a TCP port in one call, for
-// apps. It brings the default network up (kernel/network.ts), runs the handler
+// kernel/system/service.ts — serve(): an HTTP service on a TCP port in one call,
+// for apps. It brings the default network up (network.ts) and the management
+// API with it (main.ts, step 5: an app that serves HTTP gets the REST endpoint
+// on port 8000 and the host-only channel), runs the handler
 // (a Router, a Handler object or a plain function) on an HttpServer with the
 // kernel's default limits, checks connection timeouts once a second, prints
 // the "listening" line once the interface has an address, and keeps the guest
@@ -11,11 +13,12 @@
 //     app.get("/hello", hello);
 //     return serve(8080, app) !== null ? 0 : 1;
 //   }
-import { println } from "./console";
-import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "./sched";
-import { HttpServer, HttpTcpService, toHandler } from "./http";
+import { println } from "../console";
+import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "../sched";
+import { HttpServer, HttpTcpService, toHandler } from "../http";
 import { netStack, announceListening } from "./network";
-import { intSetting } from "./config";
+import { intSetting } from "../config";
+import { startManagementApi } from "./main";
 
 /** How often connections' idle and request timeouts are checked. */
 const POLL_NS: u64 = 1_000_000_000;
@@ -55,6 +58,7 @@ export function serve<T>(port: u32, handler: T, name: string = "app"): HttpServi
     println(name + ": no network device (boot with one: skiff run --net user, the default)");
     return null;
   }
+  startManagementApi();                             // api.port= (default 8000); api.off: none
   const server = new HttpServer(h);
   server.maxConnections = DEFAULT_MAX_CONNECTIONS;
   const tcp = new HttpTcpService(server);

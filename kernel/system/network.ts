@@ -1,53 +1,44 @@
-// kernel/network.ts — the default network: composes the TCP/IP stack
-// (kernel/net, which imports no driver) with the first virtio NIC. Nothing in
-// the boot path calls this; the first socket an app opens does, so an app that
-// never touches the network links neither the stack nor a driver, and one
-// that does gets the device probe, DHCP (or ip=) and the REST endpoint then.
-import { bootInfo } from "./bootinfo";
-import { netDevice } from "./virtio";
-import * as net from "./net";
-import { NetStack, NetCounters, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, UdpSocket, UdpHandler, AddressHandler, ipToString } from "./net";
-import { println } from "./console";
-
-let configured = false;
-
-function ensureNetwork(): void {
-  if (configured) return;
-  configured = true;
-  const boot = bootInfo();
-  net.configureNetwork(netDevice(0), boot.cmdline, boot.cmdline.has("quiet"));
-}
+// kernel/system/network.ts — the default network, as apps call it: the stack
+// on the first virtio NIC (startDefaultNetwork in main.ts, step 4), which the
+// first of these calls starts. The stack itself (kernel/net) is a library that
+// imports no driver and starts nothing; an app that never touches the network
+// links neither the stack nor a driver. The management API is not started
+// here: serve() or startManagementApi() does (main.ts, step 5).
+import { startDefaultNetwork } from "./main";
+import {
+  NetStack, NetCounters, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, UdpSocket, UdpHandler,
+  AddressHandler, ipToString,
+} from "../net";
+import { println } from "../console";
 
 /** The default stack, started on first use; null without a NIC. */
 export function netStack(): NetStack | null {
-  ensureNetwork();
-  return net.netStack();
+  return startDefaultNetwork();
 }
 
 /** Listens on a TCP port; null without a network or when the port is taken. */
 export function tcpListen(port: u32, handler: TcpListenHandler, backlog: i32 = 64): TcpListener | null {
-  ensureNetwork();
-  return net.tcpListen(port, handler, backlog);
+  const s = startDefaultNetwork();
+  return s == null ? null : s.tcp.listen(port, handler, backlog);
 }
 
 /** Opens a TCP connection; handler.connected runs when it is established. */
 export function tcpConnect(addr: u32, port: u32, handler: TcpHandler): TcpSocket | null {
-  ensureNetwork();
-  return net.tcpConnect(addr, port, handler);
+  const s = startDefaultNetwork();
+  return s == null ? null : s.tcp.connect(addr, port, handler);
 }
 
 /** Binds a UDP port (0: any free port). */
 export function udpBind(port: u32, handler: UdpHandler): UdpSocket | null {
-  ensureNetwork();
-  return net.udpBind(port, handler);
+  const s = startDefaultNetwork();
+  return s == null ? null : s.udp.bind(port, handler);
 }
 
 /** The default stack's counters (null without a network): for REST and /metrics. */
 export function netCounters(): NetCounters | null {
-  ensureNetwork();
-  return net.netCounters();
+  const s = startDefaultNetwork();
+  return s == null ? null : s.counters;
 }
-
 
 class ListeningLine extends AddressHandler {
   constructor(public line: string) { super(); }
