@@ -2,8 +2,7 @@
 // every counter of kernel/net/counters.ts (packets, drops by reason, TCP
 // events such as SYN cookies and keepalive timeouts) as one family labelled
 // by event, and the TCP connections the stack holds now.
-import { NetStack } from "../net/stack";
-import { COUNTER_COUNT, counterName } from "../net/counters";
+import { NetStack, COUNTER_COUNT, counterName } from "../net";
 import { MetricsWriter } from "./metrics";
 import { MetricsSource } from "./state";
 

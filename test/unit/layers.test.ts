@@ -74,9 +74,9 @@ const ALLOWED: Record<string, string[]> = {
   env: ["bootinfo", "config"],
   net: ["bootinfo", "console", "mm", "platform", "random", "sched"],
   http: ["fault", "json", "mm", "net", "sched"],
-  api: ["arch", "bootinfo", "config", "console", "env", "fault", "http", "json", "mm", "net", "platform", "sched", "time", "version", "virtio"],
+  api: ["acpi", "arch", "bootinfo", "config", "console", "env", "fault", "http", "json", "mm", "net", "platform", "sched", "time", "version", "virtio"],
   // The composition layer, then the face apps import.
-  system: ["api", "bootinfo", "console", "http", "mm", "net", "panic", "platform", "random", "sched", "version", "virtio"],
+  system: ["api", "bootinfo", "config", "console", "http", "mm", "net", "panic", "platform", "random", "sched", "version", "virtio"],
   face: [
     "api", "bootinfo", "config", "console", "env", "http", "irq", "json", "mm", "net", "panic", "platform", "random",
     "sched", "system", "time", "version", "virtio",
