@@ -18,7 +18,7 @@ const offload = args.includes("--offload");
 const dirs = args.includes("--up") ? [true] : args.includes("--down") ? [false] : [true, false];
 
 // The image's flags (cli/lib/build.ts) with --debug so profiles keep names.
-const FLAGS = ["--runtime", "incremental", "--exportRuntime", "--use", "abort=kernel/panic/abortHandler",
+const FLAGS = ["--runtime", "incremental", "--exportRuntime", "--use", "abort=kernel/core/panic/abortHandler",
   "-O3", "--shrinkLevel", "1", "--noAssert", "--debug", "--noColors"];
 const out = join(ROOT, "build", "bench", "netperf.wasm");
 if (args.includes("--compile")) {

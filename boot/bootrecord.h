@@ -2,7 +2,7 @@
  * boot/bootrecord.h — the boot information as the loader hands it to the
  * kernel: one parser (bootrecord.c) reads PVH's hvm_start_info or Multiboot2's
  * tags once, into this fixed, self-contained record; the kernel reads the
- * record (host import boot_record, kernel/bootinfo/record.ts) and never the
+ * record (host import boot_record, kernel/platform/bootinfo/record.ts) and never the
  * protocols' own structures. The offsets below are the layout; bootrecord.c
  * checks the struct against them at compile time, and
  * test/unit/shared-facts.test.ts holds the kernel's and the dev host's copies

@@ -24,13 +24,13 @@
 
 #define DEBUG_EXIT_PORT 0xf4
 
-/* What boot_protocol() returns. Mirrored by kernel/bootinfo. */
+/* What boot_protocol() returns. Mirrored by kernel/platform/bootinfo. */
 #define BOOT_UNKNOWN    0
 #define BOOT_PVH        1
 #define BOOT_MULTIBOOT2 2
 
 /* What guarded_call returns: FAULT_NONE, the fault that ended the call, or
- * GUARD_RUN_HERE (too deeply nested: run it yourself). Mirrored by kernel/fault.ts. */
+ * GUARD_RUN_HERE (too deeply nested: run it yourself). Mirrored by kernel/core/fault.ts. */
 #define FAULT_NONE     0
 #define FAULT_TRAP     1
 #define FAULT_ABORT    2
@@ -38,7 +38,7 @@
 #define GUARD_RUN_HERE 255
 
 /* irq_set_eoi's modes: how irq_common (entry.S) acknowledges an interrupt.
- * Mirrored by kernel/arch/lapic.ts. */
+ * Mirrored by kernel/platform/arch/lapic.ts. */
 #define EOI_NONE   0
 #define EOI_XAPIC  1    /* write 0 to the xAPIC EOI register (MMIO) */
 #define EOI_X2APIC 2    /* write 0 to the x2APIC EOI MSR */

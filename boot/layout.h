@@ -1,7 +1,7 @@
 /*
  * boot/layout.h — where everything lives in guest-physical memory.
  * The loader owns these addresses; the kernel asks it for linear_base() and
- * works in the page sizes of kernel/mm/layout.ts (test/unit/shared-facts.test.ts
+ * works in the page sizes of kernel/core/mm/layout.ts (test/unit/shared-facts.test.ts
  * checks that the two agree: linear memory starts on a page boundary).
  *
  *   0x0000_0000 ┌──────────────────────────────┐
@@ -24,7 +24,7 @@
  *   RAM end     ├──────────────────────────────┤  linear memory never grows past here
  *               │ (PCI hole, LAPIC 0xFEE0_0000, │  MMIO: reached only through the
  *               │  IOAPIC 0xFEC0_0000, HPET     │  host imports mmio_read/mmio_write
- *               │  0xFED0_0000, virtio-mmio     │  (the kernel's drivers, kernel/arch,
+ *               │  0xFED0_0000, virtio-mmio     │  (the kernel's drivers, kernel/platform/arch,
  *               │  0xFEB0_0000, BARs)           │  kernel/virtio, hold the addresses)
  *   4 GiB       └──────────────────────────────┘  identity-mapped with 2 MiB pages
  *

@@ -274,7 +274,7 @@ static void fault_put_as_string(u32 ptr) {
   }
 }
 
-/* AssemblyScript's abort (a throw, a failed assertion: kernel/panic.ts)
+/* AssemblyScript's abort (a throw, a failed assertion: kernel/core/panic.ts)
  * inside a guarded call ends that call with FAULT_ABORT; anywhere else this
  * returns and the kernel panics as before. */
 void w2c_host_fault_abort(HOST, u32 message, u32 file, u32 line, u32 column) {

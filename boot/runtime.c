@@ -82,7 +82,7 @@ void linear_set_reserve(uint64_t bytes) { guarded_reserve_bytes = bytes; }
  * grow memory: the allocator's growMemory, before it has changed anything and
  * where the collector's own incremental steps may already run a whole cycle
  * (every caller has its references on the shadow stack), and the kernel's
- * page pool (kernel/mm/pages.ts), whose only reference is itself, held by a
+ * page pool (kernel/core/mm/pages.ts), whose only reference is itself, held by a
  * global. */
 static uint32_t pressure_collect_fn, pressure_collect_arg;
 static bool pressure_collect_set, pressure_collecting;

@@ -1,18 +1,18 @@
 // kernel/index.ts — the kernel's public API: what apps import from "skiff".
-export { print, println, dmesg } from "./console";
-export { bootInfo, cmdline, BootInfo, Cmdline, MemRegion } from "./bootinfo";
-export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine, chargeHeap } from "./mm";
+export { print, println, dmesg } from "./core/console";
+export { bootInfo, cmdline, BootInfo, Cmdline, MemRegion } from "./platform/bootinfo";
+export { memoryInfo, MemoryInfo, MemOwner, MemStats, allocPages, freePages, physAddr, memStats, memStatsLine, chargeHeap } from "./core/mm";
 export {
   Task, TaskState, Service, TimerHandler, Timer, TaskInfo, SchedStats,
   spawn, wake, sleep, after, every, at, rearm, cancel, setDaemon, addService, removeService,
   hold, release, requestExit, runLoop, sleepBlocking, yieldNow, shouldYield, pollSoon,
   taskSnapshot, schedStats, nowNs, wallClockNs,
-} from "./sched";
-export { IrqHandler, irqForGsi, irqForIsa, allocMsiVector, msiAddress, msiData, freeVector, irqCountFor, irqTotal } from "./irq";
-export { tscFrequency, clockSource, deadlineTimerMode } from "./time";
-export { panic } from "./panic";
+} from "./core/sched";
+export { IrqHandler, irqForGsi, irqForIsa, allocMsiVector, msiAddress, msiData, freeVector, irqCountFor, irqTotal } from "./core/irq";
+export { tscFrequency, clockSource, deadlineTimerMode } from "./core/time";
+export { panic } from "./core/panic";
 export { exitGuest, EXIT_SUCCESS, EXIT_PANIC, EXIT_TRAP, EXIT_FAULT } from "./platform";
-export { KERNEL_NAME, KERNEL_VERSION } from "./version";
+export { KERNEL_NAME, KERNEL_VERSION } from "./core/version";
 export {
   virtioDeviceList, VirtioDeviceInfo, blkDevice, blkCount, VirtioBlk, BlkRequest, BlkCallback, blkErrorName,
   SECTOR_SIZE, BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY,
@@ -27,7 +27,7 @@ export {
   TCP_OK, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT, TCP_ERR_ABORTED, UdpSocket, UdpHandler, DhcpState,
   ipToString, parseIp, macToString, EntropySource,
 } from "./net";
-export { randomSourceName, RandomSource, setHardwareSource } from "./random";
+export { randomSourceName, RandomSource, setHardwareSource } from "./core/random";
 // Devices are probed on first use; these make sure of it.
 export { randomBytes, randomU32, randomU64, probeDevices } from "./system";
 export {
@@ -52,14 +52,14 @@ export {
   HTTP_OK, HTTP_ERR_URL, HTTP_ERR_RESOLVE, HTTP_ERR_CONNECT, HTTP_ERR_TIMEOUT, HTTP_ERR_CLOSED, HTTP_ERR_PROTOCOL,
   HTTP_ERR_TOO_LARGE, HTTP_ERR_NETWORK, HTTP_ERR_BAD_REQUEST,
 } from "./http";
-export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./json";
-export { config, KeyValueStore, ConfigListener, seedFromCmdline, setting, intSetting } from "./config";
-export { env, getenv, setenv, unsetenv } from "./env";
+export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./lib/json";
+export { config, KeyValueStore, ConfigListener, seedFromCmdline, setting, intSetting } from "./lib/config";
+export { env, getenv, setenv, unsetenv } from "./lib/env";
 export { Api, ApiOptions, ApiState, MetricsSource, MetricsWriter, startApi, runningApi } from "./api";
 // The management API for an app with sockets of its own (serve() starts it itself).
 export { startManagementApi } from "./system";
 
 // Used by the entry file that `skiff build` generates; not for apps.
 export { bootKernel, startKernel, finishKernel } from "./system";
-export { abortHandler } from "./panic";
+export { abortHandler } from "./core/panic";
 export { HOSTIF_VERSION } from "./platform";

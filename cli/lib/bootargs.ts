@@ -1,6 +1,6 @@
 // cli/lib/bootargs.ts — `skiff run --env NAME=VALUE` and `--config KEY=VALUE`
 // as the command-line words the kernel seeds its stores from (`env.NAME=`,
-// `config.KEY=`: kernel/env, kernel/config), with the stores' key rules
+// `config.KEY=`: kernel/lib/env, kernel/lib/config), with the stores' key rules
 // checked here so a bad flag is refused before anything boots.
 import { UserError } from "./log.js";
 
@@ -23,7 +23,7 @@ function word(flag: string, key: string, value: string): string {
 
 export function envWord(arg: string): string {
   const [name, value] = split("env", arg);
-  // kernel/config/store.ts validKey, env style: printable ASCII without "=".
+  // kernel/lib/config/store.ts validKey, env style: printable ASCII without "=".
   if (name.length > MAX_KEY || !/^[\x21-\x7e]+$/.test(name)) {
     throw new UserError(`--env ${arg}: a name is 1-${MAX_KEY} printable ASCII characters without spaces or "="`);
   }
@@ -33,7 +33,7 @@ export function envWord(arg: string): string {
 
 export function configWord(arg: string): string {
   const [key, value] = split("config", arg);
-  // kernel/config/store.ts validKey: [A-Za-z0-9._-].
+  // kernel/lib/config/store.ts validKey: [A-Za-z0-9._-].
   if (key.length > MAX_KEY || !/^[A-Za-z0-9._-]+$/.test(key)) {
     throw new UserError(`--config ${arg}: a key is 1-${MAX_KEY} letters, digits, '.', '_' or '-'`);
   }

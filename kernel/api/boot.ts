@@ -7,15 +7,15 @@
 // none), with a 1 s poll for the HTTP timeouts. The composition layer calls it
 // (kernel/system/main.ts, step 5: serve() or startManagementApi()), so an
 // image whose app never asks for it does not link the API.
-import { Cmdline } from "../bootinfo";
-import { println } from "../console";
-import { config } from "../config";
-import { env } from "../env";
-import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../sched";
+import { Cmdline } from "../platform/bootinfo";
+import { println } from "../core/console";
+import { config } from "../lib/config";
+import { env } from "../lib/env";
+import { TimerHandler, after, every, setDaemon, requestExit, nowNs } from "../core/sched";
 import { rebootGuest } from "../platform";
 import { NetStack, ipToString, macToString } from "../net";
-import { KERNEL_NAME, KERNEL_VERSION } from "../version";
-import { fwcfgFile } from "../arch";
+import { KERNEL_NAME, KERNEL_VERSION } from "../core/version";
+import { fwcfgFile } from "../platform/arch";
 import { Api } from "./index";
 import { HttpTcpService } from "../http";
 import { serveHostChannel, pollHostChannel } from "./hostchannel";

@@ -4,14 +4,14 @@
 // routes.ts stays a flat list. Responses are JSON (OSv returns bare JSON
 // strings and numbers for scalar resources; so do we).
 import { Handler, Request, Response, isoDate, MIME_JSON, bodyBudget } from "../http";
-import { JsonWriter, jsonString, JSON_STRING, JSON_NUMBER, JSON_BOOL } from "../json";
-import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../config";
-import { dmesg } from "../console";
+import { JsonWriter, jsonString, JSON_STRING, JSON_NUMBER, JSON_BOOL } from "../lib/json";
+import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../lib/config";
+import { dmesg } from "../core/console";
 import { ApiState, validHostname } from "./state";
 import { MetricsWriter, METRICS_CONTENT_TYPE, writeHttpServers } from "./metrics";
-import { isValidUtf8 } from "../json";
+import { isValidUtf8 } from "../lib/json";
 import { InterfaceEntry, MemorySource } from "./providers";
-import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS, forcedCollectionCount } from "../fault";
+import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS, forcedCollectionCount } from "../core/fault";
 
 const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_S: u64 = 1_000_000_000;
@@ -110,7 +110,7 @@ export class OsHandler extends Handler {
 }
 
 /** GET /os/memory: totals, the heap (size, in use, free) and what is kept
- *  back from app code (kernel/fault.ts), all in bytes. */
+ *  back from app code (kernel/core/fault.ts), all in bytes. */
 function memoryJson(m: MemorySource): string {
   const w = new JsonWriter();
   const heap = m.heapBytes(), heapUsed = m.heapUsedBytes();

@@ -7,7 +7,7 @@
 // bearer token: the channel has its own router without the token check.
 import { SerialPort, SerialPortHandler, onSerialPort } from "../virtio";
 import { HttpServer, HttpConnection, ByteBuf } from "../http";
-import { nowNs } from "../sched";
+import { nowNs } from "../core/sched";
 
 /** The port name QEMU's virtserialport carries (cli/lib/hostchannel.ts). */
 // @ts-ignore: decorator

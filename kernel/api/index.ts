@@ -3,7 +3,7 @@
 // HTTP server whose connections a TCP adapter drives. Kernel state arrives
 // through the provider interfaces in providers.ts.
 import { HttpServer, Router } from "../http";
-import { KeyValueStore } from "../config";
+import { KeyValueStore } from "../lib/config";
 import { ApiOptions, ApiState } from "./state";
 import { buildRouter } from "./routes";
 import { NetworkGate } from "./policy";
@@ -34,7 +34,7 @@ export class Api {
     const server = new HttpServer(new NetworkGate(router, state.auth, options.readOnly));
     server.observer = state.metrics;
     // The kernel's own handlers: still contained, but they may grow the heap
-    // into the reserve kept back from app code (kernel/fault.ts).
+    // into the reserve kept back from app code (kernel/core/fault.ts).
     server.appCode = false;
     // The management port serves small JSON; a tighter body limit than apps get.
     server.limits.maxBody = 65536;

@@ -4,14 +4,14 @@
 // use fakes instead, since these read live kernel state. The processor count
 // comes from ACPI's MADT. Networking
 // (NetSource) and power (PowerControl) come from kernel/net and the boot code.
-import { memStats, ownerName, OWNER_COUNT, pagePool, linearSize, heapFreeBytes, PAGE_SHIFT } from "../mm";
-import { guardedReserveBytes } from "../fault";
-import { taskSnapshot } from "../sched";
-import { wallClockNs, wallClockSource } from "../time";
+import { memStats, ownerName, OWNER_COUNT, pagePool, linearSize, heapFreeBytes, PAGE_SHIFT } from "../core/mm";
+import { guardedReserveBytes } from "../core/fault";
+import { taskSnapshot } from "../core/sched";
+import { wallClockNs, wallClockSource } from "../core/time";
 import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
-import { hypervisorSignature } from "../arch";
-import { acpiInfo } from "../acpi";
-import { bootInfo } from "../bootinfo";
+import { hypervisorSignature } from "../platform/arch";
+import { acpiInfo } from "../platform/acpi";
+import { bootInfo } from "../platform/bootinfo";
 import { WallClock } from "../http";
 import {
   MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry,

@@ -4,7 +4,7 @@
 // success response and, for token-protected routes, the bearer security
 // requirement with 401/403.
 import { Router, Route } from "../http";
-import { JsonWriter } from "../json";
+import { JsonWriter } from "../lib/json";
 
 // @ts-ignore: decorator
 @lazy

@@ -1,10 +1,10 @@
 // kernel/api/state.ts — what the endpoint's handlers share: options from the
 // boot command line, the providers of kernel state, the config and env
 // stores, the hostname, the token check and the request metrics.
-import { Cmdline } from "../bootinfo";
+import { Cmdline } from "../platform/bootinfo";
 import { BearerAuth, AuthObserver, Request, WallClock } from "../http";
-import { KeyValueStore } from "../config";
-import { println } from "../console";
+import { KeyValueStore } from "../lib/config";
+import { println } from "../core/console";
 import {
   TaskSource, MemorySource, NetSource, DeviceSource, BlockSource, PowerControl,
 } from "./providers";

@@ -6,7 +6,7 @@
 // connection closed unread. The charge is given back once the handler has run
 // or the connection ends. So a flood of uploads gets 503s long before the
 // heap is full, whatever each server's own maxBody and connection limit.
-import { memoryInfo } from "../mm";
+import { memoryInfo } from "../core/mm";
 
 export class BodyBudget {
   /** Bytes of request content that may be buffered at once (0: not sized yet). */

@@ -3,11 +3,11 @@
 // these. ptr is only valid until the next append (the storage may move).
 //
 // Small buffers live on the AS heap. From PAGED_MIN on, the storage is pages
-// from kernel/mm's pool instead (owner NetBuffers), given back as soon as the
+// from kernel/core/mm's pool instead (owner NetBuffers), given back as soon as the
 // buffer is emptied (consume/clear) or the object is collected (__finalize
 // below): a 1 MiB response must not leave 1 MiB blocks in the heap, which
 // never shrinks and which TLSF cannot refill with a same-sized block.
-import { allocPages, freePages, MemOwner, PAGE_SIZE, PAGE_SHIFT } from "../mm";
+import { allocPages, freePages, MemOwner, PAGE_SIZE, PAGE_SHIFT } from "../core/mm";
 
 const PAGED_MIN: i32 = 64 << 10;
 

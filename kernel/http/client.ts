@@ -6,8 +6,8 @@
 // on the response size. Event-driven like the sockets: the caller passes an
 // HttpClientHandler (an object, or HttpCallback around a plain function and a
 // context object) whose response() runs once, with either a response or a
-// readable error. Timers come from kernel/sched; no TLS (http:// only).
-import { TimerHandler, Timer, after, cancel, setDaemon, nowNs } from "../sched";
+// readable error. Timers come from kernel/core/sched; no TLS (http:// only).
+import { TimerHandler, Timer, after, cancel, setDaemon, nowNs } from "../core/sched";
 import {
   NetStack, AddressHandler, TcpSocket, TcpHandler, TcpState, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT,
   ipToString, parseIp, DnsResolver, DnsHandler, DnsResult, normalizeName,

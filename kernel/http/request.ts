@@ -2,7 +2,7 @@
 // parser fills it and handlers read it, plus the Handler interface. Header
 // names are stored lowercased; values are Latin-1 (obs-text kept byte for byte).
 import { ByteBuf } from "./buf";
-import { JsonValue, parseJsonBytes, DEFAULT_MAX_DEPTH, utf8SequenceAt } from "../json";
+import { JsonValue, parseJsonBytes, DEFAULT_MAX_DEPTH, utf8SequenceAt } from "../lib/json";
 
 export class Header {
   constructor(public name: string, public value: string) {}

@@ -7,7 +7,7 @@ import { ByteBuf } from "./buf";
 import { Header, Request } from "./request";
 import { reasonPhrase, statusHasNoBody } from "./status";
 import { isToken } from "./parser";
-import { JsonWriter, JsonValue } from "../json";
+import { JsonWriter, JsonValue } from "../lib/json";
 
 // @ts-ignore: decorator
 @lazy

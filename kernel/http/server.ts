@@ -36,7 +36,7 @@ import { bodyBudget } from "./budget";
 import { HttpLimits } from "./limits";
 import { statusHasNoBody } from "./status";
 import { WallClock, httpDate } from "./clock";
-import { Guarded, runGuarded, reportFault, FaultSite, FAULT_NONE, FAULT_OOM } from "../fault";
+import { Guarded, runGuarded, reportFault, FaultSite, FAULT_NONE, FAULT_OOM } from "../core/fault";
 
 /** One handler call, run guarded: a fault in it answers that request only. */
 class HandlerCall extends Guarded {
@@ -117,7 +117,7 @@ export class HttpServer {
   /** The TCP port it listens on (a label in /metrics); 0 when not on TCP. */
   port: i32 = 0;
   /** Handlers are app code: their heap growth stops short of the reserve the
-   *  kernel keeps (kernel/fault.ts). The management endpoint clears it. */
+   *  kernel keeps (kernel/core/fault.ts). The management endpoint clears it. */
   appCode: bool = true;
   /** Sent as the Server header; "" omits it. */
   serverName: string = "Skiff";

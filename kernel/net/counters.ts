@@ -2,7 +2,7 @@
 // TCP events) and its buffer-memory account. Plain data, so the REST endpoint
 // and /metrics can list them: counterName(i) / NetCounters.get(i) for
 // i < COUNTER_COUNT.
-import { chargeHeap, MemOwner, allocPages, freePages, PAGE_SHIFT, PAGE_SIZE } from "../mm";
+import { chargeHeap, MemOwner, allocPages, freePages, PAGE_SHIFT, PAGE_SIZE } from "../core/mm";
 
 export enum Counter {
   RxFrames = 0, RxBytes, TxFrames, TxBytes, TxDeviceFull,
@@ -64,7 +64,7 @@ export class NetCounters {
 }
 
 /** Buffer memory the stack holds (socket buffers, reassembly, ARP queues),
- *  bounded by limit. kernel/mm can read used/peak for its per-owner report. */
+ *  bounded by limit. kernel/core/mm can read used/peak for its per-owner report. */
 export class MemAccount {
   used: i64 = 0;
   peak: i64 = 0;
@@ -82,7 +82,7 @@ export class MemAccount {
     if (this.used < 0) throw new Error("net: MemAccount released more than reserved");
   }
 
-  /** Pages for a buffer of `bytes` (socket rings): taken from kernel/mm's
+  /** Pages for a buffer of `bytes` (socket rings): taken from kernel/core/mm's
    *  page allocator (owner NetBuffers, so they show as "net" and go back to
    *  the pool, not the AS heap), within the limit; 0 when over the limit or
    *  out of pages. Not zeroed: a ring is only read where it was written. */

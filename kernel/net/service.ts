@@ -1,20 +1,20 @@
-// kernel/net/service.ts — the stack in the kernel's event loop (kernel/sched):
+// kernel/net/service.ts — the stack in the kernel's event loop (kernel/core/sched):
 // a Service polls it every pass (a receive interrupt ends the loop's halt, so
 // frames are seen at once) and a daemon timer wakes the loop at the stack's
 // next deadline. Also the kernel's entropy and the boot command line. This
 // file is the only part of kernel/net that knows the scheduler; the stack
 // itself stays a pure state machine (stack.ts). Which stack is the default,
 // and when it starts, is the composition layer's business (kernel/system).
-import { Service, TimerHandler, Timer, addService, at, rearm, setDaemon, nowNs, pollSoon } from "../sched";
-import { randomBytes } from "../random";
-import { Cmdline } from "../bootinfo";
-import { println } from "../console";
+import { Service, TimerHandler, Timer, addService, at, rearm, setDaemon, nowNs, pollSoon } from "../core/sched";
+import { randomBytes } from "../core/random";
+import { Cmdline } from "../platform/bootinfo";
+import { println } from "../core/console";
 import { NetDevice } from "./device";
 import { NetStack } from "./stack";
 import { EntropySource } from "./entropy";
 import { parseNetConfig } from "./config";
 import { NetLog } from "./socket";
-import { collectHeap, noteCollection } from "../mm";
+import { collectHeap, noteCollection } from "../core/mm";
 
 class KernelEntropy extends EntropySource {
   fill(ptr: usize, len: i32): void { randomBytes(ptr, len); }

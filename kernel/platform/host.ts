@@ -22,7 +22,7 @@
 // Version 3 adds:
 //   boot            entry_tsc: the TSC read at the loader's first instruction
 //                   (boot time measured inside the guest, without host noise)
-// Version 4 adds (kernel/fault.ts uses them):
+// Version 4 adds (kernel/core/fault.ts uses them):
 //   faults          guarded_call(fnIndex, arg): calls table entry fnIndex, an
 //                   (i32) => void function, with arg; returns 0, or the fault
 //                   that ended it (1 Wasm trap, 2 abort, 3 heap exhausted),
@@ -38,7 +38,7 @@
 //                   fnIndex ((i32) => void) with arg: the kernel collects.
 // Version 5 adds:
 //   boot            boot_record: physical address of the boot information the
-//                   loader parsed (boot/bootrecord.h; kernel/bootinfo/record.ts
+//                   loader parsed (boot/bootrecord.h; kernel/platform/bootinfo/record.ts
 //                   reads it), 0 when there is none. boot_protocol and
 //                   boot_info stay the protocol's own, for tools (test/apps/dumpboot).
 

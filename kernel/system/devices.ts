@@ -4,7 +4,7 @@
 // code; probeDevices() lets an app probe at startup instead, e.g. to send its
 // logs to a virtio console.
 import { startDevices } from "./main";
-import * as random from "../random";
+import * as random from "../core/random";
 
 /** Finds and starts every virtio device now (one boot-log line each). */
 export function probeDevices(): void {
@@ -12,7 +12,7 @@ export function probeDevices(): void {
 }
 
 /** Fills [ptr, ptr + len) with random bytes: virtio-rng, else RDRAND, else a
- *  logged weak fallback (kernel/random). */
+ *  logged weak fallback (kernel/core/random). */
 export function randomBytes(ptr: usize, len: i32): void {
   startDevices();
   random.randomBytes(ptr, len);

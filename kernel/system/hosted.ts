@@ -4,7 +4,7 @@
 // default stack is then kernel/net/hosted.ts's, whose TCP is the host's
 // sockets, and the REST endpoint runs on it as in a guest. No kernel module
 // imports this file, so real images do not contain it.
-import { Cmdline } from "../bootinfo";
+import { Cmdline } from "../platform/bootinfo";
 import { NetStack } from "../net";
 import { startHostedNetwork } from "../net/hosted";
 import { startApi } from "../api";

@@ -4,7 +4,7 @@
 // kernel/index.ts (the app-facing face, "skiff") re-exports it.
 export {
   KERNEL_NAME, KERNEL_VERSION,
-} from "../version";
+} from "../core/version";
 export {
   startKernel, finishKernel, bootKernel, startDevices, startDefaultNetwork, startManagementApi,
 } from "./main";

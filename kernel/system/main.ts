@@ -11,7 +11,7 @@
 //
 //   1. console       startKernel() below: COM1, the banner, the memory map
 //   2. clock         interrupt controllers, the calibrated clock, the deadline
-//                    timer: on the first timer or sleep (kernel/sched ensureStarted)
+//                    timer: on the first timer or sleep (kernel/core/sched ensureStarted)
 //   3. devices       every virtio device, one line each: on the first device,
 //                    random bytes or socket (startDevices() below)
 //   4. network       TCP/IP on the first NIC, DHCP or ip=: on the first socket
@@ -20,16 +20,16 @@
 //                    only channel: with serve(), or an app's startManagementApi()
 //   6. the app's main, then finishKernel(): its tasks, timers and servers run
 //                    until none is left, and the guest exits with its status
-import * as console from "../console";
-import { bootInfo, typeName, cmdlineHas, bootProtocol, protocolName, memmapCount, memmapBase, memmapLength, memmapType, bootProblemCount } from "../bootinfo";
-import { ramSize, linearLimitBytes } from "../mm";
+import * as console from "../core/console";
+import { bootInfo, typeName, cmdlineHas, bootProtocol, protocolName, memmapCount, memmapBase, memmapLength, memmapType, bootProblemCount } from "../platform/bootinfo";
+import { ramSize, linearLimitBytes } from "../core/mm";
 import { linear_base, exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "../platform";
-import { runPendingWork } from "../sched";
+import { runPendingWork } from "../core/sched";
 import { ensureVirtio, netDevice } from "../virtio";
 import { NetStack, startNetwork } from "../net";
 import { Api, startApi } from "../api";
-import { panic } from "../panic";
-import { BANNER } from "../version";
+import { panic } from "../core/panic";
+import { BANNER } from "../core/version";
 
 let quiet: bool = false;
 
@@ -45,9 +45,9 @@ export function startKernel(): void {
   console.init();                              // COM1 16550: the boot log goes here
   quiet = cmdlineHas("quiet");                 // PVH start_info or Multiboot2 tags, read raw
   // Memory (RAM size, the growth limit, the page pool) is read from the map
-  // on first use (kernel/mm); until then the loader bounds growth itself.
+  // on first use (kernel/core/mm); until then the loader bounds growth itself.
   // Interrupt controllers, the calibrated clock and the deadline timer start
-  // on first use (kernel/sched ensureStarted), not here: see docs/ARCHITECTURE.md.
+  // on first use (kernel/core/sched ensureStarted), not here: see docs/ARCHITECTURE.md.
   if (!quiet) {
     // One short line, in few calls: under TCG every call and branch on the
     // boot path is translated once, and every byte is a trap into the UART.
@@ -72,7 +72,7 @@ export function startKernel(): void {
   // Steps 2 to 5 start when the app first uses them (the table above).
 }
 
-// 2. clock: kernel/sched starts the interrupt controllers, calibrates the
+// 2. clock: kernel/core/sched starts the interrupt controllers, calibrates the
 //    clock and arms the deadline timer on the first timer, sleep or loop pass.
 
 /** 3. devices: finds and starts every virtio device (one boot-log line each),

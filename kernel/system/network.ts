@@ -9,7 +9,7 @@ import {
   NetStack, NetCounters, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, UdpSocket, UdpHandler,
   AddressHandler, ipToString,
 } from "../net";
-import { println } from "../console";
+import { println } from "../core/console";
 
 /** The default stack, started on first use; null without a NIC. */
 export function netStack(): NetStack | null {

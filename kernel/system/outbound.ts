@@ -5,7 +5,7 @@
 // (kernel/net/dns) reads no clock; here one sched timer per resolver wakes it
 // at its next deadline (a retransmission, a timeout, or "now" when a result
 // is ready). That timer is not a daemon: a lookup keeps the guest running.
-import { nowNs, TimerHandler, Timer, at, rearm } from "../sched";
+import { nowNs, TimerHandler, Timer, at, rearm } from "../core/sched";
 import { netStack } from "./network";
 import { NetStack, AddressHandler, TcpHandler, TcpSocket, DnsResolver, DnsHandler, DnsResult, DnsWakeup, DnsOptions, DNS_ERR_NETWORK } from "../net";
 import { HttpClient, HttpClientHandler, HttpClientRequest, HttpClientResponse, HTTP_ERR_NETWORK } from "../http";

@@ -13,11 +13,11 @@
 //     app.get("/hello", hello);
 //     return serve(8080, app) !== null ? 0 : 1;
 //   }
-import { println } from "../console";
-import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "../sched";
+import { println } from "../core/console";
+import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "../core/sched";
 import { HttpServer, HttpTcpService, toHandler } from "../http";
 import { netStack, announceListening } from "./network";
-import { intSetting } from "../config";
+import { intSetting } from "../lib/config";
 import { startManagementApi } from "./main";
 
 /** How often connections' idle and request timeouts are checked. */

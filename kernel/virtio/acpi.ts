@@ -1,7 +1,7 @@
 // kernel/virtio/acpi.ts — virtio-mmio slots from the devices ACPI's DSDT lists
-// (the scanner is kernel/acpi/dsdt.ts; acpi=off on the command line leaves it empty).
-import { BootInfo } from "../bootinfo";
-import { acpiInfo, acpiMmioDevices } from "../acpi";
+// (the scanner is kernel/platform/acpi/dsdt.ts; acpi=off on the command line leaves it empty).
+import { BootInfo } from "../platform/bootinfo";
+import { acpiInfo, acpiMmioDevices } from "../platform/acpi";
 import { MmioSlot } from "./transport/mmio";
 
 /** Every LNRO0005 device's register window and interrupt. */

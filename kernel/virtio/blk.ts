@@ -4,7 +4,7 @@
 // request completes from the device's interrupt (run by the event loop) and
 // calls its BlkCallback; a request in flight holds the loop open. The *Sync
 // helpers poll the device until the request is done.
-import { hold, release } from "../sched";
+import { hold, release } from "../core/sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr } from "./dma";

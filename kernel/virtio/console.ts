@@ -14,7 +14,7 @@ import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr } from "./dma";
 import { SplitQueue } from "./queue";
-import { ConsoleSink } from "../console";
+import { ConsoleSink } from "../core/console";
 
 const SLOT: u32 = 256;
 const NSLOTS: u32 = 16;

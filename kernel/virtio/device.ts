@@ -2,8 +2,8 @@
 // initialisation sequence in the spec's order (virtio 1.2 §3.1.1), queue
 // setup over any transport, interrupts (MSI-X, INTx or an MMIO line, handled
 // from the event loop), reset on shutdown, and the device-list line.
-import { IrqHandler } from "../irq";
-import { pollSoon } from "../sched";
+import { IrqHandler } from "../core/irq";
+import { pollSoon } from "../core/sched";
 import { SplitQueue, queueBytes, MAX_QUEUE_SIZE } from "./queue";
 import { dmaAlloc, physAddr } from "./dma";
 import {
@@ -41,7 +41,7 @@ export const IRQ_STATUS: u32 = 0;   // INTx or an MMIO line: read (and ack) the 
 export const IRQ_QUEUES: u32 = 1;   // an MSI-X queue vector: used buffers, no status to read (§4.1.4.5)
 export const IRQ_CONFIG: u32 = 2;   // an MSI-X configuration vector: the configuration changed
 
-/** The kernel/irq handler for one of a device's interrupt sources; runs on the
+/** The kernel/core/irq handler for one of a device's interrupt sources; runs on the
  *  event loop (dispatchPending), never in interrupt context. */
 export class VirtioIrq extends IrqHandler {
   constructor(public dev: VirtioDevice, public kind: u32) { super(); }

@@ -1,9 +1,9 @@
 // kernel/virtio/dma.ts — DMA memory for virtio rings and request headers,
-// from kernel/mm's page pool (charged to MemOwner.Dma / NetBuffers). Linear
+// from kernel/core/mm's page pool (charged to MemOwner.Dma / NetBuffers). Linear
 // memory is physically contiguous at linearBase, so any linear address
 // (including a caller's buffer) is a DMA address: physAddr(ptr) = linearBase +
 // ptr, no bounce buffers needed.
-import { allocPages, freePages, physAddr, MemOwner } from "../mm";
+import { allocPages, freePages, physAddr, MemOwner } from "../core/mm";
 
 export const PAGE_SIZE: usize = 4096;
 

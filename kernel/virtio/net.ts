@@ -26,12 +26,12 @@
 // registered with setReceiveTask (the stack's), and ends the loop's halt so a
 // Service that polls the stack every pass sees the frame; the stack's poll()
 // re-arms the interrupt once it has taken everything.
-import { Task, wake, pollSoon } from "../sched";
+import { Task, wake, pollSoon } from "../core/sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
 import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../net";
-import { cmdlineHas } from "../bootinfo";
+import { cmdlineHas } from "../platform/bootinfo";
 
 // Feature bits (§5.1.3).
 export const VIRTIO_NET_F_CSUM: u32 = 0;        // the device completes checksums we leave partial

@@ -3,12 +3,12 @@
 // from bus enumeration), attach a driver per device type, keep the device list
 // (printed at boot, served over REST), service devices from the event loop
 // (interrupts do the work; devices without one are polled), reset on shutdown.
-import { BootInfo, bootInfo } from "../bootinfo";
+import { BootInfo, bootInfo } from "../platform/bootinfo";
 import { ExitHook, onExit } from "../platform";
-import { Service, addService, pollSoon, every, setDaemon, TimerHandler } from "../sched";
+import { Service, addService, pollSoon, every, setDaemon, TimerHandler } from "../core/sched";
 import { acpiMmioSlots } from "./acpi";
-import { println } from "../console";
-import { pciDevices } from "../pci";
+import { println } from "../core/console";
+import { pciDevices } from "../drivers/pci";
 import { VirtioDevice, VirtioDeviceInfo } from "./device";
 import { Transport, DEVICE_BLK, DEVICE_NET, DEVICE_ENTROPY, DEVICE_CONSOLE, deviceTypeName } from "./transport/transport";
 import { MmioTransport, MmioSlot, parseMmioSlot, MMIO_MAGIC } from "./transport/mmio";
@@ -17,9 +17,9 @@ import { VirtioBlk } from "./blk";
 import { VirtioNet, VirtioNetIf } from "./net";
 import { NetDevice } from "../net";
 import { VirtioRng, VirtioRngSource } from "./rng";
-import { setHardwareSource } from "../random";
+import { setHardwareSource } from "../core/random";
 import { VirtioConsole, VirtioConsoleSink } from "./console";
-import { addSink } from "../console";
+import { addSink } from "../core/console";
 
 
 // @ts-ignore: decorator

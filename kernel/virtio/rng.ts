@@ -1,10 +1,10 @@
 // kernel/virtio/rng.ts — virtio entropy device driver (virtio 1.2 §5.4): one
 // request queue; the driver posts device-writable buffers and the device fills
-// them with entropy (§5.4.6). Registered with kernel/random as its first source.
+// them with entropy (§5.4.6). Registered with kernel/core/random as its first source.
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr } from "./dma";
-import { RandomSource } from "../random";
+import { RandomSource } from "../core/random";
 
 const BUF: u32 = 256;
 
@@ -57,7 +57,7 @@ export class VirtioRng extends VirtioDevice {
   }
 }
 
-/** The kernel/random face of the device. */
+/** The kernel/core/random face of the device. */
 export class VirtioRngSource extends RandomSource {
   constructor(public dev: VirtioRng) { super(); }
   name(): string { return "virtio-rng (" + this.dev.name + ")"; }

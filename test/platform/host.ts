@@ -14,7 +14,7 @@ export class FaultUnwind extends Error {
   }
 }
 
-/** Fault codes of guarded_call (kernel/fault.ts, boot/hostif.h). */
+/** Fault codes of guarded_call (kernel/core/fault.ts, boot/hostif.h). */
 export const FAULT_TRAP = 1;
 export const FAULT_ABORT = 2;
 export const GUARD_RUN_HERE = 255;

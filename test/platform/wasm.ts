@@ -19,7 +19,7 @@ function sourcesUnder(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-const FLAGS = ["--runtime", "incremental", "--exportRuntime", "--exportTable", "--use", "abort=kernel/panic/abortHandler", "-O1", "--debug", "--noColors"];
+const FLAGS = ["--runtime", "incremental", "--exportRuntime", "--exportTable", "--use", "abort=kernel/core/panic/abortHandler", "-O1", "--debug", "--noColors"];
 
 /** Compiles entry (path relative to the repo root) and returns the Wasm bytes. */
 export async function compileEntry(entry: string): Promise<Uint8Array> {

@@ -1,4 +1,4 @@
-// kernel/acpi: the MADT parser on tables built per ACPI 6.5 §5.2.12, and the
+// kernel/platform/acpi: the MADT parser on tables built per ACPI 6.5 §5.2.12, and the
 // RSDP → RSDT/XSDT → MADT/HPET walk over fake physical memory, including
 // damaged tables (bad checksum, truncated entries) that must be skipped.
 import { describe, expect, it } from "vitest";

@@ -1,7 +1,7 @@
 // Boot information and console. The boot protocols are parsed once, by the
 // loader's boot/bootrecord.c: here it is compiled for the host (with ASan and
 // UBSan when the compiler has them) and run on each sample; the record it
-// makes is then read by the kernel (kernel/bootinfo, as Wasm in Node against
+// makes is then read by the kernel (kernel/platform/bootinfo, as Wasm in Node against
 // the fake platform), so every case checks both halves end to end.
 // PVH samples are real bytes captured from QEMU (test/fixtures/bootinfo-samples.json,
 // made by test/apps/dumpboot); the Multiboot2 sample is built per the spec §3.6.

@@ -1,4 +1,4 @@
-// kernel/fault.ts over the Node test host: a handler that aborts or traps
+// kernel/core/fault.ts over the Node test host: a handler that aborts or traps
 // answers 500 and the connection serves the next request; the faults are
 // counted and described; guarded calls nest; and a host without the module's
 // table (guarded_call answers 255) runs the call unguarded, so a fault there
@@ -26,7 +26,7 @@ function ask(k: KernelModule<E>, path: string): string {
   return bytesOf(k, k.exports.take());
 }
 
-describe("guarded calls (kernel/fault.ts)", () => {
+describe("guarded calls (kernel/core/fault.ts)", () => {
   it("a handler that aborts or traps answers 500; the connection goes on; counted and described", async () => {
     const k = await loadKernel<E>("test/unit/wasm/fault.ts", new FakeHost());
     k.exports.setup();

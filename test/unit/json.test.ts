@@ -1,4 +1,4 @@
-// JSON encoder and strict decoder (kernel/json) as Wasm in Node, checked
+// JSON encoder and strict decoder (kernel/lib/json) as Wasm in Node, checked
 // against V8's JSON as the reference for valid texts.
 import { describe, expect, it, beforeAll } from "vitest";
 import { FakeHost } from "../platform/host.js";

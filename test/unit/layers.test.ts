@@ -25,24 +25,24 @@ const SUBSYSTEMS: Record<string, string> = {
   "kernel/api": "api",             // the management API (a library the system layer starts)
   "kernel/net": "net",
   "kernel/http": "http",
-  "kernel/json": "json",
-  "kernel/config": "config",
-  "kernel/env": "env",
+  "kernel/lib/json": "json",
+  "kernel/lib/config": "config",
+  "kernel/lib/env": "env",
   "kernel/virtio": "virtio",
-  "kernel/pci": "pci",
-  "kernel/acpi": "acpi",
-  "kernel/bootinfo": "bootinfo",
-  "kernel/irq": "irq",
-  "kernel/time": "time",
-  "kernel/sched": "sched",
-  "kernel/mm": "mm",
-  "kernel/random": "random",
-  "kernel/console": "console",
-  "kernel/arch": "arch",
+  "kernel/drivers/pci": "pci",
+  "kernel/platform/acpi": "acpi",
+  "kernel/platform/bootinfo": "bootinfo",
+  "kernel/core/irq": "irq",
+  "kernel/core/time": "time",
+  "kernel/core/sched": "sched",
+  "kernel/core/mm": "mm",
+  "kernel/core/random": "random",
+  "kernel/core/console": "console",
+  "kernel/platform/arch": "arch",
   "kernel/platform": "platform",
-  "kernel/panic": "panic",
-  "kernel/fault": "fault",
-  "kernel/version": "version",
+  "kernel/core/panic": "panic",
+  "kernel/core/fault": "fault",
+  "kernel/core/version": "version",
 };
 
 /** The layers above every library: nothing below them may import them. */
@@ -88,7 +88,7 @@ const APP_SHARED: Record<string, string> = {
   "apps/httpd/sitefs -> apps/kv/crc32": "the site image and kv's log use the same CRC-32",
 };
 
-/** AssemblyScript's own runtime, which the heap accounting reads (kernel/mm/heap.ts). */
+/** AssemblyScript's own runtime, which the heap accounting reads (kernel/core/mm/heap.ts). */
 const RUNTIME = /^(rt|~lib)\//;
 
 /** Imports that reach past a face on purpose, each with its reason. */

@@ -1,4 +1,4 @@
-// kernel/mm: the page allocator (alloc, free, coalescing, exhaustion, bad
+// kernel/core/mm: the page allocator (alloc, free, coalescing, exhaustion, bad
 // frees) and accounting, as Wasm in Node. The fake host puts linear memory at
 // 0x200000; the memory map given to init decides how far it may grow.
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// kernel/acpi/mcfg.ts and kernel/pci's configuration access: MCFG tables built
+// kernel/platform/acpi/mcfg.ts and kernel/drivers/pci's configuration access: MCFG tables built
 // per PCI Firmware 3.x §4.1.2 (good, damaged, truncated, inside an RSDT walk),
 // and bus enumeration through a fake ECAM window (PCIe Base §7.2.2) and through
 // the legacy ports 0xCF8/0xCFC serving the same fake functions.

@@ -68,7 +68,7 @@ describe("the constant readers", () => {
 
 describe("memory layout (owner: boot/layout.h)", () => {
   const c = cHeader("boot/layout.h");
-  const t = ts("kernel/mm/layout.ts");
+  const t = ts("kernel/core/mm/layout.ts");
 
   it("linear memory starts on a kernel page boundary, so pool pages are physically aligned for DMA", () => {
     const align = c.get("LINEAR_ALIGN")!, page = t.get("PAGE_SIZE")!;
@@ -89,7 +89,7 @@ describe("memory layout (owner: boot/layout.h)", () => {
 
   it("the kernel keeps no copy of the loader's addresses", () => {
     for (const name of ["IMAGE_BASE", "LINEAR_ALIGN", "IDENTITY_MAP", "LINEAR_VIRT_OFFSET"]) {
-      expect(read("kernel/mm/layout.ts")).not.toContain(name);
+      expect(read("kernel/core/mm/layout.ts")).not.toContain(name);
     }
   });
 });
@@ -106,42 +106,42 @@ describe("values host imports pass (owner: boot/hostif.h)", () => {
     expect(ts("kernel/platform/exit.ts").get("DEBUG_EXIT_PORT")).toBe(h.get("DEBUG_EXIT_PORT"));
   });
 
-  it("boot protocols: kernel/bootinfo", () => {
-    expect(read("kernel/bootinfo/record.ts")).toContain('from "./protocol"');
-    expectSame(h, ts("kernel/bootinfo/protocol.ts"), [["BOOT_UNKNOWN", "BOOT_UNKNOWN"], ["BOOT_PVH", "BOOT_PVH"], ["BOOT_MULTIBOOT2", "BOOT_MULTIBOOT2"]],
-      "kernel/bootinfo/protocol.ts");
+  it("boot protocols: kernel/platform/bootinfo", () => {
+    expect(read("kernel/platform/bootinfo/record.ts")).toContain('from "./protocol"');
+    expectSame(h, ts("kernel/platform/bootinfo/protocol.ts"), [["BOOT_UNKNOWN", "BOOT_UNKNOWN"], ["BOOT_PVH", "BOOT_PVH"], ["BOOT_MULTIBOOT2", "BOOT_MULTIBOOT2"]],
+      "kernel/platform/bootinfo/protocol.ts");
   });
 
-  it("EOI modes: kernel/arch/lapic.ts, and entry.S compares against the names", () => {
-    expectSame(h, ts("kernel/arch/lapic.ts"), [["EOI_NONE", "EOI_NONE"], ["EOI_XAPIC", "EOI_XAPIC"], ["EOI_X2APIC", "EOI_X2APIC"]], "kernel/arch/lapic.ts");
+  it("EOI modes: kernel/platform/arch/lapic.ts, and entry.S compares against the names", () => {
+    expectSame(h, ts("kernel/platform/arch/lapic.ts"), [["EOI_NONE", "EOI_NONE"], ["EOI_XAPIC", "EOI_XAPIC"], ["EOI_X2APIC", "EOI_X2APIC"]], "kernel/platform/arch/lapic.ts");
     const entry = read("boot/entry.S");
     expect(entry).toMatch(/cmpl \$EOI_XAPIC, %ecx/);
     expect(entry).toMatch(/cmpl \$EOI_X2APIC, %ecx/);
   });
 
-  it("fault codes of guarded calls: kernel/fault.ts", () => {
-    expectSame(h, ts("kernel/fault.ts"),
-      ["FAULT_NONE", "FAULT_TRAP", "FAULT_ABORT", "FAULT_OOM", "GUARD_RUN_HERE"].map((n) => [n, n] as [string, string]), "kernel/fault.ts");
+  it("fault codes of guarded calls: kernel/core/fault.ts", () => {
+    expectSame(h, ts("kernel/core/fault.ts"),
+      ["FAULT_NONE", "FAULT_TRAP", "FAULT_ABORT", "FAULT_OOM", "GUARD_RUN_HERE"].map((n) => [n, n] as [string, string]), "kernel/core/fault.ts");
   });
 });
 
 describe("the boot record (owner: boot/bootrecord.h)", () => {
   const c = cHeader("boot/bootrecord.h");
-  const k = ts("kernel/bootinfo/record.ts");
+  const k = ts("kernel/platform/bootinfo/record.ts");
   const offsets = [...c.keys()].filter((n) => n.startsWith("BOOT_REC_") && n !== "BOOT_REC_SIZE");
 
   it("the kernel reads it at the loader's offsets", () => {
     expect(offsets.length).toBeGreaterThanOrEqual(15);
-    expectSame(c, k, offsets.map((n) => [n, n] as [string, string]), "kernel/bootinfo/record.ts");
-    expectSame(c, k, ["BOOT_RECORD_MAGIC", "BOOT_NAME_MAX", "BOOT_RSDP_MAX", "BOOT_PROBLEMS_MAX"].map((n) => [n, n] as [string, string]), "kernel/bootinfo/record.ts");
+    expectSame(c, k, offsets.map((n) => [n, n] as [string, string]), "kernel/platform/bootinfo/record.ts");
+    expectSame(c, k, ["BOOT_RECORD_MAGIC", "BOOT_NAME_MAX", "BOOT_RSDP_MAX", "BOOT_PROBLEMS_MAX"].map((n) => [n, n] as [string, string]), "kernel/platform/bootinfo/record.ts");
     const kinds = [...c.keys()].filter((n) => n.startsWith("BOOT_P_"));
     expect(kinds.length).toBe(9);
-    expectSame(c, k, kinds.map((n) => [n, n] as [string, string]), "kernel/bootinfo/record.ts");
+    expectSame(c, k, kinds.map((n) => [n, n] as [string, string]), "kernel/platform/bootinfo/record.ts");
   });
 
   it("its arrays are as large as the kernel's buffers", () => {
-    expect(ts("kernel/bootinfo/cmdline.ts").get("MAX_CMDLINE")).toBe(c.get("BOOT_CMDLINE_MAX"));
-    expect(ts("kernel/bootinfo/memmap.ts").get("MAX_MEMMAP_ENTRIES")).toBe(c.get("BOOT_MEMMAP_MAX"));
+    expect(ts("kernel/platform/bootinfo/cmdline.ts").get("MAX_CMDLINE")).toBe(c.get("BOOT_CMDLINE_MAX"));
+    expect(ts("kernel/platform/bootinfo/memmap.ts").get("MAX_MEMMAP_ENTRIES")).toBe(c.get("BOOT_MEMMAP_MAX"));
     // Each array ends where the next begins, the last at the record's end.
     expect(c.get("BOOT_REC_NAME")! + c.get("BOOT_NAME_MAX")!).toBe(c.get("BOOT_REC_RSDP"));
     expect(c.get("BOOT_REC_RSDP")! + c.get("BOOT_RSDP_MAX")!).toBe(c.get("BOOT_REC_MEMMAP"));
@@ -188,8 +188,8 @@ describe("device addresses (owner: the driver)", () => {
 
   it("the LAPIC and I/O APIC default bases are declared once each, by their drivers", () => {
     const where = (n: string) => decls.filter((d) => d.name === n).map((d) => d.file);
-    expect(where("DEFAULT_LAPIC_BASE")).toEqual(["kernel/arch/lapic.ts"]);
-    expect(where("DEFAULT_IOAPIC_BASE")).toEqual(["kernel/arch/ioapic.ts"]);
+    expect(where("DEFAULT_LAPIC_BASE")).toEqual(["kernel/platform/arch/lapic.ts"]);
+    expect(where("DEFAULT_IOAPIC_BASE")).toEqual(["kernel/platform/arch/ioapic.ts"]);
     expect(decls.find((d) => d.name === "DEFAULT_LAPIC_BASE")!.value).toBe(0xfee00000n);    // SDM vol. 3 §10.4.1
     expect(decls.find((d) => d.name === "DEFAULT_IOAPIC_BASE")!.value).toBe(0xfec00000n);   // the I/O APIC's reset base
   });

@@ -1,6 +1,6 @@
 // cli/lib/hosted/bootrecord.ts — the boot record `skiff dev` hands the kernel
 // in place of the loader's (boot/bootrecord.h owns the layout; the kernel
-// reads it in kernel/bootinfo/record.ts; test/unit/shared-facts.test.ts
+// reads it in kernel/platform/bootinfo/record.ts; test/unit/shared-facts.test.ts
 // holds these offsets to the header): PVH-booted, a command line, a memory map.
 
 export const BOOT_RECORD = {

@@ -21,7 +21,7 @@ import {
 const IN_FD = 3;     // replies from the supervisor
 const OUT_FD = 4;    // requests to it
 
-const TIMER_VECTOR = 0xf0;          // kernel/irq TIMER_VECTOR
+const TIMER_VECTOR = 0xf0;          // kernel/core/irq TIMER_VECTOR
 const MSR_TSC_DEADLINE = 0x6e0;
 const POLL_EVERY_NS = 2_000_000n;   // a loop that never halts still sees the network this often
 

@@ -1,7 +1,7 @@
 // kernel/net/socket/ring.ts — a fixed-capacity byte ring for socket send and
 // receive buffers. Layer: socket. Offsets are relative to the oldest byte.
 //
-// The storage is whole pages from kernel/mm's page allocator (through the
+// The storage is whole pages from kernel/core/mm's page allocator (through the
 // stack's MemAccount), taken when the first byte arrives or is written and
 // given back as soon as the ring is empty again (release()): an idle or
 // closing connection holds no buffer, and the pages return to the pool

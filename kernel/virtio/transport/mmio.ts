@@ -3,7 +3,7 @@
 // (`virtio_mmio.device=SIZE@ADDR:IRQ`, appended by QEMU microvm and
 // Firecracker). A version 1 (legacy) device is reported, never driven.
 import { mmio_read8, mmio_read16, mmio_read32, mmio_write32 } from "../../platform";
-import { IrqHandler, irqForGsi, freeVector } from "../../irq";
+import { IrqHandler, irqForGsi, freeVector } from "../../core/irq";
 import { Transport, ISR_QUEUE } from "./transport";
 
 // Register offsets (§4.2.2, table "MMIO Device Register Layout").

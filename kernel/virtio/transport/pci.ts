@@ -4,8 +4,8 @@
 // (§4.1.4). Transitional devices (IDs 0x1000..0x103f, QEMU's default on the
 // pc and q35 root buses) are driven through the same modern structures.
 import { mmio_read8, mmio_read16, mmio_read32, mmio_write8, mmio_write16, mmio_write32 } from "../../platform";
-import { PciDevice, CAP_VENDOR, CMD_MEMORY, CMD_BUS_MASTER, CMD_INTX_DISABLE, MsiX } from "../../pci";
-import { IrqHandler, allocMsiVector, msiAddress, msiData, freeVector, irqForGsi, irqForIsa } from "../../irq";
+import { PciDevice, CAP_VENDOR, CMD_MEMORY, CMD_BUS_MASTER, CMD_INTX_DISABLE, MsiX } from "../../drivers/pci";
+import { IrqHandler, allocMsiVector, msiAddress, msiData, freeVector, irqForGsi, irqForIsa } from "../../core/irq";
 import { Transport, ISR_QUEUE } from "./transport";
 
 export const VIRTIO_PCI_VENDOR: u32 = 0x1af4;
@@ -66,7 +66,7 @@ export class PciTransport extends Transport {
   private notifyAddr: StaticArray<u64> = new StaticArray<u64>(NOTIFY_CACHE);
   /** Why create() refused the device. */
   static problem: string = "";
-  /** kernel/irq vectors we allocated for MSI-X (-1: none). */
+  /** kernel/core/irq vectors we allocated for MSI-X (-1: none). */
   private msiVectors: i32[] = [];
 
   constructor(public dev: PciDevice) {

@@ -19,7 +19,7 @@ export const F_ACCESS_PLATFORM: u32 = 33;
 export const F_RING_PACKED: u32 = 34;
 
 // Device types (§5).
-import { IrqHandler } from "../../irq";
+import { IrqHandler } from "../../core/irq";
 
 export const DEVICE_NET: u32 = 1;
 export const DEVICE_BLK: u32 = 2;

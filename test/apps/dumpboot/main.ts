@@ -1,7 +1,7 @@
 // test/apps/dumpboot — prints the raw PVH start_info, its memory map and command
 // line as hex, to capture real samples for the boot-info unit tests.
 import { println } from "skiff";
-import { readPhys } from "skiff/kernel/bootinfo";
+import { readPhys } from "skiff/kernel/platform/bootinfo";
 import { boot_info, boot_protocol } from "skiff/kernel/platform";
 
 function hex(b: Uint8Array | null): string {

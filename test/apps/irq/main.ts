@@ -2,7 +2,7 @@
 // CMOS RTC's periodic interrupt (ISA IRQ 8, 64 Hz) is routed with irqForIsa;
 // its handler runs from the event loop and wakes a task that counts 16 of them.
 import { println, Task, IrqHandler, TimerHandler, irqForIsa, irqCountFor, irqTotal, spawn, wake, after, cancel, requestExit, Timer } from "skiff";
-import { cmosRead, cmosWrite, RTC_REG_A, RTC_REG_B, RTC_REG_C } from "skiff/kernel/arch/cmos";
+import { cmosRead, cmosWrite, RTC_REG_A, RTC_REG_B, RTC_REG_C } from "skiff/kernel/platform/arch/cmos";
 
 const WANT: i32 = 16;
 

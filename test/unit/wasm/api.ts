@@ -1,12 +1,12 @@
 // test/unit/wasm/api.ts — drives kernel/api from Node with fake providers.
-import { abortHandler } from "../../../kernel/panic";
+import { abortHandler } from "../../../kernel/core/panic";
 import { Api, ApiOptions, TaskSource, TaskEntry, MemorySource, MemoryUse, NetSource, InterfaceEntry, RouteEntry,
   DeviceSource, DeviceEntry, BlockSource, BlockEntry, PowerControl } from "../../../kernel/api";
 import { HttpConnection, FixedOffsetClock, constantTimeEquals } from "../../../kernel/http";
 import { needsToken } from "../../../kernel/api";
-import { KeyValueStore, ConfigListener, seedFromCmdline } from "../../../kernel/config";
-import { Cmdline } from "../../../kernel/bootinfo/cmdline";
-import * as console from "../../../kernel/console";
+import { KeyValueStore, ConfigListener, seedFromCmdline } from "../../../kernel/lib/config";
+import { Cmdline } from "../../../kernel/platform/bootinfo/cmdline";
+import * as console from "../../../kernel/core/console";
 
 class Tasks extends TaskSource {
   tasks(): TaskEntry[] {

@@ -1,8 +1,8 @@
-// test/unit/wasm/bootinfo.ts — drives kernel/bootinfo and the console from Node.
-import { abortHandler } from "../../../kernel/panic";
-import { parseBootInfo, BootInfo, Cmdline, wordsHave, cmdline as bootCmdline } from "../../../kernel/bootinfo";
-import * as console from "../../../kernel/console";
-import { BANNER, KERNEL_NAME, KERNEL_VERSION } from "../../../kernel/version";
+// test/unit/wasm/bootinfo.ts — drives kernel/platform/bootinfo and the console from Node.
+import { abortHandler } from "../../../kernel/core/panic";
+import { parseBootInfo, BootInfo, Cmdline, wordsHave, cmdline as bootCmdline } from "../../../kernel/platform/bootinfo";
+import * as console from "../../../kernel/core/console";
+import { BANNER, KERNEL_NAME, KERNEL_VERSION } from "../../../kernel/core/version";
 
 let last: BootInfo | null = null;
 

@@ -1,9 +1,9 @@
 // test/unit/wasm/bytebuf.ts — kernel/http's ByteBuf: small buffers on the AS
 // heap, large ones as pool pages given back when emptied or collected.
 import { ByteBuf } from "../../../kernel/http/buf";
-import { initMemory, memStats, MemOwner } from "../../../kernel/mm";
-import { MemRegion } from "../../../kernel/bootinfo";
-export { abortHandler } from "../../../kernel/panic";
+import { initMemory, memStats, MemOwner } from "../../../kernel/core/mm";
+import { MemRegion } from "../../../kernel/platform/bootinfo";
+export { abortHandler } from "../../../kernel/core/panic";
 
 initMemory([new MemRegion(0, 0x9fc00, 1), new MemRegion(0x100000, (64 << 20) - 0x100000, 1)]);
 

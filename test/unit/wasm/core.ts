@@ -1,14 +1,14 @@
 // test/unit/wasm/core.ts — drives the kernel core (interrupts, clock, timers,
 // event loop) from Node against test/platform/core-devices.ts.
-import { abortHandler } from "../../../kernel/panic";
-import { AcpiInfo, Madt, IoApicInfo, IrqOverride } from "../../../kernel/acpi";
-import { initInterrupts, irqForGsi, irqForIsa, allocMsiVector, msiAddress, msiData, IrqHandler, dispatchPending, ioApicCount, interruptSource } from "../../../kernel/irq";
-import { setTscHz, resetEpoch, nowNs, initDeadlineTimer, calibrateTsc, deadlineTimerMode, lapicTimerHz } from "../../../kernel/time";
+import { abortHandler } from "../../../kernel/core/panic";
+import { AcpiInfo, Madt, IoApicInfo, IrqOverride } from "../../../kernel/platform/acpi";
+import { initInterrupts, irqForGsi, irqForIsa, allocMsiVector, msiAddress, msiData, IrqHandler, dispatchPending, ioApicCount, interruptSource } from "../../../kernel/core/irq";
+import { setTscHz, resetEpoch, nowNs, initDeadlineTimer, calibrateTsc, deadlineTimerMode, lapicTimerHz } from "../../../kernel/core/time";
 import {
   Task, TimerHandler, Timer, initScheduler, spawn, wake, after, every, at, cancel, setDaemon, hold, release, requestExit,
   runLoop, runOnce, sleepBlocking, taskSnapshot, schedStats, shouldYield, setHogThresholdNs, addService, Service,
-} from "../../../kernel/sched";
-import { TimerHeap } from "../../../kernel/sched/timer";
+} from "../../../kernel/core/sched";
+import { TimerHeap } from "../../../kernel/core/sched/timer";
 import { rdtsc } from "../../../kernel/platform";
 
 export { abortHandler };

@@ -9,7 +9,7 @@ import { ipToString } from "../../../kernel/net/wire";
 import {
   encodeDnsQuery, parseDnsResponse, normalizeName, dnsParseError, DnsResolver, DnsHandler, DnsResult, DnsOptions,
 } from "../../../kernel/net/dns";
-export { abortHandler } from "../../../kernel/panic";
+export { abortHandler } from "../../../kernel/core/panic";
 
 const out = new StaticArray<u8>(600);
 export function outPtr(): usize { return changetype<usize>(out); }

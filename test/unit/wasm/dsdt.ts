@@ -1,6 +1,6 @@
-// test/unit/wasm/dsdt.ts — drives kernel/acpi's DSDT scan (virtio-mmio devices) from Node.
-import { abortHandler } from "../../../kernel/panic";
-import { parseAcpi, acpiMmioDevices } from "../../../kernel/acpi";
+// test/unit/wasm/dsdt.ts — drives kernel/platform/acpi's DSDT scan (virtio-mmio devices) from Node.
+import { abortHandler } from "../../../kernel/core/panic";
+import { parseAcpi, acpiMmioDevices } from "../../../kernel/platform/acpi";
 
 export { abortHandler };
 

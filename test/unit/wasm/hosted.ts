@@ -6,7 +6,7 @@ import { NetStack } from "../../../kernel/net/stack";
 import { NetConfig } from "../../../kernel/net/config";
 import { SeededEntropy } from "../../../kernel/net/entropy";
 import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler, tcpStateName } from "../../../kernel/net/socket";
-export { abortHandler } from "../../../kernel/panic";
+export { abortHandler } from "../../../kernel/core/panic";
 
 let log = "";
 function note(s: string): void { log += (log.length > 0 ? " " : "") + s; }

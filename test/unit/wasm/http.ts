@@ -1,11 +1,11 @@
 // test/unit/wasm/http.ts — drives kernel/http from Node: a server with a small
 // route table, connections addressed by index, bytes in and out as ArrayBuffers.
-import { abortHandler } from "../../../kernel/panic";
+import { abortHandler } from "../../../kernel/core/panic";
 import {
   HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
   httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
 } from "../../../kernel/http";
-import { JsonWriter } from "../../../kernel/json";
+import { JsonWriter } from "../../../kernel/lib/json";
 
 class Hello extends Handler {
   handle(req: Request, res: Response): void { res.text(200, "hello"); }

@@ -3,7 +3,7 @@
 // splitting (kernel/http/client.ts parseHttpUrl).
 import { ResponseParser, ResponseLimits } from "../../../kernel/http/respparser";
 import { parseHttpUrl } from "../../../kernel/http/client";
-export { abortHandler } from "../../../kernel/panic";
+export { abortHandler } from "../../../kernel/core/panic";
 
 let p: ResponseParser = new ResponseParser();
 

@@ -2,7 +2,7 @@
 // handler (apps/httpd) from Node: a site image built by cli/lib/sitefs.ts is
 // mounted from memory and served through kernel/http's connection core.
 // App code imports the kernel as "skiff", so this entry does too.
-import { abortHandler } from "../../../kernel/panic";
+import { abortHandler } from "../../../kernel/core/panic";
 import { HttpServer, HttpConnection, Router } from "skiff";
 import { Site, MemoryStore } from "../../../apps/httpd/sitefs";
 import { StaticFiles } from "../../../apps/httpd/static";

@@ -1,6 +1,6 @@
-// test/unit/wasm/json.ts — drives kernel/json from Node.
-import { abortHandler } from "../../../kernel/panic";
-import { JsonWriter, parseJsonBytes, lastJsonError, jsonString, formatNumber, isValidUtf8 } from "../../../kernel/json";
+// test/unit/wasm/json.ts — drives kernel/lib/json from Node.
+import { abortHandler } from "../../../kernel/core/panic";
+import { JsonWriter, parseJsonBytes, lastJsonError, jsonString, formatNumber, isValidUtf8 } from "../../../kernel/lib/json";
 
 /** Parses UTF-8 bytes (an ArrayBuffer from bytesIn); returns the compact
  *  re-encoding, or null on error. */

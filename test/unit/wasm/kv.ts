@@ -3,7 +3,7 @@
 // become durable at flush, and crash() keeps some pending writes, tears one,
 // and drops the rest, as a hard kill or power cut can. crashAtOp(n) makes the
 // n-th next write or flush the moment the machine dies.
-import { abortHandler } from "../../../kernel/panic";
+import { abortHandler } from "../../../kernel/core/panic";
 import { KvDisk } from "../../../apps/kv/disk";
 import { KvLog, KV_OK, STEP_BYTES } from "../../../apps/kv/log";
 import { crc32 } from "../../../apps/kv/crc32";

@@ -1,9 +1,9 @@
-// test/unit/wasm/mm.ts — drives kernel/mm (page allocator, accounting) and the
+// test/unit/wasm/mm.ts — drives kernel/core/mm (page allocator, accounting) and the
 // ACPI MADT parser from Node.
-import { abortHandler } from "../../../kernel/panic";
-import { MemRegion } from "../../../kernel/bootinfo";
-import { initMemory, linearLimitBytes, allocPages, freePages, physAddr, memStats, pagePool, pageOwner, MemOwner, memStatsLine } from "../../../kernel/mm";
-import { parseMadt, parseAcpi } from "../../../kernel/acpi";
+import { abortHandler } from "../../../kernel/core/panic";
+import { MemRegion } from "../../../kernel/platform/bootinfo";
+import { initMemory, linearLimitBytes, allocPages, freePages, physAddr, memStats, pagePool, pageOwner, MemOwner, memStatsLine } from "../../../kernel/core/mm";
+import { parseMadt, parseAcpi } from "../../../kernel/platform/acpi";
 
 export { abortHandler };
 

@@ -14,14 +14,14 @@ import { counterName, COUNTER_COUNT } from "../../../kernel/net/counters";
 import {
   TcpSocket, TcpHandler, TcpListener, TcpListenHandler, UdpSocket, UdpHandler, tcpStateName,
 } from "../../../kernel/net/socket";
-export { abortHandler } from "../../../kernel/panic";
-import { initMemory, memStats, MemOwner } from "../../../kernel/mm";
-import { MemRegion } from "../../../kernel/bootinfo";
+export { abortHandler } from "../../../kernel/core/panic";
+import { initMemory, memStats, MemOwner } from "../../../kernel/core/mm";
+import { MemRegion } from "../../../kernel/platform/bootinfo";
 
-// Socket buffers are pages from kernel/mm's pool: give it a machine (256 MiB).
+// Socket buffers are pages from kernel/core/mm's pool: give it a machine (256 MiB).
 initMemory([new MemRegion(0, 0x9fc00, 1), new MemRegion(0x100000, (256 << 20) - 0x100000, 1)]);
 
-/** Bytes of pool pages the stack's buffers hold now (kernel/mm's "net" owner). */
+/** Bytes of pool pages the stack's buffers hold now (kernel/core/mm's "net" owner). */
 export function netPoolBytes(): u64 { return memStats().byOwner[MemOwner.NetBuffers]; }
 
 // ------------------------------------------------------------------ wire

@@ -10,7 +10,7 @@ import { NetConfig } from "../../../kernel/net/config";
 import { SeededEntropy } from "../../../kernel/net/entropy";
 import { Counter } from "../../../kernel/net/counters";
 import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler } from "../../../kernel/net/socket";
-export { abortHandler } from "../../../kernel/panic";
+export { abortHandler } from "../../../kernel/core/panic";
 
 const SLOT: usize = 2048;
 const SLOTS: i32 = 128;                 // the driver's receive slots

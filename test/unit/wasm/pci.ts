@@ -1,8 +1,8 @@
-// test/unit/wasm/pci.ts — drives kernel/acpi's MCFG parser and kernel/pci's
+// test/unit/wasm/pci.ts — drives kernel/platform/acpi's MCFG parser and kernel/drivers/pci's
 // configuration access (ECAM or ports) and enumeration for test/unit/pci-ecam.test.ts.
-import { abortHandler } from "../../../kernel/panic";
-import { parseMcfg, parseAcpi, EcamRegion } from "../../../kernel/acpi";
-import { useEcam, pciDevices, pciConfigAccess, configRead32, configWrite32 } from "../../../kernel/pci";
+import { abortHandler } from "../../../kernel/core/panic";
+import { parseMcfg, parseAcpi, EcamRegion } from "../../../kernel/platform/acpi";
+import { useEcam, pciDevices, pciConfigAccess, configRead32, configWrite32 } from "../../../kernel/drivers/pci";
 
 export { abortHandler };
 

@@ -1,8 +1,8 @@
 // test/unit/wasm/virtio_mmio.ts — probes virtio-mmio devices from a command
 // line against fake devices in Node (test/unit/virtio_mmio.test.ts).
-import { abortHandler } from "../../../kernel/panic";
-import { BootInfo, Cmdline, MemRegion } from "../../../kernel/bootinfo";
-import { initMemory } from "../../../kernel/mm";
+import { abortHandler } from "../../../kernel/core/panic";
+import { BootInfo, Cmdline, MemRegion } from "../../../kernel/platform/bootinfo";
+import { initMemory } from "../../../kernel/core/mm";
 import { probeVirtio, virtioDeviceList, blkDevice } from "../../../kernel/virtio";
 
 export function probe(cmdline: string): i32 {

@@ -1,9 +1,9 @@
 // test/unit/wasm/virtio_net.ts — the virtio-net driver against a fake
 // virtio-mmio net device in Node (test/unit/virtio-net.test.ts): feature
 // negotiation and the virtio_net_hdr checksum fields both ways.
-import { abortHandler } from "../../../kernel/panic";
-import { BootInfo, Cmdline, MemRegion } from "../../../kernel/bootinfo";
-import { initMemory } from "../../../kernel/mm";
+import { abortHandler } from "../../../kernel/core/panic";
+import { BootInfo, Cmdline, MemRegion } from "../../../kernel/platform/bootinfo";
+import { initMemory } from "../../../kernel/core/mm";
 import { probeVirtio, virtioDeviceList, virtioDevices, netDevice, VirtioNet } from "../../../kernel/virtio";
 import { FrameSink } from "../../../kernel/net/device";
 
