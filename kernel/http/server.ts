@@ -94,7 +94,10 @@ export class HttpServerStats {
   handlerFaults: u64 = 0;
 }
 
-/** Every server a transport listens with (for /metrics). */
+/** Every server a transport listens with (for /metrics). Lazy: an image
+ *  without an HTTP server (hello) must not allocate it at start. */
+// @ts-ignore: decorator
+@lazy
 const listening = new Array<HttpServer>();
 
 /** The servers registered with registerListening, in order. */
