@@ -42,7 +42,10 @@ export function findVitest(project: string): string | null {
 }
 
 /** Load tests run alone after the rest (see testCommand). */
-const HEAVY = ["test/system/floods.test.ts", "test/system/faults.test.ts", "test/system/tcp-hostile.test.ts"];
+const HEAVY = [
+  "test/system/floods.test.ts", "test/system/faults.test.ts", "test/system/tcp-hostile.test.ts", "test/system/slowloris.test.ts",
+  "test/system/reliability-floods.test.ts", "test/system/reliability-malformed.test.ts",
+];
 
 export async function testCommand(argv: string[], io: IO): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {

@@ -36,18 +36,27 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Thrown when not one byte came back within `silentMs`: QEMU's user-network
+ *  forward listens with a backlog of 1, and under a flood the host kernel
+ *  drops a handshake's last ACK (TcpExtListenOverflows): the client believes
+ *  it is connected, but the connection reaches the guest only with the host's
+ *  SYN,ACK retries (1, 3, 7, 15, 31 s) or never. The guest never saw it. */
+class Silent extends Error {}
+
 /** One HTTP/1.1 exchange on a fresh connection: the request is sent as is,
  *  the whole answer read until the server closes; status and body returned. */
-function exchange(port: number, req: string | Buffer, timeoutMs = 60_000): Promise<{ status: number; body: Buffer }> {
+function exchange(port: number, req: string | Buffer, timeoutMs = 60_000, silentMs = 0): Promise<{ status: number; body: Buffer }> {
   return new Promise((res, rej) => {
     const s = connect({ host: "127.0.0.1", port });
     const chunks: Buffer[] = [];
     const t = setTimeout(() => { s.destroy(); rej(new Error(`no complete answer in ${timeoutMs} ms`)); }, timeoutMs);
+    const quiet = silentMs > 0 ? setTimeout(() => { clearTimeout(t); s.destroy(); rej(new Silent(`not a byte in ${silentMs} ms`)); }, silentMs) : null;
     s.on("connect", () => s.write(req));
-    s.on("data", (d) => chunks.push(d));
-    s.on("error", (e) => { clearTimeout(t); rej(e); });
+    s.on("data", (d) => { if (quiet) clearTimeout(quiet); chunks.push(d); });
+    s.on("error", (e) => { clearTimeout(t); if (quiet) clearTimeout(quiet); rej(e); });
     s.on("close", () => {
       clearTimeout(t);
+      if (quiet) clearTimeout(quiet);
       const all = Buffer.concat(chunks);
       const end = all.indexOf("\r\n\r\n");
       if (end < 0) { rej(new Error(`${port}: no header section (${all.length} bytes)`)); return; }
@@ -69,13 +78,24 @@ async function freeBytes(api: number): Promise<number> {
   return Number(r.body.toString());
 }
 
-/** count GETs, `width` at a time, each checked against the 1 MiB body. */
+/** count GETs, `width` at a time, each checked against the 1 MiB body. A GET
+ *  that met only silence for 15 s (Silent: lost in the host's forward, never
+ *  seen by the guest) is sent again once on a new connection, as an HTTP
+ *  client retries an idempotent request; such retries stay under 1 %. */
 async function closeGets(port: number, path: string, count: number, width = 8): Promise<void> {
-  let next = 0, done = 0;
+  let next = 0, done = 0, retried = 0;
+  const req = `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
   const worker = async () => {
     while (next < count) {
       next++;
-      const r = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      let r: { status: number; body: Buffer };
+      try {
+        r = await exchange(port, req, 60_000, 15_000);
+      } catch (e) {
+        if (!(e instanceof Silent)) throw e;
+        retried++;
+        r = await exchange(port, req);
+      }
       expect(r.status).toBe(200);
       expect(r.body.length).toBe(MIB);
       expect(createHash("sha256").update(r.body).digest("hex")).toBe(bigHash);
@@ -84,6 +104,8 @@ async function closeGets(port: number, path: string, count: number, width = 8): 
   };
   await Promise.all(Array.from({ length: width }, worker));
   expect(done).toBe(count);
+  if (retried > 0) console.log(`floods: ${retried} of ${count} GETs sent again after 15 s of silence (lost in the host's forward)`);
+  expect(retried).toBeLessThanOrEqual(Math.ceil(count / 100));
 }
 
 async function settle(g: Guest, api: number, before: number): Promise<number> {

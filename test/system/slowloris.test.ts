@@ -18,7 +18,7 @@
 // addresses of their own and the legitimate client from a fourth, so the
 // per-peer cap keeps the attackers to their share of the table.
 //
-// SLOWLORIS_SECS (default 40) is how long the probes run with the slow
+// SLOWLORIS_SECS (default 20) is how long the probes run with the slow
 // connections held; SLOWLORIS_CONNS (default 500) the slow connections per port.
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
@@ -34,7 +34,7 @@ const dir = mkdtempSync(join(tmpdir(), "skiff-slowloris-"));
 afterAll(async () => { await stopAll(); rmSync(dir, { recursive: true, force: true }); });
 const TOKEN = "slowloris-test-token-01";
 const SLOW = Number(process.env.SLOWLORIS_CONNS ?? 500);
-const SECS = Number(process.env.SLOWLORIS_SECS ?? 40);
+const SECS = Number(process.env.SLOWLORIS_SECS ?? 20);
 const CLIENT = join(import.meta.dirname, "slowloris-client.mjs");
 // The network listener on (an explicit opt-in once it is off by default) with the token.
 const CMDLINE = `api.net=on api.token=${TOKEN}`;
