@@ -19,6 +19,7 @@ import { HttpLimits } from "./limits";
 import { statusHasNoBody } from "./status";
 import { WallClock, httpDate } from "./clock";
 import { Guarded, runGuarded, reportFault, FaultSite, FAULT_NONE, FAULT_OOM } from "../fault";
+import { wantCollection } from "../mm";
 
 /** One handler call, run guarded: a fault in it answers that request only. */
 class HandlerCall extends Guarded {
@@ -101,7 +102,7 @@ export class HttpServer {
 const SOURCE_PIECE: i32 = 65536;
 
 export class HttpConnection {
-  private input: ByteBuf = new ByteBuf(512);
+  private input: ByteBuf = new ByteBuf(512, 1024);   // more is pool pages, back once parsed
   private output: ByteBuf = new ByteBuf(512);
   /** A streamed response body still being read (Response.stream), and how
    *  many of its bytes are still to come. */
@@ -208,6 +209,8 @@ export class HttpConnection {
     this.closed = true;
     this.closing = true;
     this.input.clear();
+    this.parser.release();
+    wantCollection();                   // its garbage: collected soon (kernel/net/service.ts)
     this.source = null;
     if (this.counted) { this.server.active--; this.counted = false; }
     this.releaseBody();

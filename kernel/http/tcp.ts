@@ -15,10 +15,17 @@ const KEEPALIVE_IDLE_NS: i64 = 60_000_000_000;
 const KEEPALIVE_INTERVAL_NS: i64 = 10_000_000_000;
 const KEEPALIVE_PROBES: i32 = 6;
 
+/** Where connections read into: the bytes are fed on at once, and only what
+ *  a connection does not take is copied into its own `held`, so no
+ *  connection keeps a read buffer. A pump inside another (a handler that
+ *  drives a socket) reads into its `held` instead. */
+// @ts-ignore: decorator
+@lazy const scratch = new StaticArray<u8>(READ_CHUNK);
+let scratchBusy = false;
+
 class HttpTcpConnection extends TcpHandler {
   /** Bytes read from the socket that the connection did not take yet. */
   private held: ByteBuf = new ByteBuf(256);
-  private scratch: Uint8Array = new Uint8Array(READ_CHUNK);
   done: bool = false;
 
   constructor(public service: HttpTcpService, public sock: TcpSocket, public conn: HttpConnection) { super(); }
@@ -39,10 +46,21 @@ class HttpTcpConnection extends TcpHandler {
         const n = this.conn.feed(this.held.ptr, this.held.length, now);
         if (n > 0) { this.held.consume(n); progress = true; }
       }
-      if (this.held.length == 0) {
-        const r = s.read(this.scratch.dataStart, READ_CHUNK);
+      if (this.held.length == 0 && scratchBusy) {
+        const r = s.read(this.held.space(READ_CHUNK), READ_CHUNK);
         if (r < 0) { this.conn.peerClosed(now); }
-        else if (r > 0) { this.held.append(this.scratch.dataStart, r); progress = true; }
+        else if (r > 0) { this.held.grow(r); progress = true; }
+      } else if (this.held.length == 0) {
+        const buf = changetype<usize>(scratch);
+        const r = s.read(buf, READ_CHUNK);
+        if (r < 0) { this.conn.peerClosed(now); }
+        else if (r > 0) {
+          scratchBusy = true;
+          const n = this.conn.feed(buf, r, now);
+          if (n < r) this.held.append(buf + <usize>n, r - n);
+          scratchBusy = false;
+          progress = true;
+        }
       }
       while (this.conn.outputLength() > 0) {
         const w = s.write(this.conn.outputPtr(), this.conn.outputLength());
