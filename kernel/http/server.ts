@@ -376,6 +376,7 @@ export class HttpConnection {
     }
     if (!keepAlive) { this.closing = true; this.input.clear(); }
     this.pullSource();
+    wantCollection();                   // the exchange's garbage, on a kept-alive connection too
   }
 
   private errorResponse(status: i32, message: string): void {
