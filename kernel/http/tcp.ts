@@ -22,15 +22,22 @@ const KEEPALIVE_PROBES: i32 = 6;
 // @ts-ignore: decorator
 @lazy const scratch = new StaticArray<u8>(READ_CHUNK);
 let scratchBusy = false;
+/** Where bytes that arrive after close are read to be dropped. */
+// @ts-ignore: decorator
+@lazy const sink = new StaticArray<u8>(READ_CHUNK);
+/** Bytes dropped after close before the connection is reset instead. */
+const LINGER_MAX: i32 = 1 << 20;
 
 class HttpTcpConnection extends TcpHandler {
   /** Bytes read from the socket that the connection did not take yet. */
   private held: ByteBuf = new ByteBuf(256);
+  /** Bytes read and dropped since the connection closed. */
+  private lingered: i32 = 0;
   done: bool = false;
 
   constructor(public service: HttpTcpService, public sock: TcpSocket, public conn: HttpConnection) { super(); }
 
-  readable(s: TcpSocket): void { this.pump(); }
+  readable(s: TcpSocket): void { if (this.done) this.drain(); else this.pump(); }
   writable(s: TcpSocket): void { this.pump(); }
   closed(s: TcpSocket): void { this.finish(); }
 
@@ -68,7 +75,23 @@ class HttpTcpConnection extends TcpHandler {
         this.conn.consumeOutput(w);
         progress = true;
       }
-      if (this.conn.shouldClose()) { s.close(); this.finish(); }
+      if (this.conn.shouldClose()) { s.close(); this.finish(); this.drain(); }
+    }
+  }
+
+  /** After close, what the peer still sends (the rest of a request refused
+   *  at a limit) is read and dropped — a lingering close, as HTTP servers
+   *  do: otherwise it fills the receive buffer, the peer's FIN waits behind
+   *  a zero window, and the socket keeps its buffers until the FIN-WAIT-2
+   *  timeout (60 s). Past LINGER_MAX bytes the connection is reset. */
+  private drain(): void {
+    const s = this.sock;
+    const buf = changetype<usize>(sink);
+    while (true) {
+      const r = s.read(buf, READ_CHUNK);
+      if (r <= 0) return;
+      this.lingered += r;
+      if (this.lingered > LINGER_MAX) { s.abort(); return; }
     }
   }
 

@@ -13,9 +13,10 @@
 // refused at its limit without being copied, input and partial lines beyond
 // a few hundred bytes are pool pages returned as soon as they are parsed,
 // and a full collection runs after every HTTP exchange (at most one per
-// 100 ms; test/unit/http-heap.test.ts measures the heap per request). The
-// wait is for the network's pages: a few dozen sockets the guest closed
-// keep their buffers for 30–50 s after the run (docs/BENCHMARKS.md).
+// 100 ms; test/unit/http-heap.test.ts measures the heap per request); and
+// after a refusal the server reads and drops what the client still sends, so
+// the client's FIN gets in and the socket's buffers go back at once rather
+// than at the 60 s FIN-WAIT-2 timeout (docs/BENCHMARKS.md, Reliability).
 import { afterAll, describe, expect, it } from "vitest";
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
