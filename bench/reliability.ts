@@ -182,10 +182,12 @@ Requests: garbage, over-long request and header lines, an endless line, 500 head
 framing (bad, huge and negative sizes, data without CRLF, cut short), Content-Length with
 Transfer-Encoding, bad Content-Length, invalid methods and versions, NUL bytes, bare CR, obs-fold,
 half-closed requests (\`bench/relclient.mjs\`), 8 at a time; a legitimate GET after every 25. Each got
-400, 405, 413, 414, 431 or 505, or (cut short or half-closed) a close; no fault was logged. Free memory
-does not come back within 2 %: the connections' network pages and heap objects are returned within
-about a minute, but the AssemblyScript heap keeps the size it grew to (linear memory never shrinks): the
-pages it took are no longer free even when its live bytes are back (see the last column).
+400, 405, 413, 414, 431 or 505, or (cut short or half-closed) a close; no fault was logged. The heap
+must not grow, since linear memory never shrinks: a refused line is not copied, input and partial lines
+are pool pages returned once parsed, and a full collection follows every HTTP exchange (at most one per
+100 ms), so each request costs the heap a few KiB, collected within 0.1 s. The wait is for the network's
+pages: sockets the guest closed while the client was still sending keep their receive buffers until the
+client's FIN arrives (the server reads and drops what comes after a refusal).
 
 ### SIGKILL of QEMU during kv writes (32 MiB disk)
 

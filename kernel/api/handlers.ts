@@ -11,6 +11,7 @@ import { ApiState, validHostname } from "./state";
 import { MetricsWriter, METRICS_CONTENT_TYPE, writeHttpServers } from "./metrics";
 import { isValidUtf8 } from "../lib/json";
 import { InterfaceEntry, MemorySource } from "./providers";
+import { heapCollections, heapCollectionNs } from "../core/mm";
 import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS, forcedCollectionCount } from "../core/fault";
 
 const NS_PER_MS: u64 = 1_000_000;
@@ -311,6 +312,10 @@ export function metricsText(api: ApiState, nowNs: u64): string {
   w.family("skiff_heap_forced_collections_total", "counter",
     "Full garbage collections the kernel ran: after a call ran out of memory, and before the heap grew into the kernel's reserve.");
   w.sampleU64("skiff_heap_forced_collections_total", [], forcedCollectionCount());
+  w.family("skiff_heap_collections_total", "counter", "Full garbage collections the network service ran after connections ended (at most one per 100 ms).");
+  w.sampleU64("skiff_heap_collections_total", [], heapCollections());
+  w.family("skiff_heap_collection_seconds_total", "counter", "Time those collections took.");
+  w.sample("skiff_heap_collection_seconds_total", [], <f64>heapCollectionNs() / 1e9);
   const ts = api.tasks;
   if (ts !== null) {
     const list = ts.tasks();

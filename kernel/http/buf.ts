@@ -2,25 +2,36 @@
 // the head. The HTTP server keeps its unparsed input and its unsent output in
 // these. ptr is only valid until the next append (the storage may move).
 //
-// Small buffers live on the AS heap. From PAGED_MIN on, the storage is pages
-// from kernel/core/mm's pool instead (owner NetBuffers), given back as soon as the
-// buffer is emptied (consume/clear) or the object is collected (__finalize
-// below): a 1 MiB response must not leave 1 MiB blocks in the heap, which
-// never shrinks and which TLSF cannot refill with a same-sized block.
+// Small buffers live on the AS heap. From pagedMin on (64 KiB unless the
+// owner asks for less), the storage is pages from kernel/core/mm's pool instead
+// (owner NetBuffers), given back as soon as the buffer is emptied
+// (consume/clear) or the object is collected (__finalize below): a 1 MiB
+// response must not leave 1 MiB blocks in the heap, which never shrinks and
+// which TLSF cannot refill with a same-sized block. The small heap storage
+// is kept meanwhile, so emptying a paged buffer allocates nothing.
 import { allocPages, freePages, MemOwner, PAGE_SIZE, PAGE_SHIFT } from "../core/mm";
 
 const PAGED_MIN: i32 = 64 << 10;
+/** Heap storage up to this size is kept while a buffer is paged. */
+const KEEP_HEAP: i32 = 1024;
 
 export class ByteBuf {
-  private data: ArrayBuffer | null = null;   // heap storage, or null when paged
+  /** Heap storage: in use while pages is 0, kept for when the buffer
+   *  empties while paged (null when it started paged). */
+  private data: ArrayBuffer | null = null;
   private base: usize = 0;
   private cap: i32 = 0;
   /** Pages of pool storage (0: heap storage). */
   private pages: i32 = 0;
   private head: i32 = 0;   // first unconsumed byte
   private tail: i32 = 0;   // one past the last byte
+  /** Storage of this many bytes or more is pool pages. */
+  private pagedMin: i32 = PAGED_MIN;
 
-  constructor(capacity: i32 = 256) {
+  /** pagedMin: a buffer that is usually small but may briefly hold a lot
+   *  (a request line being assembled) can take pages from a lower size. */
+  constructor(capacity: i32 = 256, pagedMin: i32 = PAGED_MIN) {
+    this.pagedMin = pagedMin;
     this.setStorage(capacity < 16 ? 16 : capacity);
   }
 
@@ -32,13 +43,13 @@ export class ByteBuf {
   /** Byte i of the unconsumed bytes; the caller keeps 0 <= i < length. */
   at(i: i32): u32 { return <u32>load<u8>(this.ptr + <usize>i); }
 
-  /** New storage of cap bytes (the old is the caller's to copy and free). */
+  /** New storage of cap bytes (the old is the caller's to copy and free;
+   *  old heap storage stays this.data when the new is pages). */
   private setStorage(cap: i32): void {
-    if (cap >= PAGED_MIN) {
+    if (cap >= this.pagedMin) {
       const pages = (cap + PAGE_SIZE - 1) >> PAGE_SHIFT;
       const p = allocPages(pages, MemOwner.NetBuffers, false);
       if (p != 0) {
-        this.data = null;
         this.base = p;
         this.pages = pages;
         this.cap = pages << PAGE_SHIFT;
@@ -70,7 +81,13 @@ export class ByteBuf {
     this.tail = 0;
     if (this.pages == 0) return;
     this.freePagesNow();
-    this.setStorage(256);
+    let d = this.data;
+    if (d === null) {
+      d = new ArrayBuffer(256);
+      this.data = d;
+    }
+    this.base = changetype<usize>(d);
+    this.cap = d.byteLength;
   }
 
   private reserve(n: i32): void {
@@ -86,9 +103,13 @@ export class ByteBuf {
       if (ncap < live + n) ncap = (live + n + 15) & ~15;
       const oldPtr = this.ptr;
       const oldPages = this.pages, oldBase = this.base;
-      this.setStorage(ncap);               // old heap storage is still this.data while allocating
+      this.setStorage(ncap);               // old heap storage stays this.data meanwhile (a collection may run)
       memory.copy(this.base, oldPtr, <usize>live);
       if (oldPages > 0) freePages(oldBase, oldPages);
+      // Now paged: small heap storage is kept for when the buffer empties,
+      // larger is left to the collector (only now: it was the copy's source).
+      const d = this.data;
+      if (this.pages > 0 && d !== null && d.byteLength > KEEP_HEAP) this.data = null;
     }
     this.head = 0;
     this.tail = live;

@@ -74,7 +74,9 @@ export class RequestParser {
    *  server can admit or refuse the request before any content is read). */
   headersDone: bool = false;
 
-  private line: ByteBuf = new ByteBuf(256);
+  /** A line that arrived in pieces (a whole line is parsed where it lies);
+   *  past 256 bytes it takes pool pages, returned when the line is done. */
+  private line: ByteBuf = new ByteBuf(256, 512);
   private emptyLines: i32 = 0;
   private headerBytes: i32 = 0;
   private headerCount: i32 = 0;
@@ -102,6 +104,13 @@ export class RequestParser {
     this.clValue = -1;
     this.clBad = false;
     this.te = null;
+  }
+
+  /** The connection ended: a line held in pieces and a body being received
+   *  give their pool pages back now rather than when collected. */
+  release(): void {
+    this.line.clear();
+    this.req.body.clear();
   }
 
   get done(): bool { return this.state == STATE_DONE; }
@@ -134,22 +143,41 @@ export class RequestParser {
       let j = i;
       while (j < len && <u32>load<u8>(ptr + <usize>j) != LF) j++;
       const complete = j < len;
-      this.line.append(ptr + <usize>i, j - i);
-      i = complete ? j + 1 : j;
+      const held = this.line.length;
+      const total = held + (j - i);              // the line so far, without LF
       // Leading empty lines (a CRLF some clients add after a body) do not
       // count as the start of a request.
-      if (!this.started && (this.state != STATE_REQUEST_LINE || this.line.length > 1 ||
-          (this.line.length == 1 && this.line.at(0) != CR))) this.started = true;
+      if (!this.started && (this.state != STATE_REQUEST_LINE || total > 1 ||
+          (total == 1 && (held > 0 ? this.line.at(0) : <u32>load<u8>(ptr + <usize>i)) != CR))) this.started = true;
       const limit = this.lineLimit();
-      // +1 tolerates the CR that precedes LF.
-      if (this.line.length > limit + 1) { this.lineTooLong(); break; }
-      if (!complete) break;
-      let n = this.line.length;
-      if (n > 0 && this.line.at(n - 1) == CR) n--;   // RFC 9112 §2.2: CRLF, or bare LF
-      if (n > limit) { this.lineTooLong(); break; }
+      // +1 tolerates the CR that precedes LF. Checked before anything is
+      // copied: an over-long line is refused without being held.
+      if (total > limit + 1) {
+        i = complete ? j + 1 : j;
+        this.line.clear();
+        this.lineTooLong();
+        break;
+      }
+      if (!complete) {
+        // Part of a line: kept until its LF arrives (at most limit + 1 bytes).
+        this.line.append(ptr + <usize>i, j - i);
+        i = j;
+        break;
+      }
+      // A whole line: parsed where it lies unless part of it was held back.
+      let lp = ptr + <usize>i;
+      let n = j - i;
+      i = j + 1;
+      if (held > 0) {
+        this.line.append(lp, n);
+        lp = this.line.ptr;
+        n = this.line.length;
+      }
+      if (n > 0 && <u32>load<u8>(lp + <usize>(n - 1)) == CR) n--;   // RFC 9112 §2.2: CRLF, or bare LF
+      if (n > limit) { this.line.clear(); this.lineTooLong(); break; }
       const wasHeaders = this.state == STATE_HEADERS;
-      this.onLine(this.line.ptr, n);
-      this.line.clear();
+      this.onLine(lp, n);
+      if (held > 0) this.line.clear();
       if (wasHeaders && this.state != STATE_HEADERS && this.state != STATE_ERROR) {
         this.headersDone = true;
         break;

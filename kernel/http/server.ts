@@ -37,6 +37,7 @@ import { HttpLimits } from "./limits";
 import { statusHasNoBody } from "./status";
 import { WallClock, httpDate } from "./clock";
 import { Guarded, runGuarded, reportFault, FaultSite, FAULT_NONE, FAULT_OOM } from "../core/fault";
+import { wantCollection } from "../core/mm";
 
 /** One handler call, run guarded: a fault in it answers that request only. */
 class HandlerCall extends Guarded {
@@ -267,7 +268,7 @@ export class HttpServer {
 const SOURCE_PIECE: i32 = 65536;
 
 export class HttpConnection {
-  private input: ByteBuf = new ByteBuf(512);
+  private input: ByteBuf = new ByteBuf(512, 1024);   // more is pool pages, back once parsed
   private output: ByteBuf = new ByteBuf(512);
   /** A streamed response body still being read (Response.stream), and how
    *  many of its bytes are still to come. */
@@ -417,6 +418,8 @@ export class HttpConnection {
     this.closed = true;
     this.closing = true;
     this.input.clear();
+    this.parser.release();
+    wantCollection();                   // its garbage: collected soon (kernel/net/service.ts)
     this.source = null;
     this.server.release(this);
     this.releaseBody();
@@ -603,6 +606,7 @@ export class HttpConnection {
     }
     if (!keepAlive) { this.closing = true; this.input.clear(); }
     this.pullSource();
+    wantCollection();                   // the exchange's garbage, on a kept-alive connection too
   }
 
   /** Now, by the server's monotonic clock when it has one. */

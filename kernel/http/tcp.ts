@@ -8,12 +8,6 @@ import { ByteBuf } from "./buf";
 import { HttpServer, HttpConnection, HttpTransport } from "./server";
 
 const READ_CHUNK: i32 = 4096;
-/** Where every connection reads its socket into before keeping the bytes in
- *  its `held` buffer: one for all (reads and appends run one at a time), so
- *  hundreds of open connections do not each keep 4 KiB of heap for it. */
-// @ts-ignore: decorator
-@lazy
-const scratch = new Uint8Array(READ_CHUNK);
 /** TCP keepalive on server connections (RFC 1122 §4.2.3.6): a client that
  *  vanished (no FIN, no RST) is found after 60 s of silence plus 6 probes
  *  10 s apart, even when no HTTP timeout runs (a response stuck behind a
@@ -33,14 +27,29 @@ class TcpTransport extends HttpTransport {
   }
 }
 
+/** Where connections read into: the bytes are fed on at once, and only what
+ *  a connection does not take is copied into its own `held`, so no
+ *  connection keeps a read buffer. A pump inside another (a handler that
+ *  drives a socket) reads into its `held` instead. */
+// @ts-ignore: decorator
+@lazy const scratch = new StaticArray<u8>(READ_CHUNK);
+let scratchBusy = false;
+/** Where bytes that arrive after close are read to be dropped. */
+// @ts-ignore: decorator
+@lazy const sink = new StaticArray<u8>(READ_CHUNK);
+/** Bytes dropped after close before the connection is reset instead. */
+const LINGER_MAX: i32 = 1 << 20;
+
 class HttpTcpConnection extends TcpHandler {
   /** Bytes read from the socket that the connection did not take yet. */
   private held: ByteBuf = new ByteBuf(256);
+  /** Bytes read and dropped since the connection closed. */
+  private lingered: i32 = 0;
   done: bool = false;
 
   constructor(public service: HttpTcpService, public sock: TcpSocket, public conn: HttpConnection) { super(); }
 
-  readable(s: TcpSocket): void { this.pump(); }
+  readable(s: TcpSocket): void { if (this.done) this.drain(); else this.pump(); }
   writable(s: TcpSocket): void { this.pump(); }
   closed(s: TcpSocket): void { this.finish(); }
 
@@ -56,10 +65,21 @@ class HttpTcpConnection extends TcpHandler {
         const n = this.conn.feed(this.held.ptr, this.held.length, now);
         if (n > 0) { this.held.consume(n); progress = true; }
       }
-      if (this.held.length == 0) {
-        const r = s.read(scratch.dataStart, READ_CHUNK);
+      if (this.held.length == 0 && scratchBusy) {
+        const r = s.read(this.held.space(READ_CHUNK), READ_CHUNK);
         if (r < 0) { this.conn.peerClosed(now); }
-        else if (r > 0) { this.held.append(scratch.dataStart, r); progress = true; }
+        else if (r > 0) { this.held.grow(r); progress = true; }
+      } else if (this.held.length == 0) {
+        const buf = changetype<usize>(scratch);
+        const r = s.read(buf, READ_CHUNK);
+        if (r < 0) { this.conn.peerClosed(now); }
+        else if (r > 0) {
+          scratchBusy = true;
+          const n = this.conn.feed(buf, r, now);
+          if (n < r) this.held.append(buf + <usize>n, r - n);
+          scratchBusy = false;
+          progress = true;
+        }
       }
       while (this.conn.outputLength() > 0) {
         const w = s.write(this.conn.outputPtr(), this.conn.outputLength());
@@ -67,7 +87,23 @@ class HttpTcpConnection extends TcpHandler {
         this.conn.consumeOutput(w);
         progress = true;
       }
-      if (this.conn.shouldClose()) { s.close(); this.finish(); }
+      if (this.conn.shouldClose()) { s.close(); this.finish(); this.drain(); }
+    }
+  }
+
+  /** After close, what the peer still sends (the rest of a request refused
+   *  at a limit) is read and dropped — a lingering close, as HTTP servers
+   *  do: otherwise it fills the receive buffer, the peer's FIN waits behind
+   *  a zero window, and the socket keeps its buffers until the FIN-WAIT-2
+   *  timeout (60 s). Past LINGER_MAX bytes the connection is reset. */
+  private drain(): void {
+    const s = this.sock;
+    const buf = changetype<usize>(sink);
+    while (true) {
+      const r = s.read(buf, READ_CHUNK);
+      if (r <= 0) return;
+      this.lingered += r;
+      if (this.lingered > LINGER_MAX) { s.abort(); return; }
     }
   }
 

@@ -14,7 +14,7 @@ import { NetStack } from "./stack";
 import { EntropySource } from "./entropy";
 import { parseNetConfig } from "./config";
 import { NetLog } from "./socket";
-import { collectHeap, noteCollection } from "../core/mm";
+import { collectHeap, noteCollection, takeCollectionWanted } from "../core/mm";
 
 class KernelEntropy extends EntropySource {
   fill(ptr: usize, len: i32): void { randomBytes(ptr, len); }
@@ -38,6 +38,7 @@ export class NetService extends Service {
   private wakeup: Wakeup = new Wakeup();
   private endedSeen: u64 = 0;
   private lastCollect: u64 = 0;
+  private collectPending: bool = false;
   constructor(public stack: NetStack) { super(); }
 
   service(now: u64): void {
@@ -47,18 +48,28 @@ export class NetService extends Service {
     // GC starts a cycle only when the heap has doubled since the last, and
     // TLSF grows linear memory for good when no free block fits, so a run
     // of short connections would grow the heap by their garbage. A full
-    // collection after connections end lets the next ones reuse it.
+    // collection after connections end lets the next ones reuse it; one
+    // put off by the interval runs at its end (a timer), not whenever the
+    // loop next wakes.
     const ended = this.stack.tcp.ended;
-    if (ended != this.endedSeen && now - this.lastCollect >= COLLECT_INTERVAL_NS) {
-      this.endedSeen = ended;
-      collectHeap();
-      this.lastCollect = nowNs();
-      noteCollection(this.lastCollect - now);
-
+    if (ended != this.endedSeen) { this.endedSeen = ended; this.collectPending = true; }
+    if (takeCollectionWanted()) this.collectPending = true;   // an HTTP exchange ended (TCP or host channel)
+    let collectAt: u64 = 0;
+    if (this.collectPending) {
+      if (now - this.lastCollect >= COLLECT_INTERVAL_NS) {
+        this.collectPending = false;
+        const t0 = nowNs();
+        collectHeap();
+        this.lastCollect = nowNs();
+        noteCollection(this.lastCollect - t0);
+      } else {
+        collectAt = this.lastCollect + COLLECT_INTERVAL_NS;   // not left until something else wakes the loop
+      }
     }
     if (this.stack.iface.rxBacklog) pollSoon();     // frames left in the ring: come round again
-    if (next == i64.MAX_VALUE) return;          // a frame will wake us
-    const dl = next < 0 ? 0 : <u64>next;
+    let dl: u64 = next < 0 ? 0 : <u64>next;
+    if (collectAt != 0 && collectAt < dl) dl = collectAt;
+    if (next == i64.MAX_VALUE && collectAt == 0) return;   // a frame will wake us
     let t = this.timer;
     if (t != null && t.armed && this.deadline == dl) return;
     this.deadline = dl;

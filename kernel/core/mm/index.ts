@@ -4,7 +4,7 @@
 export {
   MemoryInfo, MemStats, initMemory, ramSize, linearLimitBytes, memoryInfo, linearSize, allocPages, freePages,
   physAddr, pageOwner, chargeHeap, memStats, ownerName, memStatsLine, collectHeap, noteCollection,
-  heapCollections, heapCollectionNs, pagePool,
+  heapCollections, heapCollectionNs, pagePool, wantCollection, takeCollectionWanted,
 } from "./memory";
 export { MemOwner, OWNER_COUNT, PagePool } from "./pages";
 export * from "./layout";

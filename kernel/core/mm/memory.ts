@@ -211,6 +211,19 @@ export function memStatsLine(): string {
 
 let gcRuns: u64 = 0;
 let gcNs: u64 = 0;
+let collectionWanted = false;
+
+/** Something that allocated for a while has ended (an HTTP exchange, on TCP
+ *  or on the host channel): what it left is garbage, and a full collection
+ *  soon lets what comes next reuse it (kernel/net/service.ts runs it). */
+export function wantCollection(): void { collectionWanted = true; }
+
+/** Whether wantCollection() was called since the last takeCollectionWanted(). */
+export function takeCollectionWanted(): bool {
+  const w = collectionWanted;
+  collectionWanted = false;
+  return w;
+}
 
 /** A full garbage collection of the AS heap: freed blocks go back to TLSF
  *  for reuse (the heap itself never shrinks). */
