@@ -25,7 +25,7 @@
  *               │ (PCI hole, LAPIC 0xFEE0_0000, │  MMIO: reached only through the
  *               │  IOAPIC 0xFEC0_0000, HPET     │  host imports mmio_read/mmio_write
  *               │  0xFED0_0000, virtio-mmio     │  (the kernel's drivers, kernel/platform/arch,
- *               │  0xFEB0_0000, BARs)           │  kernel/virtio, hold the addresses)
+ *               │  0xFEB0_0000, BARs)           │  kernel/drivers/virtio, hold the addresses)
  *   4 GiB       └──────────────────────────────┘  identity-mapped with 2 MiB pages
  *
  *   512 GiB + linear_base: the alias through which Wasm code reaches linear

@@ -13,7 +13,7 @@
 /* Eight bytes per iteration, then the tail. Under TCG every iteration of a
  * REP string instruction is a separate trip through the translated block, so
  * rep movsb costs about eight times rep movsq on the packet-sized copies
- * Wasm's memory.copy/memory.fill turn into (kernel/net, virtio). */
+ * Wasm's memory.copy/memory.fill turn into (kernel/lib/net, virtio). */
 void *memcpy(void *dst, const void *src, size_t n) {
   void *d = dst;
   size_t q = n >> 3, r = n & 7;

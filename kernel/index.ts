@@ -17,8 +17,8 @@ export {
   virtioDeviceList, VirtioDeviceInfo, blkDevice, blkCount, VirtioBlk, BlkRequest, BlkCallback, blkErrorName,
   SECTOR_SIZE, BLK_OK, BLK_PENDING, BLK_ERR_IO, BLK_ERR_UNSUPPORTED, BLK_ERR_RANGE, BLK_ERR_READ_ONLY,
   BLK_ERR_BUSY, BLK_ERR_ARG, BLK_ERR_TIMEOUT, BLK_ERR_DEVICE, serviceVirtio, netDevice, netCount, macString,
-} from "./virtio";
-export { NetDevice, FrameSink, NetDeviceStats } from "./net";
+} from "./drivers/virtio";
+export { NetDevice, FrameSink, NetDeviceStats } from "./lib/net";
 // The default network (first NIC + stack), started on first use (kernel/system).
 export { tcpListen, tcpConnect, udpBind, netStack, netCounters, announceListening } from "./system";
 export {
@@ -26,7 +26,7 @@ export {
   COUNTER_COUNT, counterName, TcpSocket, TcpState, tcpStateName, TcpHandler, TcpListener, TcpListenHandler,
   TCP_OK, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT, TCP_ERR_ABORTED, UdpSocket, UdpHandler, DhcpState,
   ipToString, parseIp, macToString, EntropySource,
-} from "./net";
+} from "./lib/net";
 export { randomSourceName, RandomSource, setHardwareSource } from "./core/random";
 // Devices are probed on first use; these make sure of it.
 export { randomBytes, randomU32, randomU64, probeDevices } from "./system";
@@ -34,7 +34,7 @@ export {
   HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, BodySource, Request, Response, Header,
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
   HandlerFn, FnHandler,
-} from "./http";
+} from "./lib/http";
 // An HTTP service in one call (the network, limits, timeouts, the listening line).
 export { serve, HttpService } from "./system";
 // Calling other services: DNS, tcpConnect by name, the HTTP client (kernel/system/outbound.ts).
@@ -46,12 +46,12 @@ export {
   DnsResolver, DnsResult, DnsHandler, DnsOptions, dnsErrorName, DNS_OK, DNS_ERR_NXDOMAIN, DNS_ERR_SERVFAIL,
   DNS_ERR_TIMEOUT, DNS_ERR_MALFORMED, DNS_ERR_NO_DATA, DNS_ERR_BAD_NAME, DNS_ERR_NO_SERVER, DNS_ERR_NETWORK,
   DNS_ERR_CNAME_CHAIN, DNS_ERR_BUSY,
-} from "./net";
+} from "./lib/net";
 export {
   HttpClient, HttpClientRequest, HttpClientResponse, HttpClientHandler, HttpCallback, BodySink, parseHttpUrl, httpErrorName,
   HTTP_OK, HTTP_ERR_URL, HTTP_ERR_RESOLVE, HTTP_ERR_CONNECT, HTTP_ERR_TIMEOUT, HTTP_ERR_CLOSED, HTTP_ERR_PROTOCOL,
   HTTP_ERR_TOO_LARGE, HTTP_ERR_NETWORK, HTTP_ERR_BAD_REQUEST,
-} from "./http";
+} from "./lib/http";
 export { JsonWriter, JsonValue, parseJson, parseJsonBytes, jsonString, lastJsonError } from "./lib/json";
 export { config, KeyValueStore, ConfigListener, seedFromCmdline, setting, intSetting } from "./lib/config";
 export { env, getenv, setenv, unsetenv } from "./lib/env";

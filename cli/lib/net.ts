@@ -1,7 +1,7 @@
 // cli/lib/net.ts — the guest's network as `skiff run` and the test harness
 // attach it: QEMU user networking with host ports forwarded on 127.0.0.1, a
 // tap device, or none; and a static address passed on the guest's command line
-// (`ip=ADDR/PREFIX gateway=ADDR dns=ADDR`, read by kernel/net/service.ts).
+// (`ip=ADDR/PREFIX gateway=ADDR dns=ADDR`, read by kernel/lib/net/service.ts).
 // Pure argument building (unit-tested in test/unit/cli-net.test.ts) plus
 // checkNetHost(), which looks at the host: ports free, tap device usable.
 import { existsSync, readFileSync, accessSync, constants } from "node:fs";

@@ -3,7 +3,7 @@
 // Each group is one class with an operation code, so the route table in
 // routes.ts stays a flat list. Responses are JSON (OSv returns bare JSON
 // strings and numbers for scalar resources; so do we).
-import { Handler, Request, Response, isoDate, MIME_JSON, bodyBudget } from "../http";
+import { Handler, Request, Response, isoDate, MIME_JSON, bodyBudget } from "../lib/http";
 import { JsonWriter, jsonString, JSON_STRING, JSON_NUMBER, JSON_BOOL } from "../lib/json";
 import { KeyValueStore, storeErrorMessage, STORE_CREATED, STORE_NOT_FOUND, STORE_BAD_KEY } from "../lib/config";
 import { dmesg } from "../core/console";

@@ -1,12 +1,12 @@
 // kernel/api/hostchannel.ts — the management API over the host-only channel: a
-// virtio-serial port named "org.skiff.api" (kernel/virtio/console.ts) that
+// virtio-serial port named "org.skiff.api" (kernel/drivers/virtio/console.ts) that
 // QEMU connects to a unix socket on the host (`skiff run` puts it in the
 // guest's mode-0700 runtime folder). Each client connection on that socket is
 // one HTTP/1.1 byte stream. Who may connect is decided by the socket's file
 // permissions, as for Firecracker's API socket, so requests here need no
 // bearer token: the channel has its own router without the token check.
-import { SerialPort, SerialPortHandler, onSerialPort } from "../virtio";
-import { HttpServer, HttpConnection, ByteBuf } from "../http";
+import { SerialPort, SerialPortHandler, onSerialPort } from "../drivers/virtio";
+import { HttpServer, HttpConnection, ByteBuf } from "../lib/http";
 import { nowNs } from "../core/sched";
 
 /** The port name QEMU's virtserialport carries (cli/lib/hostchannel.ts). */

@@ -2,7 +2,7 @@
 // /network, /hardware; plus /config, /metrics, /openapi.json, /health) as an
 // HTTP server whose connections a TCP adapter drives. Kernel state arrives
 // through the provider interfaces in providers.ts.
-import { HttpServer, Router } from "../http";
+import { HttpServer, Router } from "../lib/http";
 import { KeyValueStore } from "../lib/config";
 import { ApiOptions, ApiState } from "./state";
 import { buildRouter } from "./routes";

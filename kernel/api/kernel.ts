@@ -3,16 +3,16 @@
 // wall clock, CPUID). installKernelProviders() is what boot calls; unit tests
 // use fakes instead, since these read live kernel state. The processor count
 // comes from ACPI's MADT. Networking
-// (NetSource) and power (PowerControl) come from kernel/net and the boot code.
+// (NetSource) and power (PowerControl) come from kernel/lib/net and the boot code.
 import { memStats, ownerName, OWNER_COUNT, pagePool, linearSize, heapFreeBytes, PAGE_SHIFT } from "../core/mm";
 import { guardedReserveBytes } from "../core/fault";
 import { taskSnapshot } from "../core/sched";
 import { wallClockNs, wallClockSource } from "../core/time";
-import { virtioDeviceList, blkCount, blkDevice } from "../virtio";
+import { virtioDeviceList, blkCount, blkDevice } from "../drivers/virtio";
 import { hypervisorSignature } from "../platform/arch";
 import { acpiInfo } from "../platform/acpi";
 import { bootInfo } from "../platform/bootinfo";
-import { WallClock } from "../http";
+import { WallClock } from "../lib/http";
 import {
   MemorySource, MemoryUse, TaskSource, TaskEntry, DeviceSource, DeviceEntry, BlockSource, BlockEntry,
 } from "./providers";

@@ -3,7 +3,7 @@
 // escaped (\\, \", \n), counters ending in _total, histograms as cumulative
 // _bucket{le=...} with _sum and _count. Plus the endpoint's own request
 // metrics, collected as an HttpObserver.
-import { HttpObserver, listeningServers } from "../http";
+import { HttpObserver, listeningServers } from "../lib/http";
 
 // @ts-ignore: decorator
 @lazy
@@ -161,7 +161,7 @@ function knownMethod(m: string): bool {
 
 /** Connection management of every HTTP server listening on TCP (the apps'
  *  and this endpoint's), labelled by port: the table, evictions, refusals
- *  and timeouts (kernel/http/server.ts). */
+ *  and timeouts (kernel/lib/http/server.ts). */
 export function writeHttpServers(w: MetricsWriter): void {
   const all = listeningServers();
   w.family("skiff_http_connections", "gauge", "Connections open (state=open), the table's size (limit), the per-peer cap (peer_limit) and the most open at once (peak).");

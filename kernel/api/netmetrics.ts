@@ -1,8 +1,8 @@
 // kernel/api/netmetrics.ts — the network stack's own counters in /metrics:
-// every counter of kernel/net/counters.ts (packets, drops by reason, TCP
+// every counter of kernel/lib/net/counters.ts (packets, drops by reason, TCP
 // events such as SYN cookies and keepalive timeouts) as one family labelled
 // by event, and the TCP connections the stack holds now.
-import { NetStack, COUNTER_COUNT, counterName } from "../net";
+import { NetStack, COUNTER_COUNT, counterName } from "../lib/net";
 import { MetricsWriter } from "./metrics";
 import { MetricsSource } from "./state";
 
@@ -12,7 +12,7 @@ export class StackMetrics extends MetricsSource {
   write(w: MetricsWriter): void {
     const c = this.stack.counters;
     w.family("skiff_net_stack_events_total", "counter",
-      "The network stack's counters (kernel/net/counters.ts): packets, drops by reason, TCP events.");
+      "The network stack's counters (kernel/lib/net/counters.ts): packets, drops by reason, TCP events.");
     for (let i = 0; i < COUNTER_COUNT; i++) w.sampleU64("skiff_net_stack_events_total", ["event", counterName(i)], c.get(i));
     const tcp = this.stack.tcp;
     w.family("skiff_net_tcp_connections", "gauge", "TCP connections the stack holds: open (any state but TIME-WAIT) and time_wait entries.");

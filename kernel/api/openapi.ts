@@ -3,7 +3,7 @@
 // route with its path parameters, documented query parameters, request body,
 // success response and, for token-protected routes, the bearer security
 // requirement with 401/403.
-import { Router, Route } from "../http";
+import { Router, Route } from "../lib/http";
 import { JsonWriter } from "../lib/json";
 
 // @ts-ignore: decorator

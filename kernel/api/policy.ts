@@ -5,7 +5,7 @@
 // The check runs in admit(), once the headers are in: before any body is read
 // or 100 Continue sent (RFC 9110 §10.1.1). The host-only channel
 // (hostchannel.ts) does not pass through here: its socket's permissions decide.
-import { Handler, Request, Response, Router, BearerAuth, isStateChanging, splitPath } from "../http";
+import { Handler, Request, Response, Router, BearerAuth, isStateChanging, splitPath } from "../lib/http";
 
 /** The one path served on the network without the token: liveness, for
  *  load balancers and orchestrators' probes. It says nothing but "ok" and
@@ -40,7 +40,7 @@ export class NetworkGate extends Handler {
     this.inner.handle(req, res);
   }
 
-  /** The token check (constant time, kernel/http/auth.ts), then read-only. */
+  /** The token check (constant time, kernel/lib/http/auth.ts), then read-only. */
   private pass(req: Request, res: Response): bool {
     req.route = routeOf(this.inner, req);          // for the metrics of a refusal
     if (!this.auth.check(req, res)) return false;

@@ -1,6 +1,6 @@
 // kernel/api/providers.ts — how the REST endpoint reads kernel state: small
 // interfaces that each subsystem fills in (kernel/api/kernel.ts has the ones
-// backed by mm, sched and virtio; kernel/net supplies NetSource). An endpoint
+// backed by mm, sched and virtio; kernel/lib/net supplies NetSource). An endpoint
 // whose provider is missing answers with an empty list or 501, so the API can
 // run before every subsystem exists, and unit tests pass fakes.
 

@@ -1,7 +1,7 @@
 // kernel/api/routes.ts — the endpoint's route table: every path, method,
 // handler and its documentation in one list. /openapi.json is generated from
 // this table, so it cannot drift from what is served.
-import { Router } from "../http";
+import { Router } from "../lib/http";
 import { ApiState } from "./state";
 import {
   OsHandler, StoreHandler, NetworkHandler, HardwareHandler, HealthHandler, MetricsHandler, StaticJsonHandler,

@@ -2,7 +2,7 @@
 // boot command line, the providers of kernel state, the config and env
 // stores, the hostname, the token check and the request metrics.
 import { Cmdline } from "../platform/bootinfo";
-import { BearerAuth, AuthObserver, Request, WallClock } from "../http";
+import { BearerAuth, AuthObserver, Request, WallClock } from "../lib/http";
 import { KeyValueStore } from "../lib/config";
 import { println } from "../core/console";
 import {

@@ -1,7 +1,7 @@
 // kernel/platform/hosted.ts — the imports of a hosted build: `skiff dev` runs
 // the kernel and the app as Wasm in Node, without QEMU, and maps the app's TCP
 // sockets to the host's (cli/lib/hosted/). Only the entry `skiff dev`
-// generates imports this (through kernel/net/hosted.ts): no kernel module
+// generates imports this (through kernel/lib/net/hosted.ts): no kernel module
 // does, so a real image's program never contains it — not its imports nor
 // the hosted socket layer. Module "hosted", not "host": the loader (boot/)
 // never implements these, and the host-import list's version is unaffected.

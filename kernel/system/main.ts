@@ -25,8 +25,8 @@ import { bootInfo, typeName, cmdlineHas, bootProtocol, protocolName, memmapCount
 import { ramSize, linearLimitBytes } from "../core/mm";
 import { linear_base, exitGuest, EXIT_SUCCESS, EXIT_APP_MAX, HOSTIF_VERSION } from "../platform";
 import { runPendingWork } from "../core/sched";
-import { ensureVirtio, netDevice } from "../virtio";
-import { NetStack, startNetwork } from "../net";
+import { ensureVirtio, netDevice } from "../drivers/virtio";
+import { NetStack, startNetwork } from "../lib/net";
 import { Api, startApi } from "../api";
 import { panic } from "../core/panic";
 import { BANNER } from "../core/version";

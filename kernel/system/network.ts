@@ -1,6 +1,6 @@
 // kernel/system/network.ts — the default network, as apps call it: the stack
 // on the first virtio NIC (startDefaultNetwork in main.ts, step 4), which the
-// first of these calls starts. The stack itself (kernel/net) is a library that
+// first of these calls starts. The stack itself (kernel/lib/net) is a library that
 // imports no driver and starts nothing; an app that never touches the network
 // links neither the stack nor a driver. The management API is not started
 // here: serve() or startManagementApi() does (main.ts, step 5).
@@ -8,7 +8,7 @@ import { startDefaultNetwork } from "./main";
 import {
   NetStack, NetCounters, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, UdpSocket, UdpHandler,
   AddressHandler, ipToString,
-} from "../net";
+} from "../lib/net";
 import { println } from "../core/console";
 
 /** The default stack, started on first use; null without a NIC. */

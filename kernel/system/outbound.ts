@@ -2,13 +2,13 @@
 // resolver and HTTP client on the default network (network.ts), and
 // tcpConnect by host name. Like the network itself, all of it starts on first
 // use, so an app that never calls out links none of it. The resolver itself
-// (kernel/net/dns) reads no clock; here one sched timer per resolver wakes it
+// (kernel/lib/net/dns) reads no clock; here one sched timer per resolver wakes it
 // at its next deadline (a retransmission, a timeout, or "now" when a result
 // is ready). That timer is not a daemon: a lookup keeps the guest running.
 import { nowNs, TimerHandler, Timer, at, rearm } from "../core/sched";
 import { netStack } from "./network";
-import { NetStack, AddressHandler, TcpHandler, TcpSocket, DnsResolver, DnsHandler, DnsResult, DnsWakeup, DnsOptions, DNS_ERR_NETWORK } from "../net";
-import { HttpClient, HttpClientHandler, HttpClientRequest, HttpClientResponse, HTTP_ERR_NETWORK } from "../http";
+import { NetStack, AddressHandler, TcpHandler, TcpSocket, DnsResolver, DnsHandler, DnsResult, DnsWakeup, DnsOptions, DNS_ERR_NETWORK } from "../lib/net";
+import { HttpClient, HttpClientHandler, HttpClientRequest, HttpClientResponse, HTTP_ERR_NETWORK } from "../lib/http";
 
 class ResolverTimer extends TimerHandler {
   timer: Timer | null = null;

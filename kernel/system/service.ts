@@ -15,7 +15,7 @@
 //   }
 import { println } from "../core/console";
 import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "../core/sched";
-import { HttpServer, HttpTcpService, toHandler } from "../http";
+import { HttpServer, HttpTcpService, toHandler } from "../lib/http";
 import { netStack, announceListening } from "./network";
 import { intSetting } from "../lib/config";
 import { startManagementApi } from "./main";

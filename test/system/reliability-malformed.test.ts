@@ -9,7 +9,7 @@
 // legitimate GET after every 25, and after the run), log no fault, and within
 // 90 s the memory the requests used must be back: `free_bytes` within 2% of
 // where it started, with the network's pages and the heap's live bytes.
-// What keeps the heap from growing (kernel/http): an over-long line is
+// What keeps the heap from growing (kernel/lib/http): an over-long line is
 // refused at its limit without being copied, input and partial lines beyond
 // a few hundred bytes are pool pages returned as soon as they are parsed,
 // and a full collection runs after every HTTP exchange (at most one per

@@ -1,4 +1,4 @@
-// kernel/http/buf.ts: a ByteBuf grows from heap storage into pool pages
+// kernel/lib/http/buf.ts: a ByteBuf grows from heap storage into pool pages
 // (owner NetBuffers) past 64 KiB without losing a byte, gives the pages back
 // the moment it is emptied, and when the collector frees one nobody emptied.
 import { describe, expect, it } from "vitest";

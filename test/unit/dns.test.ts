@@ -1,4 +1,4 @@
-// test/unit/dns.test.ts — kernel/net/dns in Node: the query encoder against
+// test/unit/dns.test.ts — kernel/lib/net/dns in Node: the query encoder against
 // bytes written from RFC 1035 §4, the response parser on known answers
 // (compression, CNAME chains, SOA for negative caching), every truncation,
 // compression-pointer loops and 4000 random and mutated messages; then a

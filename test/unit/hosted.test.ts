@@ -1,4 +1,4 @@
-// kernel/net/hosted.ts — skiff dev's TCP layer on host sockets — against a
+// kernel/lib/net/hosted.ts — skiff dev's TCP layer on host sockets — against a
 // scripted host: the "hosted" imports (kernel/platform/hosted.ts) are
 // implemented here, events are queued by the test, and the kernel's TcpLayer
 // API and callbacks must come out as on a guest: accept, read until -1 at the

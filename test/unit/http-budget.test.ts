@@ -1,4 +1,4 @@
-// The guest-wide body budget (kernel/http/budget.ts) through the real HTTP
+// The guest-wide body budget (kernel/lib/http/budget.ts) through the real HTTP
 // server in Wasm: content is charged when its header section is in, before a
 // byte of it is read; what does not fit is answered 503 with Retry-After and
 // the connection closed unread; the charge comes back when the handler has run

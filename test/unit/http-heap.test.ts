@@ -1,7 +1,7 @@
 // What hostile requests cost the AS heap (issue #16: heap memory returns).
 // The malformed requests of bench/relclient.mjs (over-long request and header
-// lines, endless lines, bad chunked framing, ...) are fed to kernel/http's
-// server in Wasm the way kernel/http/tcp.ts feeds it, one connection each;
+// lines, endless lines, bad chunked framing, ...) are fed to kernel/lib/http's
+// server in Wasm the way kernel/lib/http/tcp.ts feeds it, one connection each;
 // the heap is read between steps. The AS heap never shrinks, so what a
 // hostile connection allocates must stay small and bounded whatever it sends,
 // and nothing of it may outlive the connection.

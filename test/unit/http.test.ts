@@ -1,4 +1,4 @@
-// The HTTP/1.1 server core (kernel/http) as Wasm in Node, driven with byte
+// The HTTP/1.1 server core (kernel/lib/http) as Wasm in Node, driven with byte
 // strings: framing, pipelining, keep-alive, limits and their status codes,
 // timeouts on a fake clock, routing, bearer-token checks, and a fuzz run.
 import { beforeEach, describe, expect, it, beforeAll } from "vitest";

@@ -1,5 +1,5 @@
 // test/unit/httpclient.test.ts — the HTTP client's response parser
-// (kernel/http/respparser.ts) on responses written from RFC 9112: framing by
+// (kernel/lib/http/respparser.ts) on responses written from RFC 9112: framing by
 // Content-Length, chunked (extensions, trailers), connection close, HEAD/204/
 // 304, interim 1xx, keep-alive rules, every error with its sentence, limits;
 // each fed whole and one byte at a time; 3000 mutated responses; URL splitting.

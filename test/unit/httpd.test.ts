@@ -1,5 +1,5 @@
 // The httpd app (apps/httpd) as Wasm in Node: a site image built by the CLI's
-// cli/lib/sitefs.ts is mounted from memory and served through kernel/http's
+// cli/lib/sitefs.ts is mounted from memory and served through kernel/lib/http's
 // connection core. Files byte-identical with their media types, strong ETags
 // and If-None-Match → 304, single byte ranges (206, 416, If-Range), folders,
 // 404/405/400, a file damaged after mount, and mutated images never aborting.

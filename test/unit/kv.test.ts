@@ -464,7 +464,7 @@ describe("the bearer token check", () => {
   });
 });
 
-describe("kernel/http streamed bodies (Response.stream), as GET uses them", () => {
+describe("kernel/lib/http streamed bodies (Response.stream), as GET uses them", () => {
   type H = { setup(): void; feed(b: number): number; takeSome(n: number): number; pending(): number; shouldClose(): number;
     sourceReads(): number; sourceMaxAsked(): number; memory: WebAssembly.Memory; __pin(p: number): number; __unpin(p: number): void; __new(n: number, id: number): number };
   let h: KernelModule<H>;

@@ -23,12 +23,12 @@ const SUBSYSTEMS: Record<string, string> = {
   "kernel/index": "face",          // what apps import as "skiff"
   "kernel/system": "system",       // composition: starts the services, the default network
   "kernel/api": "api",             // the management API (a library the system layer starts)
-  "kernel/net": "net",
-  "kernel/http": "http",
+  "kernel/lib/net": "net",
+  "kernel/lib/http": "http",
   "kernel/lib/json": "json",
   "kernel/lib/config": "config",
   "kernel/lib/env": "env",
-  "kernel/virtio": "virtio",
+  "kernel/drivers/virtio": "virtio",
   "kernel/drivers/pci": "pci",
   "kernel/platform/acpi": "acpi",
   "kernel/platform/bootinfo": "bootinfo",
@@ -95,8 +95,8 @@ const RUNTIME = /^(rt|~lib)\//;
 const PAST_THE_FACE: Record<string, string> = {
   // skiff dev's hosted build: its host imports and socket layer must stay out
   // of every real image, so the faces do not export them.
-  "kernel/net/hosted -> kernel/platform/hosted": "hosted-only host imports",
-  "kernel/system/hosted -> kernel/net/hosted": "hosted-only socket layer",
+  "kernel/lib/net/hosted -> kernel/platform/hosted": "hosted-only host imports",
+  "kernel/system/hosted -> kernel/lib/net/hosted": "hosted-only socket layer",
 };
 
 export interface Import { file: string; line: number; spec: string; text: string; target: string | null }
@@ -214,13 +214,13 @@ describe("layers: the import graph of kernel/ and apps/", () => {
   });
 
   it("would catch a library importing the API, an undeclared edge and an import past a face", () => {
-    const up = importsOf("kernel/net/service", 'import { startApi } from "../api";\n');
+    const up = importsOf("kernel/lib/net/service", 'import { startApi } from "../../api";\n');
     expect(check(up[0]).join()).toMatch(/net is a library: it must not import up into api/);
-    const edge = importsOf("kernel/net/stack", 'import { HttpServer } from "../http";\n');
+    const edge = importsOf("kernel/lib/net/stack", 'import { HttpServer } from "../http";\n');
     expect(check(edge[0]).join()).toMatch(/net -> http is not an allowed direction/);
-    const past = importsOf("kernel/http/tcp", 'import { TcpSocket } from "../net/socket/tcp";\n');
+    const past = importsOf("kernel/lib/http/tcp", 'import { TcpSocket } from "../net/socket/tcp";\n');
     expect(check(past[0]).join()).toMatch(/reaches past net's face: import from "\.\.\/net" instead/);
-    const app = importsOf("apps/echo/main", 'import { x } from "../../kernel/net";\n');
+    const app = importsOf("apps/echo/main", 'import { x } from "../../kernel/lib/net";\n');
     expect(check(app[0]).join()).toMatch(/an app imports "skiff"/);
     expect(check(importsOf("kernel/system/main", 'import { startApi } from "../api";\n')[0])).toEqual([]);
   });

@@ -422,7 +422,7 @@ describe("static configuration from the command line", () => {
   });
 });
 
-describe("TCP segmentation offload (a device with TSO, kernel/net/iface sendTso)", () => {
+describe("TCP segmentation offload (a device with TSO, kernel/lib/net/iface sendTso)", () => {
   const bytes = (n: number, k = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 255);
   /** What the host does with a frame the device took: a TSO packet is cut into
    *  segments of gso payload bytes (sequence numbers advanced, PSH and FIN on

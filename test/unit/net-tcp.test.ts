@@ -1,4 +1,4 @@
-// TCP (kernel/net/socket) compiled to Wasm, grouped by RFC 9293 state. The
+// TCP (kernel/lib/net/socket) compiled to Wasm, grouped by RFC 9293 state. The
 // stack under test is 10.9.0.1; a scripted peer at 10.9.0.2 talks to it with
 // segments built by net-lib's independent encoder, on a fake clock. At the
 // end, two stacks move 1 MiB each way over a seeded lossy link.

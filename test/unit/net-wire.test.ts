@@ -1,4 +1,4 @@
-// Wire formats of kernel/net compiled to Wasm: parse real frames captured from
+// Wire formats of kernel/lib/net compiled to Wasm: parse real frames captured from
 // Linux (test/fixtures/net/capture.sh), emit into buffers pre-filled with 0xa5,
 // round trips, truncated input, and a fuzz run of every parser.
 import { beforeAll, describe, expect, it } from "vitest";

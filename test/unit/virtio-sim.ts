@@ -1,5 +1,5 @@
 // test/unit/virtio-sim.ts — the device side of a split virtqueue (virtio 1.2
-// §2.7), written independently of kernel/virtio/queue.ts, reading and writing
+// §2.7), written independently of kernel/drivers/virtio/queue.ts, reading and writing
 // the rings in the Wasm module's linear memory (phys = linearBase + offset).
 // Used by the virtqueue unit tests and the fake virtio-mmio devices.
 import type { MmioDevice } from "../platform/host.js";

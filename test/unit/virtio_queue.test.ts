@@ -1,4 +1,4 @@
-// The split virtqueue (kernel/virtio/queue.ts) as Wasm in Node, against the
+// The split virtqueue (kernel/drivers/virtio/queue.ts) as Wasm in Node, against the
 // device side simulated in TypeScript (virtio-sim.ts): descriptor chains,
 // used-ring processing, ring and 16-bit index wrap-around, notification
 // suppression with and without VIRTIO_F_EVENT_IDX (virtio 1.2 §2.7).

@@ -3,7 +3,7 @@
 // unoptimised, with names (--debug) and a source map whose URL is absolute, so
 // Node's inspector can show the app's TypeScript. The entry is `skiff build`'s
 // with one more step before main: startHostedSystem (kernel/system/hosted.ts),
-// which makes a stack whose TCP is the host's sockets (kernel/net/hosted.ts) the default
+// which makes a stack whose TCP is the host's sockets (kernel/lib/net/hosted.ts) the default
 // one and starts the REST endpoint on it. asc runs in-process (no Node start-up per rebuild),
 // with the flags and packages folder of cli/lib/build.ts.
 import { createHash } from "node:crypto";

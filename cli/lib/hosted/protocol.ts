@@ -24,7 +24,7 @@ export const EV_CLOSED = 5;      // a = TCP_ERR_* (0 orderly)
 export const EV_WRITABLE = 6;    // a = bytes the socket took (flow control for OP_SEND)
 export const EVENT_HEADER = 21;
 
-/** kernel/net/socket/tcp.ts error codes. */
+/** kernel/lib/net/socket/tcp.ts error codes. */
 export const TCP_ERR_REFUSED = 1;
 export const TCP_ERR_RESET = 2;
 

@@ -215,7 +215,7 @@ let collectionWanted = false;
 
 /** Something that allocated for a while has ended (an HTTP exchange, on TCP
  *  or on the host channel): what it left is garbage, and a full collection
- *  soon lets what comes next reuse it (kernel/net/service.ts runs it). */
+ *  soon lets what comes next reuse it (kernel/lib/net/service.ts runs it). */
 export function wantCollection(): void { collectionWanted = true; }
 
 /** Whether wantCollection() was called since the last takeCollectionWanted(). */

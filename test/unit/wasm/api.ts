@@ -2,7 +2,7 @@
 import { abortHandler } from "../../../kernel/core/panic";
 import { Api, ApiOptions, TaskSource, TaskEntry, MemorySource, MemoryUse, NetSource, InterfaceEntry, RouteEntry,
   DeviceSource, DeviceEntry, BlockSource, BlockEntry, PowerControl } from "../../../kernel/api";
-import { HttpConnection, FixedOffsetClock, constantTimeEquals } from "../../../kernel/http";
+import { HttpConnection, FixedOffsetClock, constantTimeEquals } from "../../../kernel/lib/http";
 import { needsToken } from "../../../kernel/api";
 import { KeyValueStore, ConfigListener, seedFromCmdline } from "../../../kernel/lib/config";
 import { Cmdline } from "../../../kernel/platform/bootinfo/cmdline";

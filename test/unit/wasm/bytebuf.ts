@@ -1,6 +1,6 @@
-// test/unit/wasm/bytebuf.ts — kernel/http's ByteBuf: small buffers on the AS
+// test/unit/wasm/bytebuf.ts — kernel/lib/http's ByteBuf: small buffers on the AS
 // heap, large ones as pool pages given back when emptied or collected.
-import { ByteBuf } from "../../../kernel/http/buf";
+import { ByteBuf } from "../../../kernel/lib/http/buf";
 import { initMemory, memStats, MemOwner } from "../../../kernel/core/mm";
 import { MemRegion } from "../../../kernel/platform/bootinfo";
 export { abortHandler } from "../../../kernel/core/panic";

@@ -1,14 +1,14 @@
-// test/unit/wasm/dns.ts — drives kernel/net/dns from Node: query encoding,
+// test/unit/wasm/dns.ts — drives kernel/lib/net/dns from Node: query encoding,
 // response parsing (known answers, fuzzing), and a resolver on a whole stack
 // whose frames Node reads and answers (a scripted DNS server with a fake clock).
-import { NetDevice, FrameSink } from "../../../kernel/net/device";
-import { NetStack } from "../../../kernel/net/stack";
-import { NetConfig } from "../../../kernel/net/config";
-import { SeededEntropy } from "../../../kernel/net/entropy";
-import { ipToString } from "../../../kernel/net/wire";
+import { NetDevice, FrameSink } from "../../../kernel/lib/net/device";
+import { NetStack } from "../../../kernel/lib/net/stack";
+import { NetConfig } from "../../../kernel/lib/net/config";
+import { SeededEntropy } from "../../../kernel/lib/net/entropy";
+import { ipToString } from "../../../kernel/lib/net/wire";
 import {
   encodeDnsQuery, parseDnsResponse, normalizeName, dnsParseError, DnsResolver, DnsHandler, DnsResult, DnsOptions,
-} from "../../../kernel/net/dns";
+} from "../../../kernel/lib/net/dns";
 export { abortHandler } from "../../../kernel/core/panic";
 
 const out = new StaticArray<u8>(600);

@@ -1,7 +1,7 @@
 // test/unit/wasm/fault.ts — drives kernel/core/fault.ts from Node: an HTTP
 // connection whose handlers abort (an index out of range) or trap
 // (`unreachable`), over the FakeHost's guarded_call.
-import { HttpServer, HttpConnection, Router, Handler, Request, Response, MIME_TEXT } from "../../../kernel/http";
+import { HttpServer, HttpConnection, Router, Handler, Request, Response, MIME_TEXT } from "../../../kernel/lib/http";
 import { Guarded, runGuarded, faultCount, lastFaultText, FaultSite, FAULT_TRAP, FAULT_ABORT } from "../../../kernel/core/fault";
 
 class Ok extends Handler {

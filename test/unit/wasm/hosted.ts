@@ -1,11 +1,11 @@
-// test/unit/wasm/hosted.ts — drives kernel/net/hosted.ts (skiff dev's TCP on
+// test/unit/wasm/hosted.ts — drives kernel/lib/net/hosted.ts (skiff dev's TCP on
 // host sockets) from Node: the "hosted" imports are a script in the test
 // (test/unit/hosted.test.ts), the callbacks are logged here.
-import { HostedNetDevice, HostedTcpLayer, HostedTcpSocket } from "../../../kernel/net/hosted";
-import { NetStack } from "../../../kernel/net/stack";
-import { NetConfig } from "../../../kernel/net/config";
-import { SeededEntropy } from "../../../kernel/net/entropy";
-import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler, tcpStateName } from "../../../kernel/net/socket";
+import { HostedNetDevice, HostedTcpLayer, HostedTcpSocket } from "../../../kernel/lib/net/hosted";
+import { NetStack } from "../../../kernel/lib/net/stack";
+import { NetConfig } from "../../../kernel/lib/net/config";
+import { SeededEntropy } from "../../../kernel/lib/net/entropy";
+import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler, tcpStateName } from "../../../kernel/lib/net/socket";
 export { abortHandler } from "../../../kernel/core/panic";
 
 let log = "";

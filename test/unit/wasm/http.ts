@@ -1,10 +1,10 @@
-// test/unit/wasm/http.ts — drives kernel/http from Node: a server with a small
+// test/unit/wasm/http.ts — drives kernel/lib/http from Node: a server with a small
 // route table, connections addressed by index, bytes in and out as ArrayBuffers.
 import { abortHandler } from "../../../kernel/core/panic";
 import {
   HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
   httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
-} from "../../../kernel/http";
+} from "../../../kernel/lib/http";
 import { JsonWriter } from "../../../kernel/lib/json";
 
 class Hello extends Handler {
@@ -203,7 +203,7 @@ export function parseOnly(buf: ArrayBuffer, step: i32): string {
 }
 export { abortHandler };
 
-/** The guest-wide body budget (kernel/http/budget.ts): sized and cleared by
+/** The guest-wide body budget (kernel/lib/http/budget.ts): sized and cleared by
  *  budgetReset, read back by budgetStat("used" | "peak" | "refused"). */
 export function budgetReset(limit: i64): void {
   const b = bodyBudget();

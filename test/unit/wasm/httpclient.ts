@@ -1,8 +1,8 @@
 // test/unit/wasm/httpclient.ts — drives the HTTP client's pure parts from
-// Node: the incremental response parser (kernel/http/respparser.ts) and URL
-// splitting (kernel/http/client.ts parseHttpUrl).
-import { ResponseParser, ResponseLimits } from "../../../kernel/http/respparser";
-import { parseHttpUrl } from "../../../kernel/http/client";
+// Node: the incremental response parser (kernel/lib/http/respparser.ts) and URL
+// splitting (kernel/lib/http/client.ts parseHttpUrl).
+import { ResponseParser, ResponseLimits } from "../../../kernel/lib/http/respparser";
+import { parseHttpUrl } from "../../../kernel/lib/http/client";
 export { abortHandler } from "../../../kernel/core/panic";
 
 let p: ResponseParser = new ResponseParser();

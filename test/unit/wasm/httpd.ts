@@ -1,6 +1,6 @@
 // test/unit/wasm/httpd.ts — drives the httpd app's site reader and static-file
 // handler (apps/httpd) from Node: a site image built by cli/lib/sitefs.ts is
-// mounted from memory and served through kernel/http's connection core.
+// mounted from memory and served through kernel/lib/http's connection core.
 // App code imports the kernel as "skiff", so this entry does too.
 import { abortHandler } from "../../../kernel/core/panic";
 import { HttpServer, HttpConnection, Router } from "skiff";

@@ -1,12 +1,12 @@
 // test/unit/wasm/httpheap.ts — what one hostile HTTP connection costs the AS
 // heap: a server as apps/httpd runs it (default limits, a router), fed the
-// way kernel/http/tcp.ts feeds it (reads of at most 4 KiB), answered, closed.
+// way kernel/lib/http/tcp.ts feeds it (reads of at most 4 KiB), answered, closed.
 // Node reads the heap between steps: bytes in use (TLSF blocks not free,
 // live or garbage) and linear memory outside the page pool.
-import { HttpServer, HttpConnection, Router, Handler, Request, Response } from "../../../kernel/http";
-import { initMemory, memStats, MemOwner, heapFreeBytes } from "../../../kernel/mm";
-import { MemRegion } from "../../../kernel/bootinfo";
-export { abortHandler } from "../../../kernel/panic";
+import { HttpServer, HttpConnection, Router, Handler, Request, Response } from "../../../kernel/lib/http";
+import { initMemory, memStats, MemOwner, heapFreeBytes } from "../../../kernel/core/mm";
+import { MemRegion } from "../../../kernel/platform/bootinfo";
+export { abortHandler } from "../../../kernel/core/panic";
 
 initMemory([new MemRegion(0, 0x9fc00, 1), new MemRegion(0x100000, (64 << 20) - 0x100000, 1)]);
 

@@ -1,8 +1,8 @@
-// test/unit/wasm/kvhttp.ts — kernel/http's streamed bodies (Response.stream
+// test/unit/wasm/kvhttp.ts — kernel/lib/http's streamed bodies (Response.stream
 // with a BodySource), as apps/kv's GET uses them: a connection driven by
 // hand, output taken in pieces of any size.
 import { abortHandler } from "../../../kernel/core/panic";
-import { HttpServer, HttpConnection, Router, Handler, Request, Response, BodySource, MIME_TEXT } from "../../../kernel/http";
+import { HttpServer, HttpConnection, Router, Handler, Request, Response, BodySource, MIME_TEXT } from "../../../kernel/lib/http";
 
 /** n bytes of a pattern; fails (returns -1) once failAt bytes were given, if failAt >= 0. */
 class Pattern extends BodySource {

@@ -1,19 +1,19 @@
-// test/unit/wasm/net.ts — drives kernel/net from Node: every wire format's
+// test/unit/wasm/net.ts — drives kernel/lib/net from Node: every wire format's
 // parse/emit, and whole stacks on in-memory devices whose frames Node reads
 // and writes (scripted peers, a lossy link between two stacks, fuzzing).
 import {
   EthernetFrame, EthernetRepr, ArpRepr, Ipv4Repr, IcmpRepr, UdpRepr, TcpRepr, DhcpRepr,
   Ipv4Packet, TcpPacket, UdpPacket, IcmpPacket, ArpPacket,
   wireError, wireErrorName, ETH_HEADER_LEN, UDP_HEADER_LEN, ICMP_HEADER_LEN, macToString, ipToString,
-} from "../../../kernel/net/wire";
-import { NetDevice, FrameSink } from "../../../kernel/net/device";
-import { NetStack } from "../../../kernel/net/stack";
-import { NetConfig, parseNetConfig } from "../../../kernel/net/config";
-import { SeededEntropy } from "../../../kernel/net/entropy";
-import { counterName, COUNTER_COUNT } from "../../../kernel/net/counters";
+} from "../../../kernel/lib/net/wire";
+import { NetDevice, FrameSink } from "../../../kernel/lib/net/device";
+import { NetStack } from "../../../kernel/lib/net/stack";
+import { NetConfig, parseNetConfig } from "../../../kernel/lib/net/config";
+import { SeededEntropy } from "../../../kernel/lib/net/entropy";
+import { counterName, COUNTER_COUNT } from "../../../kernel/lib/net/counters";
 import {
   TcpSocket, TcpHandler, TcpListener, TcpListenHandler, UdpSocket, UdpHandler, tcpStateName,
-} from "../../../kernel/net/socket";
+} from "../../../kernel/lib/net/socket";
 export { abortHandler } from "../../../kernel/core/panic";
 import { initMemory, memStats, MemOwner } from "../../../kernel/core/mm";
 import { MemRegion } from "../../../kernel/platform/bootinfo";

@@ -4,12 +4,12 @@
 // receive), with bench/apps/netbench's discard and source services on one
 // side and a bulk client on the other. run() moves the bytes entirely inside
 // Wasm on a fake clock, so a profile shows the stack's own cost per packet.
-import { NetDevice, FrameSink } from "../../../kernel/net/device";
-import { NetStack } from "../../../kernel/net/stack";
-import { NetConfig } from "../../../kernel/net/config";
-import { SeededEntropy } from "../../../kernel/net/entropy";
-import { Counter } from "../../../kernel/net/counters";
-import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler } from "../../../kernel/net/socket";
+import { NetDevice, FrameSink } from "../../../kernel/lib/net/device";
+import { NetStack } from "../../../kernel/lib/net/stack";
+import { NetConfig } from "../../../kernel/lib/net/config";
+import { SeededEntropy } from "../../../kernel/lib/net/entropy";
+import { Counter } from "../../../kernel/lib/net/counters";
+import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler } from "../../../kernel/lib/net/socket";
 export { abortHandler } from "../../../kernel/core/panic";
 
 const SLOT: usize = 2048;

@@ -3,7 +3,7 @@
 import { abortHandler } from "../../../kernel/core/panic";
 import { BootInfo, Cmdline, MemRegion } from "../../../kernel/platform/bootinfo";
 import { initMemory } from "../../../kernel/core/mm";
-import { probeVirtio, virtioDeviceList, blkDevice } from "../../../kernel/virtio";
+import { probeVirtio, virtioDeviceList, blkDevice } from "../../../kernel/drivers/virtio";
 
 export function probe(cmdline: string): i32 {
   initMemory([new MemRegion(0x100000, 63 << 20, 1)]);   // 64 MiB of RAM around linear memory

@@ -4,8 +4,8 @@
 import { abortHandler } from "../../../kernel/core/panic";
 import { BootInfo, Cmdline, MemRegion } from "../../../kernel/platform/bootinfo";
 import { initMemory } from "../../../kernel/core/mm";
-import { probeVirtio, virtioDeviceList, virtioDevices, netDevice, VirtioNet } from "../../../kernel/virtio";
-import { FrameSink } from "../../../kernel/net/device";
+import { probeVirtio, virtioDeviceList, virtioDevices, netDevice, VirtioNet } from "../../../kernel/drivers/virtio";
+import { FrameSink } from "../../../kernel/lib/net/device";
 
 export function probe(cmdline: string): i32 {
   initMemory([new MemRegion(0x100000, 63 << 20, 1)]);

@@ -1,8 +1,8 @@
-// test/unit/wasm/virtio_queue.ts — drives kernel/virtio/queue.ts (split
+// test/unit/wasm/virtio_queue.ts — drives kernel/drivers/virtio/queue.ts (split
 // virtqueue) from Node; the device side is simulated in TypeScript
 // (test/unit/virtio_queue.test.ts) reading the rings out of linear memory.
 import { abortHandler } from "../../../kernel/core/panic";
-import { SplitQueue, queueBytes, needEvent as qNeedEvent } from "../../../kernel/virtio/queue";
+import { SplitQueue, queueBytes, needEvent as qNeedEvent } from "../../../kernel/drivers/virtio/queue";
 import { linear_base } from "../../../kernel/platform";
 
 let q: SplitQueue | null = null;

@@ -1,0 +1,160 @@
+// kernel/lib/http/request.ts — one parsed HTTP/1.1 request (RFC 9112 §2-§7) as the
+// parser fills it and handlers read it, plus the Handler interface. Header
+// names are stored lowercased; values are Latin-1 (obs-text kept byte for byte).
+import { ByteBuf } from "./buf";
+import { JsonValue, parseJsonBytes, DEFAULT_MAX_DEPTH, utf8SequenceAt } from "../json";
+
+export class Header {
+  constructor(public name: string, public value: string) {}
+}
+
+export class Request {
+  method: string = "";
+  /** The request-target as sent (RFC 9112 §3.2). */
+  target: string = "";
+  /** The path part of the target, still percent-encoded ("*" for asterisk-form). */
+  path: string = "/";
+  /** The query without "?", still encoded; "" when absent. */
+  query: string = "";
+  /** HTTP/1.x minor version: 0 or 1. */
+  versionMinor: i32 = 1;
+  headers: Header[] = [];
+  body: ByteBuf = new ByteBuf(64);
+  /** Content-Length as sent, or -1. */
+  contentLength: i64 = -1;
+  chunked: bool = false;
+  keepAlive: bool = true;
+  expectContinue: bool = false;
+  /** Monotonic time the request completed, as passed to the server. */
+  nowNs: u64 = 0;
+  /** The client's IPv4 address as the transport knows it; 0 when unknown. */
+  peer: u32 = 0;
+  /** The bearer token was checked and accepted (Router.admit), so routing
+   *  need not check it again. */
+  authorized: bool = false;
+  /** The route pattern that matched ("" before routing or when none did). */
+  route: string = "";
+  paramNames: string[] = [];
+  paramValues: string[] = [];
+
+  /** The first header named name (any case), or null. Repeated fields can be
+   *  read with headerAll. */
+  header(name: string): string | null {
+    const n = name.toLowerCase();
+    for (let i = 0; i < this.headers.length; i++) {
+      const h = unchecked(this.headers[i]);
+      if (h.name == n) return h.value;
+    }
+    return null;
+  }
+
+  /** Every value of header name joined by ", " (RFC 9110 §5.3), or null. */
+  headerAll(name: string): string | null {
+    const n = name.toLowerCase();
+    let out: string | null = null;
+    for (let i = 0; i < this.headers.length; i++) {
+      const h = unchecked(this.headers[i]);
+      if (h.name != n) continue;
+      out = out === null ? h.value : out + ", " + h.value;
+    }
+    return out;
+  }
+
+  /** A path parameter bound by the router ({name} in the pattern), decoded. */
+  param(name: string): string | null {
+    for (let i = 0; i < this.paramNames.length; i++) {
+      if (unchecked(this.paramNames[i]) == name) return unchecked(this.paramValues[i]);
+    }
+    return null;
+  }
+
+  /** The first query parameter called name, form-decoded ("+" is a space), or null. */
+  queryParam(name: string): string | null {
+    const q = this.query;
+    if (q.length == 0) return null;
+    const parts = q.split("&");
+    for (let i = 0; i < parts.length; i++) {
+      const p = unchecked(parts[i]);
+      const eq = p.indexOf("=");
+      const k = eq < 0 ? p : p.substring(0, eq);
+      const dk = percentDecode(k, true);
+      if (dk === null || dk != name) continue;
+      if (eq < 0) return "";
+      return percentDecode(p.substring(eq + 1), true);
+    }
+    return null;
+  }
+
+  /** The media type of Content-Type, lowercased, without parameters ("" if absent). */
+  mediaType(): string {
+    const ct = this.header("content-type");
+    if (ct === null) return "";
+    const semi = ct.indexOf(";");
+    return (semi < 0 ? ct : ct.substring(0, semi)).trim().toLowerCase();
+  }
+
+  bodyText(): string { return this.body.toUtf8String(); }
+
+  /** The body parsed as JSON, or null when it is not valid JSON (the same as bodyJson). */
+  json(): JsonValue | null { return this.bodyJson(); }
+
+  /** The body parsed as JSON, or null when it is not valid JSON. */
+  bodyJson(maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonValue | null {
+    return parseJsonBytes(this.body.ptr, this.body.length, maxDepth, this.body.length);
+  }
+
+  get isHead(): bool { return this.method == "HEAD"; }
+}
+
+function hexDigit(c: i32): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  return -1;
+}
+
+/** Decodes %XX escapes (and "+" as space when form is true); the bytes are
+ *  read as UTF-8 with invalid sequences becoming U+FFFD. Returns null for a
+ *  malformed escape. */
+export function percentDecode(s: string, form: bool = false): string | null {
+  if (s.indexOf("%") < 0 && (!form || s.indexOf("+") < 0)) return s;
+  const n = s.length;
+  const buf = new ByteBuf(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x25) {
+      if (i + 2 >= n) return null;
+      const h = hexDigit(s.charCodeAt(i + 1));
+      const l = hexDigit(s.charCodeAt(i + 2));
+      if (h < 0 || l < 0) return null;
+      buf.appendByte(<u32>((h << 4) | l));
+      i += 2;
+    } else if (form && c == 0x2b) {
+      buf.appendByte(0x20);
+    } else if (c < 0x80) {
+      buf.appendByte(<u32>c);
+    } else {
+      buf.appendUtf8(String.fromCharCode(c));
+    }
+  }
+  return decodeUtf8Lossy(buf.ptr, buf.length);
+}
+
+/** UTF-8 to a string; any invalid sequence becomes U+FFFD (asc's own decoder
+ *  would silently mis-decode overlongs and surrogates). */
+export function decodeUtf8Lossy(ptr: usize, len: i32): string {
+  const parts = new Array<string>();
+  let i = 0;
+  let run = 0;
+  while (i < len) {
+    const n = utf8SequenceAt(ptr, i, len);
+    if (n > 0) { i += n; continue; }
+    if (i > run) parts.push(String.UTF8.decodeUnsafe(ptr + <usize>run, <usize>(i - run)));
+    parts.push("\uFFFD");
+    i++;
+    run = i;
+  }
+  if (run == 0) return String.UTF8.decodeUnsafe(ptr, <usize>len);
+  if (run < len) parts.push(String.UTF8.decodeUnsafe(ptr + <usize>run, <usize>(len - run)));
+  return parts.join("");
+}

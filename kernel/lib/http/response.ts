@@ -1,0 +1,215 @@
+// kernel/lib/http/response.ts — what a handler fills in, and its serialization to
+// HTTP/1.1 bytes (RFC 9112 §4 status line, §6 framing; RFC 9110 §6.6.1 Date,
+// §8.3 Content-Type). The server owns framing: Content-Length or chunked,
+// Connection, Date. Handler-set values are checked so no header can smuggle
+// a CR or LF into the output.
+import { ByteBuf } from "./buf";
+import { Header, Request } from "./request";
+import { reasonPhrase, statusHasNoBody } from "./status";
+import { isToken } from "./parser";
+import { JsonWriter, JsonValue } from "../json";
+
+// @ts-ignore: decorator
+@lazy
+export const MIME_JSON = "application/json";
+// @ts-ignore: decorator
+@lazy
+export const MIME_TEXT = "text/plain; charset=utf-8";
+// @ts-ignore: decorator
+@lazy
+export const MIME_OCTETS = "application/octet-stream";
+
+/** Largest chunk written when a response is sent chunked. */
+const CHUNK_MAX: i32 = 16384;
+
+/** A response body produced in pieces while it is sent (e.g. read from disk),
+ *  so a large body is never held whole: the connection asks for the next
+ *  piece whenever its unsent output runs low. */
+export abstract class BodySource {
+  /** Bytes in all; sent as Content-Length. */
+  abstract total(): i32;
+  /** Writes the next 1..max bytes at dst and returns how many; 0 or less
+   *  means the body cannot be finished (the connection is then closed, so
+   *  the client sees a short body rather than a wrong one). */
+  abstract read(dst: usize, max: i32): i32;
+}
+
+export class Response {
+  /** 0 until a handler sets it; a response left at 0 is answered with 500. */
+  status: i32 = 0;
+  headers: Header[] = [];
+  body: ByteBuf = new ByteBuf(128);
+  contentType: string | null = null;
+  /** Send the body with Transfer-Encoding: chunked (HTTP/1.1 clients only). */
+  chunked: bool = false;
+  /** Close the connection after this response. */
+  close: bool = false;
+  /** Headers refused because the name was not a token. */
+  droppedHeaders: i32 = 0;
+  /** When set, the body comes from here instead of body (see stream()). */
+  source: BodySource | null = null;
+
+  /** Sends status with a body read from src as it goes out (Content-Length
+   *  framing, never chunked). */
+  stream(status: i32, contentType: string, src: BodySource): void {
+    this.status = status;
+    this.contentType = contentType;
+    this.body.clear();
+    this.source = src;
+  }
+
+  /** Sets a header, replacing any of the same name (case-insensitive). */
+  setHeader(name: string, value: string): void {
+    const n = name.toLowerCase();
+    for (let i = 0; i < this.headers.length; i++) {
+      if (unchecked(this.headers[i]).name.toLowerCase() == n) { this.headers.splice(i, 1); i--; }
+    }
+    this.addHeader(name, value);
+  }
+
+  /** Adds a header line. A name that is not a token is dropped; CR, LF, NUL
+   *  and other controls in the value become spaces (RFC 9110 §5.5). */
+  addHeader(name: string, value: string): void {
+    if (!isToken(name)) { this.droppedHeaders++; return; }
+    if (name.toLowerCase() == "content-type") { this.contentType = sanitizeValue(value); return; }
+    this.headers.push(new Header(name, sanitizeValue(value)));
+  }
+
+  header(name: string): string | null {
+    const n = name.toLowerCase();
+    for (let i = 0; i < this.headers.length; i++) {
+      const h = unchecked(this.headers[i]);
+      if (h.name.toLowerCase() == n) return h.value;
+    }
+    return null;
+  }
+
+  write(ptr: usize, len: i32): void { this.body.append(ptr, len); }
+  writeBytes(a: Uint8Array): void { this.body.appendBytes(a); }
+  writeString(s: string): void { this.body.appendUtf8(s); }
+
+  /** Replaces the body with text (UTF-8) and sets status and type. */
+  send(status: i32, contentType: string, text: string): void {
+    this.status = status;
+    this.contentType = contentType;
+    this.body.clear();
+    this.body.appendUtf8(text);
+  }
+
+  /** A JSON response: body is JSON text (a string), a JsonWriter or a
+   *  JsonValue (e.g. `res.json(200, new JsonWriter().beginObject()
+   *  .propInt("hits", hits).endObject())`). */
+  json<T>(status: i32, body: T): void {
+    if (isString<T>()) this.send(status, MIME_JSON, changetype<string>(body));
+    else if (body instanceof JsonWriter) this.send(status, MIME_JSON, changetype<JsonWriter>(body).toString());
+    else if (body instanceof JsonValue) this.send(status, MIME_JSON, changetype<JsonValue>(body).toJson());
+    else ERROR("res.json(status, body): body is JSON text (string), a JsonWriter or a JsonValue");
+  }
+  text(status: i32, text: string): void { this.send(status, MIME_TEXT, text); }
+
+  /** A JSON error body {"code": status, "message": message} (OSv's shape). */
+  error(status: i32, message: string): void {
+    this.json(status, errorJson(status, message));
+  }
+
+  /** Status with no content (e.g. 204). */
+  empty(status: i32): void {
+    this.status = status;
+    this.contentType = null;
+    this.body.clear();
+  }
+}
+
+export function errorJson(status: i32, message: string): string {
+  return new JsonWriter().beginObject().propInt("code", status).propString("message", message).endObject().toString();
+}
+
+function sanitizeValue(v: string): string {
+  let bad = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if ((c < 0x20 && c != 0x09) || c == 0x7f || c > 0xff) { bad = true; break; }
+  }
+  if (!bad) return v.trim();
+  const parts = new Array<string>(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    // Above 0xff cannot go on the wire as one octet: "?" rather than a guess.
+    unchecked(parts[i] = (c < 0x20 && c != 0x09) || c == 0x7f ? " " : c > 0xff ? "?" : String.fromCharCode(c));
+  }
+  return parts.join("").trim();
+}
+
+/** Headers the server writes itself; a handler's copies are ignored. */
+function isFramingHeader(lowerName: string): bool {
+  return lowerName == "content-length" || lowerName == "transfer-encoding" || lowerName == "connection" ||
+    lowerName == "date" || lowerName == "content-type" || lowerName == "keep-alive";
+}
+
+/** Writes res to out. head: omit the content (HEAD, §9.3.2) but keep its
+ *  length; versionMinor: the request's, which decides chunked and keep-alive
+ *  signalling; date: IMF-fixdate or null. */
+export function serializeResponse(res: Response, head: bool, versionMinor: i32, keepAlive: bool,
+                                  date: string | null, serverName: string, out: ByteBuf): void {
+  const status = res.status;
+  out.appendLatin1("HTTP/1.1 ");
+  out.appendDecimal(<u64>status);
+  out.appendByte(0x20);
+  out.appendLatin1(reasonPhrase(status));
+  out.appendLatin1("\r\n");
+  if (date !== null) header(out, "Date", date);
+  if (serverName.length > 0) header(out, "Server", serverName);
+  for (let i = 0; i < res.headers.length; i++) {
+    const h = unchecked(res.headers[i]);
+    if (isFramingHeader(h.name.toLowerCase())) continue;
+    header(out, h.name, h.value);
+  }
+  const noBody = statusHasNoBody(status);
+  const ct = res.contentType;
+  const src = res.source;
+  const length = src !== null ? src.total() : res.body.length;
+  if (!noBody && (ct !== null || length > 0)) header(out, "Content-Type", ct !== null ? ct : MIME_OCTETS);
+  // Chunked only to HTTP/1.1 clients (RFC 9112 §6.1); HEAD still advertises it.
+  const chunked = res.chunked && versionMinor == 1 && !noBody && src === null;
+  if (!noBody) {
+    if (chunked) header(out, "Transfer-Encoding", "chunked");
+    else {
+      out.appendLatin1("Content-Length: ");
+      out.appendDecimal(<u64>length);
+      out.appendLatin1("\r\n");
+    }
+  }
+  if (!keepAlive) header(out, "Connection", "close");
+  else if (versionMinor == 0) header(out, "Connection", "keep-alive");
+  out.appendLatin1("\r\n");
+  if (head || noBody || src !== null) return;   // a source's body follows from the connection
+  if (!chunked) { out.appendBuf(res.body); return; }
+  // chunked-body = *chunk last-chunk trailer-section CRLF  (RFC 9112 §7.1)
+  const p = res.body.ptr;
+  const n = res.body.length;
+  for (let off = 0; off < n; off += CHUNK_MAX) {
+    const len = n - off < CHUNK_MAX ? n - off : CHUNK_MAX;
+    out.appendLatin1(len.toString(16));
+    out.appendLatin1("\r\n");
+    out.append(p + <usize>off, len);
+    out.appendLatin1("\r\n");
+  }
+  out.appendLatin1("0\r\n\r\n");
+}
+
+function header(out: ByteBuf, name: string, value: string): void {
+  out.appendLatin1(name);
+  out.appendLatin1(": ");
+  out.appendLatin1(value);
+  out.appendLatin1("\r\n");
+}
+
+/** Handlers are objects (no closures in AssemblyScript): the router or the
+ *  server calls handle() once per request; it fills res before returning. */
+export abstract class Handler {
+  abstract handle(req: Request, res: Response): void;
+  /** Called once the header section has arrived, before any content is read
+   *  or 100 Continue is sent: false refuses the request with what was put in
+   *  res (e.g. 401), and the connection closes without reading the body. */
+  admit(req: Request, res: Response): bool { return true; }
+}

@@ -1,0 +1,211 @@
+// kernel/lib/http/router.ts — method + path routing with {param} segments and a
+// trailing {name...} that takes the rest of the path. 404 when no pattern
+// matches the path, 405 with Allow when patterns match but not the method
+// (RFC 9110 §15.5.6); HEAD falls back to GET (§9.3.2) and OPTIONS is answered
+// from the table (§9.3.7). The route table is also what the OpenAPI document
+// is generated from, so documentation and behaviour cannot drift apart.
+import { Request, percentDecode } from "./request";
+import { Response, Handler } from "./response";
+import { BearerAuth, isStateChanging } from "./auth";
+
+/** A route handler as a plain function: `function hello(req: Request, res:
+ *  Response): void { ... }`. AssemblyScript functions capture nothing, so
+ *  state lives in module globals or in a Handler object's fields. */
+export type HandlerFn = (req: Request, res: Response) => void;
+
+/** Runs a HandlerFn as a Handler. */
+export class FnHandler extends Handler {
+  constructor(public fn: HandlerFn) { super(); }
+  handle(req: Request, res: Response): void { this.fn(req, res); }
+}
+
+/** A Handler from either a plain function `(req: Request, res: Response) =>
+ *  void` or a Handler object, decided at compile time. Anything else is a
+ *  compile error that says what to pass. */
+export function toHandler<T>(h: T): Handler {
+  if (isFunction<T>()) {
+    return new FnHandler(<HandlerFn>h);
+  } else if (isReference<T>()) {
+    if (h instanceof Handler) return changetype<Handler>(h);
+    ERROR("A route handler is a function (req: Request, res: Response) => void or an object of a class that extends Handler (no closures: keep state in module variables or the object's fields; see docs/APPS.md)");
+  } else {
+    ERROR("A route handler is a function (req: Request, res: Response) => void or an object of a class that extends Handler (see docs/APPS.md)");
+  }
+  return unreachable();
+}
+
+export class Route {
+  segments: string[] = [];
+  /** Per segment: true when it is a {param}. */
+  isParam: bool[] = [];
+  /** The last segment is {name...}: matches one or more remaining segments. */
+  greedy: bool = false;
+  paramNames: string[] = [];
+  /** One-line description (OpenAPI summary). */
+  summary: string = "";
+  /** Grouping for the document (OpenAPI tag), e.g. "os". */
+  tag: string = "";
+  /** Requires the bearer token; defaults to true for state-changing methods. */
+  auth: bool = false;
+  /** Media type of a successful response. */
+  produces: string = "application/json";
+  /** JSON Schema (as JSON text) of a successful response, or null. */
+  responseSchema: string | null = null;
+  /** JSON Schema of the request body, or null when it takes none. */
+  requestSchema: string | null = null;
+  /** Media type of the request body. */
+  consumes: string = "application/json";
+  /** Query parameters the operation reads (documentation only). */
+  queryParams: string[] = [];
+  /** Status of a successful response, for the document. */
+  okStatus: i32 = 200;
+
+  constructor(public method: string, public pattern: string, public handler: Handler) {
+    this.auth = isStateChanging(method);
+    const segs = pattern.substring(1).split("/");
+    for (let i = 0; i < segs.length; i++) {
+      let s = unchecked(segs[i]);
+      const param = s.length > 2 && s.charCodeAt(0) == 0x7b && s.charCodeAt(s.length - 1) == 0x7d;
+      if (param) {
+        s = s.substring(1, s.length - 1);
+        if (s.endsWith("...") && i == segs.length - 1) { this.greedy = true; s = s.substring(0, s.length - 3); }
+        this.paramNames.push(s);
+      }
+      this.segments.push(s);
+      this.isParam.push(param);
+    }
+  }
+
+  describe(summary: string, tag: string): Route { this.summary = summary; this.tag = tag; return this; }
+  returns(schemaJson: string): Route { this.responseSchema = schemaJson; return this; }
+  accepts(schemaJson: string): Route { this.requestSchema = schemaJson; return this; }
+  query(name: string): Route { this.queryParams.push(name); return this; }
+  producing(mediaType: string): Route { this.produces = mediaType; return this; }
+  status(code: i32): Route { this.okStatus = code; return this; }
+  noAuth(): Route { this.auth = false; return this; }
+
+  /** Score of a match of decoded segments (higher is more specific), or -1. */
+  match(segs: string[]): i32 {
+    const n = this.segments.length;
+    if (this.greedy ? segs.length < n : segs.length != n) return -1;
+    let score = 0;
+    for (let i = 0; i < n; i++) {
+      const seg = unchecked(segs[i]);
+      if (unchecked(this.isParam[i])) {
+        if (seg.length == 0) return -1;   // a parameter is never empty
+        score += 1;
+      } else {
+        if (seg != unchecked(this.segments[i])) return -1;
+        score += 4;
+      }
+    }
+    return this.greedy ? score : score + 1;
+  }
+
+  bind(req: Request, segs: string[]): void {
+    const n = this.segments.length;
+    for (let i = 0; i < n; i++) {
+      if (!unchecked(this.isParam[i])) continue;
+      req.paramNames.push(unchecked(this.segments[i]));
+      if (this.greedy && i == n - 1) req.paramValues.push(segs.slice(i).join("/"));
+      else req.paramValues.push(unchecked(segs[i]));
+    }
+  }
+}
+
+export class Router extends Handler {
+  routes: Route[] = [];
+  /** Checked for routes with auth set; null lets everything through. */
+  auth: BearerAuth | null = null;
+
+  /** Adds a route; handler is a plain function (HandlerFn) or a Handler
+   *  object. pattern: "/items/{id}", or "/files/{path...}" for the rest. */
+  add<T>(method: string, pattern: string, handler: T): Route {
+    const r = new Route(method, pattern, toHandler<T>(handler));
+    this.routes.push(r);
+    return r;
+  }
+
+  get<T>(pattern: string, h: T): Route { return this.add<T>("GET", pattern, h); }
+  post<T>(pattern: string, h: T): Route { return this.add<T>("POST", pattern, h); }
+  put<T>(pattern: string, h: T): Route { return this.add<T>("PUT", pattern, h); }
+  patch<T>(pattern: string, h: T): Route { return this.add<T>("PATCH", pattern, h); }
+  delete<T>(pattern: string, h: T): Route { return this.add<T>("DELETE", pattern, h); }
+
+  handle(req: Request, res: Response): void {
+    if (req.path == "*") {   // OPTIONS * asks about the server as a whole
+      res.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+      res.empty(204);
+      return;
+    }
+    const segs = splitPath(req.path);
+    if (segs === null) { res.error(400, "malformed path"); return; }
+    const allowed = new Array<string>();
+    const best = this.pick(req.method, segs, allowed);
+    if (best === null) {
+      if (allowed.length == 0) { res.error(404, "no such resource"); return; }
+      if (allowed.includes("GET") && !allowed.includes("HEAD")) allowed.push("HEAD");
+      if (!allowed.includes("OPTIONS")) allowed.push("OPTIONS");
+      res.setHeader("Allow", allowed.join(", "));
+      if (req.method == "OPTIONS") { res.empty(204); return; }
+      res.error(405, "method not allowed");
+      return;
+    }
+    const r = best;
+    req.route = r.pattern;
+    r.bind(req, segs);
+    const auth = this.auth;
+    if (r.auth && auth !== null && !req.authorized && !auth.check(req, res)) return;
+    r.handler.handle(req, res);
+  }
+
+  /** The route for method and path segments: the most specific match for the
+   *  method, or for HEAD the most specific GET (RFC 9110 §9.3.2). allowed, if
+   *  given, collects the methods whose patterns match the path. */
+  private pick(method: string, segs: string[], allowed: string[] | null): Route | null {
+    let best: Route | null = null;
+    let bestScore = -1;
+    let getRoute: Route | null = null;
+    let getScore = -1;
+    for (let i = 0; i < this.routes.length; i++) {
+      const r = unchecked(this.routes[i]);
+      const sc = r.match(segs);
+      if (sc < 0) continue;
+      if (allowed !== null && !allowed.includes(r.method)) allowed.push(r.method);
+      if (r.method == method && sc > bestScore) { best = r; bestScore = sc; }
+      if (r.method == "GET" && sc > getScore) { getRoute = r; getScore = sc; }
+    }
+    if (best === null && method == "HEAD") best = getRoute;
+    return best;
+  }
+
+  /** Checks the token as soon as the headers are in, so an unauthenticated
+   *  client gets 401 before its body is read or 100 Continue is sent. */
+  admit(req: Request, res: Response): bool {
+    const auth = this.auth;
+    if (auth === null) return true;
+    const segs = splitPath(req.path);
+    if (segs === null) return true;              // handle() answers 400
+    const best = this.pick(req.method, segs, null);
+    if (best === null || !best.auth) return true;
+    req.route = best.pattern;                    // for the metrics of a refusal
+    if (!auth.check(req, res)) return false;
+    req.authorized = true;
+    return true;
+  }
+}
+
+/** Splits an origin-form path into percent-decoded segments; null when it is
+ *  not absolute, has a bad escape, or has a "." or ".." segment (which would
+ *  let a {name...} parameter climb out of a directory). */
+export function splitPath(path: string): string[] | null {
+  if (path.length == 0 || path.charCodeAt(0) != 0x2f) return null;
+  const raw = path.substring(1).split("/");
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const d = percentDecode(unchecked(raw[i]), false);
+    if (d === null || d == "." || d == "..") return null;
+    unchecked(out[i] = d);
+  }
+  return out;
+}

@@ -1,0 +1,116 @@
+// kernel/lib/net/counters.ts — the stack's counters (packets, drops per reason,
+// TCP events) and its buffer-memory account. Plain data, so the REST endpoint
+// and /metrics can list them: counterName(i) / NetCounters.get(i) for
+// i < COUNTER_COUNT.
+import { chargeHeap, MemOwner, allocPages, freePages, PAGE_SHIFT, PAGE_SIZE } from "../../core/mm";
+
+export enum Counter {
+  RxFrames = 0, RxBytes, TxFrames, TxBytes, TxDeviceFull,
+  DropEthTruncated, DropEthNotForUs, DropEthUnknownType,
+  ArpIn, ArpOut, DropArpMalformed, DropArpPendingFull, DropArpUnresolved, DropArpTableFull,
+  IpIn, IpOut, DropIpTruncated, DropIpBadVersion, DropIpBadHeader, DropIpBadChecksum,
+  DropIpNotForUs, DropIpUnknownProtocol, DropIpNoRoute, DropIpTooBig, IpFragmentsOut,
+  FragIn, FragReassembled, DropFragTimeout, DropFragLimit, DropFragBad,
+  IcmpIn, IcmpEchoReplies, IcmpUnreachableOut, IcmpUnreachableIn, DropIcmpMalformed, DropIcmpBadChecksum, DropIcmpRateLimit,
+  UdpIn, UdpOut, DropUdpMalformed, DropUdpBadChecksum, DropUdpNoSocket,
+  TcpIn, TcpOut, DropTcpMalformed, DropTcpBadChecksum, DropTcpNoSocket, TcpRstOut, TcpRstIn,
+  DropTcpSynBacklog, DropTcpNoMemory, DropTcpOutOfWindow, DropTcpBadAck, DropTcpOooFull,
+  TcpActiveOpens, TcpPassiveOpens, TcpEstablishedResets, TcpTimeouts,
+  TcpRetransmits, TcpFastRetransmits, TcpChallengeAcks, TcpWindowProbes,
+  DhcpOut, DhcpIn, DhcpLeases,
+  TxCsumOffload, RxCsumOffload,
+  TcpTimeWaits, TcpTimeWaitDropped, TcpTimeWaitReopened, TcpSynCookiesSent, TcpSynCookiesValid, TcpSynCookiesFailed,
+  TcpKeepaliveProbes, TcpKeepaliveTimeouts,
+  COUNT
+}
+export const COUNTER_COUNT: i32 = Counter.COUNT;
+
+// @ts-ignore: decorator
+@lazy
+const NAMES: string[] = [
+  "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_device_full",
+  "drop_eth_truncated", "drop_eth_not_for_us", "drop_eth_unknown_type",
+  "arp_in", "arp_out", "drop_arp_malformed", "drop_arp_pending_full", "drop_arp_unresolved", "drop_arp_table_full",
+  "ip_in", "ip_out", "drop_ip_truncated", "drop_ip_bad_version", "drop_ip_bad_header", "drop_ip_bad_checksum",
+  "drop_ip_not_for_us", "drop_ip_unknown_protocol", "drop_ip_no_route", "drop_ip_too_big", "ip_fragments_out",
+  "frag_in", "frag_reassembled", "drop_frag_timeout", "drop_frag_limit", "drop_frag_bad",
+  "icmp_in", "icmp_echo_replies", "icmp_unreachable_out", "icmp_unreachable_in", "drop_icmp_malformed", "drop_icmp_bad_checksum", "drop_icmp_rate_limit",
+  "udp_in", "udp_out", "drop_udp_malformed", "drop_udp_bad_checksum", "drop_udp_no_socket",
+  "tcp_in", "tcp_out", "drop_tcp_malformed", "drop_tcp_bad_checksum", "drop_tcp_no_socket", "tcp_rst_out", "tcp_rst_in",
+  "drop_tcp_syn_backlog", "drop_tcp_no_memory", "drop_tcp_out_of_window", "drop_tcp_bad_ack", "drop_tcp_ooo_full",
+  "tcp_active_opens", "tcp_passive_opens", "tcp_established_resets", "tcp_timeouts",
+  "tcp_retransmits", "tcp_fast_retransmits", "tcp_challenge_acks", "tcp_window_probes",
+  "dhcp_out", "dhcp_in", "dhcp_leases",
+  "tx_csum_offload", "rx_csum_offload",
+  "tcp_time_waits", "tcp_time_wait_dropped", "tcp_time_wait_reopened", "tcp_syn_cookies_sent", "tcp_syn_cookies_valid",
+  "drop_tcp_syn_cookie_bad", "tcp_keepalive_probes", "tcp_keepalive_timeouts",
+];
+
+export function counterName(i: i32): string {
+  return i >= 0 && i < NAMES.length ? NAMES[i] : "unknown";
+}
+
+export class NetCounters {
+  values: StaticArray<u64> = new StaticArray<u64>(Counter.COUNT);
+  @inline inc(c: Counter): void { this.values[c]++; }
+  @inline add(c: Counter, n: u64): void { this.values[c] += n; }
+  @inline get(c: i32): u64 { return this.values[c]; }
+  /** Sum of every drop_* counter. */
+  drops(): u64 {
+    let s: u64 = 0;
+    for (let i = 0; i < COUNTER_COUNT; i++) if (NAMES[i].startsWith("drop_")) s += this.values[i];
+    return s;
+  }
+}
+
+/** Buffer memory the stack holds (socket buffers, reassembly, ARP queues),
+ *  bounded by limit. kernel/core/mm can read used/peak for its per-owner report. */
+export class MemAccount {
+  used: i64 = 0;
+  peak: i64 = 0;
+  constructor(public limit: i64) {}
+  reserve(n: i32): bool {
+    if (this.used + <i64>n > this.limit) return false;
+    this.used += n;
+    chargeHeap(MemOwner.NetBuffers, <i64>n);
+    if (this.used > this.peak) this.peak = this.used;
+    return true;
+  }
+  release(n: i32): void {
+    this.used -= n;
+    chargeHeap(MemOwner.NetBuffers, -<i64>n);
+    if (this.used < 0) throw new Error("net: MemAccount released more than reserved");
+  }
+
+  /** Pages for a buffer of `bytes` (socket rings): taken from kernel/core/mm's
+   *  page allocator (owner NetBuffers, so they show as "net" and go back to
+   *  the pool, not the AS heap), within the limit; 0 when over the limit or
+   *  out of pages. Not zeroed: a ring is only read where it was written. */
+  allocBuffer(bytes: i32): usize {
+    const size = bufferBytes(bytes);
+    if (this.used + <i64>size > this.limit) return 0;
+    const p = allocPages(size >> PAGE_SHIFT, MemOwner.NetBuffers, false);
+    if (p == 0) return 0;
+    this.used += size;
+    if (this.used > this.peak) this.peak = this.used;
+    this.bufferPages += size >> PAGE_SHIFT;
+    return p;
+  }
+
+  freeBuffer(ptr: usize, bytes: i32): void {
+    const size = bufferBytes(bytes);
+    freePages(ptr, size >> PAGE_SHIFT);
+    this.used -= size;
+    this.bufferPages -= size >> PAGE_SHIFT;
+    if (this.used < 0) throw new Error("net: MemAccount released more than reserved");
+  }
+
+  /** Pages held by socket buffers now. */
+  bufferPages: i64 = 0;
+}
+
+/** What a buffer of n bytes occupies: whole pages. */
+// @ts-ignore: decorator
+@inline export function bufferBytes(n: i32): i32 {
+  return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}

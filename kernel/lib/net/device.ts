@@ -1,0 +1,65 @@
+// kernel/lib/net/device.ts — the small device interface between the network stack
+// and a NIC driver (after smoltcp's phy::Device and Mirage_net.S). The stack
+// never imports a driver; drivers (kernel/drivers/virtio/net.ts) implement NetDevice.
+//
+// Ownership: a received frame is only valid during FrameSink.receive(); the
+// stack copies what it keeps. transmit() copies the frame into device memory
+// before returning, so the caller may reuse its buffer at once.
+
+/** Receive flag: the device verified the L4 checksum (VIRTIO_NET_HDR_F_DATA_VALID). */
+export const RX_CSUM_VALID: u32 = 1;
+
+export abstract class FrameSink {
+  /** One Ethernet frame (no FCS) at [frame, frame + len) in linear memory. */
+  abstract receive(frame: usize, len: i32, flags: u32): void;
+}
+
+export class NetDeviceStats {
+  rxPackets: u64 = 0;
+  rxBytes: u64 = 0;
+  rxDropped: u64 = 0;
+  rxErrors: u64 = 0;
+  txPackets: u64 = 0;
+  txBytes: u64 = 0;
+  txDropped: u64 = 0;
+  txErrors: u64 = 0;
+}
+
+export abstract class NetDevice {
+  /** Interface name for logs and REST, e.g. "eth0". */
+  name: string = "eth0";
+  stats: NetDeviceStats = new NetDeviceStats();
+
+  /** The 6-byte MAC address. */
+  abstract mac(): StaticArray<u8>;
+  /** Largest L3 payload (IP packet) the device carries, normally 1500. */
+  abstract mtu(): i32;
+  abstract linkUp(): bool;
+  /** True when transmit() accepts csumStart/csumOffset (VIRTIO_NET_F_CSUM). */
+  abstract txChecksumOffload(): bool;
+  /** True when received frames may carry RX_CSUM_VALID (VIRTIO_NET_F_GUEST_CSUM). */
+  abstract rxChecksumOffload(): bool;
+  /** Queues one frame. With offload, csumStart >= 0 asks the device to put the
+   *  ones'-complement sum from csumStart to the end at csumStart + csumOffset.
+   *  Returns false (and counts a drop) when the transmit queue is full. */
+  abstract transmit(frame: usize, len: i32, csumStart: i32, csumOffset: i32): bool;
+  /** Delivers up to budget received frames to sink; returns how many. Also
+   *  reclaims completed transmit buffers. Called from the event loop. */
+  abstract poll(sink: FrameSink, budget: i32): i32;
+  /** Between txBatchBegin() and txBatchEnd() (they nest) transmit() may hold
+   *  back telling the device, and txBatchEnd() tells it once for the lot: the
+   *  stack brackets each poll with them, so a burst of segments or ACKs costs
+   *  one notification (a trip into the hypervisor) instead of one per frame.
+   *  The defaults notify on every transmit. */
+  txBatchBegin(): void {}
+  txBatchEnd(): void {}
+  /** Largest frame (Ethernet header included) transmitTso() takes; 0 when the
+   *  device does not segment TCP itself (the default). */
+  tsoMax(): i32 { return 0; }
+  /** Queues one TCP/IPv4 packet larger than the MTU for the device to cut into
+   *  segments of mss payload bytes (VIRTIO_NET_F_HOST_TSO4). hdrLen: the
+   *  Ethernet, IP and TCP headers' length; the TCP checksum at csumStart +
+   *  csumOffset holds the pseudo-header sum (with the whole segment's length), the device
+   *  finishes it per segment. Returns false (counted) when it can't. */
+  transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool { return false; }
+}

@@ -1,0 +1,91 @@
+// kernel/lib/net/socket/ring.ts — a fixed-capacity byte ring for socket send and
+// receive buffers. Layer: socket. Offsets are relative to the oldest byte.
+//
+// The storage is whole pages from kernel/core/mm's page allocator (through the
+// stack's MemAccount), taken when the first byte arrives or is written and
+// given back as soon as the ring is empty again (release()): an idle or
+// closing connection holds no buffer, and the pages return to the pool
+// rather than to the AS heap, which never shrinks.
+import { MemAccount } from "../counters";
+
+export class RingBuffer {
+  /** Start of the storage; 0 while the ring holds no pages. */
+  base: usize = 0;
+  head: i32 = 0;      // index of the oldest byte
+  len: i32 = 0;
+
+  constructor(public capacity: i32, public mem: MemAccount) {}
+
+  @inline get free(): i32 { return this.capacity - this.len; }
+  @inline get allocated(): bool { return this.base != 0; }
+
+  /** Takes the storage if the ring has none; false when memory is short. */
+  ensure(): bool {
+    if (this.base != 0) return true;
+    const p = this.mem.allocBuffer(this.capacity);
+    if (p == 0) return false;
+    this.base = p;
+    this.head = 0;
+    return true;
+  }
+
+  /** Gives the storage back. The caller knows nothing lies beyond len
+   *  (no out-of-order bytes); bytes still queued are dropped. */
+  release(): void {
+    const p = this.base;
+    if (p == 0) return;
+    this.base = 0;
+    this.head = 0;
+    this.len = 0;
+    this.mem.freeBuffer(p, this.capacity);
+  }
+
+  /** Appends up to n bytes from src; returns how many fit (0 also when no
+   *  storage could be had). */
+  write(src: usize, n: i32): i32 {
+    if (n > this.free) n = this.free;
+    if (n <= 0 || !this.ensure()) return 0;
+    this.copyIn(this.len, src, n);
+    this.len += n;
+    return n;
+  }
+
+  /** Copies n bytes from src to offset off (off + n <= capacity) without
+   *  changing len: out-of-order data is placed ahead of the filled part.
+   *  The storage must exist (ensure()). */
+  copyIn(off: i32, src: usize, n: i32): void {
+    const base = this.base;
+    let pos = (this.head + off) % this.capacity;
+    const first = this.capacity - pos < n ? this.capacity - pos : n;
+    memory.copy(base + <usize>pos, src, <usize>first);
+    if (first < n) memory.copy(base, src + <usize>first, <usize>(n - first));
+  }
+
+  /** Copies up to n bytes starting at offset off into dst; returns the count. */
+  peek(off: i32, dst: usize, n: i32): i32 {
+    if (off >= this.len) return 0;
+    if (n > this.len - off) n = this.len - off;
+    const base = this.base;
+    const pos = (this.head + off) % this.capacity;
+    const first = this.capacity - pos < n ? this.capacity - pos : n;
+    memory.copy(dst, base + <usize>pos, <usize>first);
+    if (first < n) memory.copy(dst + <usize>first, base, <usize>(n - first));
+    return n;
+  }
+
+  /** Drops n bytes from the front. */
+  discard(n: i32): void {
+    if (n > this.len) n = this.len;
+    if (n <= 0) return;
+    this.head = (this.head + n) % this.capacity;
+    this.len -= n;
+    // head must not jump back to 0 when empty: out-of-order bytes may sit
+    // beyond len at positions relative to it (release() resets it).
+  }
+
+  read(dst: usize, n: i32): i32 {
+    const got = this.peek(0, dst, n);
+    this.discard(got);
+    return got;
+  }
+}
