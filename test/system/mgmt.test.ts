@@ -1,8 +1,8 @@
 // test/system/mgmt.test.ts — management reachable by the host only, by default
-// (apps/echo under QEMU TCG, microvm, user networking). A default boot serves
+// (apps/counter under QEMU TCG, microvm, user networking). A default boot serves
 // the REST API on the host-only channel (api.sock) and nothing on the guest's
-// port 8000: a forward to it finds no listener, while the same forward to the
-// echo port works. With api.net=on the API is on the network too, where only
+// port 8000: a forward to it finds no listener, while the same kind of forward
+// to the app's port 8080 works. With api.net=on the API is on the network too, where only
 // /health answers without the token; every other route, GETs included,
 // needs it, and a wrong token (shorter, longer, the same length) is refused
 // before any body is read. Without a token configured the network side
@@ -49,32 +49,14 @@ async function get(base: string, path: string, token?: string): Promise<{ status
   return { status: r.status, body: await r.text(), auth: r.headers.get("www-authenticate") };
 }
 
-/** One request per echo of "ping": the forward and the guest's TCP work. */
-async function echoWorks(port: number): Promise<boolean> {
-  for (let i = 0; i < 20; i++) {
-    const s = connect(port, "127.0.0.1");
-    const got = await new Promise<string>((res) => {
-      let d = "";
-      s.on("connect", () => s.write("ping\n"));
-      s.on("data", (c: Buffer) => { d += c.toString(); if (d.includes("ping")) res(d); });
-      s.on("error", () => res(""));
-      s.on("close", () => res(d));
-      setTimeout(() => res(d), 5000);
-    });
-    s.destroy();
-    if (got.includes("ping")) return true;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return false;
-}
 
-describe("default boot: the API on the host-only channel only (apps/echo, microvm, TCG)", () => {
+describe("default boot: the API on the host-only channel only (apps/counter, microvm, TCG)", () => {
   let g: Guest;
-  let echo = 0, api = 0;
+  let web = 0, api = 0;
 
   beforeAll(async () => {
-    [echo, api] = [await freePort(), await freePort()];
-    g = await boot({ app: "apps/echo", timeoutMs: 240_000, net: "user", forwards: [`${echo}:7`, `${api}:8000`] });
+    [web, api] = [await freePort(), await freePort()];
+    g = await boot({ app: "apps/counter", timeoutMs: 240_000, net: "user", forwards: [`${web}:8080`, `${api}:8000`] });
     await g.waitFor(/api: REST endpoint on the host-only channel; not on the network \(api\.net=on\)/, 120_000);
     await g.waitFor(/listening/, 60_000);
   }, 300_000);
@@ -82,8 +64,9 @@ describe("default boot: the API on the host-only channel only (apps/echo, microv
   it("nothing listens on the guest's port 8000, while api.sock answers /os/uptime", async () => {
     expect(g.hasHostChannel).toBe(true);
     expect(g.apiPort).toBeUndefined();
-    // The forward works (echo answers through it), so what port 8000 does is the guest's answer.
-    expect(await echoWorks(echo)).toBe(true);
+    // The forward works (the app answers through it), so what port 8000 does is the guest's answer.
+    const hello = await fetch(`http://127.0.0.1:${web}/hello/you`, { signal: AbortSignal.timeout(30_000) });
+    expect(await hello.json()).toEqual({ hello: "you" });
     for (const path of ["/health", "/os/uptime", "/os/dmesg"]) {
       const r = await exchange(api, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       expect([path, r.data]).toEqual([path, ""]);       // no HTTP answer: the connection is refused (reset) by the guest
@@ -98,7 +81,7 @@ describe("default boot: the API on the host-only channel only (apps/echo, microv
   });
 });
 
-describe("api.net=on: every route but /health needs the token (apps/echo, microvm, TCG)", () => {
+describe("api.net=on: every route but /health needs the token (apps/counter, microvm, TCG)", () => {
   let g: Guest;
   let base = "";
   let api = 0;
@@ -107,7 +90,7 @@ describe("api.net=on: every route but /health needs the token (apps/echo, microv
   beforeAll(async () => {
     api = await freePort();
     base = `http://127.0.0.1:${api}`;
-    g = await boot({ app: "apps/echo", timeoutMs: 240_000, net: "user", forwards: [`${api}:8000`], cmdline: "api.net=on env.SECRET_PLACE=here" });
+    g = await boot({ app: "apps/counter", timeoutMs: 240_000, net: "user", forwards: [`${api}:8000`], cmdline: "api.net=on env.SECRET_PLACE=here" });
     token = g.apiToken!;
     expect(token).toMatch(/^[0-9a-f]{32}$/);
     await g.waitFor(/api: REST endpoint on TCP port 8000/, 120_000);
@@ -136,7 +119,8 @@ describe("api.net=on: every route but /health needs the token (apps/echo, microv
 
   it("a wrong token of another length or of the same length gets 401", async () => {
     const sameLength = token.slice(0, -1) + (token.endsWith("0") ? "1" : "0");
-    for (const bad of [token.slice(0, 8), token + "0", token.slice(1), sameLength, "x".repeat(token.length)]) {
+    // 4 tokens x 2 paths + 1 POST: 9 wrong tries, under the per-peer slow-down's 10.
+    for (const bad of [token.slice(0, 8), token + "0", token.slice(1), sameLength]) {
       expect(bad === token).toBe(false);
       for (const path of ["/os/dmesg", "/env/"]) {
         const r = await get(base, path, bad);
@@ -147,6 +131,18 @@ describe("api.net=on: every route but /health needs the token (apps/echo, microv
     const refused = await fetch(`${base}/os/hostname?name=evil`, { method: "POST", headers: { Authorization: `Bearer ${sameLength}` } });
     expect(refused.status).toBe(401);
     expect(JSON.parse((await g.api("GET", "/os/hostname")).body)).toBe("skiff");
+  });
+
+  it("the tenth wrong token from one address blocks it: 429 with Retry-After, the right token too, until the block ends", async () => {
+    expect((await get(base, "/os/uptime", "x".repeat(token.length))).status).toBe(401);     // the 10th
+    const blocked = await fetch(`${base}/os/uptime`, { headers: { Authorization: `Bearer ${"y".repeat(token.length)}` } });
+    expect(blocked.status).toBe(429);
+    const wait = Number(blocked.headers.get("retry-after"));
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect((await get(base, "/os/uptime", token)).status).toBe(429);
+    expect((await get(base, "/health")).status).toBe(200);                                    // needs no token
+    await new Promise((r) => setTimeout(r, wait * 1000 + 500));
+    expect((await get(base, "/os/uptime", token)).status).toBe(200);
   });
 
   it("refuses before the body: no 100 Continue for a request without the token", async () => {
@@ -162,11 +158,11 @@ describe("api.net=on: every route but /health needs the token (apps/echo, microv
   });
 });
 
-describe("api.net=on without a token: only /health (apps/echo, microvm, TCG)", () => {
+describe("api.net=on without a token: only /health (apps/counter, microvm, TCG)", () => {
   it("refuses everything but /health, says so once on the console, and prints no token", { timeout: 300_000 }, async () => {
     const api = await freePort();
     const base = `http://127.0.0.1:${api}`;
-    const g = await boot({ app: "apps/echo", timeoutMs: 240_000, net: "user", forwards: [`${api}:8000`], cmdline: "api.net=on", apiToken: false });
+    const g = await boot({ app: "apps/counter", timeoutMs: 240_000, net: "user", forwards: [`${api}:8000`], cmdline: "api.net=on", apiToken: false });
     try {
       await g.waitFor(/api: REST endpoint on TCP port 8000/, 120_000);
       await g.waitFor(/listening/, 60_000);
@@ -189,7 +185,7 @@ describe("no host channel (q35, INTx: msix false): Guest.api() uses the network 
   it("answers /os/uptime over the forward with the token; a request without it is refused", { timeout: 360_000 }, async () => {
     const api = await freePort();
     const g = await boot({
-      app: "apps/echo", machine: "q35", timeoutMs: 300_000, cmdline: "api.net=on",
+      app: "apps/counter", machine: "q35", timeoutMs: 300_000, cmdline: "api.net=on",
       devices: { net: { mode: "user", forwards: [{ proto: "tcp", hostPort: api, guestPort: 8000 }] }, msix: false },
     });
     try {

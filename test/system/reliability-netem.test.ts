@@ -27,8 +27,6 @@ describe.skipIf(!canTap)("a lossy, reordering, duplicating link (echo, q35, TCG,
       }
       const r = await t.client({ mode: "echo", port: 7, bytes: MIB << 20, limitMs: 600_000 }, 700_000);
       console.log(`lossy link: ${MIB} MiB echoed in ${r.ms} ms, intact ${r.intact}${r.error ? `, ${r.error} after ${r.received} bytes` : ""}`);
-      const m = await t.g.api("GET", "/metrics");
-      console.log(m.body.split("\n").filter((l) => /^skiff_(net|tcp)/.test(l) && !/ 0$/.test(l)).join("\n"));
       expect(r.error).toBeUndefined();
       expect(r.received).toBe(MIB << 20);
       expect(r.got).toBe(r.sent);
