@@ -112,6 +112,18 @@ export interface GuestSpec {
 
 /** Boots `spec.app` on q35 (TCG) with the management API on the network
  *  (`api.net=on`, the token TOKEN) and waits until it listens. */
+
+/** Moves tap (already held by a running QEMU: moved earlier, QEMU would make
+ *  a new one of the same name) into a new namespace ns, as its host end
+ *  NS_HOST, so the traffic stays off the host's interfaces. */
+function moveTapIntoNamespace(tap: string, ns: string): void {
+  sh("ip", "netns", "add", ns);
+  sh("ip", "link", "set", tap, "netns", ns);
+  sh("ip", "-n", ns, "addr", "add", `${NS_HOST}/24`, "dev", tap);
+  sh("ip", "-n", ns, "link", "set", tap, "up");
+  sh("ip", "-n", ns, "link", "set", "lo", "up");
+}
+
 export async function startGuest(spec: GuestSpec): Promise<Target> {
   const cmdline = [`api.net=on api.token=${TOKEN}`, spec.cmdline ?? ""].join(" ").trim();
   const base: BootOptions = {
@@ -137,11 +149,7 @@ export async function startGuest(spec: GuestSpec): Promise<Target> {
     // make a new one of the same name); moved into the namespace it stays
     // attached, and the traffic stays off the host's interfaces.
     await g.waitFor(spec.ready, 180_000);
-    sh("ip", "netns", "add", ns);
-    sh("ip", "link", "set", tap, "netns", ns);
-    sh("ip", "-n", ns, "addr", "add", `${NS_HOST}/24`, "dev", tap);
-    sh("ip", "-n", ns, "link", "set", tap, "up");
-    sh("ip", "-n", ns, "link", "set", "lo", "up");
+    moveTapIntoNamespace(tap, ns);
     return t;
   } catch (e) {
     if (t) await t.close();
@@ -357,11 +365,7 @@ export async function startLossy(spec: GuestSpec, seed = 1): Promise<Target> {
     t = new Target(g, "tap", NS_GUEST, new Map(spec.ports.map((p) => [p, p])), ns, tap);
     t.helpers.push({ p: relay, out });
     await g.waitFor(spec.ready, 180_000);
-    sh("ip", "netns", "add", ns);
-    sh("ip", "link", "set", tap, "netns", ns);
-    sh("ip", "-n", ns, "addr", "add", `${NS_HOST}/24`, "dev", tap);
-    sh("ip", "-n", ns, "link", "set", tap, "up");
-    sh("ip", "-n", ns, "link", "set", "lo", "up");
+    moveTapIntoNamespace(tap, ns);
     return t;
   } catch (e) {
     if (t) await t.close();
