@@ -19,7 +19,7 @@ import type { Machine } from "../cli/lib/qemu.js";
 import { freePort } from "./lib/http.js";
 import { launch } from "./lib/launch.js";
 import { ensureLinuxGuest, type LinuxGuest } from "./linux/guest.js";
-import { linuxIoInitramfs, IOBENCH_DONE } from "./linux/virtio.js";
+import { linuxIoInitramfs, IOBENCH_DONE, SEQ_DEPTH, RAND_DEPTH } from "./linux/virtio.js";
 import { LINUX_CMDLINE } from "./linux.js";
 import { fmt, summarize, type Summary } from "./lib/stats.js";
 import type { HostInfo } from "./report.js";
@@ -232,9 +232,9 @@ Guest: \`bench/apps/blkbench\`, asynchronous requests with completions by
 interrupt (the event loop halts between them). Disk: a fresh sparse raw image
 of ${r.diskMiB} MiB per round (\`-drive format=raw\`, QEMU's default
 writeback cache, so this measures the virtio path and the host page cache, not
-a disk). Sequential: 128 KiB requests, 8 in flight, over the whole image,
+a disk). Sequential: 128 KiB requests, ${SEQ_DEPTH} in flight, over the whole image,
 write then read, timed by the guest clock; the flush after the writes is not
-included. Random: 4 KiB reads at random aligned offsets, 32 in flight, for
+included. Random: 4 KiB reads at random aligned offsets, ${RAND_DEPTH} in flight, for
 ${r.randMs} ms. Network: ${r.frameBytes}-byte UDP frames sent through the raw
 NetDevice as fast as the transmit ring takes them for ${r.netMs} ms, QEMU
 \`-netdev socket,udp=\` forwarding each to a Node UDP socket on loopback;
@@ -258,9 +258,9 @@ function linuxMarkdown(r: VirtioResult): string {
 
 | measure | Skiff | Linux | Skiff / Linux |
 | --- | --- | --- | --- |
-${row("seq write MiB/s", m.seqWriteMiBs, L.seqWriteMiBs)}
-${row("seq read MiB/s", m.seqReadMiBs, L.seqReadMiBs)}
-${row("4 KiB rand read IOPS", m.randReadIops, L.randReadIops)}
+${row(`seq write MiB/s (queue depth ${SEQ_DEPTH})`, m.seqWriteMiBs, L.seqWriteMiBs)}
+${row(`seq read MiB/s (queue depth ${SEQ_DEPTH})`, m.seqReadMiBs, L.seqReadMiBs)}
+${row(`4 KiB rand read IOPS (queue depth ${RAND_DEPTH})`, m.randReadIops, L.randReadIops)}
 ${row("net pps sent (guest clock)", m.netTxPpsGuest, L.netTxPpsGuest)}
 ${row("net pps at host", m.netRxPpsHost, L.netRxPpsHost)}
 | delivered | ${m.netDelivered ? (m.netDelivered.median * 100).toFixed(1) + " %" : "n/a"} | ${L.netDelivered ? (L.netDelivered.median * 100).toFixed(1) + " %" : "n/a"} | |
@@ -272,9 +272,11 @@ Linux side (\`--vs linux\`): the reference guest's kernel with
 \`virtio_blk\` and \`bench/linux/iobench\` (a static C helper built on the
 host: busybox has no random-read tool and no sub-second clock) under the same
 QEMU flags, \`-m 256M\` for both, a fresh image of the same size per round.
-Sequential: 128 KiB \`O_DIRECT\` \`pwrite\`/\`pread\` on \`/dev/vda\`, 8
-processes on disjoint slices (8 in flight, as Skiff), write then read, no
-flush. Random: 4 KiB \`O_DIRECT\` reads, 32 processes. Network: \`sendto\` of
+Both sides keep the same number of requests in flight: Linux through one
+io_uring in one process (raw \`io_uring_setup\`/\`io_uring_enter\`, \`IORING_OP_READ\`/\`WRITE\`,
+no forked workers), Skiff in its virtqueue. Sequential: 128 KiB \`O_DIRECT\`
+requests on \`/dev/vda\` in order, queue depth ${SEQ_DEPTH}, write then read, no
+flush. Random: 4 KiB \`O_DIRECT\` reads, queue depth ${RAND_DEPTH}. Network: \`sendto\` of
 18-byte UDP payloads (the same 60-byte frames) to 10.0.2.2:9 through a
 permanent ARP entry; the kernel's own frames (if any) count at the host too.
 

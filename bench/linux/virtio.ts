@@ -2,10 +2,11 @@
 // (issue #4, side by side): the reference initramfs plus virtio_blk.ko, a
 // static bench/linux/iobench (built here with gcc -static: busybox has no
 // random-read tool and no sub-second clock) and an /init that runs the same
-// phases as bench/apps/blkbench — sequential 128 KiB writes then reads with 8
-// in flight, 4 KiB random reads with 32 in flight, all O_DIRECT on /dev/vda;
-// then 60-byte UDP frames to a host socket through -netdev socket — printing
-// `iobench: ...` lines in blkbench's format.
+// phases as bench/apps/blkbench at the same queue depths — sequential 128 KiB
+// writes then reads with SEQ_DEPTH in flight, 4 KiB random reads with
+// RAND_DEPTH in flight, O_DIRECT on /dev/vda through one io_uring in one
+// process (no forked workers); then 60-byte UDP frames to a host socket
+// through -netdev socket — printing `iobench: ...` lines in blkbench's format.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +16,9 @@ import { cpioNewc } from "./cpio.js";
 import { MODULES, type LinuxGuest } from "./guest.js";
 
 export const IOBENCH_DONE = "iobench: done";
+/** Requests in flight, as bench/apps/blkbench keeps them (its DEPTH and RDEPTH). */
+export const SEQ_DEPTH = 8;
+export const RAND_DEPTH = 32;
 
 function initScript(): string {
   return `#!/bin/busybox sh
@@ -35,8 +39,8 @@ for a in $(cat /proc/cmdline); do
 done
 echo "iobench: start"
 if [ -b /dev/vda ] && [ "$bytes" != 0 ]; then
-  /bin/iobench seq /dev/vda $bytes 8 || echo "iobench: seq failed"
-  /bin/iobench rand /dev/vda $bytes $rand_ms 32 || echo "iobench: rand failed"
+  /bin/iobench seq /dev/vda $bytes ${SEQ_DEPTH} || echo "iobench: seq failed"
+  /bin/iobench rand /dev/vda $bytes $rand_ms ${RAND_DEPTH} || echo "iobench: rand failed"
 fi
 # 10.0.2.15 -> 10.0.2.2:9 as blkbench sends; nothing answers ARP on the socket
 # backend's link, so a permanent ARP entry (busybox ip neigh cannot add one).
