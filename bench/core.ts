@@ -2,19 +2,20 @@
 // (requested vs observed sleep: lateness median and p99), scheduler cost per
 // task switch, pages per second through allocPages/freePages (guest clock,
 // bench/apps/corebench), and host CPU used by an idle guest: QEMU's
-// /proc/PID/stat utime+stime over a window of wall time while the guest
-// halts, beside the Linux reference guest idling at its READY state.
+// /proc/PID/stat utime+stime over a window of wall time while nothing talks
+// to it, with the same services up on both sides — Skiff's apps/httpd (port
+// 80) with its REST endpoint on the network (8000), beside the Linux guest
+// with nginx (80) and busybox httpd (8000), as in the HTTP suites.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "../cli/lib/build.js";
 import type { IO } from "../cli/lib/log.js";
 import type { Machine } from "../cli/lib/qemu.js";
-import { freePort } from "./lib/http.js";
-import { launch, netArgs, type Launched } from "./lib/launch.js";
+import { launch, type Launched } from "./lib/launch.js";
 import { fmt, summarize, type Summary } from "./lib/stats.js";
-import { ensureLinuxGuest, READY_LINE } from "./linux/guest.js";
-import { LINUX_CMDLINE } from "./linux.js";
+import { ensureLinuxGuest, ensureNginxGuest } from "./linux/guest.js";
+import { buildSkiffHttpd, linuxHttpInitramfs, startServer, type Kind } from "./linux/servers.js";
 
 export interface SleepResult { reqUs: number; n: number; medianUs: number; p99Us: number; maxUs: number }
 
@@ -82,10 +83,8 @@ export function parseCorebench(serial: string): Round {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** CPU share of QEMU over `seconds` of wall time, once `ready` has appeared
- *  and `settleMs` more have passed; null if the guest never got there. */
-async function idleShare(q: Launched, ready: RegExp, limitMs: number, settleMs: number, seconds: number, tck: number): Promise<number | null> {
-  if ((await q.waitFor(ready, limitMs)) === null) return null;
+/** CPU share of QEMU over `seconds` of wall time, `settleMs` from now. */
+async function idleShare(q: Launched, settleMs: number, seconds: number, tck: number): Promise<number | null> {
   await sleep(settleMs);
   const a = cpuTicks(q.pid);
   const t0 = performance.now();
@@ -96,11 +95,28 @@ async function idleShare(q: Launched, ready: RegExp, limitMs: number, settleMs: 
   return (b - a) / tck / wall;
 }
 
+/** Boots one server guest (user networking), waits for its first HTTP answer,
+ *  then measures its idle share; null if it never answered. */
+async function idleServer(kind: Kind, machine: Machine, memory: string, elf: string, g: ReturnType<typeof ensureLinuxGuest> | null, initrd: string | undefined, seconds: number, tck: number): Promise<number | null> {
+  const s = await startServer({ kind, network: "user", machine, memory, skiffElf: elf, g, linuxInitrd: initrd, readyLimitMs: 60000, lifeMs: 120000 + seconds * 1000 });
+  try {
+    if (s.firstHttpMs === null) return null;
+    return await idleShare(s.q, IDLE_SETTLE_MS, seconds, tck);
+  } finally {
+    await s.stop();
+  }
+}
+
+/** From the first HTTP answer to the start of the idle window, both guests. */
+export const IDLE_SETTLE_MS = 2000;
+
 export async function runCore(root: string, io: IO, opts: { rounds: number; machines: Machine[]; idleSeconds: number; linux: boolean; memory: string }): Promise<CoreResult> {
-  io.out("core: building bench/apps/corebench");
+  io.out("core: building bench/apps/corebench and apps/httpd");
   const app = await build({ app: join(root, "bench", "apps", "corebench"), outDir: join(root, "build", "bench", "corebench"), quiet: true }, io);
+  const httpd = await buildSkiffHttpd(root, io);
   const tck = clkTck();
   const g = opts.linux ? ensureLinuxGuest(root, io) : null;
+  const initrd = g ? linuxHttpInitramfs(root, g, ensureNginxGuest(root, io, g).initramfs) : undefined;
   const machines: CoreMachineResult[] = [];
   for (const machine of opts.machines) {
     const rounds: Round[] = [];
@@ -116,17 +132,15 @@ export async function runCore(root: string, io: IO, opts: { rounds: number; mach
       if (exit.status !== 0 || r.switchNs === undefined) { failures++; io.out(`  ${machine} round ${i + 1}: corebench failed (status ${exit.status})`); }
       else rounds.push(r);
 
-      // Idle: the same QEMU flags for both guests, user networking with a forwarded port included.
-      const sp = await freePort();
-      const s = launch({ kernel: app.elf, machine, memory: opts.memory, cmdline: "corebench.idle", extraArgs: netArgs(machine, sp), timeoutMs: 60000 + opts.idleSeconds * 1000 });
-      try { const v = await idleShare(s, /bench: idle/, 20000, 1000, opts.idleSeconds, tck); if (v !== null) skiffIdle.push(v); else failures++; }
-      finally { await s.stop(); }
+      // Idle: the same QEMU flags and services for both guests (HTTP on 80,
+      // the REST endpoint or its stand-in on 8000, user networking with both
+      // forwarded), from IDLE_SETTLE_MS after the first HTTP answer.
+      const sv = await idleServer("skiff", machine, opts.memory, httpd.elf, null, undefined, opts.idleSeconds, tck);
+      if (sv !== null) skiffIdle.push(sv); else failures++;
       let lv: number | null = null;
       if (g && !linuxNote) {
-        const lp = await freePort();
-        const l = launch({ kernel: g.vmlinux, machine, memory: opts.memory, cmdline: LINUX_CMDLINE, extraArgs: ["-initrd", g.initramfs, ...netArgs(machine, lp)], timeoutMs: 90000 + opts.idleSeconds * 1000 });
-        try { lv = await idleShare(l, new RegExp(READY_LINE), 60000, 2000, opts.idleSeconds, tck); if (lv !== null) linuxIdle.push(lv); }
-        finally { await l.stop(); }
+        lv = await idleServer("linux", machine, opts.memory, httpd.elf, g, initrd, opts.idleSeconds, tck);
+        if (lv !== null) linuxIdle.push(lv);
       }
       io.out(`  ${machine} round ${i + 1}/${opts.rounds}: task switch ${fmt(r.switchNs, 0)} ns, ${fmt(r.pagesPerS, 0)} pages/s, ` +
         `idle CPU Skiff ${fmt(skiffIdle.at(-1) !== undefined ? skiffIdle.at(-1)! * 100 : null, 2)} %` +
@@ -188,13 +202,16 @@ clock; ${r.rounds} round(s) per machine.
 - *Pages/s*: \`allocPages(1)\` + \`freePages\` pairs per second (each page is
   zeroed on allocation); 16-page runs likewise.
 - *Idle CPU*: QEMU's utime+stime from \`/proc/PID/stat\` (${r.clkTck} ticks/s)
-  over ${r.idleSeconds} s of wall time, as a share of one host core. Skiff:
-  corebench with \`corebench.idle\` (a task sleeping; the loop halts), measured
-  from 1 s after it says so. Linux: ${r.linuxKernel ?? "the reference guest"}
-  at its READY state (busybox httpd listening, /init in \`sleep\`), from 2 s
-  after READY. Same QEMU flags for both, user-mode virtio-net included. One
-  tick is ${fmt(100 / r.clkTck / r.idleSeconds, 2)} % of the window, so small
-  figures are coarse; a ratio over a zero Linux figure is n/a.
+  over ${r.idleSeconds} s of wall time, as a share of one host core, with the
+  same services up on both sides and nothing talking to them. Skiff:
+  \`apps/httpd\` on port 80 (site embedded) with the REST endpoint on the
+  network (\`api.net=on\`, port 8000), its network configured by DHCP. Linux:
+  ${r.linuxKernel ?? "the reference guest"} with nginx on port 80 and busybox
+  httpd (the uptime CGI) on 8000, as in the HTTP suites. Both measured from
+  ${IDLE_SETTLE_MS / 1000} s after their first HTTP answer; same QEMU flags, user-mode
+  virtio-net with both ports forwarded. One tick is
+  ${fmt(100 / r.clkTck / r.idleSeconds, 2)} % of the window, so small figures
+  are coarse; a ratio over a zero Linux figure is n/a.
 
 | machine | requested | sleeps | late, median | late, p99 | late, max |
 | --- | --- | --- | --- | --- | --- |

@@ -29,7 +29,9 @@ import { runDev, devMarkdown, devSection } from "./dev.js";
 import { runBuildBench, buildMarkdown, buildSection } from "./build.js";
 import { runReliability, reliabilityMarkdown, reliabilitySection } from "./reliability.js";
 import { setBenchAccel } from "./lib/launch.js";
-import { bootMarkdown, httpMarkdown, linuxMarkdown, writeBenchmarksDoc, type HostInfo } from "./report.js";
+import { bootMarkdown, httpMarkdown, issue14Markdown, issue14Targets, linuxMarkdown, replaceSection, writeBenchmarksDoc, type HostInfo } from "./report.js";
+import type { NetResult } from "./net.js";
+import type { LinuxResult } from "./linux.js";
 
 export const benchSpecs: OptionSpecs = {
   only: { type: "string", help: "run one suite", choices: ["boot", "linux", "virtio", "net", "core", "http", "dev", "kv", "build", "reliability"], metavar: "SUITE" },
@@ -87,6 +89,10 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
   let devDoc: string | undefined;
   let buildDoc: string | undefined;
   let reliabilityDoc: string | undefined;
+  let netResult: NetResult | null = null;
+  let linuxResult: LinuxResult | null = null;
+  const durations: { suite: string; seconds: number }[] = [];
+  const tRun = performance.now();
 
   for (const suite of suites) {
     const t0 = performance.now();
@@ -114,6 +120,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
         linux: values.vs === "linux", memory: "256M",
       });
       result = r;
+      netResult = r;
       netDoc = netMarkdown(virtioHostLine(host), r);
       io.out("");
       io.out(netDoc);
@@ -169,27 +176,43 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     } else {
       const r = await runLinux(root, io, {
         rounds: (values.rounds as number | undefined) ?? (quick ? 2 : 5),
-        machines, wrkSeconds: quick ? 2 : 10, memory: "256M", readyLimitS: 30,
+        machines, wrkSeconds: quick ? 2 : 10, wrkRuns: quick ? 1 : 3, downloads: quick ? 2 : 5, memory: "256M", readyLimitS: 30,
       });
       result = r;
+      linuxResult = r;
       doc.linux = linuxMarkdown(host, r);
       io.out("");
       io.out(doc.linux);
     }
-    const json = JSON.stringify({ suite, host, result }, null, 2) + "\n";
+    const seconds = Math.round((performance.now() - t0) / 1000);
+    durations.push({ suite, seconds });
+    const json = JSON.stringify({ suite, host, seconds, result }, null, 2) + "\n";
     writeFileSync(join(resultsDir, `${suite}-${stamp}.json`), json);
     writeFileSync(join(resultsDir, `${suite}-latest.json`), json);
     if (suite === "dev") {      // kept in the repository: docs/BENCHMARKS.md points at it
       mkdirSync(join(root, "bench", "results"), { recursive: true });
       writeFileSync(join(root, "bench", "results", "dev-latest.json"), json);
     }
-    if ((suite === "build" || suite === "net" || suite === "http" || suite === "linux" || suite === "reliability") && !quick) {
-      // Kept in the repository with the figures in docs/BENCHMARKS.md (every table row traceable).
+    if (!quick) {
+      // Kept in the repository with the figures in docs/BENCHMARKS.md (every table row traceable
+      // to the run: all suites of one run share the stamp).
       mkdirSync(join(root, "bench", "results"), { recursive: true });
       writeFileSync(join(root, "bench", "results", `${suite}-${stamp}.json`), json);
     }
-    io.out(`${suite}: ${((performance.now() - t0) / 1000).toFixed(0)} s; results in bench-results/${suite}-latest.json`);
+    io.out(`${suite}: ${seconds} s; results in bench-results/${suite}-latest.json${quick ? "" : ` and bench/results/${suite}-${stamp}.json`}`);
   }
+  // Issue #14's targets: from the net and linux suites of this run.
+  let issue14Doc: string | undefined;
+  if (netResult || linuxResult) {
+    const targets = issue14Targets(netResult, linuxResult);
+    issue14Doc = issue14Markdown(virtioHostLine(host), targets);
+    io.out("");
+    io.out(issue14Doc);
+    const json = JSON.stringify({ suite: "issue14", host, targets }, null, 2) + "\n";
+    writeFileSync(join(resultsDir, `issue14-${stamp}.json`), json);
+    if (!quick) writeFileSync(join(root, "bench", "results", `issue14-${stamp}.json`), json);
+  }
+  io.out(`durations: ${durations.map((d) => `${d.suite} ${d.seconds} s`).join(", ")}; total ${Math.round((performance.now() - tRun) / 1000)} s`);
   if (!values["no-doc"]) {
     const docPath = join(root, "docs", "BENCHMARKS.md");
     writeBenchmarksDoc(docPath, doc);
@@ -199,6 +222,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
     if (netDoc && existsSync(docPath)) writeFileSync(docPath, netSection(readFileSync(docPath, "utf8"), netDoc));
     if (reliabilityDoc && existsSync(docPath)) writeFileSync(docPath, reliabilitySection(readFileSync(docPath, "utf8"), reliabilityDoc));
     if (devDoc && existsSync(docPath)) writeFileSync(docPath, devSection(readFileSync(docPath, "utf8"), devDoc));
+    if (issue14Doc && existsSync(docPath)) writeFileSync(docPath, replaceSection(readFileSync(docPath, "utf8"), "issue14", issue14Doc));
     io.out("docs/BENCHMARKS.md updated");
   }
   return 0;

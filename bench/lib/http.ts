@@ -111,3 +111,23 @@ export async function hostHttpd(busybox: string, wwwDir: string, port: number): 
     },
   };
 }
+
+export interface Download { code: number | null; bytes: number | null; secs: number | null }
+
+/** n GETs of url one after the other on one kept-alive connection (curl
+ *  reuses it for the same host), each timed from its request to its last
+ *  byte: curl's time_total; the body goes to /dev/null. */
+export function downloads(url: string, n: number, prefix: string[] = [], limitS = 120): Promise<Download[]> {
+  const w = "%{http_code} %{size_download} %{time_total}\\n";
+  const [cmd, ...args] = [...prefix, "curl", "-s", "-m", String(limitS), "-w", w, ...Array.from({ length: n }, () => ["-o", "/dev/null", url]).flat()];
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: (n * limitS + 30) * 1000 }, (_err, stdout) => {
+      const out: Download[] = String(stdout).trim().split("\n").filter(Boolean).map((l) => {
+        const [c, b, t] = l.trim().split(/\s+/).map(Number);
+        return { code: Number.isFinite(c) ? c : null, bytes: Number.isFinite(b) ? b : null, secs: Number.isFinite(t) ? t : null };
+      });
+      while (out.length < n) out.push({ code: null, bytes: null, secs: null });
+      resolve(out);
+    });
+  });
+}

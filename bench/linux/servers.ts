@@ -13,6 +13,7 @@ import { build, type BuildResult } from "../../cli/lib/build.js";
 import type { IO } from "../../cli/lib/log.js";
 import type { Machine } from "../../cli/lib/qemu.js";
 import { netArgs, type Forward } from "../../cli/lib/net.js";
+import { buildSiteImage } from "../../cli/lib/sitefs.js";
 import { freePort } from "../lib/http.js";
 import { launch, type Launched } from "../lib/launch.js";
 import { cpioNewc } from "./cpio.js";
@@ -41,6 +42,45 @@ export function siteDir(root: string): string {
   const f = join(www, "index.html");
   if (!existsSync(f) || readFileSync(f, "utf8") !== INDEX_HTML) writeFileSync(f, INDEX_HTML);
   return www;
+}
+
+/** The large file of the 16 MiB download row: the same bytes in both guests
+ *  (xorshift noise, so nothing on the way can compress it). */
+export const BIG_FILE = "big.bin";
+export const BIG_BYTES = 16 << 20;
+
+export function bigFileData(): Buffer {
+  const w = new Uint32Array(BIG_BYTES / 4);
+  let x = 0x2545f491;
+  for (let i = 0; i < w.length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;      // xorshift32
+    w[i] = x >>> 0;
+  }
+  return Buffer.from(w.buffer);
+}
+
+let bigCache: Buffer | null = null;
+const big = () => (bigCache ??= bigFileData());
+
+/** A `skiff mkfs` site image with /index.html (the small file) and /big.bin:
+ *  Skiff's httpd serves it from a read-only virtio-blk disk (its cache keeps
+ *  both in memory after the first read), as httpd is deployed with a site. */
+export function bigSiteImage(root: string): string {
+  const out = join(root, "build", "bench", "linux", "site-big.img");
+  mkdirSync(join(root, "build", "bench", "linux"), { recursive: true });
+  const img = buildSiteImage([{ path: "index.html", data: Buffer.from(INDEX_HTML) }, { path: BIG_FILE, data: big() }]);
+  if (!existsSync(out) || !readFileSync(out).equals(img)) writeFileSync(out, img);
+  return out;
+}
+
+/** base (an nginx initramfs) plus /www/big.bin: nginx sends it from the
+ *  page cache (the initramfs is in RAM) with sendfile. */
+export function linuxBigInitramfs(root: string, base: string): string {
+  const out = join(root, "build", "bench", "linux", "initramfs-http-nginx-big.cpio.gz");
+  const overlay = gzipSync(cpioNewc([{ path: `www/${BIG_FILE}`, type: "file", data: big() }]), { level: 1 });
+  const img = Buffer.concat([readFileSync(base), overlay]);
+  if (!existsSync(out) || !readFileSync(out).equals(img)) writeFileSync(out, img);
+  return out;
 }
 
 export function buildSkiffHttpd(root: string, io: IO): Promise<BuildResult> {
@@ -171,6 +211,8 @@ export interface StartOptions {
   app?: "httpd" | "kv";
   /** kv's disk (truncate -s syntax; default 64M). */
   diskSize?: string;
+  /** Skiff httpd: a site image attached read-only (httpd serves the disk's site, not the embedded one). */
+  siteImage?: string;
   skiffElf: string;
   g: LinuxGuest | null;
   linuxInitrd?: string;
@@ -198,6 +240,9 @@ export async function startServer(o: StartOptions): Promise<Server> {
     writeFileSync(disk, Buffer.alloc(0));
     execFileSync("truncate", ["-s", o.diskSize ?? "64M", disk]);
     extra.push("-drive", `file=${disk},if=none,id=disk0,format=raw`, "-device", `${pci ? "virtio-blk-pci" : "virtio-blk-device"},drive=disk0`);
+  }
+  if (!linux && app === "httpd" && o.siteImage) {
+    extra.push("-drive", `file=${o.siteImage},if=none,id=site0,format=raw,readonly=on`, "-device", `${pci ? "virtio-blk-pci" : "virtio-blk-device"},drive=site0`);
   }
   const word = linux ? LINUX_CMDLINE : `${app === "kv" ? "kv.port=80" : SKIFF_HTTPD_CMDLINE} ${SKIFF_API_CMDLINE}`;
   const ready = linux ? LINUX_READY : app === "kv" ? SKIFF_KV_READY : SKIFF_HTTPD_READY;
