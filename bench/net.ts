@@ -220,7 +220,7 @@ export async function runNet(root: string, io: IO, opts: { machines: Machine[]; 
 /** The docs/BENCHMARKS.md section (marked `net`). */
 export function netMarkdown(hostLine: string, r: NetResult): string {
   const rows = r.rows.map((x) =>
-    `| ${x.guest === "skiff" ? "Skiff" : "Linux"}${x.variant === "bench.busybox" ? " (extra: busybox nc, a fork per connection)" : x.variant ? ` (\`${x.variant}\`)` : ""} | ${x.network} | ${x.machine} | ${fmt(x.upMiBs)} | ${fmt(x.downMiBs)} | ${fmt(x.connPerS, 0)} | ` +
+    `| ${x.guest === "skiff" ? "Skiff" : x.variant === "bench.busybox" ? "extra: Linux with busybox nc, a fork per connection" : "Linux (netsrv, epoll)"}${x.variant && x.variant !== "bench.busybox" ? ` (\`${x.variant}\`)` : ""} | ${x.network} | ${x.machine} | ${fmt(x.upMiBs)} | ${fmt(x.downMiBs)} | ${fmt(x.connPerS, 0)} | ` +
     `${fmt(x.rttP50Us, 0)} / ${fmt(x.rttP99Us, 0)} | ${x.offload}${x.error ? ` — error: ${x.error}` : ""} |`).join("\n");
   return `## Network (issue #5)
 

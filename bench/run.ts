@@ -11,6 +11,18 @@
 //   --machine M         repeatable; default microvm and q35
 //   --accel auto|tcg|kvm  default auto (KVM only when it is hardware virtualization)
 //   --no-doc            do not touch docs/BENCHMARKS.md
+//
+// Duration: every suite prints its own and the run ends with all of them and
+// the total. `npm run bench -- --vs linux` (boot, core, virtio, net, http,
+// linux; default rounds) takes about 20 minutes on a quiet 2-core host under
+// TCG and should stay within 35 (estimate from the suites' --quick runs on a
+// loaded host, scaled to the default rounds: boot ~1 min, core ~3, virtio ~2,
+// net ~3, http ~4, linux ~8 — its smallest -m searches and the HTTP rows at
+// two wrk levels and two networks are most of it). --quick takes ~8 minutes.
+// Raw JSON: bench-results/<suite>-<date>.json and -latest.json; without
+// --quick also bench/results/<suite>-<date>.json (committed with the tables:
+// all suites of one run share the date), and issue14-<date>.json, issue #14's
+// targets computed from the net and linux suites of the run.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
