@@ -12,6 +12,7 @@ PKGS=(
   lz4 xz-utils zstd # cutting the vmlinux out of the bzImage (Debian 12 uses LZ4)
   dpkg              # dpkg-deb -x
   wrk               # HTTP load
+  curl              # the 16 MiB downloads of --vs linux (bench/lib/http.ts downloads)
   iproute2          # network namespaces for the tap runs
   libssl3 libpcre2-8-0 zlib1g libcrypt1  # what the guest's nginx links, copied from the host
 )
