@@ -4,8 +4,8 @@
 // second (wrk with Lua scripts, 32 connections; each write is flushed to the
 // virtio-blk disk before its answer), and the REST endpoint's `GET /os/uptime`
 // latency (one connection). With --vs linux the same for the Linux reference
-// guest under identical QEMU flags and network: busybox httpd serving the same
-// file, and /cgi-bin/uptime (sh reading /proc/uptime) for the uptime request;
+// guest under identical QEMU flags and network: Debian's nginx serving the same
+// file, and on port 8000 busybox httpd's /cgi-bin/uptime (sh reading /proc/uptime) for the uptime request;
 // it has no kv store. Each round boots fresh guests, the two kinds alternating
 // which goes first; ratios are Skiff / Linux per round.
 import { join } from "node:path";
