@@ -198,13 +198,17 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
   for (const machine of opts.machines) {
     const s: Probe[] = [];
     const l: Probe[] = [];
+    // The Linux guest hangs in PIT calibration on microvm under TCG: after two
+    // rounds where it never got ready, it is not booted again on this machine
+    // (each hang costs the whole ready limit).
+    const linuxGaveUp = () => l.length >= 2 && l.every((p) => p.readyMs === null);
     for (let i = 0; i < opts.rounds; i++) {
       // Alternate which guest goes first so warm caches favour neither.
-      const order: Kind[] = i % 2 ? ["linux", "skiff"] : ["skiff", "linux"];
+      const order: Kind[] = (i % 2 ? ["linux", "skiff"] : ["skiff", "linux"]).filter((k) => k === "skiff" || !linuxGaveUp()) as Kind[];
       for (const kind of order) (kind === "skiff" ? s : l).push(await probe(kind, machine, opts.memory, skiff.elf, g, limitMs, true));
       const [ss, ls] = [s.at(-1)!, l.at(-1)!];
       io.out(`  ${machine} round ${i + 1}/${opts.rounds}: Skiff ready ${ss.readyMs?.toFixed(0) ?? "FAIL"} ms, first HTTP ${ss.httpMs?.toFixed(0) ?? "n/a"} ms; ` +
-        `Linux ready ${ls.readyMs?.toFixed(0) ?? "HANG"} ms, first HTTP ${ls.httpMs?.toFixed(0) ?? "n/a"} ms`);
+        (order.includes("linux") ? `Linux ready ${ls.readyMs?.toFixed(0) ?? "HANG"} ms, first HTTP ${ls.httpMs?.toFixed(0) ?? "n/a"} ms` : "Linux not booted (it never got ready here)"));
     }
 
     // One search for both: the same range, steps and verdict (ready within the
@@ -215,7 +219,7 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
       return false;
     });
     const skiffMin = await minMem("skiff");
-    const linuxMin = await minMem("linux");
+    const linuxMin = linuxGaveUp() ? null : await minMem("linux");
     io.out(`  ${machine}: smallest -m Skiff ${skiffMin ?? "n/a"} KiB, Linux ${linuxMin ?? "n/a"} KiB`);
 
     machines.push({

@@ -91,7 +91,7 @@ ${line("QEMU start → ready (ms)", m.skiffReadyMs, m.linuxReadyMs, m.readyRatio
 ${line("QEMU start → first HTTP answer (ms)", m.skiffHttpMs, m.linuxHttpMs, m.httpRatio)}
 ${line("QEMU VmRSS once ready (MiB)", m.skiffRssMiB, m.linuxRssMiB, m.rssRatio)}
 | smallest -m reaching ready (${mm.stepKiB} KiB steps, both) | ${kib(m.skiffMinMemKiB)} | ${kib(m.linuxMinMemKiB)} | ${m.skiffMinMemKiB !== null && m.linuxMinMemKiB ? fmt(m.skiffMinMemKiB / m.linuxMinMemKiB, 4) : "n/a"} |
-| failed rounds (Skiff: no HTTP answer; Linux: no READY within ${r.readyLimitS} s) | ${m.skiffFailures} of ${m.linuxRuns} | ${m.linuxHangs} of ${m.linuxRuns} | |
+| failed rounds (Skiff: no HTTP answer; Linux: no READY within ${r.readyLimitS} s) | ${m.skiffFailures} of ${r.rounds} | ${m.linuxHangs} of ${m.linuxRuns}${m.linuxRuns < r.rounds ? " (not booted again after two hangs)" : ""} | |
 `).join("\n");
   const http = r.http;
   const who = (x: (typeof http.rows)[number]) =>

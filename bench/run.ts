@@ -14,11 +14,13 @@
 //
 // Duration: every suite prints its own and the run ends with all of them and
 // the total. `npm run bench -- --vs linux` (boot, core, virtio, net, http,
-// linux; default rounds) takes about 20 minutes on a quiet 2-core host under
-// TCG and should stay within 35 (estimate from the suites' --quick runs on a
-// loaded host, scaled to the default rounds: boot ~1 min, core ~3, virtio ~2,
-// net ~3, http ~4, linux ~8 — its smallest -m searches and the HTTP rows at
-// two wrk levels and two networks are most of it). --quick takes ~8 minutes.
+// linux; default rounds) should take about 20 minutes on a quiet 2-core host
+// under TCG, well within 35: estimated from a whole --quick run on the loaded
+// shared host (10 minutes: boot 51 s, core 28, virtio 13, net 27, http 108,
+// linux 371), scaled to the default rounds and lengths — boot ~1.5 min, core
+// ~2.5, virtio ~1.5, net ~1.5, http ~4, linux ~9 (its smallest -m searches
+// and the HTTP rows at two wrk levels on two networks are most of it; on
+// microvm the Linux guest is not booted again after two hangs).
 // Raw JSON: bench-results/<suite>-<date>.json and -latest.json; without
 // --quick also bench/results/<suite>-<date>.json (committed with the tables:
 // all suites of one run share the date), and issue14-<date>.json, issue #14's
