@@ -70,6 +70,15 @@ describe("issue #14 targets", () => {
     expect(t).toHaveLength(2 + 2 + 8 + 2);
   });
 
+  it("counts a Skiff row with no valid run as not met, with wrk's errors", () => {
+    const r = linuxResult();
+    const i = r.http.rows.findIndex((w) => w.server === "skiff" && w.network === "tap" && w.connections === 256);
+    r.http.rows[i] = wrk("skiff", "tap", 256, [], [], { runs: [{ rps: null, p50Ms: null, p99Ms: null, errors: 1296, non2xx: 46 }], rps: null, p99Ms: null });
+    const t = issue14Targets(net, r).filter((x) => x.name.includes("-c256, tap"));
+    expect(t).toHaveLength(2);
+    for (const x of t) expect(x).toMatchObject({ met: false, ratio: null, measured: "Skiff: no valid run: 1296 socket errors, 46 non-2xx answers", left: ISSUE14_LEFT.p99C256 });
+  });
+
   it("marks targets whose suite did not run as n/a", () => {
     const t = issue14Targets(null, null);
     expect(t.every((x) => x.met === null && x.ratio === null)).toBe(true);
