@@ -28,8 +28,11 @@ Benchmarks, not tests, measure speed: no test asserts a time.
 How to run on a fresh Debian 12 machine: \`bench/setup.sh\` (installs QEMU,
 wrk, lz4, cpio tools; the Linux reference guest is downloaded with
 \`apt-get download\` into \`build/bench/linux\`, never installed), then
-\`npm run bench\` (boot suite), \`npm run bench -- --vs linux\` (adds the
-side-by-side Linux comparison) or \`--quick\` for a short smoke run.
+\`npm run bench\` (boot, core, virtio, net and http), \`npm run bench -- --vs linux\`
+(adds the side-by-side Linux comparison and issue #14's targets; about 20
+minutes on a quiet 2-core host under TCG, each suite printing its duration)
+or \`--quick\` for a short smoke run. The raw JSON of a full run is also
+written to \`bench/results/\` (one file per suite, the run's date in the name).
 `;
 
 function section(name: string, body: string, doc: string): string {
