@@ -221,7 +221,7 @@ ${perMachine}
 | --- | --- | --- | --- | --- | --- |
 ${core}
 
-| machine | idle CPU, Skiff (% of a core) | idle CPU, Linux (% of a core) | Skiff / Linux |
+| machine | idle CPU, Skiff: httpd + REST endpoint (% of a core) | idle CPU, Linux: nginx + busybox httpd (% of a core) | Skiff / Linux |
 | --- | --- | --- | --- |
 ${idle}
 `;
