@@ -118,6 +118,8 @@ function hostToken(): string {
   return validToken(t) ? t : "";
 }
 
+// @ts-ignore: decorator
+@lazy
 let started: Api | null = null;
 
 /** The endpoint, once started (null before, or with api.off). */

@@ -84,6 +84,8 @@ class HostChannel extends SerialPortHandler {
   }
 }
 
+// @ts-ignore: decorator
+@lazy
 let channel: HostChannel | null = null;
 
 /** Serves server on the host-only channel once its port appears (now, or when

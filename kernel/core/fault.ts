@@ -41,6 +41,8 @@ function enterGuarded(g: u32): void {
 }
 
 /** The innermost running guarded call: a GC root for it and those around it. */
+// @ts-ignore: decorator
+@lazy
 let running: Guarded | null = null;
 /** The reserve in force now (0 inside kernel code's guarded calls), and
  *  whether the app's has been computed. */
@@ -78,6 +80,8 @@ class PressureCollect extends Guarded {
   run(): void { collectForHost(); }
 }
 /** Kept reachable: the loader holds only its address. */
+// @ts-ignore: decorator
+@lazy
 let pressureHook: PressureCollect | null = null;
 
 /** Full collections run after a call ran out of memory or before growing into the reserve. */

@@ -27,6 +27,8 @@ export abstract class ExitHook {
 }
 
 /** Made on first registration: an image that registers none allocates nothing. */
+// @ts-ignore: decorator
+@lazy
 let exitHooks: Array<ExitHook> | null = null;
 let exiting = false;
 

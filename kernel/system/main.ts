@@ -81,6 +81,8 @@ export function startDevices(): void {
   ensureVirtio();
 }
 
+// @ts-ignore: decorator
+@lazy
 let network: NetStack | null = null;
 let networkTried = false;
 
@@ -109,6 +111,8 @@ export function setDefaultNetwork(s: NetStack): void {
  *  8000; api.off: none) and the same API on the host-only channel. serve()
  *  starts it; an app with sockets of its own asks for it here. Null without a
  *  network, with api.off, or when the port is taken; runs once. */
+// @ts-ignore: decorator
+@lazy
 let management: Api | null = null;
 let managementTried = false;
 

@@ -50,7 +50,11 @@ export function newLoopResolver(stack: NetStack, servers: Array<u32> = [], optio
   return r;
 }
 
+// @ts-ignore: decorator
+@lazy
 let resolverInstance: DnsResolver | null = null;
+// @ts-ignore: decorator
+@lazy
 let clientInstance: HttpClient | null = null;
 
 /** The default stack's resolver (servers from DHCP option 6 or dns=); null without a network. */

@@ -18,6 +18,8 @@ export abstract class ConsoleSink {
 const ring: usize = memory.data(DMESG_SIZE);
 let ringHead: i32 = 0;       // next write position
 let ringFilled: bool = false;
+// @ts-ignore: decorator
+@lazy
 let extraSink: ConsoleSink | null = null;
 
 export function init(): void {

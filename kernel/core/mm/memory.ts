@@ -45,7 +45,11 @@ let ramBytes: u64 = 0;
 let linearLimit: u64 = 0;
 let poolLimit: u64 = 0;
 let poolReserve: u64 = 0;
+// @ts-ignore: decorator
+@lazy
 let info: MemoryInfo | null = null;
+// @ts-ignore: decorator
+@lazy
 let thePool: PagePool | null = null;
 let highWater: u64 = 0;
 let memoryReady = false;

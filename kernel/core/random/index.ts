@@ -46,8 +46,14 @@ class WeakSource extends RandomSource {
   }
 }
 
+// @ts-ignore: decorator
+@lazy
 let hardware: RandomSource | null = null;
+// @ts-ignore: decorator
+@lazy
 let rdrand: RandomSource | null = null;
+// @ts-ignore: decorator
+@lazy
 let weak: WeakSource | null = null;
 let probedCpu = false;
 let warned = false;

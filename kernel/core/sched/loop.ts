@@ -134,6 +134,8 @@ let holds: i32 = 0;
 let exitRequested = false;
 let exitStatus: i32 = 0;
 let pollSoonFlag = false;
+// @ts-ignore: decorator
+@lazy
 let current: Task | null = null;
 let currentStartTsc: u64 = 0;
 

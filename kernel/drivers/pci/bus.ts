@@ -45,6 +45,8 @@ function address(bus: u32, dev: u32, fn: u32, off: u32): u32 {
 // --- which mechanism reaches configuration space ------------------------------
 
 /** The ECAM region in use (segment 0), or null for the ports. */
+// @ts-ignore: decorator
+@lazy
 let ecam: EcamRegion | null = null;
 let configured = false;
 let announce = false;

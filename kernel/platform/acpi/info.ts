@@ -77,6 +77,8 @@ export function parseAcpi(rsdpAt: u64, rsdpCopy: Uint8Array | null): AcpiInfo {
   return info;
 }
 
+// @ts-ignore: decorator
+@lazy
 let current: AcpiInfo | null = null;
 
 /** Parses ACPI once from the boot information. `acpi=off` on the command

@@ -92,6 +92,8 @@ export function parseBootInfo(recordAddr: u64): BootInfo {
   return info;
 }
 
+// @ts-ignore: decorator
+@lazy
 let current: BootInfo | null = null;
 
 /** The boot information as objects, built on first call; later calls return
