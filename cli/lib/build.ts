@@ -75,6 +75,20 @@ const IMAGE_CFLAGS = ["-Os", "-fno-strict-aliasing", "-w",
   // functions by their offset in it.
   "-fno-function-sections", "-fno-data-sections"];
 
+/** CPU time (user + system, ms) of this process and of its children that
+ *  have ended (gcc, ld, a child asc or wasm2c: /proc/self/stat's cutime and
+ *  cstime). The difference across a build step is that step's CPU time. */
+export function cpuMsSoFar(): number {
+  const own = process.cpuUsage();
+  let children = 0;
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    children = (Number(f[13]) + Number(f[14])) * 10;     // USER_HZ is 100 on Linux
+  } catch { /* not Linux */ }
+  return (own.user + own.system) / 1000 + children;
+}
+
 function sha(...parts: (string | Buffer)[]): string {
   const h = createHash("sha256");
   for (const p of parts) { h.update(p); h.update("\0"); }
@@ -190,6 +204,11 @@ export function ascFlags(profile: "release" | "debug" | "dev" | "hosted", packag
     "--stackSize", "16384", "--noColors",
     ...(profile === "release" ? ["-O3", "--shrinkLevel", "1", "--noAssert"] : profile === "debug" ? ["--debug", "-O1"] : ["--debug", "-O0", "--noValidate"]),
   ];
+}
+
+/** cli/lib/wasm2c-run.cjs's in-process runner. */
+interface Wasm2cRunner {
+  runInProcess(wasm2c: string, args: string[], cwd: string): Promise<{ status: number; output: string }>;
 }
 
 type AscMain = (argv: string[], options: object) => Promise<{ error: Error | null }>;
@@ -317,8 +336,16 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       run: async () => {
         // Through wasm2c-run.cjs: wabt's Wasm build of wasm2c has a 64 KiB
         // stack, too small for the GC visitor's nesting (one block per class).
-        const split = opts.dev ? ["--num-outputs", String(DEV_PARTS)] : [];
-        await execa(process.execPath, [join(root, "cli", "lib", "wasm2c-run.cjs"), resolveTool("wasm2c"), "image.wasm", "-n", "kernel", ...split, "-o", "image.c"], { cwd: out });
+        const runner = join(root, "cli", "lib", "wasm2c-run.cjs");
+        if (opts.dev) {
+          // Dev: in this process, wabt's Wasm compiled once and kept (a
+          // watching process pays no Node start and no compile per save).
+          const { runInProcess } = createRequire(join(root, "package.json"))(runner) as Wasm2cRunner;
+          const r = await runInProcess(resolveTool("wasm2c"), [wasm, "-n", "kernel", "--num-outputs", String(DEV_PARTS), "-o", cSrc], out);
+          if (r.status !== 0) throw new UserError(`build step wasm2c failed (status ${r.status}):\n${r.output}`.trim(), 1);
+        } else {
+          await execa(process.execPath, [runner, resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
+        }
         const prepared = opts.dev ? implH : cSrc;
         writeFileSync(prepared, prepareImageC(readFileSync(prepared, "utf8")));
       },
@@ -393,6 +420,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
     const key = keyOf(s, done);
     const stamp = join(out, ".cache", s.name);
     const t0 = performance.now();
+    const cpu0 = cpuMsSoFar();
     let cached = false;
     if (!opts.force && existsSync(s.output) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
       cached = true;
@@ -410,7 +438,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
     done.push(s);
     if (!opts.quiet) {
       const size = existsSync(s.output) ? statSync(s.output).size : 0;
-      io.out(`  ${s.name.padEnd(8)} ${basename(s.output).padEnd(16)} ${formatBytes(size).padStart(10)}  ${cached ? "cached" : formatMs(performance.now() - t0)}`);
+      io.out(`  ${s.name.padEnd(8)} ${basename(s.output).padEnd(16)} ${formatBytes(size).padStart(10)}  ${cached ? "cached" : `${formatMs(performance.now() - t0)} (${formatMs(cpuMsSoFar() - cpu0)} CPU)`}`);
     }
   }
   const bytes = statSync(elf).size;
@@ -507,18 +535,23 @@ async function imageMeta(imageO: string, cSrcs: string[]): Promise<string> {
     const c = readFileSync(cSrc, "utf8");
     for (const m of c.matchAll(/wasm_rt_allocate_funcref_table\([^,]+,\s*(\d+)/g)) tableLen += parseInt(m[1], 10);
   }
-  let strtab = "";
+  const names: string[] = [];
+  let strtabBytes = 0;
   const entries: string[] = [];
   const seen = new Map<string, number>();
   for (const s of syms) {
     let at = seen.get(s.name);
     if (at === undefined) {
-      at = Buffer.byteLength(strtab);
+      // Counted as it grows: measuring the whole table each time was
+      // quadratic (~1 s for the 4,800 names of a dev build of httpd).
+      at = strtabBytes;
       seen.set(s.name, at);
-      strtab += s.name + "\0";
+      names.push(s.name);
+      strtabBytes += Buffer.byteLength(s.name) + 1;
     }
     entries.push(`{${s.off}u,${at}u}`);
   }
+  const strtab = names.map((n) => n + "\0").join("");
   const cstr = JSON.stringify(strtab).replace(/\\u0000/g, "\\0");
   return `/* Generated by skiff build from image.o. Do not edit. */
 #include <stdint.h>

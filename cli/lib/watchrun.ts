@@ -8,25 +8,12 @@
 import { watch, type FSWatcher, readdirSync, readFileSync, existsSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
-import { ascFlags, build, runAsc, type BuildOptions, type BuildResult } from "./build.js";
+import { ascFlags, build, cpuMsSoFar, runAsc, type BuildOptions, type BuildResult } from "./build.js";
 import { IO, UserError, formatMs } from "./log.js";
 import { startQemu, type QemuOptions, type RunningGuest } from "./qemu.js";
 import { EXIT, describeStatus } from "./status.js";
 
 const DEBOUNCE_MS = 30;
-
-/** CPU time (user + system, ms) of this process and of its children that
- *  have ended (gcc, wasm2c, ld: /proc/self/stat's cutime and cstime). */
-export function cpuMsSoFar(): number {
-  const own = process.cpuUsage();
-  let children = 0;
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    children = (Number(f[13]) + Number(f[14])) * 10;     // USER_HZ is 100 on Linux
-  } catch { /* not Linux */ }
-  return (own.user + own.system) / 1000 + children;
-}
 
 function digest(file: string): string {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
