@@ -219,6 +219,14 @@ interface Wasm2cRunner {
   runInProcess(wasm2c: string, args: string[], cwd: string): Promise<{ status: number; output: string }>;
 }
 
+/** wasm2c with args in folder cwd, in this process (the dev profile; a
+ *  watching process warms it up with a run of its own). */
+export function runWasm2cInProcess(args: string[], cwd: string): Promise<{ status: number; output: string }> {
+  const root = skiffRoot();
+  const { runInProcess } = createRequire(join(root, "package.json"))(join(root, "cli", "lib", "wasm2c-run.cjs")) as Wasm2cRunner;
+  return runInProcess(resolveTool("wasm2c"), args, cwd);
+}
+
 type AscMain = (argv: string[], options: object) => Promise<{ error: Error | null }>;
 let ascModule: Promise<AscMain> | null = null;
 let ascQueue: Promise<unknown> = Promise.resolve();
@@ -348,10 +356,9 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
         if (opts.dev) {
           // Dev: in this process, wabt's Wasm compiled once and kept (a
           // watching process pays no Node start and no compile per save).
-          const { runInProcess } = createRequire(join(root, "package.json"))(runner) as Wasm2cRunner;
           const wasmParts = [0, 1].map((i) => join(out, `image_${i}.c`));
           for (const f of wasmParts) rmSync(f, { force: true });
-          const r = await runInProcess(resolveTool("wasm2c"), [wasm, "-n", "kernel", "--num-outputs", String(wasmParts.length), "-o", cSrc], out);
+          const r = await runWasm2cInProcess([wasm, "-n", "kernel", "--num-outputs", String(wasmParts.length), "-o", cSrc], out);
           if (r.status !== 0) throw new UserError(`build step wasm2c failed (status ${r.status}):\n${r.output}`.trim(), 1);
           // The app's functions are named after its files, relative to the build folder.
           const appDir = relative(out, dirname(appEntry)).replace(/\\/g, "/");
