@@ -380,7 +380,12 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
           await execa("gcc", [...CFLAGS, ...IMAGE_CFLAGS, ...incs, "-c", cSrc, "-o", imageO]);
           return;
         }
-        const headers = sha(PIPELINE_VERSION, readFileSync(implH), readFileSync(join(out, "image.h")), hashFiles(bootFiles), CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "));
+        // Keyed on the headers without the functions' prototypes: a function
+        // added or removed changes its part and those calling it, not the
+        // others (a prototype's types show in every call to it, since Wasm
+        // calls are typed: a signature changed changes its callers' text).
+        const implKey = readFileSync(implH, "utf8").replace(/^\S+ w2c_kernel_\w+\(w2c_kernel\*[^;\n]*\);\n/gm, "");
+        const headers = sha(PIPELINE_VERSION, implKey, readFileSync(join(out, "image.h")), hashFiles(bootFiles), CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "));
         // The module's part (data, tables, exports, code run once at start)
         // at -O0: it is recompiled whenever the static data changes, and -O1
         // took 3x as long for nothing that runs often.
