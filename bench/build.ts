@@ -44,6 +44,8 @@ export interface BuildRound {
   totalMs: number | null;
   /** Build steps that ran (not cached), with their wall time. */
   steps: Record<string, number>;
+  /** The same steps' CPU time (the build's own process and its children). */
+  stepsCpu?: Record<string, number>;
 }
 
 export interface BuildProfileResult {
@@ -74,14 +76,19 @@ function childCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;   // USER_HZ is 100 on Linux
 }
 
-function stepTimes(lines: string[]): Record<string, number> {
-  const steps: Record<string, number> = {};
+/** Wall and CPU time of each build step that ran, from the build's lines
+ *  ("  cc  image.o  1.1 MiB  1.20 s (2.10 s CPU)"). */
+function stepTimes(lines: string[]): { wall: Record<string, number>; cpu: Record<string, number> } {
+  const wall: Record<string, number> = {};
+  const cpu: Record<string, number> = {};
+  const ms = (v: string, u: string) => Number(v) * (u === "s" ? 1000 : 1);
   for (const l of lines) {
-    const m = /^\s+(\w+)\s+\S+\s+[\d.]+ \w+\s+([\d.]+) (ms|s)$/.exec(l);
-    if (m) steps[m[1]] = Number(m[2]) * (m[3] === "s" ? 1000 : 1);
+    const m = /^\s+(\w+)\s+\S+\s+[\d.]+ \w+\s+([\d.]+) (ms|s) \(([\d.]+) (ms|s) CPU\)$/.exec(l);
+    if (m) { wall[m[1]] = ms(m[2], m[3]); cpu[m[1]] = ms(m[4], m[5]); }
   }
-  return steps;
+  return { wall, cpu };
 }
+const fmtSteps = (steps: Record<string, number>) => Object.entries(steps).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(", ");
 
 const CODE_LINE = 'intSetting("httpd.disk", 0, 0, 63)';
 /** The app's main.ts with the edits so far: each edit changes one line from
@@ -155,11 +162,12 @@ export async function runBuildBench(root: string, io: IO, o: { rounds: number; m
       const at = await firstAnswer("127.0.0.1", port, q.t0 + 50000);
       await q.stop();
       const answerMs = at === null ? null : at - q.t0;
+      const st = stepTimes(lines);
       const row: BuildRound = {
-        profile, edit, round, buildMs, buildCpuMs, answerMs, totalMs: answerMs === null ? null : buildMs + answerMs, steps: stepTimes(lines),
+        profile, edit, round, buildMs, buildCpuMs, answerMs, totalMs: answerMs === null ? null : buildMs + answerMs, steps: st.wall, stepsCpu: st.cpu,
       };
       io.out(`  ${profile.padEnd(7)} ${edit.padEnd(6)} #${round}: build ${(buildMs / 1000).toFixed(1)} s (CPU ${(buildCpuMs / 1000).toFixed(1)} s), ` +
-        `answer after ${answerMs === null ? "n/a" : (answerMs / 1000).toFixed(2) + " s"}; steps ${Object.entries(row.steps).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(", ")}`);
+        `answer after ${answerMs === null ? "n/a" : (answerMs / 1000).toFixed(2) + " s"}; steps ${fmtSteps(st.wall)}; CPU ${fmtSteps(st.cpu)}`);
       raw.push(row);
       return row;
     };
@@ -206,8 +214,11 @@ async function watchRounds(root: string, io: IO, o: { app: string; www: string; 
   const t0 = performance.now();
   const proc: ChildProcess = spawn(process.execPath, [join(root, "dist", "skiff.js"), "run", o.app, "--watch", "--embed", o.www, "--machine", o.machine,
     "--memory", "128M", "--forward", `${port}:80`, "--cmdline", "httpd.port=80 api.off"],
-  { cwd: o.outDir, stdio: ["ignore", "ignore", "pipe"] });
+  { cwd: o.outDir, stdio: ["ignore", "pipe", "pipe"] });
   proc.stderr!.on("data", (d) => { err += d; });
+  // The build's step lines (wall and CPU time of each step that ran).
+  let out = "";
+  proc.stdout!.on("data", (d) => { out += d; });
   const until = async (ok: () => boolean | Promise<boolean>, ms: number, what: string) => {
     const s0 = performance.now();
     while (!(await ok())) {
@@ -228,6 +239,7 @@ async function watchRounds(root: string, io: IO, o: { app: string; www: string; 
       for (const edit of ["code", "string"] as EditKind[]) {
         if (edit === "code") codeEdits++; else bangs++;
         const before = boots();
+        const outAt = out.length;
         const s0 = performance.now();
         writeFileSync(o.main, editedSource(o.original, codeEdits, bangs));
         await until(() => boots() > before, 300_000, `the rebuild after ${edit} edit ${i}`);
@@ -236,13 +248,14 @@ async function watchRounds(root: string, io: IO, o: { app: string; www: string; 
         const end = performance.now();
         const m = [...err.matchAll(/rebuilt in ([\d.]+) (ms|s) \(([\d.]+) (ms|s) CPU\)/g)].pop();
         const ms = (v: string, u: string) => Number(v) * (u === "s" ? 1000 : 1);
+        const st = stepTimes(out.slice(outAt).split("\n"));
         const row: BuildRound = {
           profile: "watch", edit, round: i, buildMs: built - s0, buildCpuMs: m ? ms(m[3], m[4]) : NaN,
-          answerMs: end - built, totalMs: end - s0, steps: {},
+          answerMs: end - built, totalMs: end - s0, steps: st.wall, stepsCpu: st.cpu,
         };
         rows.push(row);
         io.out(`  watch   ${edit.padEnd(6)} #${i}: rebuilt after ${(row.buildMs / 1000).toFixed(1)} s (CPU ${(row.buildCpuMs / 1000).toFixed(1)} s), ` +
-          `answer ${(row.answerMs! / 1000).toFixed(2)} s later; edit → answering ${(row.totalMs! / 1000).toFixed(1)} s`);
+          `answer ${(row.answerMs! / 1000).toFixed(2)} s later; edit → answering ${(row.totalMs! / 1000).toFixed(1)} s; steps ${fmtSteps(st.wall)}; CPU ${fmtSteps(st.cpu)}`);
         await new Promise((r) => setTimeout(r, 500));
       }
     }

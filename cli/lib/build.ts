@@ -25,9 +25,10 @@ export interface BuildOptions {
   /** Keep Wasm function names so traps and faults are symbolized; no -O3. */
   debug?: boolean;
   /** The development profile: built for rebuild speed, not for size or speed
-   *  of the image. asc -O0 with names (like debug); wasm2c's output split into
-   *  DEV_PARTS C files compiled at -O1 in parallel, each cached by its
-   *  content, so an edit recompiles only the parts it changed. */
+   *  of the image. asc -O0 with names (like debug); wasm2c's output regrouped
+   *  into C files that an edit mostly leaves alone (splitDevParts), compiled
+   *  at -O1 in parallel, each cached by its content, so an edit recompiles
+   *  only the parts it changed. */
   dev?: boolean;
   /** Rebuild every step even when cached. */
   force?: boolean;
@@ -50,11 +51,18 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "10";
-/** How many C files wasm2c writes in the dev profile. More parts: less to
- *  recompile after an edit, more per-file overhead (each includes the
- *  helpers in image-impl.h). */
-const DEV_PARTS = 12;
+const PIPELINE_VERSION = "11";
+/** The dev profile's C files (splitDevParts): one for the module's data,
+ *  tables and exports, DEV_APP_PARTS for the app's functions and
+ *  DEV_KERNEL_PARTS for the rest. More parts: less to recompile after an
+ *  edit, more per-file overhead (each includes the helpers in image-impl.h,
+ *  ~0.05 s of gcc). */
+const DEV_APP_PARTS = 4;
+const DEV_KERNEL_PARTS = 24;
+/** The dev profile's C files in folder out, the module's first. */
+export const devPartFiles = (out: string): string[] => ["image_m.c",
+  ...Array.from({ length: DEV_APP_PARTS }, (_, i) => `image_a${i}.c`),
+  ...Array.from({ length: DEV_KERNEL_PARTS }, (_, i) => `image_k${i}.c`)].map((f) => join(out, f));
 
 const CFLAGS = [
   "-Os", "-std=gnu11", "-ffunction-sections", "-fdata-sections", "-ffreestanding", "-nostdinc", "-mno-red-zone", "-fno-pic", "-fno-pie",
@@ -74,6 +82,20 @@ const IMAGE_CFLAGS = ["-Os", "-fno-strict-aliasing", "-w",
   // One .text for image.o: link.ld keeps it contiguous and image_meta.c names
   // functions by their offset in it.
   "-fno-function-sections", "-fno-data-sections"];
+
+/** CPU time (user + system, ms) of this process and of its children that
+ *  have ended (gcc, ld, a child asc or wasm2c: /proc/self/stat's cutime and
+ *  cstime). The difference across a build step is that step's CPU time. */
+export function cpuMsSoFar(): number {
+  const own = process.cpuUsage();
+  let children = 0;
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    children = (Number(f[13]) + Number(f[14])) * 10;     // USER_HZ is 100 on Linux
+  } catch { /* not Linux */ }
+  return (own.user + own.system) / 1000 + children;
+}
 
 function sha(...parts: (string | Buffer)[]): string {
   const h = createHash("sha256");
@@ -192,6 +214,19 @@ export function ascFlags(profile: "release" | "debug" | "dev" | "hosted", packag
   ];
 }
 
+/** cli/lib/wasm2c-run.cjs's in-process runner. */
+interface Wasm2cRunner {
+  runInProcess(wasm2c: string, args: string[], cwd: string): Promise<{ status: number; output: string }>;
+}
+
+/** wasm2c with args in folder cwd, in this process (the dev profile; a
+ *  watching process warms it up with a run of its own). */
+export function runWasm2cInProcess(args: string[], cwd: string): Promise<{ status: number; output: string }> {
+  const root = skiffRoot();
+  const { runInProcess } = createRequire(join(root, "package.json"))(join(root, "cli", "lib", "wasm2c-run.cjs")) as Wasm2cRunner;
+  return runInProcess(resolveTool("wasm2c"), args, cwd);
+}
+
 type AscMain = (argv: string[], options: object) => Promise<{ error: Error | null }>;
 let ascModule: Promise<AscMain> | null = null;
 let ascQueue: Promise<unknown> = Promise.resolve();
@@ -268,9 +303,9 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   const flags = ascFlags(opts.dev ? "dev" : opts.debug ? "debug" : "release", opts.dev ? pkgDir : ".packages");
   const wasm = join(out, "image.wasm");
   const cSrc = join(out, "image.c");
-  // Dev: image_0.c ... image_<DEV_PARTS-1>.c with the helpers in image-impl.h.
+  // Dev: the parts splitDevParts writes, with the helpers in image-impl.h.
   const implH = join(out, "image-impl.h");
-  const devParts = Array.from({ length: DEV_PARTS }, (_, i) => join(out, `image_${i}.c`));
+  const devParts = devPartFiles(out);
   const imageO = join(out, "image.o");
   const bootDir = join(root, "boot");
   const gccInclude = await gccIncludeDir();
@@ -317,8 +352,21 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       run: async () => {
         // Through wasm2c-run.cjs: wabt's Wasm build of wasm2c has a 64 KiB
         // stack, too small for the GC visitor's nesting (one block per class).
-        const split = opts.dev ? ["--num-outputs", String(DEV_PARTS)] : [];
-        await execa(process.execPath, [join(root, "cli", "lib", "wasm2c-run.cjs"), resolveTool("wasm2c"), "image.wasm", "-n", "kernel", ...split, "-o", "image.c"], { cwd: out });
+        const runner = join(root, "cli", "lib", "wasm2c-run.cjs");
+        if (opts.dev) {
+          // Dev: in this process, wabt's Wasm compiled once and kept (a
+          // watching process pays no Node start and no compile per save).
+          const wasmParts = [0, 1].map((i) => join(out, `image_${i}.c`));
+          for (const f of wasmParts) rmSync(f, { force: true });
+          const r = await runWasm2cInProcess([wasm, "-n", "kernel", "--num-outputs", String(wasmParts.length), "-o", cSrc], out);
+          if (r.status !== 0) throw new UserError(`build step wasm2c failed (status ${r.status}):\n${r.output}`.trim(), 1);
+          // The app's functions are named after its files, relative to the build folder.
+          const appDir = relative(out, dirname(appEntry)).replace(/\\/g, "/");
+          splitDevParts(wasmParts, readFileSync(implH, "utf8"), `${appDir.startsWith(".") ? appDir : "./" + appDir}/`, devParts);
+          for (const f of wasmParts) rmSync(f, { force: true });
+        } else {
+          await execa(process.execPath, [runner, resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
+        }
         const prepared = opts.dev ? implH : cSrc;
         writeFileSync(prepared, prepareImageC(readFileSync(prepared, "utf8")));
       },
@@ -332,9 +380,17 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
           await execa("gcc", [...CFLAGS, ...IMAGE_CFLAGS, ...incs, "-c", cSrc, "-o", imageO]);
           return;
         }
-        const headers = sha(readFileSync(implH), readFileSync(join(out, "image.h")), hashFiles(bootFiles), CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "));
+        // Keyed on the headers without the functions' prototypes: a function
+        // added or removed changes its part and those calling it, not the
+        // others (a prototype's types show in every call to it, since Wasm
+        // calls are typed: a signature changed changes its callers' text).
+        const implKey = readFileSync(implH, "utf8").replace(/^\S+ w2c_kernel_\w+\(w2c_kernel\*[^;\n]*\);\n/gm, "");
+        const headers = sha(PIPELINE_VERSION, implKey, readFileSync(join(out, "image.h")), hashFiles(bootFiles), CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "));
+        // The module's part (data, tables, exports, code run once at start)
+        // at -O0: it is recompiled whenever the static data changes, and -O1
+        // took 3x as long for nothing that runs often.
         const objs = await compileParts(devParts, headers, join(out, ".cache", "parts"),
-          (src, obj) => execa("gcc", [...CFLAGS, ...DEV_IMAGE_CFLAGS, ...incs, "-c", src, "-o", obj]).then(() => undefined));
+          (src, obj) => execa("gcc", [...CFLAGS, ...DEV_IMAGE_CFLAGS, ...(src === devParts[0] ? ["-O0"] : []), ...incs, "-c", src, "-o", obj]).then(() => undefined));
         // One relocatable object with one .text, as image_meta.c expects.
         await execa("ld", ["-r", "-o", imageO, ...objs]);
       },
@@ -393,6 +449,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
     const key = keyOf(s, done);
     const stamp = join(out, ".cache", s.name);
     const t0 = performance.now();
+    const cpu0 = cpuMsSoFar();
     let cached = false;
     if (!opts.force && existsSync(s.output) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
       cached = true;
@@ -410,7 +467,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
     done.push(s);
     if (!opts.quiet) {
       const size = existsSync(s.output) ? statSync(s.output).size : 0;
-      io.out(`  ${s.name.padEnd(8)} ${basename(s.output).padEnd(16)} ${formatBytes(size).padStart(10)}  ${cached ? "cached" : formatMs(performance.now() - t0)}`);
+      io.out(`  ${s.name.padEnd(8)} ${basename(s.output).padEnd(16)} ${formatBytes(size).padStart(10)}  ${cached ? "cached" : `${formatMs(performance.now() - t0)} (${formatMs(cpuMsSoFar() - cpu0)} CPU)`}`);
     }
   }
   const bytes = statSync(elf).size;
@@ -440,6 +497,61 @@ export async function compileParts(parts: string[], headersKey: string, cacheDir
   const keep = new Set(objs.map((o) => basename(o)));
   for (const f of readdirSync(cacheDir)) if (!keep.has(f)) rmSync(join(cacheDir, f), { force: true });
   return objs;
+}
+
+/** Regroups wasm2c's multi-file output (wasmParts: its first file holds the
+ *  module's types, data, tables and exports as well as functions) into the
+ *  dev profile's parts (devPartFiles): the module's part, then the
+ *  functions, each placed by a hash of its name: the app's (named after its
+ *  files: appPrefix) in the app's parts, the others in the kernel's. wasm2c
+ *  places functions by their rank in name order, so one function added
+ *  moved every later one to another file and recompiled them all; here a
+ *  function stays in its part, and an edit of the app recompiles the
+ *  module's part (the data) and the app's parts it touched.
+ *  Functions are the definitions of the names image-impl.h declares; any
+ *  other text outside the first file means wasm2c's output changed shape,
+ *  and the build stops rather than guess. */
+export function splitDevParts(wasmParts: string[], implH: string, appPrefix: string, parts: string[]): void {
+  const declared = new Set<string>();
+  for (const m of implH.matchAll(/^\S+ (w2c_kernel_\w+)\(/gm)) declared.add(m[1]);
+  const head = '/* Generated by skiff build from wasm2c\'s output. Do not edit. */\n#include "image-impl.h"\n';
+  const module: string[] = [];
+  const app: string[][] = Array.from({ length: DEV_APP_PARTS }, () => []);
+  const kernel: string[][] = Array.from({ length: DEV_KERNEL_PARTS }, () => []);
+  wasmParts.forEach((file, n) => {
+    const lines = readFileSync(file, "utf8").split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const m = /^(?:u32|u64|f32|f64|void|v128) (w2c_kernel_\w+)\(w2c_kernel\* instance/.exec(lines[i]);
+      if (m && declared.has(m[1])) {
+        let j = i;
+        while (j < lines.length && lines[j] !== "}") j++;
+        if (j === lines.length) throw new Error(`wasm2c's output: no end to function ${m[1]} in ${basename(file)}`);
+        const text = lines.slice(i, j + 1).join("\n") + "\n";
+        const name = demangle(m[1]);
+        const bucket = name.includes(appPrefix) ? app[fnv1a(name) % DEV_APP_PARTS] : kernel[fnv1a(name) % DEV_KERNEL_PARTS];
+        bucket.push(text);
+        // The blank line after it goes with it (the module's text must not
+        // change with the number of functions wasm2c put in its file).
+        i = lines[j + 1] === "" ? j + 1 : j;
+      } else if (n === 0) {
+        module.push(lines[i]);
+      } else if (lines[i] !== "" && lines[i] !== '#include "image-impl.h"' && !/^\/\*.*\*\/$/.test(lines[i])) {
+        throw new Error(`wasm2c's output: unexpected text outside a function in ${basename(file)}: ${lines[i].slice(0, 80)}`);
+      }
+    }
+  });
+  const texts = [module.join("\n"), ...app.map((fs) => head + fs.join("\n")), ...kernel.map((fs) => head + fs.join("\n"))];
+  if (texts.length !== parts.length) throw new Error("splitDevParts: parts and names differ in number");
+  texts.forEach((t, i) => {
+    if (!existsSync(parts[i]) || readFileSync(parts[i], "utf8") !== t) writeFileSync(parts[i], t);
+  });
+}
+
+/** FNV-1a, 32 bits: a hash that is the same in every run and version of Node. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 /** The source of the "skiff-embed" package: EMBED_PTR/EMBED_LEN locate a
@@ -507,18 +619,23 @@ async function imageMeta(imageO: string, cSrcs: string[]): Promise<string> {
     const c = readFileSync(cSrc, "utf8");
     for (const m of c.matchAll(/wasm_rt_allocate_funcref_table\([^,]+,\s*(\d+)/g)) tableLen += parseInt(m[1], 10);
   }
-  let strtab = "";
+  const names: string[] = [];
+  let strtabBytes = 0;
   const entries: string[] = [];
   const seen = new Map<string, number>();
   for (const s of syms) {
     let at = seen.get(s.name);
     if (at === undefined) {
-      at = Buffer.byteLength(strtab);
+      // Counted as it grows: measuring the whole table each time was
+      // quadratic (~1 s for the 4,800 names of a dev build of httpd).
+      at = strtabBytes;
       seen.set(s.name, at);
-      strtab += s.name + "\0";
+      names.push(s.name);
+      strtabBytes += Buffer.byteLength(s.name) + 1;
     }
     entries.push(`{${s.off}u,${at}u}`);
   }
+  const strtab = names.map((n) => n + "\0").join("");
   const cstr = JSON.stringify(strtab).replace(/\\u0000/g, "\\0");
   return `/* Generated by skiff build from image.o. Do not edit. */
 #include <stdint.h>

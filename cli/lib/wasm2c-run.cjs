@@ -108,7 +108,97 @@ function enlargeStack(wasm, extra = STACK_EXTRA) {
   return { wasm: out, stackTop: top, newStackTop: newTop };
 }
 
-module.exports = { enlargeStack, STACK_EXTRA };
+/** The Emscripten glue of one wasm2c script as a function of what it takes
+ *  from its surroundings, and its Wasm module (stack enlarged) compiled once:
+ *  loaded on the first in-process run and kept. */
+let loaded = null;
+
+/** The glue's source wrapped in a function whose parameters shadow the globals
+ *  it uses (Module, require, process, WebAssembly...): each call is a fresh
+ *  runtime (its own heap, file table and exit status) that touches nothing of
+ *  this process but the files it is told to read and write. */
+function loadGlue(wasm2c) {
+  const fs = require("node:fs");
+  const src = fs.readFileSync(wasm2c, "utf8").replace(/^#!.*\n/, "");
+  return require("node:vm").runInThisContext(
+    `(function (Module, require, process, WebAssembly, __filename, __dirname, module) {${src}\n})`, { filename: wasm2c });
+}
+
+/** Runs wasm2c (the script at path wasm2c) with args in folder cwd inside this
+ *  process; resolves to its exit status and what it printed. The first call
+ *  compiles wabt's Wasm (a few hundred ms); later calls only instantiate it,
+ *  on code V8 has already optimised: what `skiff run --dev --watch` wants,
+ *  one wasm2c per save. One run at a time (each is synchronous once loaded). */
+async function runInProcess(wasm2c, args, cwd) {
+  const path = require("node:path");
+  const realFs = require("node:fs");
+  wasm2c = path.resolve(wasm2c);
+  if (!loaded || loaded.path !== wasm2c) {
+    const glue = loadGlue(wasm2c);
+    // The Wasm bytes are inside the glue: let it decode them and hand them to
+    // WebAssembly.instantiate, caught here; that runtime is then dropped
+    // before it runs anything (its instantiation never completes).
+    const bytes = await new Promise((resolve, reject) => {
+      const wa = Object.create(WebAssembly, { instantiate: { value: (b) => { resolve(new Uint8Array(b)); return new Promise(() => {}); } } });
+      try {
+        glue({ noInitialRun: true }, require, shimProcess(cwd, () => {}), wa, wasm2c, path.dirname(wasm2c), { exports: {} });
+      } catch (e) { reject(e); }
+    });
+    loaded = { path: wasm2c, glue, module: new WebAssembly.Module(enlargeStack(bytes).wasm) };
+  }
+  const { glue, module } = loaded;
+  let text = "";
+  let status = null;
+  const capture = (s) => { text += s; };
+  // Its standard output and error (file descriptors 1 and 2 under
+  // Emscripten's NODERAWFS) are captured, not written to this process's.
+  const fs = Object.create(realFs, {
+    writeSync: {
+      value: (fd, buf, off, len, ...rest) => {
+        if (fd !== 1 && fd !== 2) return realFs.writeSync(fd, buf, off, len, ...rest);
+        const u8 = ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset + (off ?? 0), len ?? buf.byteLength - (off ?? 0)) : Buffer.from(String(buf));
+        capture(Buffer.from(u8).toString("utf8"));
+        return u8.byteLength;
+      },
+    },
+  });
+  const req = (m) => (m === "fs" || m === "node:fs" ? fs : require(m));
+  const Module = {
+    arguments: args,
+    thisProgram: wasm2c,
+    print: (s) => capture(s + "\n"),
+    printErr: (s) => capture(s + "\n"),
+    // Synchronous: main runs within the glue's call below.
+    instantiateWasm: (imports, receive) => { receive(new WebAssembly.Instance(module, imports), module); return {}; },
+  };
+  try {
+    glue(Module, req, shimProcess(cwd, (code) => { status = code; }), WebAssembly, wasm2c, path.dirname(wasm2c), { exports: {} });
+  } catch (e) {
+    // exit() ends main by throwing Emscripten's ExitStatus; anything else is a
+    // trap or an abort inside wasm2c.
+    if (!(e && e.name === "ExitStatus")) return { status: status || 1, output: text + (e && e.stack ? e.stack : String(e)) };
+  }
+  return { status: status ?? 0, output: text };
+}
+
+/** What the glue reads of `process`: its own argv, the folder it runs in, and
+ *  an exit status that goes to onExit instead of this process's exitCode. */
+function shimProcess(cwd, onExit) {
+  let dir = cwd;
+  return {
+    argv: [process.argv[0], "wasm2c"],
+    versions: process.versions,
+    platform: process.platform,
+    binding: (name) => process.binding(name),
+    cwd: () => dir,
+    chdir: (d) => { dir = require("node:path").resolve(dir, d); },
+    get stdin() { return process.stdin; },
+    set exitCode(code) { onExit(code); },
+    get exitCode() { return undefined; },
+  };
+}
+
+module.exports = { enlargeStack, STACK_EXTRA, runInProcess };
 
 if (require.main === module) {
   const [wasm2c, ...args] = process.argv.slice(2);

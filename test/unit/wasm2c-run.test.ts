@@ -58,6 +58,31 @@ describe("wasm2c with a larger stack", () => {
     }
   });
 
+  it("in process (the dev profile): the same C as the child runner, run after run; failures give a status and wasm2c's message", async () => {
+    const { runInProcess } = await import("../../cli/lib/wasm2c-run.cjs" as string) as
+      { runInProcess: (w: string, args: string[], cwd: string) => Promise<{ status: number; output: string }> };
+    const dir = mkdtempSync(join(tmpdir(), "skiff-wasm2c-"));
+    try {
+      writeFileSync(join(dir, "deep.wasm"), nestedBlocks(3000));
+      await execa(process.execPath, [runner, resolveTool("wasm2c"), "deep.wasm", "-o", "child.c"], { cwd: dir });
+      const child = readFileSync(join(dir, "child.c"), "utf8").replaceAll("child.h", "X.h");
+      for (const run of [1, 2]) {
+        const r = await runInProcess(resolveTool("wasm2c"), [join(dir, "deep.wasm"), "-o", join(dir, `in${run}.c`)], dir);
+        expect(r.status, r.output).toBe(0);
+        expect(readFileSync(join(dir, `in${run}.c`), "utf8").replaceAll(`in${run}.h`, "X.h")).toBe(child);
+      }
+      const bad = await runInProcess(resolveTool("wasm2c"), ["--no-such-option"], dir);
+      expect(bad.status).toBe(1);
+      expect(bad.output).toContain("unknown option '--no-such-option'");
+      const missing = await runInProcess(resolveTool("wasm2c"), [join(dir, "absent.wasm"), "-o", join(dir, "x.c")], dir);
+      expect(missing.status).toBe(1);
+      expect(missing.output).toContain("absent.wasm");
+      expect(process.exitCode ?? 0).toBe(0);      // wasm2c's exit status is not this process's
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a module without the Emscripten layout instead of guessing", async () => {
     const { enlargeStack } = await import("../../cli/lib/wasm2c-run.cjs" as string) as { enlargeStack: (w: Uint8Array) => unknown };
     expect(() => enlargeStack(nestedBlocks(1))).toThrow(/not the Emscripten build/);
