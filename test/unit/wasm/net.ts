@@ -429,10 +429,16 @@ class TestListen extends TcpListenHandler {
 let lastAcceptedId: i32 = -1;
 const listeners: Array<TcpListener> = [];
 
+/** How far new connections' buffers may grow (auto-tuning); 0: they keep
+ *  their size, which most tests count on. */
+let tuneRxMax: i32 = 0;
+let tuneTxMax: i32 = 0;
+export function setBufferMax(rx: i32, tx: i32): void { tuneRxMax = rx; tuneTxMax = tx; }
+
 export function listen(h: i32, port: u32, echo: bool, backlog: i32, rxCap: i32, txCap: i32): i32 {
   const lh = new TestListen();
   lh.echo = echo;
-  const l = stacks[h].tcp.listen(port, lh, backlog, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768);
+  const l = stacks[h].tcp.listen(port, lh, backlog, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768, tuneRxMax, tuneTxMax);
   if (l == null) return -1;
   listeners.push(l);
   return listeners.length - 1;
@@ -442,7 +448,7 @@ export function lastAccepted(): i32 { return lastAcceptedId; }
 export function acceptedOn(li: i32): u64 { return listeners[li].accepted; }
 export function halfOpen(li: i32): i32 { return listeners[li].halfOpen; }
 export function connect(h: i32, ip: u32, port: u32, rxCap: i32, txCap: i32): i32 {
-  const s = stacks[h].tcp.connect(ip, port, handler, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768);
+  const s = stacks[h].tcp.connect(ip, port, handler, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768, tuneRxMax, tuneTxMax);
   return s == null ? -1 : register(s);
 }
 export function sockSend(id: i32, ptr: usize, len: i32, closeAfter: bool): void {
@@ -477,6 +483,8 @@ export function sockRttvar(id: i32): i64 { return socks[id].rttvar; }
 export function sockCwnd(id: i32): i32 { return socks[id].cwnd; }
 export function sockReadable(id: i32): i32 { return socks[id].readableBytes; }
 export function sockWritable(id: i32): i32 { return socks[id].writableBytes; }
+export function sockRxCapacity(id: i32): i32 { const r = socks[id].rx; return r == null ? -1 : r.capacity; }
+export function sockTxCapacity(id: i32): i32 { const t = socks[id].tx; return t == null ? -1 : t.capacity; }
 
 // ----------------------------------------------------------------- UDP
 

@@ -5,6 +5,17 @@
 // (RFC 9293 §3.8.6.3) and the RFC 5961 defences against blind RST, SYN and
 // data injection. Layer: socket. Time is passed in; nothing here reads a clock.
 //
+// Buffer auto-tuning: both rings start small (tcplayer.ts TCP_DEFAULT_RX/TX)
+// and grow, doubling, up to their maxCapacity while the connection moves
+// data faster than they let it — the receive ring when the app reads more
+// per receive round trip than it did before (as Linux's tcp_rcv_space_adjust,
+// the round trip measured as the time to receive one window, RFC 7323
+// §4.2's receiver estimate without timestamps), the send ring when the app
+// fills it and the windows would carry more than it holds. The window scale
+// we offer fits the largest receive ring. A peer alone cannot make a ring
+// grow (the app has to read or write), and growth stops at half the stack's
+// memory limit (MemAccount.mayGrow).
+//
 // Sequence space: txSeq is the sequence number of tx's first byte; the FIN,
 // once the app closes, sits at finSeq = txSeq + tx.len. sndMax is the highest
 // sequence sent (sndNxt moves back to sndUna on a retransmission timeout).
@@ -107,7 +118,8 @@ export class TcpListener {
   open: bool = true;
   accepted: u64 = 0;
   constructor(public ctx: TcpContext, public port: u32, public handler: TcpListenHandler,
-              public backlog: i32, public rxCapacity: i32, public txCapacity: i32) {}
+              public backlog: i32, public rxCapacity: i32, public txCapacity: i32,
+              public rxMax: i32 = 0, public txMax: i32 = 0) {}
   close(): void { this.ctx.unlisten(this); }
 }
 
@@ -127,6 +139,8 @@ export const KEEPALIVE_IDLE_NS: i64 = 7200_000_000_000;
 export const KEEPALIVE_INTERVAL_NS: i64 = 75_000_000_000;
 export const KEEPALIVE_PROBES = 9;
 const OOO_RANGES = 8;
+/** No window is larger (65535 << 14 < 2^30). */
+const CWND_MAX: i32 = 0x40000000;
 const DEFAULT_MSS: u32 = 536;                         // RFC 9293 §3.7.1
 
 // @ts-ignore: decorator
@@ -172,6 +186,16 @@ export class TcpSocket {
   /** Window scaling was offered by us (always) and by the peer. */
   wsOk: bool = false;
   private lastAdvRight: u32 = 0;
+  // Receive auto-tuning: the window-fill time (its minimum so far) and the
+  // bytes the app read in the current period of that length.
+  private rcvRttNs: i64 = 0;
+  private rcvRttStart: i64 = 0;
+  private rcvRttSeq: u32 = 0;
+  private rcvRttOn: bool = false;
+  private rcvSpace: i32 = 0;
+  private rcvCopied: i32 = 0;
+  private rcvSpaceStart: i64 = 0;
+  private rcvSpaceOn: bool = false;
 
   peerMss: u32 = DEFAULT_MSS;
   effMss: i32 = <i32>DEFAULT_MSS;
@@ -237,12 +261,16 @@ export class TcpSocket {
   /** Index in the layer's connection list, -1 once removed. */
   slot: i32 = -1;
 
-  constructor(public ctx: TcpContext, rxCapacity: i32, txCapacity: i32) {
+  /** rxMax, txMax: how far auto-tuning may grow the rings (no further than
+   *  the capacities when smaller: fixed-size buffers). */
+  constructor(public ctx: TcpContext, rxCapacity: i32, txCapacity: i32, rxMax: i32 = 0, txMax: i32 = 0) {
     // No storage yet: the rings take pages when bytes arrive or are written.
-    this.rx = new RingBuffer(rxCapacity, ctx.mem);
-    this.tx = new RingBuffer(txCapacity, ctx.mem);
+    this.rx = new RingBuffer(rxCapacity, ctx.mem, rxMax);
+    this.tx = new RingBuffer(txCapacity, ctx.mem, txMax);
+    // The shift we offer must let the window reach the largest receive ring.
+    const most = this.rx!.maxCapacity;
     let s = 0;
-    while (s < 14 && (rxCapacity >> s) > 65535) s++;
+    while (s < 14 && (most >> s) > 65535) s++;
     this.rcvShift = s;
   }
 
@@ -264,6 +292,7 @@ export class TcpSocket {
     if (rx == null || (rx.len == 0 && (this.peerFin || this.state == TcpState.Closed))) return -1;
     const n = rx.read(dst, max);
     if (n > 0) {
+      this.rcvSpaceAdjust(n);
       this.maybeWindowUpdate();
       this.trimBuffers();
     }
@@ -278,7 +307,8 @@ export class TcpSocket {
   write(src: usize, len: i32): i32 {
     const tx = this.tx;
     if (tx == null || this.finQueued || !this.canQueueData()) return -1;
-    const n = tx.write(src, len);
+    let n = tx.write(src, len);
+    if (n < len && this.sndBufExpand()) n += tx.write(src + <usize>n, len - n);
     if (n > 0) {
       if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
       this.output(this.ctx.now);
@@ -379,7 +409,7 @@ export class TcpSocket {
     this.irs = seg.seq - 1;
     this.rcvNxt = seg.seq;
     this.peerMss = mss;
-    this.wsOk = false; this.sndShift = 0; this.rcvShift = 0;
+    this.wsOk = false; this.sndShift = 0; this.noWindowScaling();
     this.iss = cookie;
     this.sndUna = cookie + 1;
     this.sndNxt = cookie + 1;
@@ -412,8 +442,16 @@ export class TcpSocket {
   private takeSynOptions(seg: TcpRepr): void {
     this.peerMss = seg.mss != 0 ? seg.mss : DEFAULT_MSS;
     if (seg.wscale >= 0) { this.wsOk = true; this.sndShift = seg.wscale; }
-    else { this.wsOk = false; this.sndShift = 0; this.rcvShift = 0; }   // RFC 7323 §2.2: both or neither
+    else { this.wsOk = false; this.sndShift = 0; this.noWindowScaling(); }   // RFC 7323 §2.2: both or neither
     this.effMss = this.computeMss();
+  }
+
+  /** Without scaling a window says at most 65535 bytes: a larger receive
+   *  ring would only hold memory. */
+  private noWindowScaling(): void {
+    this.rcvShift = 0;
+    const rx = this.rx;
+    if (rx != null && rx.maxCapacity > 65535) rx.maxCapacity = rx.capacity > 65535 ? rx.capacity : 65535;
   }
 
   private computeMss(): i32 {
@@ -650,6 +688,7 @@ export class TcpSocket {
       rx.len += len;
       this.rcvNxt += <u32>len;
       this.mergeOoo();
+      this.rcvRttMeasure(now);
       this.evReadable = true;
       this.unackedSegs += len > this.effMss ? 2 : 1;     // a large (GRO) segment is many
       // Delayed ACK: every second full segment at once, holes filled at once.
@@ -660,6 +699,64 @@ export class TcpSocket {
       this.addOoo(this.rcvNxt + <u32>off, this.rcvNxt + <u32>(off + len));
       this.ackNow = true;                                   // duplicate ACK tells the sender about the hole
     }
+  }
+
+  /** The receiver's round-trip estimate without timestamps (as Linux's
+   *  tcp_rcv_rtt_measure): the time to receive one advertised window, the
+   *  smallest seen so far. */
+  private rcvRttMeasure(now: i64): void {
+    if (this.rcvRttOn && seqGe(this.rcvNxt, this.rcvRttSeq)) {
+      const d = now - this.rcvRttStart;
+      if (d > 0 && (this.rcvRttNs == 0 || d < this.rcvRttNs)) this.rcvRttNs = d;
+      this.rcvRttOn = false;
+    }
+    if (!this.rcvRttOn) {
+      this.rcvRttOn = true;
+      this.rcvRttStart = now;
+      this.rcvRttSeq = this.rcvNxt + <u32>this.rcvWindow();
+    }
+  }
+
+  /** The app read n bytes. Once per receive round trip: if it read more in
+   *  that time than in any before, the peer may be held back by our window,
+   *  so the receive ring grows to twice that (doubling, up to its
+   *  maxCapacity and within MemAccount.mayGrow), as Linux's
+   *  tcp_rcv_space_adjust. An app that does not read never grows it. */
+  private rcvSpaceAdjust(n: i32): void {
+    const rx = this.rx;
+    if (rx == null || this.rcvRttNs == 0 || rx.capacity >= rx.maxCapacity) return;
+    const now = this.ctx.now;
+    if (!this.rcvSpaceOn) { this.rcvSpaceOn = true; this.rcvSpaceStart = now; this.rcvCopied = 0; }
+    this.rcvCopied += n;
+    if (now - this.rcvSpaceStart < this.rcvRttNs) return;
+    const copied = this.rcvCopied;
+    this.rcvCopied = 0;
+    this.rcvSpaceStart = now;
+    if (copied <= this.rcvSpace) return;
+    this.rcvSpace = copied;
+    let want = rx.capacity;
+    while (want < 2 * copied && want < rx.maxCapacity) want <<= 1;
+    if (want > rx.maxCapacity) want = rx.maxCapacity;
+    if (want <= rx.capacity || !this.ctx.mem.mayGrow(want - rx.capacity)) return;
+    if (rx.grow(want)) this.ctx.counters.inc(Counter.TcpRxBufferGrown);
+  }
+
+  /** The app filled the send ring. When the windows would carry more than
+   *  it holds (min(cwnd, SND.WND) at least its size), the ring is what
+   *  limits the connection: it doubles (up to maxCapacity, within
+   *  MemAccount.mayGrow). A peer that does not acknowledge never opens
+   *  cwnd, and a closed window keeps SND.WND small: neither grows it. */
+  private sndBufExpand(): bool {
+    const tx = this.tx;
+    const st = this.state;
+    if (tx == null || tx.capacity >= tx.maxCapacity || (st != TcpState.Established && st != TcpState.CloseWait)) return false;
+    const wnd = this.sndWnd < this.cwnd ? this.sndWnd : this.cwnd;
+    if (wnd < tx.capacity) return false;
+    let want = tx.capacity << 1;
+    if (want > tx.maxCapacity) want = tx.maxCapacity;
+    if (!this.ctx.mem.mayGrow(want - tx.capacity) || !tx.grow(want)) return false;
+    this.ctx.counters.inc(Counter.TcpTxBufferGrown);
+    return true;
   }
 
   private addOoo(start: u32, end: u32): void {
@@ -744,6 +841,7 @@ export class TcpSocket {
     } else {
       this.cwnd += max32(1, this.effMss * this.effMss / this.cwnd);   // congestion avoidance
     }
+    if (this.cwnd > CWND_MAX) this.cwnd = CWND_MAX;        // grows on every ACK: keep it an i32
     this.dupAcks = 0;
     this.rtxAt = this.sndUna == this.sndMax ? 0 : now + this.rto;
   }

@@ -9,8 +9,14 @@ import { Counter, NetCounters, MemAccount } from "../counters";
 import { EntropySource, siphash2 } from "../entropy";
 import { TcpSocket, TcpState, TcpHandler, TcpListener, TcpListenHandler, TcpContext, TCP_OK, MSL_NS } from "./tcp";
 
+/** A connection's buffers start at these sizes and grow with its traffic
+ *  (tcp.ts, buffer auto-tuning) up to TCP_MAX_RX / TCP_MAX_TX: enough for
+ *  the bandwidth-delay product of a fast local link (e.g. 250 MiB/s with
+ *  4 ms of round trip under TCG). Pages are held only while bytes are. */
 export const TCP_DEFAULT_RX: i32 = 32 * 1024;
 export const TCP_DEFAULT_TX: i32 = 32 * 1024;
+export const TCP_MAX_RX: i32 = 1024 * 1024;
+export const TCP_MAX_TX: i32 = 1024 * 1024;
 export const TCP_DEFAULT_BACKLOG: i32 = 64;
 /** Half-open connections across all listeners: a SYN flood stops here. */
 export const TCP_MAX_HALF_OPEN: i32 = 256;
@@ -111,11 +117,15 @@ export class TcpLayer extends ProtocolHandler {
 
   // ---------------------------------------------------------------- app side
 
+  /** rxCapacity, txCapacity: the buffers a connection starts with; rxMax,
+   *  txMax: how far auto-tuning may grow them (the capacity itself, or
+   *  less, keeps a buffer at its size). */
   listen(port: u32, handler: TcpListenHandler, backlog: i32 = TCP_DEFAULT_BACKLOG,
-         rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX): TcpListener | null {
+         rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX,
+         rxMax: i32 = TCP_MAX_RX, txMax: i32 = TCP_MAX_TX): TcpListener | null {
     if (port == 0 || port > 65535 || this.listeners.has(port)) return null;
     if (backlog < 1) backlog = 1;
-    const l = new TcpListener(this.ctx, port, handler, backlog, rxCapacity, txCapacity);
+    const l = new TcpListener(this.ctx, port, handler, backlog, rxCapacity, txCapacity, rxMax, txMax);
     this.listeners.set(port, l);
     return l;
   }
@@ -127,11 +137,12 @@ export class TcpLayer extends ProtocolHandler {
 
   /** Active open to addr:port; null when no route, port or memory. */
   connect(addr: u32, port: u32, handler: TcpHandler,
-          rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX): TcpSocket | null {
+          rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX,
+          rxMax: i32 = TCP_MAX_RX, txMax: i32 = TCP_MAX_TX): TcpSocket | null {
     if (this.iface.addr == 0 || addr == 0 || port == 0 || port > 65535) return null;
     const local = this.ephemeralPort(addr, port);
     if (local == 0) return null;
-    const s = this.newSocket(rxCapacity, txCapacity);
+    const s = this.newSocket(rxCapacity, txCapacity, rxMax, txMax);
     if (s == null) return null;
     s.handler = handler;
     s.localAddr = this.iface.addr;
@@ -143,14 +154,14 @@ export class TcpLayer extends ProtocolHandler {
     return s;
   }
 
-  private newSocket(rxCapacity: i32, txCapacity: i32): TcpSocket | null {
+  private newSocket(rxCapacity: i32, txCapacity: i32, rxMax: i32, txMax: i32): TcpSocket | null {
     if (this.conns.size >= TCP_MAX_CONNECTIONS) return null;
     if (rxCapacity < 1024) rxCapacity = 1024;
     if (txCapacity < 1024) txCapacity = 1024;
     // The rings take their pages only when bytes arrive or are written; a
     // new connection is refused when they could not both be had now.
     if (this.mem.used + <i64>rxCapacity + <i64>txCapacity > this.mem.limit) return null;
-    return new TcpSocket(this.ctx, rxCapacity, txCapacity);
+    return new TcpSocket(this.ctx, rxCapacity, txCapacity, rxMax, txMax);
   }
 
   private ephemeralPort(addr: u32, port: u32): u32 {
@@ -238,7 +249,7 @@ export class TcpLayer extends ProtocolHandler {
       this.sendCookie(ip, seg, now);
       return;
     }
-    const s = this.newSocket(l.rxCapacity, l.txCapacity);
+    const s = this.newSocket(l.rxCapacity, l.txCapacity, l.rxMax, l.txMax);
     if (s == null) { this.counters.inc(Counter.DropTcpNoMemory); return; }
     s.listener = l;
     s.localAddr = ip.dst;
@@ -313,7 +324,7 @@ export class TcpLayer extends ProtocolHandler {
       this.counters.inc(Counter.TcpSynCookiesFailed);
       return false;
     }
-    const s = this.newSocket(l.rxCapacity, l.txCapacity);
+    const s = this.newSocket(l.rxCapacity, l.txCapacity, l.rxMax, l.txMax);
     if (s == null) { this.counters.inc(Counter.DropTcpNoMemory); return true; }
     this.counters.inc(Counter.TcpSynCookiesValid);
     s.listener = l;
