@@ -75,7 +75,7 @@ const TX_SLOTS: u32 = 64;
  *  behind its Ethernet header. */
 export const TSO_FRAME_MAX: u32 = 14 + 65535;
 /** Transmit slots for TSO packets (each 64 KiB and its header, one descriptor). */
-const TSO_SLOTS: u32 = 4;
+const TSO_SLOTS: u32 = 8;
 const TSO_SLOT: usize = 69632;          // 17 pages >= NET_HDR_SIZE + TSO_FRAME_MAX
 /** Most frames a batch holds back before notifying anyway. */
 const TX_HOLD_MAX: u32 = 16;

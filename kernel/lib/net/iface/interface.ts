@@ -280,6 +280,9 @@ export class Interface extends FrameSink {
   /** The payload bytes per frame for a TCP segment over the MTU (set by TCP
    *  before each send: its connection's MSS). */
   tsoMss: i32 = 0;
+  /** The last sendIp() failed because the device's transmit queue was full
+   *  (TCP then keeps the segment for later instead of counting it sent). */
+  deviceFull: bool = false;
   /** Whether an L4 segment of this length may leave its checksum to the device. */
   offloadFor(l4len: i32): bool {
     return this.device.txChecksumOffload() && (l4len <= this.l4Max() || (this.tsoMss > 0 && l4len <= this.tcpTsoMax()));
@@ -290,6 +293,7 @@ export class Interface extends FrameSink {
    *  pseudo-header sum (offloadFor() was true) and the device finishes it.
    *  Returns false when the packet could not be sent or queued. */
   sendIp(src: u32, dst: u32, protocol: u32, l4len: i32, csumField: i32): bool {
+    this.deviceFull = false;
     if (l4len < 0 || l4len > 65535 - IP_HEADER_LEN) { this.counters.inc(Counter.DropIpTooBig); return false; }
     let mac: i64 = -1;
     let nextHop = dst;
@@ -377,7 +381,11 @@ export class Interface extends FrameSink {
     const l4 = ETH_HEADER_LEN + IP_HEADER_LEN;
     const hdrLen = l4 + ((<i32>load<u8>(f + <usize>l4 + 12) >> 4) << 2);     // the TCP data offset
     const len = ETH_HEADER_LEN + IP_HEADER_LEN + ip.payloadLen;
-    if (!this.device.transmitTso(f, len, l4, csumField, this.tsoMss, hdrLen)) { this.counters.inc(Counter.TxDeviceFull); return false; }
+    if (!this.device.transmitTso(f, len, l4, csumField, this.tsoMss, hdrLen)) {
+      this.counters.inc(Counter.TxDeviceFull);
+      this.deviceFull = true;
+      return false;
+    }
     this.counters.inc(Counter.TxCsumOffload);
     this.counters.inc(Counter.TxFrames);
     this.counters.add(Counter.TxBytes, <u64>len);
@@ -396,7 +404,11 @@ export class Interface extends FrameSink {
   }
 
   private transmitRaw(f: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
-    if (!this.device.transmit(f, len, csumStart, csumOffset)) { this.counters.inc(Counter.TxDeviceFull); return false; }
+    if (!this.device.transmit(f, len, csumStart, csumOffset)) {
+      this.counters.inc(Counter.TxDeviceFull);
+      this.deviceFull = true;
+      return false;
+    }
     if (csumStart >= 0) this.counters.inc(Counter.TxCsumOffload);
     this.counters.inc(Counter.TxFrames);
     this.counters.add(Counter.TxBytes, <u64>len);

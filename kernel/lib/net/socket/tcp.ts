@@ -100,7 +100,9 @@ export abstract class TcpContext {
   /** May a challenge ACK go out now (RFC 5961 §7 rate limit)? */
   abstract allowChallengeAck(now: i64): bool;
   /** Sends a segment of s; payload bytes come from its send buffer at txOff. */
-  abstract send(s: TcpSocket, r: TcpRepr, txOff: i32): void;
+  abstract send(s: TcpSocket, r: TcpRepr, txOff: i32): bool;
+  /** The header every segment of these sockets is built in (one at a time). */
+  txSeg: TcpRepr = new TcpRepr();
   /** Sends a RST for s (no payload, no window). */
   abstract sendRst(s: TcpSocket, seq: u32, ack: u32, withAck: bool): void;
   /** Delivers s's events and forgets it once closed (after an app's close or abort). */
@@ -130,6 +132,8 @@ export const RTO_MAX_NS: i64 = 60_000_000_000;        // RFC 6298 §2.5
 const CLOCK_G_NS: i64 = 1_000_000;                    // the "G" of RFC 6298 §2
 export const MSL_NS: i64 = 30_000_000_000;
 export const DELACK_NS: i64 = 100_000_000;            // < 500 ms (RFC 9293 §3.8.6.3)
+/** A segment the device had no room for is tried again this soon. */
+const TX_RETRY_NS: i64 = 1_000_000;
 export const FIN_WAIT_2_NS: i64 = 60_000_000_000;
 export const SYN_RETRIES = 6;
 export const DATA_RETRIES = 12;
@@ -186,6 +190,8 @@ export class TcpSocket {
   /** Window scaling was offered by us (always) and by the peer. */
   wsOk: bool = false;
   private lastAdvRight: u32 = 0;
+  /** The window (bytes) of the last segment we sent. */
+  private lastAdvWnd: i32 = 0;
   // Receive auto-tuning: the window-fill time (its minimum so far) and the
   // bytes the app read in the current period of that length.
   private rcvRttNs: i64 = 0;
@@ -308,7 +314,9 @@ export class TcpSocket {
     const tx = this.tx;
     if (tx == null || this.finQueued || !this.canQueueData()) return -1;
     let n = tx.write(src, len);
-    if (n < len && this.sndBufExpand()) n += tx.write(src + <usize>n, len - n);
+    // Full: grow it if that is what holds the connection back (an app that
+    // writes only writableBytes finds the room on its next look).
+    if (tx.free == 0 && this.sndBufExpand() && n < len) n += tx.write(src + <usize>n, len - n);
     if (n > 0) {
       if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
       this.output(this.ctx.now);
@@ -702,8 +710,8 @@ export class TcpSocket {
   }
 
   /** The receiver's round-trip estimate without timestamps (as Linux's
-   *  tcp_rcv_rtt_measure): the time to receive one advertised window, the
-   *  smallest seen so far. */
+   *  tcp_rcv_rtt_measure): the time to receive one advertised window (as
+   *  last advertised: the app has not read yet), the smallest seen so far. */
   private rcvRttMeasure(now: i64): void {
     if (this.rcvRttOn && seqGe(this.rcvNxt, this.rcvRttSeq)) {
       const d = now - this.rcvRttStart;
@@ -713,7 +721,7 @@ export class TcpSocket {
     if (!this.rcvRttOn) {
       this.rcvRttOn = true;
       this.rcvRttStart = now;
-      this.rcvRttSeq = this.rcvNxt + <u32>this.rcvWindow();
+      this.rcvRttSeq = this.rcvNxt + <u32>(this.lastAdvWnd > 0 ? this.lastAdvWnd : this.rcvWindow());
     }
   }
 
@@ -737,7 +745,9 @@ export class TcpSocket {
     let want = rx.capacity;
     while (want < 2 * copied && want < rx.maxCapacity) want <<= 1;
     if (want > rx.maxCapacity) want = rx.maxCapacity;
-    if (want <= rx.capacity || !this.ctx.mem.mayGrow(want - rx.capacity)) return;
+    // What the stack would hold with the ring filled: all of it when it has
+    // no pages now (they are taken whole at the first byte).
+    if (want <= rx.capacity || !this.ctx.mem.mayGrow(rx.allocated ? want - rx.capacity : want)) return;
     if (rx.grow(want)) this.ctx.counters.inc(Counter.TcpRxBufferGrown);
   }
 
@@ -1060,7 +1070,7 @@ export class TcpSocket {
       let flags = TCP_ACK;
       if (n > 0 && n == avail) flags |= TCP_PSH;
       if (fin) flags |= TCP_FIN;
-      this.sendSegment(this.sndNxt, flags, off, n, false);
+      if (!this.sendSegment(this.sndNxt, flags, off, n, false)) break;
       this.sndNxt += <u32>n + (fin ? 1 : 0);
       if (seqGt(this.sndNxt, this.sndMax)) {
         if (!this.rttTiming) { this.rttTiming = true; this.rttSeq = this.sndNxt; this.rttStart = now; }
@@ -1092,8 +1102,11 @@ export class TcpSocket {
     this.rtxAt = now + this.rto;
   }
 
-  private sendSegment(seq: u32, flags: u32, txOff: i32, len: i32, syn: bool): void {
-    const r = new TcpRepr();
+  /** Builds and sends one segment; false when the device could not take it
+   *  (its queue is full): nothing changes then, the caller tries later. */
+  private sendSegment(seq: u32, flags: u32, txOff: i32, len: i32, syn: bool): bool {
+    const r = this.ctx.txSeg;                  // reused: nothing allocated per segment
+    r.clear();
     r.srcPort = this.localPort;
     r.dstPort = this.remotePort;
     r.seq = seq;
@@ -1109,13 +1122,21 @@ export class TcpSocket {
       r.window = <u32>min32(wnd >> this.rcvShift, 65535);
     }
     r.payloadLen = len;
-    this.ctx.send(this, r, txOff);
-    this.lastAdvRight = this.rcvNxt + (<u32>(r.window) << (syn ? 0 : <u32>this.rcvShift));
+    if (!this.ctx.send(this, r, txOff)) {
+      // A full transmit queue: come back in a moment (the delayed-ACK timer
+      // runs output again), rather than count the segment as sent and lose it.
+      const retry = this.ctx.now + TX_RETRY_NS;
+      if (this.delackAt == 0 || this.delackAt > retry) this.delackAt = retry;
+      return false;
+    }
+    this.lastAdvWnd = <i32>(r.window << (syn ? 0 : <u32>this.rcvShift));
+    this.lastAdvRight = this.rcvNxt + <u32>this.lastAdvWnd;
     if (flags & TCP_ACK) {
       this.ackNow = false;
       this.delackAt = 0;
       this.unackedSegs = 0;
     }
+    return true;
   }
 
   /** After the app reads: announce a window that opened by a useful amount

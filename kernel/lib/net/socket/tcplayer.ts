@@ -63,9 +63,9 @@ class LayerContext extends TcpContext {
   tsoMax(): i32 { return this.layer.iface.tcpTsoMax(); }
   isn(s: TcpSocket, now: i64): u32 { return this.layer.isn(s, now); }
   allowChallengeAck(now: i64): bool { return this.layer.allowChallengeAck(now); }
-  send(s: TcpSocket, r: TcpRepr, txOff: i32): void {
+  send(s: TcpSocket, r: TcpRepr, txOff: i32): bool {
     this.layer.iface.tsoMss = s.effMss;        // the frame size, should the segment be larger (TSO)
-    this.layer.sendSegment(s, r, txOff);
+    return this.layer.sendSegment(s, r, txOff);
   }
   sendRst(s: TcpSocket, seq: u32, ack: u32, withAck: bool): void { this.layer.sendRst(s, seq, ack, withAck); }
   settle(s: TcpSocket): void { this.layer.settle(s); }
@@ -475,8 +475,8 @@ export class TcpLayer extends ProtocolHandler {
   // ------------------------------------------------------------- transmit
 
   /** A connection's segment; payload bytes come from its send buffer at txOff. */
-  sendSegment(s: TcpSocket, r: TcpRepr, txOff: i32): void {
-    this.emit(s.localAddr, s.remoteAddr, r, s, txOff);
+  sendSegment(s: TcpSocket, r: TcpRepr, txOff: i32): bool {
+    return this.emit(s.localAddr, s.remoteAddr, r, s, txOff);
   }
 
   sendRst(s: TcpSocket, seq: u32, ack: u32, withAck: bool): void {
@@ -490,7 +490,10 @@ export class TcpLayer extends ProtocolHandler {
     this.counters.inc(Counter.TcpRstOut);
   }
 
-  private emit(src: u32, dst: u32, r: TcpRepr, s: TcpSocket | null, txOff: i32): void {
+  /** False when the device's queue had no room (nothing was sent). Other
+   *  losses (no route, no ARP answer yet for a TSO segment) count as sent:
+   *  retransmission deals with them, with its backoff and its end. */
+  private emit(src: u32, dst: u32, r: TcpRepr, s: TcpSocket | null, txOff: i32): bool {
     const p = this.iface.l4Ptr();
     const hl = r.emitHeaderLen;
     let n = r.payloadLen;
@@ -502,6 +505,8 @@ export class TcpLayer extends ProtocolHandler {
     }
     const offload = this.iface.offloadFor(hl + n);
     r.emit(p, src, dst, offload);
-    if (this.iface.sendIp(src, dst, IP_PROTO_TCP, hl + n, offload ? TCP_FIELD_CHECKSUM : -1)) this.counters.inc(Counter.TcpOut);
+    if (!this.iface.sendIp(src, dst, IP_PROTO_TCP, hl + n, offload ? TCP_FIELD_CHECKSUM : -1)) return !this.iface.deviceFull;
+    this.counters.inc(Counter.TcpOut);
+    return true;
   }
 }
