@@ -132,6 +132,10 @@ export const RTO_MAX_NS: i64 = 60_000_000_000;        // RFC 6298 §2.5
 const CLOCK_G_NS: i64 = 1_000_000;                    // the "G" of RFC 6298 §2
 export const MSL_NS: i64 = 30_000_000_000;
 export const DELACK_NS: i64 = 100_000_000;            // < 500 ms (RFC 9293 §3.8.6.3)
+/** An empty receive ring larger than RING_KEEP_SMALL keeps its pages this
+ *  long (a reader drains it many times a millisecond in a bulk transfer). */
+const RING_LINGER_NS: i64 = 20_000_000;
+const RING_KEEP_SMALL: i32 = 64 * 1024;
 /** A segment the device had no room for is tried again this soon. */
 const TX_RETRY_NS: i64 = 1_000_000;
 export const FIN_WAIT_2_NS: i64 = 60_000_000_000;
@@ -222,6 +226,8 @@ export class TcpSocket {
   delackAt: i64 = 0;
   persistAt: i64 = 0;
   timewaitAt: i64 = 0;
+  /** When an empty, grown receive ring gives its pages back (0: not due). */
+  private ringReleaseAt: i64 = 0;
   // RFC 6298 state.
   rto: i64 = RTO_INITIAL_NS;
   srtt: i64 = 0;
@@ -498,7 +504,13 @@ export class TcpSocket {
     const tx = this.tx;
     if (tx != null && tx.len == 0 && tx.allocated) tx.release();
     const rx = this.rx;
-    if (rx != null && rx.len == 0 && this.oooCount == 0 && rx.allocated) rx.release();
+    if (rx != null && rx.len == 0 && this.oooCount == 0 && rx.allocated) {
+      // A ring that grew is kept a moment (RING_LINGER_NS) while a fast
+      // reader drains it: taking and returning 256 pages for every 64 KiB
+      // that arrives costs more than the copy. poll() returns it.
+      if (rx.capacity <= RING_KEEP_SMALL || this.state == TcpState.Closed) rx.release();
+      else if (this.ringReleaseAt == 0) this.ringReleaseAt = this.ctx.now + RING_LINGER_NS;
+    }
   }
 
   private processSynSent(seg: TcpRepr, now: i64): void {
@@ -936,6 +948,11 @@ export class TcpSocket {
       this.ackNow = true;
     }
     this.output(now);
+    if (this.ringReleaseAt != 0 && now >= this.ringReleaseAt) {
+      this.ringReleaseAt = 0;
+      const rx = this.rx;
+      if (rx != null && rx.len == 0 && this.oooCount == 0) rx.release();
+    }
     this.trimBuffers();
     let next = i64.MAX_VALUE;
     if (this.rtxAt != 0 && this.rtxAt < next) next = this.rtxAt;
@@ -944,6 +961,7 @@ export class TcpSocket {
     if (this.timewaitAt != 0 && this.timewaitAt < next) next = this.timewaitAt;
     if (this.keepAt != 0 && this.keepAt < next) next = this.keepAt;
     if (this.idleAt != 0 && this.idleAt < next) next = this.idleAt;
+    if (this.ringReleaseAt != 0 && this.ringReleaseAt < next) next = this.ringReleaseAt;
     return next;
   }
 
@@ -1175,7 +1193,7 @@ export class TcpSocket {
     this.setState(TcpState.Closed, err == TCP_OK ? "done" : err == TCP_ERR_TIMEOUT ? "timeout" : err == TCP_ERR_ABORTED ? "abort" : "RST");
     this.error = err;
     this.rtxAt = 0; this.delackAt = 0; this.persistAt = 0; this.timewaitAt = 0;
-    this.keepAt = 0; this.idleAt = 0;
+    this.keepAt = 0; this.idleAt = 0; this.ringReleaseAt = 0;
     this.ackNow = false;
     if (notify) this.evClosed = true; else this.closedDelivered = true;
   }
