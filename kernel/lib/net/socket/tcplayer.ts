@@ -85,6 +85,9 @@ export class TcpLayer extends ProtocolHandler {
   private twQueue: Array<TimeWait> = [];
   private twHead: i32 = 0;
   halfOpen: i32 = 0;
+  /** Socket buffers grow with their traffic (tcp.ts); false keeps every
+   *  connection's at the size it starts with (`tcp.no_autotune`). */
+  autotune: bool = true;
   /** Connections that ended (the kernel collects garbage after them). */
   ended: u64 = 0;
   logger: NetLog | null = null;
@@ -156,6 +159,7 @@ export class TcpLayer extends ProtocolHandler {
 
   private newSocket(rxCapacity: i32, txCapacity: i32, rxMax: i32, txMax: i32): TcpSocket | null {
     if (this.conns.size >= TCP_MAX_CONNECTIONS) return null;
+    if (!this.autotune) { rxMax = 0; txMax = 0; }
     if (rxCapacity < 1024) rxCapacity = 1024;
     if (txCapacity < 1024) txCapacity = 1024;
     // The rings take their pages only when bytes arrive or are written; a
