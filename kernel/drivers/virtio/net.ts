@@ -40,6 +40,8 @@ export const VIRTIO_NET_F_MTU: u32 = 3;
 export const VIRTIO_NET_F_MAC: u32 = 5;
 export const VIRTIO_NET_F_GUEST_TSO4: u32 = 7;  // the device may send us TCP/IPv4 packets over the MTU
 export const VIRTIO_NET_F_HOST_TSO4: u32 = 11;  // the device segments TCP/IPv4 packets we hand it
+export const VIRTIO_NET_F_HOST_TSO6: u32 = 12;  // ... and TCP/IPv6 ones (no IPv6 here: not taken)
+export const VIRTIO_NET_F_HOST_UFO: u32 = 14;   // ... and fragments large UDP datagrams (not taken: ours fit the MTU)
 export const VIRTIO_NET_F_MRG_RXBUF: u32 = 15;  // a received packet may span several buffers
 export const VIRTIO_NET_F_STATUS: u32 = 16;
 // Configuration (§5.1.4): mac[6] @0, status le16 @6, max_virtqueue_pairs le16 @8, mtu le16 @10.
@@ -129,7 +131,11 @@ export class VirtioNet extends VirtioDevice {
     this.netif = new VirtioNetIf(this);
   }
 
+  /** What the device offered (the device line names the offloads left unused). */
+  offered: u64 = 0;
+
   acceptFeatures(offered: u64): u64 {
+    this.offered = offered;
     // Checksum offload both ways when offered; QEMU offers CSUM/GUEST_CSUM
     // (and the TSO bits) only when the backend carries a virtio-net header
     // (tap with vnet_hdr), not on user networking (hw/net/virtio-net.c,
@@ -208,7 +214,17 @@ export class VirtioNet extends VirtioDevice {
     return "mac " + macString(this.macAddr) + " mtu " + this.mtuBytes.toString() + (this.link ? " link up" : " link down") +
       " csum offload " + (tx && rx ? "tx+rx" : tx ? "tx" : rx ? "rx" : "none") +
       " tso4 " + (tso && lro ? "tx+rx" : tso ? "tx" : lro ? "rx" : cmdlineHas("virtio_net.no_tso") ? "off" : "none (not offered)") +
-      (this.has(VIRTIO_NET_F_MRG_RXBUF) ? " mrg_rxbuf" : "");
+      (this.has(VIRTIO_NET_F_MRG_RXBUF) ? " mrg_rxbuf" : "") + this.unusedOffloads();
+  }
+
+  /** Offloads QEMU offers that this stack has no use for: TSO6 (no IPv6)
+   *  and UFO (its UDP datagrams — DNS, DHCP — fit the MTU). Named so the
+   *  device line says what was offered and left. */
+  private unusedOffloads(): string {
+    const o = this.offered;
+    const tso6 = (o & (<u64>1 << VIRTIO_NET_F_HOST_TSO6)) != 0, ufo = (o & (<u64>1 << VIRTIO_NET_F_HOST_UFO)) != 0;
+    if (!tso6 && !ufo) return "";
+    return " (offered, unused: " + (tso6 && ufo ? "tso6 ufo" : tso6 ? "tso6" : "ufo") + ")";
   }
 
   /** Largest frame transmitTso() takes (0: the device does not segment). */
