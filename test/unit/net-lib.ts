@@ -170,7 +170,7 @@ export type NetExports = {
   setTxLimit(h: number, n: number): void;
   poll(h: number, now: bigint): bigint;
   setTso(h: number, max: number): void;
-  txGso(h: number): number;
+  txGso(h: number): number; tsoInPlace(h: number): number; tsoLent(h: number): number; setLendTso(h: number, on: number): void;
   inject(h: number, p: number, len: number, flags: number): void;
   txCount(h: number): number; txPtr(h: number): number; txLen(h: number): number; txPop(h: number): void;
   txCsumStart(h: number): number; txCsumOffset(h: number): number;

@@ -246,6 +246,25 @@ class TestDevice extends NetDevice {
     this.txq[this.txq.length - 1].gso = mss;
     return true;
   }
+  /** Zero-copy TSO: one buffer lent at a time; tsoInPlace counts packets sent from it. */
+  slot: StaticArray<u8> = new StaticArray<u8>(14 + 65535);
+  slotLent: bool = false;
+  tsoInPlace: i32 = 0;
+  lendTso: bool = true;
+  reserveTso(): usize {
+    if (!this.lendTso || this.tso == 0 || this.slotLent || this.txq.length >= this.txLimit) return 0;
+    this.slotLent = true;
+    memory.fill(changetype<usize>(this.slot), 0xa5, <usize>this.slot.length);
+    return changetype<usize>(this.slot);
+  }
+  transmitTsoReserved(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    if (!this.slotLent) throw new Error("transmitTsoReserved without a reservation");
+    this.slotLent = false;
+    if (!this.transmitTso(changetype<usize>(this.slot), len, csumStart, csumOffset, mss, hdrLen)) return false;
+    this.tsoInPlace++;
+    return true;
+  }
+  releaseTsoReserved(): void { this.slotLent = false; }
   mtu(): i32 { return this.mtuValue; }
   linkUp(): bool { return true; }
   txChecksumOffload(): bool { return this.txOffload; }
@@ -295,6 +314,9 @@ export function setTxLimit(h: i32, n: i32): void { devices[h].txLimit = n; }
 export function setTso(h: i32, max: i32): void { devices[h].tso = max; }
 /** The gso size of the first frame waiting in h's transmit queue (0: a plain frame). */
 export function txGso(h: i32): i32 { return devices[h].txq[0].gso; }
+export function tsoInPlace(h: i32): i32 { return devices[h].tsoInPlace; }
+export function tsoLent(h: i32): bool { return devices[h].slotLent; }
+export function setLendTso(h: i32, on: bool): void { devices[h].lendTso = on; }
 export function poll(h: i32, now: i64): i64 { return stacks[h].poll(now); }
 export function inject(h: i32, ptr: usize, len: i32, flags: u32): void {
   const d = new StaticArray<u8>(len);

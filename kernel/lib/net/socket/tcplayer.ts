@@ -498,9 +498,12 @@ export class TcpLayer extends ProtocolHandler {
    *  losses (no route, no ARP answer yet for a TSO segment) count as sent:
    *  retransmission deals with them, with its backoff and its end. */
   private emit(src: u32, dst: u32, r: TcpRepr, s: TcpSocket | null, txOff: i32): bool {
-    const p = this.iface.l4Ptr();
     const hl = r.emitHeaderLen;
     let n = r.payloadLen;
+    // Over the MTU (TSO): built straight into the device's buffer where it
+    // lends one, so the payload is copied once, from the send ring.
+    if (hl + n > this.iface.l4Max()) this.iface.reserveTso();
+    const p = this.iface.l4Ptr();
     if (n > 0) {
       if (s == null) throw new Error("net: TCP payload without a connection");
       const tx = s!.tx;
