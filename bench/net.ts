@@ -208,6 +208,8 @@ export async function runNet(root: string, io: IO, opts: { machines: Machine[]; 
       for (const guest of (opts.linux ? ["skiff", "linux"] : ["skiff"]) as Guest[]) {
         // Over tap Skiff also runs with TSO off (same image): the offload's share, A/B in one run.
         if (guest === "skiff" && network === "tap") rows.push(await oneCase(root, io, { guest, network, machine, variant: "virtio_net.no_tso" }, app.elf, g, initrd, opts));
+        // And with socket buffers held at their first 32 KiB (no auto-tuning): that change's share.
+        if (guest === "skiff" && network === "tap") rows.push(await oneCase(root, io, { guest, network, machine, variant: "tcp.no_autotune" }, app.elf, g, initrd, opts));
         rows.push(await oneCase(root, io, { guest, network, machine }, app.elf, g, initrd, opts));
         // The busybox nc services (a fork per connection), an extra line on user networking.
         if (guest === "linux" && network === "user") rows.push(await oneCase(root, io, { guest, network, machine, variant: "bench.busybox" }, app.elf, g, initrd, opts));

@@ -1,7 +1,7 @@
 // kernel/api/netmetrics.ts — the network stack's own counters in /metrics:
 // every counter of kernel/lib/net/counters.ts (packets, drops by reason, TCP
 // events such as SYN cookies and keepalive timeouts) as one family labelled
-// by event, and the TCP connections the stack holds now.
+// by event, the TCP connections the stack holds now, and its buffer memory.
 import { NetStack, COUNTER_COUNT, counterName } from "../lib/net";
 import { MetricsWriter } from "./metrics";
 import { MetricsSource } from "./state";
@@ -18,5 +18,11 @@ export class StackMetrics extends MetricsSource {
     w.family("skiff_net_tcp_connections", "gauge", "TCP connections the stack holds: open (any state but TIME-WAIT) and time_wait entries.");
     w.sample("skiff_net_tcp_connections", ["state", "open"], <f64>tcp.connectionCount());
     w.sample("skiff_net_tcp_connections", ["state", "time_wait"], <f64>tcp.timeWaits.size);
+    const mem = this.stack.mem;
+    w.family("skiff_net_buffer_bytes", "gauge",
+      "The stack's buffer memory (socket rings, reassembly, ARP queues; owner net): held now, the most ever held, and its bound (buffer auto-tuning grows rings only below half of it).");
+    w.sample("skiff_net_buffer_bytes", ["kind", "used"], <f64>mem.used);
+    w.sample("skiff_net_buffer_bytes", ["kind", "peak"], <f64>mem.peak);
+    w.sample("skiff_net_buffer_bytes", ["kind", "limit"], <f64>mem.limit);
   }
 }

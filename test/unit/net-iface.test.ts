@@ -451,11 +451,12 @@ describe("TCP segmentation offload (a device with TSO, kernel/lib/net/iface send
     return out;
   }
 
-  function run(opts: { gro: boolean }) {
+  function run(opts: { gro: boolean; lend?: boolean }) {
     const a = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 0);
     const b = net.x.newStack(seed++, 0x0b, B, 24, 0, 0, 1500, 0);
     net.x.setOffload(a, 1, 1);
     net.x.setTso(a, 14 + 65535);
+    if (opts.lend === false) net.x.setLendTso(a, 0);
     if (opts.gro) net.x.setOffload(b, 1, 1);
     net.x.listen(b, 7, 0, 8, 65536, 65536);
     const c = net.x.connect(a, B, 7, 65536, 65536);
@@ -496,6 +497,16 @@ describe("TCP segmentation offload (a device with TSO, kernel/lib/net/iface send
     expect(r.sizes.filter((n) => n > 1514 && (n - 54) % 1460 !== 0).length).toBeLessThanOrEqual(1);   // only the end of the data is not whole MSS
     expect(net.counters(r.b).drop_tcp_bad_checksum ?? 0).toBe(0);
     expect(net.counters(r.b).drop_ip_bad_checksum ?? 0).toBe(0);
+    // Built in the device's lent buffer (zero copy), every one of them, and none kept.
+    expect(net.x.tsoInPlace(r.a)).toBe(big.length);
+    expect(net.x.tsoLent(r.a)).toBe(0);
+  });
+
+  it("a device that lends no buffer gets the same bytes, copied", () => {
+    const r = run({ gro: false, lend: false });
+    expect(Buffer.from(net.collected(r.s)).equals(Buffer.from(r.data))).toBe(true);
+    expect(r.sizes.some((n) => n > 1514)).toBe(true);
+    expect(net.x.tsoInPlace(r.a)).toBe(0);
   });
 
   it("takes large (GRO'd) segments in whole", () => {

@@ -170,7 +170,7 @@ export type NetExports = {
   setTxLimit(h: number, n: number): void;
   poll(h: number, now: bigint): bigint;
   setTso(h: number, max: number): void;
-  txGso(h: number): number;
+  txGso(h: number): number; tsoInPlace(h: number): number; tsoLent(h: number): number; setLendTso(h: number, on: number): void;
   inject(h: number, p: number, len: number, flags: number): void;
   txCount(h: number): number; txPtr(h: number): number; txLen(h: number): number; txPop(h: number): void;
   txCsumStart(h: number): number; txCsumOffset(h: number): number;
@@ -195,6 +195,7 @@ export type NetExports = {
   sockSndWnd(id: number): number; sockSndShift(id: number): number; sockRcvShift(id: number): number; sockMss(id: number): number;
   sockRto(id: number): bigint; sockSrtt(id: number): bigint; sockRttvar(id: number): bigint; sockCwnd(id: number): number;
   sockReadable(id: number): number; sockWritable(id: number): number;
+  sockRxCapacity(id: number): number; sockTxCapacity(id: number): number; setBufferMax(rx: number, tx: number): void;
   udpBind(h: number, port: number, echo: number): number; udpLog(u: number): number;
   udpSend(u: number, ip: number, port: number, p: number, len: number): number;
   __pin(p: number): number; __unpin(p: number): void; __new(n: number, id: number): number; __collect(): void;

@@ -794,3 +794,166 @@ describe("two stacks", () => {
     expect(net.counters(b).tcp_passive_opens).toBe(1200);
   });
 });
+
+describe("buffer auto-tuning (RFC 7323 window scaling, growth on demand)", () => {
+  /** The peer sends, every 10 ms, as much as the stack's last window allows
+   *  (in 1460-byte segments); the app reads everything at once. */
+  function pump(r: Rig, rounds: number, shift: number): { maxWindow: number } {
+    let wnd = 65535, maxWindow = 0;
+    for (let i = 0; i < rounds; i++) {
+      r.at(BigInt(i + 1) * 10n * MS);
+      let left = wnd;
+      while (left > 0) {
+        const n = Math.min(1460, left);
+        for (const a of r.send({ flags: F.ACK, payload: bytes(n, i) })) {
+          wnd = a.window * 2 ** shift;
+          if (wnd > maxWindow) maxWindow = wnd;
+        }
+        r.seq = (r.seq + n) >>> 0;
+        left -= n;
+      }
+    }
+    return { maxWindow };
+  }
+
+  it("grows the receive ring of a fast reader in doublings, offering the scale it needs; everything comes back", () => {
+    net.x.setBufferMax(1 << 20, 1 << 20);
+    try {
+      const r = new Rig();
+      const [sa] = r.send({ flags: F.SYN, mss: 1460, wscale: 7 });
+      expect(sa.wscale).toBe(5);                          // 1 MiB ring at most: 65535 << 5
+      r.seq++;
+      r.ack = (sa.seq + 1) >>> 0;
+      r.send({ flags: F.ACK });
+      const id = net.x.lastAccepted();
+      expect(net.x.sockRxCapacity(id)).toBe(32768);
+      const { maxWindow } = pump(r, 12, 5);
+      const cap = net.x.sockRxCapacity(id);
+      expect(cap).toBeGreaterThanOrEqual(256 * 1024);
+      expect(cap).toBeLessThanOrEqual(1 << 20);
+      expect(Math.log2(cap / 32768) % 1).toBe(0);          // doublings of the first size
+      expect(maxWindow).toBeGreaterThan(65535);
+      expect(maxWindow).toBeLessThanOrEqual(cap);
+      expect(net.counters(r.h).tcp_rx_buffer_grown).toBeGreaterThan(2);
+      expect(Number(net.x.memUsed(r.h))).toBe(cap);        // drained, kept a moment for the next bytes
+      r.at(r.now + 20n * MS);
+      expect(Number(net.x.memUsed(r.h))).toBe(0);          // then no pages held
+      expect(net.x.sockTxCapacity(id)).toBe(32768);         // nothing was sent
+    } finally { net.x.setBufferMax(0, 0); }
+  });
+
+  it("without the peer's window scale the ring stays within a 64 KiB window", () => {
+    net.x.setBufferMax(1 << 20, 1 << 20);
+    try {
+      const r = new Rig();
+      const id = r.accept();                               // no wscale from the peer
+      const { maxWindow } = pump(r, 10, 0);
+      expect(net.x.sockRcvShift(id)).toBe(0);
+      expect(net.x.sockRxCapacity(id)).toBeLessThanOrEqual(65536);
+      expect(maxWindow).toBeLessThanOrEqual(65535);
+    } finally { net.x.setBufferMax(0, 0); }
+  });
+
+  it("an app that does not read never grows the ring: a flooding peer meets a zero window and pins no more", () => {
+    net.x.setBufferMax(1 << 20, 1 << 20);
+    try {
+      const r = new Rig();
+      const id = r.accept({ wscale: 14 });
+      net.x.setAutoRead(id, 0);
+      let last = -1;
+      for (let i = 0; i < 60; i++) {
+        r.at(BigInt(i) * 5n * MS);
+        for (const a of r.send({ flags: F.ACK, payload: bytes(1460, i) })) last = a.window;
+        if (last !== 0) r.seq = (r.seq + 1460) >>> 0;
+      }
+      expect(last).toBe(0);
+      expect(net.x.sockRxCapacity(id)).toBe(32768);
+      expect(net.x.sockReadable(id)).toBe(32768);
+      expect(Number(net.x.memUsed(r.h))).toBe(32768);
+      expect(net.counters(r.h).tcp_rx_buffer_grown ?? 0).toBe(0);
+    } finally { net.x.setBufferMax(0, 0); }
+  });
+
+  it("the send ring grows only while the peer acknowledges and its window is open; a huge scale is taken as 14", () => {
+    net.x.setBufferMax(1 << 20, 1 << 20);
+    try {
+      const r = new Rig();
+      const id = r.accept({ wscale: 200, window: 0 });      // RFC 7323 §2.3: above 14 is 14
+      expect(net.x.sockSndShift(id)).toBe(14);
+      // A closed window: the app fills the ring, which stays as it is.
+      expect(net.withBytes(bytes(100000), (p) => net.x.sockWrite(id, p, 100000))).toBe(32768);
+      expect(net.x.sockTxCapacity(id)).toBe(32768);
+      // A window of 1 GiB that nobody acknowledges into: cwnd stays at its first 10 segments.
+      r.send({ flags: F.ACK, window: 65535 });
+      expect(net.withBytes(bytes(100000), (p) => net.x.sockWrite(id, p, 100000))).toBe(0);
+      expect(net.x.sockTxCapacity(id)).toBe(32768);
+      // The peer acknowledges everything as it comes: cwnd opens, the ring grows.
+      let t = 0n, moved = 0;
+      for (let i = 0; i < 40; i++) {
+        t += 10n * MS;
+        const segs = r.at(t);
+        for (const s of segs) moved += s.payload.length;
+        const ack = (net.x.sockSndNxt(id) >>> 0);
+        r.send({ flags: F.ACK, ack, window: 65535 });
+        net.withBytes(bytes(65536), (p) => net.x.sockWrite(id, p, 65536));
+      }
+      expect(net.x.sockTxCapacity(id)).toBeGreaterThan(32768);
+      expect(net.x.sockTxCapacity(id)).toBeLessThanOrEqual(1 << 20);
+      expect(net.counters(r.h).tcp_tx_buffer_grown).toBeGreaterThan(0);
+      expect(moved).toBeGreaterThan(0);
+      // The peer shrinks its window to nothing with data in flight: no crash;
+      // data waits, the window is probed, and an abort gives every page back.
+      r.send({ flags: F.ACK, ack: (net.x.sockSndUna(id) >>> 0), window: 0 });
+      for (let i = 0; i < 20; i++) r.at(t + BigInt(i) * 500n * MS);
+      expect(net.state(id)).toBe("ESTABLISHED");
+      net.x.sockAbort(id);
+      r.out();
+      expect(Number(net.x.memUsed(r.h))).toBe(0);
+    } finally { net.x.setBufferMax(0, 0); }
+  });
+
+  it("growth stops at half the stack's memory limit", () => {
+    net.x.setBufferMax(1 << 20, 1 << 20);
+    try {
+      const r = new Rig({ mem: 256 * 1024 });
+      const id = r.accept({ wscale: 7 });
+      pump(r, 12, net.x.sockRcvShift(id));
+      expect(net.x.sockRxCapacity(id)).toBe(128 * 1024);
+      // At most the old ring and the new one, for the copy between them.
+      expect(Number(net.x.memPeak(r.h))).toBeLessThanOrEqual((64 + 128) * 1024);
+      r.at(r.now + 20n * MS);
+      expect(Number(net.x.memUsed(r.h))).toBe(0);
+    } finally { net.x.setBufferMax(0, 0); }
+  });
+
+  it("two stacks move 4 MiB both ways with rings that grew, intact, and give every page back", () => {
+    net.x.setBufferMax(1 << 20, 1 << 20);
+    try {
+      const a = net.x.newStack(seed++, 0x0a, A, 24, 0, 0, 1500, 0);
+      const b = net.x.newStack(seed++, 0x0b, B, 24, 0, 0, 1500, 0);
+      net.x.listen(b, 7, 0, 8, 0, 0);
+      const up = bytes(4 << 20, 3), down = bytes(4 << 20, 4);
+      const c = net.x.connect(a, B, 7, 0, 0);
+      net.send(c, up, true);
+      const l = link(a, b, 0xbeef, { drop: 0, dup: 0, corrupt: 0, jitterMs: 0 });
+      let s = -1, steps = 0, capS = 0, capC = 0;
+      while (steps++ < 400000) {
+        if (!l.step()) break;
+        if (s < 0 && net.x.lastAccepted() > c) { s = net.x.lastAccepted(); net.send(s, down, true); }
+        if (s >= 0 && net.state(s) !== "CLOSED") capS = Math.max(capS, net.x.sockRxCapacity(s), net.x.sockTxCapacity(s));
+        if (net.state(c) !== "CLOSED") capC = Math.max(capC, net.x.sockRxCapacity(c), net.x.sockTxCapacity(c));
+        if (s >= 0 && net.state(c) === "CLOSED" && net.state(s) === "CLOSED") break;
+      }
+      expect(Buffer.from(net.collected(s)).equals(Buffer.from(up))).toBe(true);
+      expect(Buffer.from(net.collected(c)).equals(Buffer.from(down))).toBe(true);
+      expect(capS).toBeGreaterThan(32768);
+      expect(capC).toBeGreaterThan(32768);
+      const ca = net.counters(a), cb = net.counters(b);
+      expect((ca.tcp_rx_buffer_grown ?? 0) + (cb.tcp_rx_buffer_grown ?? 0)).toBeGreaterThan(0);
+      expect((ca.tcp_tx_buffer_grown ?? 0) + (cb.tcp_tx_buffer_grown ?? 0)).toBeGreaterThan(0);
+      for (let t = 0; t < 200; t++) l.step();
+      expect([net.x.connCount(a), net.x.connCount(b)]).toEqual([0, 0]);
+      expect([Number(net.x.memUsed(a)), Number(net.x.memUsed(b))]).toEqual([0, 0]);
+    } finally { net.x.setBufferMax(0, 0); }
+  });
+});

@@ -40,6 +40,8 @@ export const VIRTIO_NET_F_MTU: u32 = 3;
 export const VIRTIO_NET_F_MAC: u32 = 5;
 export const VIRTIO_NET_F_GUEST_TSO4: u32 = 7;  // the device may send us TCP/IPv4 packets over the MTU
 export const VIRTIO_NET_F_HOST_TSO4: u32 = 11;  // the device segments TCP/IPv4 packets we hand it
+export const VIRTIO_NET_F_HOST_TSO6: u32 = 12;  // ... and TCP/IPv6 ones (no IPv6 here: not taken)
+export const VIRTIO_NET_F_HOST_UFO: u32 = 14;   // ... and fragments large UDP datagrams (not taken: ours fit the MTU)
 export const VIRTIO_NET_F_MRG_RXBUF: u32 = 15;  // a received packet may span several buffers
 export const VIRTIO_NET_F_STATUS: u32 = 16;
 // Configuration (§5.1.4): mac[6] @0, status le16 @6, max_virtqueue_pairs le16 @8, mtu le16 @10.
@@ -75,7 +77,7 @@ const TX_SLOTS: u32 = 64;
  *  behind its Ethernet header. */
 export const TSO_FRAME_MAX: u32 = 14 + 65535;
 /** Transmit slots for TSO packets (each 64 KiB and its header, one descriptor). */
-const TSO_SLOTS: u32 = 4;
+const TSO_SLOTS: u32 = 8;
 const TSO_SLOT: usize = 69632;          // 17 pages >= NET_HDR_SIZE + TSO_FRAME_MAX
 /** Most frames a batch holds back before notifying anyway. */
 const TX_HOLD_MAX: u32 = 16;
@@ -129,7 +131,11 @@ export class VirtioNet extends VirtioDevice {
     this.netif = new VirtioNetIf(this);
   }
 
+  /** What the device offered (the device line names the offloads left unused). */
+  offered: u64 = 0;
+
   acceptFeatures(offered: u64): u64 {
+    this.offered = offered;
     // Checksum offload both ways when offered; QEMU offers CSUM/GUEST_CSUM
     // (and the TSO bits) only when the backend carries a virtio-net header
     // (tap with vnet_hdr), not on user networking (hw/net/virtio-net.c,
@@ -208,7 +214,17 @@ export class VirtioNet extends VirtioDevice {
     return "mac " + macString(this.macAddr) + " mtu " + this.mtuBytes.toString() + (this.link ? " link up" : " link down") +
       " csum offload " + (tx && rx ? "tx+rx" : tx ? "tx" : rx ? "rx" : "none") +
       " tso4 " + (tso && lro ? "tx+rx" : tso ? "tx" : lro ? "rx" : cmdlineHas("virtio_net.no_tso") ? "off" : "none (not offered)") +
-      (this.has(VIRTIO_NET_F_MRG_RXBUF) ? " mrg_rxbuf" : "");
+      (this.has(VIRTIO_NET_F_MRG_RXBUF) ? " mrg_rxbuf" : "") + this.unusedOffloads();
+  }
+
+  /** Offloads QEMU offers that this stack has no use for: TSO6 (no IPv6)
+   *  and UFO (its UDP datagrams — DNS, DHCP — fit the MTU). Named so the
+   *  device line says what was offered and left. */
+  private unusedOffloads(): string {
+    const o = this.offered;
+    const tso6 = (o & (<u64>1 << VIRTIO_NET_F_HOST_TSO6)) != 0, ufo = (o & (<u64>1 << VIRTIO_NET_F_HOST_UFO)) != 0;
+    if (!tso6 && !ufo) return "";
+    return " (offered, unused: " + (tso6 && ufo ? "tso6 ufo" : tso6 ? "tso6" : "ufo") + ")";
   }
 
   /** Largest frame transmitTso() takes (0: the device does not segment). */
@@ -221,13 +237,52 @@ export class VirtioNet extends VirtioDevice {
    *  pseudo-header sum of the whole packet). */
   transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
     this.reclaimTx();
-    if (!this.ready || this.tsoMem == 0 || len <= 0 || <u32>len > TSO_FRAME_MAX || mss <= 0 || mss > 0xffff ||
-        hdrLen <= csumStart || hdrLen > len || csumStart < 0 || csumStart + csumOffset + 2 > hdrLen) {
+    if (!this.ready || this.tsoMem == 0 || !tsoArgsOk(len, csumStart, csumOffset, mss, hdrLen)) {
       this.stats.txErrors++;
       return false;
     }
     if (this.tsoFreeCount == 0) { this.stats.txDropped++; return false; }
     const i = this.tsoFree[--this.tsoFreeCount];
+    memory.copy(this.tsoMem + TSO_SLOT * <usize>i + NET_HDR_SIZE, frame, <usize>len);
+    return this.submitTso(i, len, csumStart, csumOffset, mss, hdrLen);
+  }
+
+  /** A TSO slot taken by reserveTso(), -1: none. */
+  private tsoReserved: i32 = -1;
+
+  /** Zero copy (NetDevice.reserveTso): the stack builds the packet right
+   *  behind the virtio-net header of a free TSO slot. */
+  reserveTso(): usize {
+    if (this.tsoReserved >= 0) return 0;
+    this.reclaimTx();
+    if (!this.ready || this.tsoMem == 0 || this.tsoFreeCount == 0) return 0;
+    const i = this.tsoFree[--this.tsoFreeCount];
+    this.tsoReserved = <i32>i;
+    return this.tsoMem + TSO_SLOT * <usize>i + NET_HDR_SIZE;
+  }
+
+  transmitTsoReserved(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    const i = this.tsoReserved;
+    if (i < 0) { this.stats.txErrors++; return false; }
+    this.tsoReserved = -1;
+    return this.submitTso(<u32>i, len, csumStart, csumOffset, mss, hdrLen);
+  }
+
+  releaseTsoReserved(): void {
+    const i = this.tsoReserved;
+    if (i < 0) return;
+    this.tsoReserved = -1;
+    this.tsoFree[this.tsoFreeCount++] = <u32>i;
+  }
+
+  /** Fills in TSO slot i's virtio-net header for the frame already behind
+   *  it and hands it to the device; on any refusal the slot is free again. */
+  private submitTso(i: u32, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    if (!tsoArgsOk(len, csumStart, csumOffset, mss, hdrLen)) {
+      this.tsoFree[this.tsoFreeCount++] = i;
+      this.stats.txErrors++;
+      return false;
+    }
     const p = this.tsoMem + TSO_SLOT * <usize>i;
     store<u8>(p + HDR_FLAGS, VIRTIO_NET_HDR_F_NEEDS_CSUM);
     store<u8>(p + HDR_GSO_TYPE, VIRTIO_NET_HDR_GSO_TCPV4);
@@ -236,7 +291,6 @@ export class VirtioNet extends VirtioDevice {
     store<u16>(p + HDR_CSUM_START, <u16>csumStart);
     store<u16>(p + HDR_CSUM_OFFSET, <u16>csumOffset);
     store<u16>(p + HDR_NUM_BUFFERS, 0);
-    memory.copy(p + NET_HDR_SIZE, frame, <usize>len);
     const q = this.queues[TXQ];
     q.push(physAddr(p), NET_HDR_SIZE + <u32>len, false);
     if (q.submit(this.ntx + i) < 0) {
@@ -426,6 +480,13 @@ export class VirtioNet extends VirtioDevice {
   }
 }
 
+/** What §5.1.6.2 asks of a TSO packet: up to TSO_FRAME_MAX bytes, an MSS
+ *  that fits gso_size, the checksum field inside the headers. */
+function tsoArgsOk(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+  return len > 0 && <u32>len <= TSO_FRAME_MAX && mss > 0 && mss <= 0xffff && hdrLen > csumStart &&
+    hdrLen <= len && csumStart >= 0 && csumStart + csumOffset + 2 <= hdrLen;
+}
+
 /** RFC 1071: folds the ones'-complement sum of [p, p + len) (whose field at
  *  fieldOff already holds the pseudo-header sum) and stores its complement
  *  there. For a device that does not offer VIRTIO_NET_F_CSUM. */
@@ -469,6 +530,11 @@ export class VirtioNetIf extends NetDevice {
   transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
     return this.dev.transmitTso(frame, len, csumStart, csumOffset, mss, hdrLen);
   }
+  reserveTso(): usize { return this.dev.reserveTso(); }
+  transmitTsoReserved(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    return this.dev.transmitTsoReserved(len, csumStart, csumOffset, mss, hdrLen);
+  }
+  releaseTsoReserved(): void { this.dev.releaseTsoReserved(); }
   txBatchBegin(): void { this.dev.txBatchBegin(); }
   txBatchEnd(): void { this.dev.txBatchEnd(); }
   poll(sink: FrameSink, budget: i32): i32 {

@@ -21,6 +21,7 @@ export enum Counter {
   TxCsumOffload, RxCsumOffload,
   TcpTimeWaits, TcpTimeWaitDropped, TcpTimeWaitReopened, TcpSynCookiesSent, TcpSynCookiesValid, TcpSynCookiesFailed,
   TcpKeepaliveProbes, TcpKeepaliveTimeouts,
+  TcpRxBufferGrown, TcpTxBufferGrown,
   COUNT
 }
 export const COUNTER_COUNT: i32 = Counter.COUNT;
@@ -44,6 +45,7 @@ const NAMES: string[] = [
   "tx_csum_offload", "rx_csum_offload",
   "tcp_time_waits", "tcp_time_wait_dropped", "tcp_time_wait_reopened", "tcp_syn_cookies_sent", "tcp_syn_cookies_valid",
   "drop_tcp_syn_cookie_bad", "tcp_keepalive_probes", "tcp_keepalive_timeouts",
+  "tcp_rx_buffer_grown", "tcp_tx_buffer_grown",
 ];
 
 export function counterName(i: i32): string {
@@ -107,6 +109,13 @@ export class MemAccount {
 
   /** Pages held by socket buffers now. */
   bufferPages: i64 = 0;
+
+  /** May a socket ring grow by extra bytes (TCP buffer auto-tuning)? Only
+   *  while the stack holds less than half its limit afterwards: growth is
+   *  for speed, and never takes the room new connections need. */
+  mayGrow(extra: i32): bool {
+    return this.used + <i64>extra <= this.limit / 2;
+  }
 }
 
 /** What a buffer of n bytes occupies: whole pages. */

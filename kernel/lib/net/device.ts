@@ -62,4 +62,16 @@ export abstract class NetDevice {
    *  csumOffset holds the pseudo-header sum (with the whole segment's length), the device
    *  finishes it per segment. Returns false (counted) when it can't. */
   transmitTso(frame: usize, len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool { return false; }
+  /** Zero copy for TSO: reserves a transmit buffer of tsoMax() bytes and
+   *  returns where the frame (its Ethernet header first) is to be written,
+   *  0 when none is free or the device has none (the default: the caller
+   *  builds the frame elsewhere and transmitTso() copies it). The stack
+   *  writes the packet there, then either sends it with
+   *  transmitTsoReserved() or gives it back with releaseTsoReserved(). One
+   *  reservation at a time. */
+  reserveTso(): usize { return 0; }
+  /** Sends the reserved buffer's frame, as transmitTso() (same arguments,
+   *  without the copy). The reservation ends either way. */
+  transmitTsoReserved(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool { return false; }
+  releaseTsoReserved(): void {}
 }

@@ -28,7 +28,7 @@ import { NetCounters, MemAccount } from "./counters";
 import { EntropySource } from "./entropy";
 import {
   TcpLayer, TcpSocket, TcpState, TcpListener, TcpListenHandler, TcpHandler,
-  TCP_DEFAULT_BACKLOG, TCP_DEFAULT_RX, TCP_DEFAULT_TX, TCP_ERR_ABORTED,
+  TCP_DEFAULT_BACKLOG, TCP_DEFAULT_RX, TCP_DEFAULT_TX, TCP_MAX_RX, TCP_MAX_TX, TCP_ERR_ABORTED,
 } from "./socket";
 
 /** A NIC with no wire: the hosted stack's interface needs one. */
@@ -109,8 +109,9 @@ export class HostedTcpLayer extends TcpLayer {
   }
 
   listen(port: u32, handler: TcpListenHandler, backlog: i32 = TCP_DEFAULT_BACKLOG,
-         rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX): TcpListener | null {
-    const l = super.listen(port, handler, backlog, rxCapacity, txCapacity);
+         rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX,
+         rxMax: i32 = TCP_MAX_RX, txMax: i32 = TCP_MAX_TX): TcpListener | null {
+    const l = super.listen(port, handler, backlog, rxCapacity, txCapacity, rxMax, txMax);
     if (l === null) return null;
     if (net_listen(port) != 0) {
       super.unlisten(l);
@@ -125,7 +126,8 @@ export class HostedTcpLayer extends TcpLayer {
   }
 
   connect(addr: u32, port: u32, handler: TcpHandler,
-          rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX): TcpSocket | null {
+          rxCapacity: i32 = TCP_DEFAULT_RX, txCapacity: i32 = TCP_DEFAULT_TX,
+          rxMax: i32 = TCP_MAX_RX, txMax: i32 = TCP_MAX_TX): TcpSocket | null {
     if (addr == 0 || port == 0 || port > 65535) return null;
     const id = net_connect(addr, port);
     if (id == 0) return null;

@@ -81,13 +81,15 @@ export class NetService extends Service {
 
 /** Brings up TCP/IP on dev from the command line (ip=ADDR/PREFIX gateway=ADDR
  *  dns=ADDR for a static address, else DHCP; net.debug logs TCP state
- *  changes) and polls it from the event loop. */
+ *  changes; tcp.no_autotune keeps socket buffers at their first size, to
+ *  compare) and polls it from the event loop. */
 export function startNetwork(dev: NetDevice, cmdline: Cmdline, quiet: bool): NetStack {
   const cfg = parseNetConfig(cmdline.get("ip"), cmdline.get("gateway"), cmdline.get("dns"));
   for (let i = 0; i < cfg.problems.length; i++) println("net: " + cfg.problems[i]);
   const s = new NetStack(dev, new KernelEntropy(), cfg);
   if (!quiet) s.logger = new ConsoleLog();          // DHCP leases
   if (cmdline.has("net.debug")) { s.logger = new ConsoleLog(); s.tcp.debug = true; }
+  if (cmdline.has("tcp.no_autotune")) s.tcp.autotune = false;
   s.start(<i64>nowNs());
   addService(new NetService(s));
   if (!quiet) println("net: " + s.describe());

@@ -246,6 +246,25 @@ class TestDevice extends NetDevice {
     this.txq[this.txq.length - 1].gso = mss;
     return true;
   }
+  /** Zero-copy TSO: one buffer lent at a time; tsoInPlace counts packets sent from it. */
+  slot: StaticArray<u8> = new StaticArray<u8>(14 + 65535);
+  slotLent: bool = false;
+  tsoInPlace: i32 = 0;
+  lendTso: bool = true;
+  reserveTso(): usize {
+    if (!this.lendTso || this.tso == 0 || this.slotLent || this.txq.length >= this.txLimit) return 0;
+    this.slotLent = true;
+    memory.fill(changetype<usize>(this.slot), 0xa5, <usize>this.slot.length);
+    return changetype<usize>(this.slot);
+  }
+  transmitTsoReserved(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
+    if (!this.slotLent) throw new Error("transmitTsoReserved without a reservation");
+    this.slotLent = false;
+    if (!this.transmitTso(changetype<usize>(this.slot), len, csumStart, csumOffset, mss, hdrLen)) return false;
+    this.tsoInPlace++;
+    return true;
+  }
+  releaseTsoReserved(): void { this.slotLent = false; }
   mtu(): i32 { return this.mtuValue; }
   linkUp(): bool { return true; }
   txChecksumOffload(): bool { return this.txOffload; }
@@ -295,6 +314,9 @@ export function setTxLimit(h: i32, n: i32): void { devices[h].txLimit = n; }
 export function setTso(h: i32, max: i32): void { devices[h].tso = max; }
 /** The gso size of the first frame waiting in h's transmit queue (0: a plain frame). */
 export function txGso(h: i32): i32 { return devices[h].txq[0].gso; }
+export function tsoInPlace(h: i32): i32 { return devices[h].tsoInPlace; }
+export function tsoLent(h: i32): bool { return devices[h].slotLent; }
+export function setLendTso(h: i32, on: bool): void { devices[h].lendTso = on; }
 export function poll(h: i32, now: i64): i64 { return stacks[h].poll(now); }
 export function inject(h: i32, ptr: usize, len: i32, flags: u32): void {
   const d = new StaticArray<u8>(len);
@@ -429,10 +451,16 @@ class TestListen extends TcpListenHandler {
 let lastAcceptedId: i32 = -1;
 const listeners: Array<TcpListener> = [];
 
+/** How far new connections' buffers may grow (auto-tuning); 0: they keep
+ *  their size, which most tests count on. */
+let tuneRxMax: i32 = 0;
+let tuneTxMax: i32 = 0;
+export function setBufferMax(rx: i32, tx: i32): void { tuneRxMax = rx; tuneTxMax = tx; }
+
 export function listen(h: i32, port: u32, echo: bool, backlog: i32, rxCap: i32, txCap: i32): i32 {
   const lh = new TestListen();
   lh.echo = echo;
-  const l = stacks[h].tcp.listen(port, lh, backlog, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768);
+  const l = stacks[h].tcp.listen(port, lh, backlog, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768, tuneRxMax, tuneTxMax);
   if (l == null) return -1;
   listeners.push(l);
   return listeners.length - 1;
@@ -442,7 +470,7 @@ export function lastAccepted(): i32 { return lastAcceptedId; }
 export function acceptedOn(li: i32): u64 { return listeners[li].accepted; }
 export function halfOpen(li: i32): i32 { return listeners[li].halfOpen; }
 export function connect(h: i32, ip: u32, port: u32, rxCap: i32, txCap: i32): i32 {
-  const s = stacks[h].tcp.connect(ip, port, handler, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768);
+  const s = stacks[h].tcp.connect(ip, port, handler, rxCap > 0 ? rxCap : 32768, txCap > 0 ? txCap : 32768, tuneRxMax, tuneTxMax);
   return s == null ? -1 : register(s);
 }
 export function sockSend(id: i32, ptr: usize, len: i32, closeAfter: bool): void {
@@ -477,6 +505,8 @@ export function sockRttvar(id: i32): i64 { return socks[id].rttvar; }
 export function sockCwnd(id: i32): i32 { return socks[id].cwnd; }
 export function sockReadable(id: i32): i32 { return socks[id].readableBytes; }
 export function sockWritable(id: i32): i32 { return socks[id].writableBytes; }
+export function sockRxCapacity(id: i32): i32 { const r = socks[id].rx; return r == null ? -1 : r.capacity; }
+export function sockTxCapacity(id: i32): i32 { const t = socks[id].tx; return t == null ? -1 : t.capacity; }
 
 // ----------------------------------------------------------------- UDP
 

@@ -77,6 +77,7 @@ export class Interface extends FrameSink {
     this.frags = new Reassembler(mem, counters);
     const m = device.mac();
     for (let i = 0; i < 6; i++) this.mac = (this.mac << 8) | <u64>m[i];
+    this.txFrame = changetype<usize>(this.tx);
     this.mtu = device.mtu();
     if (this.mtu < 576 || this.mtu > 65535) this.mtu = 1500;
   }
@@ -265,7 +266,29 @@ export class Interface extends FrameSink {
   // ---- transmit ----
 
   /** Where a transport writes its L4 segment before sendIp(). */
-  @inline l4Ptr(): usize { return changetype<usize>(this.tx) + ETH_HEADER_LEN + IP_HEADER_LEN; }
+  @inline l4Ptr(): usize { return this.txFrame + ETH_HEADER_LEN + IP_HEADER_LEN; }
+
+  /** Where the frame being built starts: tx, or a device buffer reserved
+   *  for a TSO packet (reserveTso: built in place, no copy). */
+  private txFrame: usize = 0;
+  private txReserved: bool = false;
+
+  /** TCP is about to build a segment over the MTU: have it built straight
+   *  into a free TSO buffer of the device when there is one (l4Ptr() then
+   *  points there). The next sendIp() sends it or gives the buffer back. */
+  reserveTso(): void {
+    if (this.txReserved || this.tcpTsoMax() == 0) return;
+    const p = this.device.reserveTso();
+    if (p == 0) return;
+    this.txFrame = p;
+    this.txReserved = true;
+  }
+
+  private endReserve(): void {
+    if (this.txReserved) this.device.releaseTsoReserved();
+    this.txReserved = false;
+    this.txFrame = changetype<usize>(this.tx);
+  }
   /** Largest L4 segment that leaves in one frame. */
   @inline l4Max(): i32 { return this.mtu - IP_HEADER_LEN; }
   /** Largest TCP segment the device cuts into frames itself (TSO), 0 when it
@@ -280,6 +303,9 @@ export class Interface extends FrameSink {
   /** The payload bytes per frame for a TCP segment over the MTU (set by TCP
    *  before each send: its connection's MSS). */
   tsoMss: i32 = 0;
+  /** The last sendIp() failed because the device's transmit queue was full
+   *  (TCP then keeps the segment for later instead of counting it sent). */
+  deviceFull: bool = false;
   /** Whether an L4 segment of this length may leave its checksum to the device. */
   offloadFor(l4len: i32): bool {
     return this.device.txChecksumOffload() && (l4len <= this.l4Max() || (this.tsoMss > 0 && l4len <= this.tcpTsoMax()));
@@ -290,6 +316,20 @@ export class Interface extends FrameSink {
    *  pseudo-header sum (offloadFor() was true) and the device finishes it.
    *  Returns false when the packet could not be sent or queued. */
   sendIp(src: u32, dst: u32, protocol: u32, l4len: i32, csumField: i32): bool {
+    if (this.txReserved && !(protocol == IP_PROTO_TCP && csumField >= 0 && this.tsoMss > 0 &&
+        IP_HEADER_LEN + l4len > this.mtu && l4len <= this.tcpTsoMax())) {
+      // Not a TSO packet after all: it is sent from tx, as any other.
+      const l4 = changetype<usize>(this.tx) + ETH_HEADER_LEN + IP_HEADER_LEN;
+      if (l4len > 0 && l4len <= TX_BUF_LEN - ETH_HEADER_LEN - IP_HEADER_LEN) memory.copy(l4, this.l4Ptr(), <usize>l4len);
+      this.endReserve();
+    }
+    const ok = this.sendIpFrom(src, dst, protocol, l4len, csumField);
+    if (this.txReserved) this.endReserve();      // not sent (no route, no ARP entry): the buffer goes back
+    return ok;
+  }
+
+  private sendIpFrom(src: u32, dst: u32, protocol: u32, l4len: i32, csumField: i32): bool {
+    this.deviceFull = false;
     if (l4len < 0 || l4len > 65535 - IP_HEADER_LEN) { this.counters.inc(Counter.DropIpTooBig); return false; }
     let mac: i64 = -1;
     let nextHop = dst;
@@ -359,7 +399,8 @@ export class Interface extends FrameSink {
    *  bytes. It is not queued behind ARP: an unresolved next hop (rare for a
    *  connection that has been sending) drops it, TCP sends it again. */
   private sendTso(ip: Ipv4Repr, mac: i64, nextHop: u32, csumField: i32): bool {
-    const ipPtr = changetype<usize>(this.tx) + ETH_HEADER_LEN;
+    const f = this.txFrame;
+    const ipPtr = f + ETH_HEADER_LEN;
     if (mac < 0) mac = this.arp.lookup(nextHop, this.now);
     if (mac < 0) {
       this.counters.inc(Counter.DropArpUnresolved);
@@ -372,12 +413,23 @@ export class Interface extends FrameSink {
     eth.dst = <u64>mac;
     eth.src = this.mac;
     eth.ethertype = ETHERTYPE_IPV4;
-    const f = changetype<usize>(this.tx);
     eth.emit(f);
     const l4 = ETH_HEADER_LEN + IP_HEADER_LEN;
     const hdrLen = l4 + ((<i32>load<u8>(f + <usize>l4 + 12) >> 4) << 2);     // the TCP data offset
     const len = ETH_HEADER_LEN + IP_HEADER_LEN + ip.payloadLen;
-    if (!this.device.transmitTso(f, len, l4, csumField, this.tsoMss, hdrLen)) { this.counters.inc(Counter.TxDeviceFull); return false; }
+    let sent: bool;
+    if (this.txReserved) {
+      this.txReserved = false;                   // the device has the buffer back, sent or not
+      this.txFrame = changetype<usize>(this.tx);
+      sent = this.device.transmitTsoReserved(len, l4, csumField, this.tsoMss, hdrLen);
+    } else {
+      sent = this.device.transmitTso(f, len, l4, csumField, this.tsoMss, hdrLen);
+    }
+    if (!sent) {
+      this.counters.inc(Counter.TxDeviceFull);
+      this.deviceFull = true;
+      return false;
+    }
     this.counters.inc(Counter.TxCsumOffload);
     this.counters.inc(Counter.TxFrames);
     this.counters.add(Counter.TxBytes, <u64>len);
@@ -396,7 +448,11 @@ export class Interface extends FrameSink {
   }
 
   private transmitRaw(f: usize, len: i32, csumStart: i32, csumOffset: i32): bool {
-    if (!this.device.transmit(f, len, csumStart, csumOffset)) { this.counters.inc(Counter.TxDeviceFull); return false; }
+    if (!this.device.transmit(f, len, csumStart, csumOffset)) {
+      this.counters.inc(Counter.TxDeviceFull);
+      this.deviceFull = true;
+      return false;
+    }
     if (csumStart >= 0) this.counters.inc(Counter.TxCsumOffload);
     this.counters.inc(Counter.TxFrames);
     this.counters.add(Counter.TxBytes, <u64>len);

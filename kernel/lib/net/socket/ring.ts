@@ -6,6 +6,11 @@
 // given back as soon as the ring is empty again (release()): an idle or
 // closing connection holds no buffer, and the pages return to the pool
 // rather than to the AS heap, which never shrinks.
+//
+// A ring may grow (grow()) up to maxCapacity: TCP asks when the connection
+// moves data faster than the ring lets it (tcp.ts, buffer auto-tuning). The
+// bytes keep their offsets, so out-of-order data and unacknowledged bytes
+// stay where the socket expects them.
 import { MemAccount } from "../counters";
 
 export class RingBuffer {
@@ -13,8 +18,12 @@ export class RingBuffer {
   base: usize = 0;
   head: i32 = 0;      // index of the oldest byte
   len: i32 = 0;
+  /** The most grow() may reach (>= capacity). */
+  maxCapacity: i32;
 
-  constructor(public capacity: i32, public mem: MemAccount) {}
+  constructor(public capacity: i32, public mem: MemAccount, maxCapacity: i32 = 0) {
+    this.maxCapacity = maxCapacity > capacity ? maxCapacity : capacity;
+  }
 
   @inline get free(): i32 { return this.capacity - this.len; }
   @inline get allocated(): bool { return this.base != 0; }
@@ -38,6 +47,30 @@ export class RingBuffer {
     this.head = 0;
     this.len = 0;
     this.mem.freeBuffer(p, this.capacity);
+  }
+
+  /** Makes the ring newCap bytes (at most maxCapacity), keeping every byte
+   *  at its offset (out-of-order bytes beyond len included). Without storage
+   *  only the size changes (pages are taken at the first byte, as before).
+   *  False, and the ring unchanged, when it cannot grow or the memory
+   *  account (its limit, or the page pool) says no. */
+  grow(newCap: i32): bool {
+    if (newCap > this.maxCapacity) newCap = this.maxCapacity;
+    const old = this.capacity;
+    if (newCap <= old) return false;
+    const p = this.base;
+    if (p == 0) { this.capacity = newCap; return true; }
+    const q = this.mem.allocBuffer(newCap);
+    if (q == 0) return false;
+    // Unroll the old storage from head: offset i lands at q + i.
+    const h = this.head;
+    memory.copy(q, p + <usize>h, <usize>(old - h));
+    if (h > 0) memory.copy(q + <usize>(old - h), p, <usize>h);
+    this.mem.freeBuffer(p, old);
+    this.base = q;
+    this.head = 0;
+    this.capacity = newCap;
+    return true;
   }
 
   /** Appends up to n bytes from src; returns how many fit (0 also when no

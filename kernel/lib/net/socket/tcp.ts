@@ -5,6 +5,17 @@
 // (RFC 9293 §3.8.6.3) and the RFC 5961 defences against blind RST, SYN and
 // data injection. Layer: socket. Time is passed in; nothing here reads a clock.
 //
+// Buffer auto-tuning: both rings start small (tcplayer.ts TCP_DEFAULT_RX/TX)
+// and grow, doubling, up to their maxCapacity while the connection moves
+// data faster than they let it — the receive ring when the app reads more
+// per receive round trip than it did before (as Linux's tcp_rcv_space_adjust,
+// the round trip measured as the time to receive one window, RFC 7323
+// §4.2's receiver estimate without timestamps), the send ring when the app
+// fills it and the windows would carry more than it holds. The window scale
+// we offer fits the largest receive ring. A peer alone cannot make a ring
+// grow (the app has to read or write), and growth stops at half the stack's
+// memory limit (MemAccount.mayGrow).
+//
 // Sequence space: txSeq is the sequence number of tx's first byte; the FIN,
 // once the app closes, sits at finSeq = txSeq + tx.len. sndMax is the highest
 // sequence sent (sndNxt moves back to sndUna on a retransmission timeout).
@@ -89,7 +100,9 @@ export abstract class TcpContext {
   /** May a challenge ACK go out now (RFC 5961 §7 rate limit)? */
   abstract allowChallengeAck(now: i64): bool;
   /** Sends a segment of s; payload bytes come from its send buffer at txOff. */
-  abstract send(s: TcpSocket, r: TcpRepr, txOff: i32): void;
+  abstract send(s: TcpSocket, r: TcpRepr, txOff: i32): bool;
+  /** The header every segment of these sockets is built in (one at a time). */
+  txSeg: TcpRepr = new TcpRepr();
   /** Sends a RST for s (no payload, no window). */
   abstract sendRst(s: TcpSocket, seq: u32, ack: u32, withAck: bool): void;
   /** Delivers s's events and forgets it once closed (after an app's close or abort). */
@@ -107,7 +120,8 @@ export class TcpListener {
   open: bool = true;
   accepted: u64 = 0;
   constructor(public ctx: TcpContext, public port: u32, public handler: TcpListenHandler,
-              public backlog: i32, public rxCapacity: i32, public txCapacity: i32) {}
+              public backlog: i32, public rxCapacity: i32, public txCapacity: i32,
+              public rxMax: i32 = 0, public txMax: i32 = 0) {}
   close(): void { this.ctx.unlisten(this); }
 }
 
@@ -118,6 +132,12 @@ export const RTO_MAX_NS: i64 = 60_000_000_000;        // RFC 6298 §2.5
 const CLOCK_G_NS: i64 = 1_000_000;                    // the "G" of RFC 6298 §2
 export const MSL_NS: i64 = 30_000_000_000;
 export const DELACK_NS: i64 = 100_000_000;            // < 500 ms (RFC 9293 §3.8.6.3)
+/** An empty receive ring larger than RING_KEEP_SMALL keeps its pages this
+ *  long (a reader drains it many times a millisecond in a bulk transfer). */
+const RING_LINGER_NS: i64 = 20_000_000;
+const RING_KEEP_SMALL: i32 = 64 * 1024;
+/** A segment the device had no room for is tried again this soon. */
+const TX_RETRY_NS: i64 = 1_000_000;
 export const FIN_WAIT_2_NS: i64 = 60_000_000_000;
 export const SYN_RETRIES = 6;
 export const DATA_RETRIES = 12;
@@ -127,6 +147,8 @@ export const KEEPALIVE_IDLE_NS: i64 = 7200_000_000_000;
 export const KEEPALIVE_INTERVAL_NS: i64 = 75_000_000_000;
 export const KEEPALIVE_PROBES = 9;
 const OOO_RANGES = 8;
+/** No window is larger (65535 << 14 < 2^30). */
+const CWND_MAX: i32 = 0x40000000;
 const DEFAULT_MSS: u32 = 536;                         // RFC 9293 §3.7.1
 
 // @ts-ignore: decorator
@@ -172,6 +194,18 @@ export class TcpSocket {
   /** Window scaling was offered by us (always) and by the peer. */
   wsOk: bool = false;
   private lastAdvRight: u32 = 0;
+  /** The window (bytes) of the last segment we sent. */
+  private lastAdvWnd: i32 = 0;
+  // Receive auto-tuning: the window-fill time (its minimum so far) and the
+  // bytes the app read in the current period of that length.
+  private rcvRttNs: i64 = 0;
+  private rcvRttStart: i64 = 0;
+  private rcvRttSeq: u32 = 0;
+  private rcvRttOn: bool = false;
+  private rcvSpace: i32 = 0;
+  private rcvCopied: i32 = 0;
+  private rcvSpaceStart: i64 = 0;
+  private rcvSpaceOn: bool = false;
 
   peerMss: u32 = DEFAULT_MSS;
   effMss: i32 = <i32>DEFAULT_MSS;
@@ -192,6 +226,8 @@ export class TcpSocket {
   delackAt: i64 = 0;
   persistAt: i64 = 0;
   timewaitAt: i64 = 0;
+  /** When an empty, grown receive ring gives its pages back (0: not due). */
+  private ringReleaseAt: i64 = 0;
   // RFC 6298 state.
   rto: i64 = RTO_INITIAL_NS;
   srtt: i64 = 0;
@@ -237,12 +273,16 @@ export class TcpSocket {
   /** Index in the layer's connection list, -1 once removed. */
   slot: i32 = -1;
 
-  constructor(public ctx: TcpContext, rxCapacity: i32, txCapacity: i32) {
+  /** rxMax, txMax: how far auto-tuning may grow the rings (no further than
+   *  the capacities when smaller: fixed-size buffers). */
+  constructor(public ctx: TcpContext, rxCapacity: i32, txCapacity: i32, rxMax: i32 = 0, txMax: i32 = 0) {
     // No storage yet: the rings take pages when bytes arrive or are written.
-    this.rx = new RingBuffer(rxCapacity, ctx.mem);
-    this.tx = new RingBuffer(txCapacity, ctx.mem);
+    this.rx = new RingBuffer(rxCapacity, ctx.mem, rxMax);
+    this.tx = new RingBuffer(txCapacity, ctx.mem, txMax);
+    // The shift we offer must let the window reach the largest receive ring.
+    const most = this.rx!.maxCapacity;
     let s = 0;
-    while (s < 14 && (rxCapacity >> s) > 65535) s++;
+    while (s < 14 && (most >> s) > 65535) s++;
     this.rcvShift = s;
   }
 
@@ -264,6 +304,7 @@ export class TcpSocket {
     if (rx == null || (rx.len == 0 && (this.peerFin || this.state == TcpState.Closed))) return -1;
     const n = rx.read(dst, max);
     if (n > 0) {
+      this.rcvSpaceAdjust(n);
       this.maybeWindowUpdate();
       this.trimBuffers();
     }
@@ -278,7 +319,10 @@ export class TcpSocket {
   write(src: usize, len: i32): i32 {
     const tx = this.tx;
     if (tx == null || this.finQueued || !this.canQueueData()) return -1;
-    const n = tx.write(src, len);
+    let n = tx.write(src, len);
+    // Full: grow it if that is what holds the connection back (an app that
+    // writes only writableBytes finds the room on its next look).
+    if (tx.free == 0 && this.sndBufExpand() && n < len) n += tx.write(src + <usize>n, len - n);
     if (n > 0) {
       if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
       this.output(this.ctx.now);
@@ -379,7 +423,7 @@ export class TcpSocket {
     this.irs = seg.seq - 1;
     this.rcvNxt = seg.seq;
     this.peerMss = mss;
-    this.wsOk = false; this.sndShift = 0; this.rcvShift = 0;
+    this.wsOk = false; this.sndShift = 0; this.noWindowScaling();
     this.iss = cookie;
     this.sndUna = cookie + 1;
     this.sndNxt = cookie + 1;
@@ -412,8 +456,16 @@ export class TcpSocket {
   private takeSynOptions(seg: TcpRepr): void {
     this.peerMss = seg.mss != 0 ? seg.mss : DEFAULT_MSS;
     if (seg.wscale >= 0) { this.wsOk = true; this.sndShift = seg.wscale; }
-    else { this.wsOk = false; this.sndShift = 0; this.rcvShift = 0; }   // RFC 7323 §2.2: both or neither
+    else { this.wsOk = false; this.sndShift = 0; this.noWindowScaling(); }   // RFC 7323 §2.2: both or neither
     this.effMss = this.computeMss();
+  }
+
+  /** Without scaling a window says at most 65535 bytes: a larger receive
+   *  ring would only hold memory. */
+  private noWindowScaling(): void {
+    this.rcvShift = 0;
+    const rx = this.rx;
+    if (rx != null && rx.maxCapacity > 65535) rx.maxCapacity = rx.capacity > 65535 ? rx.capacity : 65535;
   }
 
   private computeMss(): i32 {
@@ -452,7 +504,13 @@ export class TcpSocket {
     const tx = this.tx;
     if (tx != null && tx.len == 0 && tx.allocated) tx.release();
     const rx = this.rx;
-    if (rx != null && rx.len == 0 && this.oooCount == 0 && rx.allocated) rx.release();
+    if (rx != null && rx.len == 0 && this.oooCount == 0 && rx.allocated) {
+      // A ring that grew is kept a moment (RING_LINGER_NS) while a fast
+      // reader drains it: taking and returning 256 pages for every 64 KiB
+      // that arrives costs more than the copy. poll() returns it.
+      if (rx.capacity <= RING_KEEP_SMALL || this.state == TcpState.Closed) rx.release();
+      else if (this.ringReleaseAt == 0) this.ringReleaseAt = this.ctx.now + RING_LINGER_NS;
+    }
   }
 
   private processSynSent(seg: TcpRepr, now: i64): void {
@@ -650,6 +708,7 @@ export class TcpSocket {
       rx.len += len;
       this.rcvNxt += <u32>len;
       this.mergeOoo();
+      this.rcvRttMeasure(now);
       this.evReadable = true;
       this.unackedSegs += len > this.effMss ? 2 : 1;     // a large (GRO) segment is many
       // Delayed ACK: every second full segment at once, holes filled at once.
@@ -660,6 +719,66 @@ export class TcpSocket {
       this.addOoo(this.rcvNxt + <u32>off, this.rcvNxt + <u32>(off + len));
       this.ackNow = true;                                   // duplicate ACK tells the sender about the hole
     }
+  }
+
+  /** The receiver's round-trip estimate without timestamps (as Linux's
+   *  tcp_rcv_rtt_measure): the time to receive one advertised window (as
+   *  last advertised: the app has not read yet), the smallest seen so far. */
+  private rcvRttMeasure(now: i64): void {
+    if (this.rcvRttOn && seqGe(this.rcvNxt, this.rcvRttSeq)) {
+      const d = now - this.rcvRttStart;
+      if (d > 0 && (this.rcvRttNs == 0 || d < this.rcvRttNs)) this.rcvRttNs = d;
+      this.rcvRttOn = false;
+    }
+    if (!this.rcvRttOn) {
+      this.rcvRttOn = true;
+      this.rcvRttStart = now;
+      this.rcvRttSeq = this.rcvNxt + <u32>(this.lastAdvWnd > 0 ? this.lastAdvWnd : this.rcvWindow());
+    }
+  }
+
+  /** The app read n bytes. Once per receive round trip: if it read more in
+   *  that time than in any before, the peer may be held back by our window,
+   *  so the receive ring grows to twice that (doubling, up to its
+   *  maxCapacity and within MemAccount.mayGrow), as Linux's
+   *  tcp_rcv_space_adjust. An app that does not read never grows it. */
+  private rcvSpaceAdjust(n: i32): void {
+    const rx = this.rx;
+    if (rx == null || this.rcvRttNs == 0 || rx.capacity >= rx.maxCapacity) return;
+    const now = this.ctx.now;
+    if (!this.rcvSpaceOn) { this.rcvSpaceOn = true; this.rcvSpaceStart = now; this.rcvCopied = 0; }
+    this.rcvCopied += n;
+    if (now - this.rcvSpaceStart < this.rcvRttNs) return;
+    const copied = this.rcvCopied;
+    this.rcvCopied = 0;
+    this.rcvSpaceStart = now;
+    if (copied <= this.rcvSpace) return;
+    this.rcvSpace = copied;
+    let want = rx.capacity;
+    while (want < 2 * copied && want < rx.maxCapacity) want <<= 1;
+    if (want > rx.maxCapacity) want = rx.maxCapacity;
+    // What the stack would hold with the ring filled: all of it when it has
+    // no pages now (they are taken whole at the first byte).
+    if (want <= rx.capacity || !this.ctx.mem.mayGrow(rx.allocated ? want - rx.capacity : want)) return;
+    if (rx.grow(want)) this.ctx.counters.inc(Counter.TcpRxBufferGrown);
+  }
+
+  /** The app filled the send ring. When the windows would carry more than
+   *  it holds (min(cwnd, SND.WND) at least its size), the ring is what
+   *  limits the connection: it doubles (up to maxCapacity, within
+   *  MemAccount.mayGrow). A peer that does not acknowledge never opens
+   *  cwnd, and a closed window keeps SND.WND small: neither grows it. */
+  private sndBufExpand(): bool {
+    const tx = this.tx;
+    const st = this.state;
+    if (tx == null || tx.capacity >= tx.maxCapacity || (st != TcpState.Established && st != TcpState.CloseWait)) return false;
+    const wnd = this.sndWnd < this.cwnd ? this.sndWnd : this.cwnd;
+    if (wnd < tx.capacity) return false;
+    let want = tx.capacity << 1;
+    if (want > tx.maxCapacity) want = tx.maxCapacity;
+    if (!this.ctx.mem.mayGrow(want - tx.capacity) || !tx.grow(want)) return false;
+    this.ctx.counters.inc(Counter.TcpTxBufferGrown);
+    return true;
   }
 
   private addOoo(start: u32, end: u32): void {
@@ -744,6 +863,7 @@ export class TcpSocket {
     } else {
       this.cwnd += max32(1, this.effMss * this.effMss / this.cwnd);   // congestion avoidance
     }
+    if (this.cwnd > CWND_MAX) this.cwnd = CWND_MAX;        // grows on every ACK: keep it an i32
     this.dupAcks = 0;
     this.rtxAt = this.sndUna == this.sndMax ? 0 : now + this.rto;
   }
@@ -828,6 +948,11 @@ export class TcpSocket {
       this.ackNow = true;
     }
     this.output(now);
+    if (this.ringReleaseAt != 0 && now >= this.ringReleaseAt) {
+      this.ringReleaseAt = 0;
+      const rx = this.rx;
+      if (rx != null && rx.len == 0 && this.oooCount == 0) rx.release();
+    }
     this.trimBuffers();
     let next = i64.MAX_VALUE;
     if (this.rtxAt != 0 && this.rtxAt < next) next = this.rtxAt;
@@ -836,6 +961,7 @@ export class TcpSocket {
     if (this.timewaitAt != 0 && this.timewaitAt < next) next = this.timewaitAt;
     if (this.keepAt != 0 && this.keepAt < next) next = this.keepAt;
     if (this.idleAt != 0 && this.idleAt < next) next = this.idleAt;
+    if (this.ringReleaseAt != 0 && this.ringReleaseAt < next) next = this.ringReleaseAt;
     return next;
   }
 
@@ -962,7 +1088,7 @@ export class TcpSocket {
       let flags = TCP_ACK;
       if (n > 0 && n == avail) flags |= TCP_PSH;
       if (fin) flags |= TCP_FIN;
-      this.sendSegment(this.sndNxt, flags, off, n, false);
+      if (!this.sendSegment(this.sndNxt, flags, off, n, false)) break;
       this.sndNxt += <u32>n + (fin ? 1 : 0);
       if (seqGt(this.sndNxt, this.sndMax)) {
         if (!this.rttTiming) { this.rttTiming = true; this.rttSeq = this.sndNxt; this.rttStart = now; }
@@ -994,8 +1120,11 @@ export class TcpSocket {
     this.rtxAt = now + this.rto;
   }
 
-  private sendSegment(seq: u32, flags: u32, txOff: i32, len: i32, syn: bool): void {
-    const r = new TcpRepr();
+  /** Builds and sends one segment; false when the device could not take it
+   *  (its queue is full): nothing changes then, the caller tries later. */
+  private sendSegment(seq: u32, flags: u32, txOff: i32, len: i32, syn: bool): bool {
+    const r = this.ctx.txSeg;                  // reused: nothing allocated per segment
+    r.clear();
     r.srcPort = this.localPort;
     r.dstPort = this.remotePort;
     r.seq = seq;
@@ -1011,13 +1140,21 @@ export class TcpSocket {
       r.window = <u32>min32(wnd >> this.rcvShift, 65535);
     }
     r.payloadLen = len;
-    this.ctx.send(this, r, txOff);
-    this.lastAdvRight = this.rcvNxt + (<u32>(r.window) << (syn ? 0 : <u32>this.rcvShift));
+    if (!this.ctx.send(this, r, txOff)) {
+      // A full transmit queue: come back in a moment (the delayed-ACK timer
+      // runs output again), rather than count the segment as sent and lose it.
+      const retry = this.ctx.now + TX_RETRY_NS;
+      if (this.delackAt == 0 || this.delackAt > retry) this.delackAt = retry;
+      return false;
+    }
+    this.lastAdvWnd = <i32>(r.window << (syn ? 0 : <u32>this.rcvShift));
+    this.lastAdvRight = this.rcvNxt + <u32>this.lastAdvWnd;
     if (flags & TCP_ACK) {
       this.ackNow = false;
       this.delackAt = 0;
       this.unackedSegs = 0;
     }
+    return true;
   }
 
   /** After the app reads: announce a window that opened by a useful amount
@@ -1056,7 +1193,7 @@ export class TcpSocket {
     this.setState(TcpState.Closed, err == TCP_OK ? "done" : err == TCP_ERR_TIMEOUT ? "timeout" : err == TCP_ERR_ABORTED ? "abort" : "RST");
     this.error = err;
     this.rtxAt = 0; this.delackAt = 0; this.persistAt = 0; this.timewaitAt = 0;
-    this.keepAt = 0; this.idleAt = 0;
+    this.keepAt = 0; this.idleAt = 0; this.ringReleaseAt = 0;
     this.ackNow = false;
     if (notify) this.evClosed = true; else this.closedDelivered = true;
   }

@@ -76,6 +76,13 @@ export class TcpRepr {
   payloadLen: i32 = 0;
 
   @inline has(f: u32): bool { return (this.flags & f) != 0; }
+
+  /** Back to a fresh segment's values (a TcpRepr reused for every send). */
+  clear(): void {
+    this.srcPort = 0; this.dstPort = 0; this.seq = 0; this.ack = 0; this.flags = 0;
+    this.window = 0; this.urgent = 0; this.mss = 0; this.wscale = -1; this.sackPermitted = false;
+    this.headerLen = TCP_HEADER_LEN; this.payloadLen = 0;
+  }
   /** Sequence space the segment occupies (RFC 9293 §3.4: SYN and FIN count). */
   get segLen(): u32 {
     return <u32>this.payloadLen + ((this.flags & TCP_SYN) ? 1 : 0) + ((this.flags & TCP_FIN) ? 1 : 0);
