@@ -140,9 +140,10 @@ export class Router extends Handler {
     }
     const segs = splitPath(req.path);
     if (segs === null) { res.error(400, "malformed path"); return; }
-    const allowed = new Array<string>();
-    const best = this.pick(req.method, segs, allowed);
+    const best = this.pick(req.method, segs, null);
     if (best === null) {
+      const allowed = new Array<string>();
+      this.pick(req.method, segs, allowed);
       if (allowed.length == 0) { res.error(404, "no such resource"); return; }
       if (allowed.includes("GET") && !allowed.includes("HEAD")) allowed.push("HEAD");
       if (!allowed.includes("OPTIONS")) allowed.push("OPTIONS");
