@@ -41,7 +41,8 @@ function isTchar(c: u32): bool {
 
 export function isToken(s: string): bool {
   if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isTchar(<u32>s.charCodeAt(i))) return false;
+  const p = changetype<usize>(s);
+  for (let i = 0; i < s.length; i++) if (!isTchar(<u32>load<u16>(p + (<usize>i << 1)))) return false;
   return true;
 }
 

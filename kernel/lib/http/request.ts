@@ -12,8 +12,9 @@ export class Header {
 export function equalsIgnoreCase(a: string, b: string): bool {
   const n = a.length;
   if (b.length != n) return false;
+  const pa = changetype<usize>(a), pb = changetype<usize>(b);
   for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i), y = b.charCodeAt(i);
+    let x = <u32>load<u16>(pa + (<usize>i << 1)), y = <u32>load<u16>(pb + (<usize>i << 1));
     if (x == y) continue;
     if (x >= 0x41 && x <= 0x5a) x += 0x20;
     if (y >= 0x41 && y <= 0x5a) y += 0x20;
@@ -25,8 +26,9 @@ export function equalsIgnoreCase(a: string, b: string): bool {
 /** s lowercased; s itself (no copy) when it has no capital letter, as the
  *  names handlers ask for usually are. */
 function lowered(s: string): string {
+  const p = changetype<usize>(s);
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = <u32>load<u16>(p + (<usize>i << 1));
     if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
   }
   return s;

@@ -124,8 +124,9 @@ export function errorJson(status: i32, message: string): string {
 
 function sanitizeValue(v: string): string {
   let bad = false;
+  const p = changetype<usize>(v);
   for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
+    const c = <i32>load<u16>(p + (<usize>i << 1));
     if ((c < 0x20 && c != 0x09) || c == 0x7f || c > 0xff) { bad = true; break; }
   }
   if (!bad) return v.trim();
