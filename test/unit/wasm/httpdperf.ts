@@ -47,4 +47,7 @@ export function once(): ArrayBuffer {
   return c.takeOutput().buffer;
 }
 
-export function collect(): void { __collect(); }
+export function collect(): void {
+  // @ts-ignore: the runtime builtin asc provides
+  __collect();
+}
