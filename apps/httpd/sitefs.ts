@@ -42,6 +42,8 @@ export class SiteFile {
   /** The strong entity tag, quoted: "\"<32 hex digits>\"". */
   etag: string = "";
   cached: Uint8Array | null = null;
+  /** Its media type, once httpd looked it up (static.ts). */
+  mime: string | null = null;
 }
 
 const HEX = "0123456789abcdef";

@@ -74,7 +74,9 @@ export class StaticFiles extends Handler {
       return;
     }
     const size = <u64>data.length;
-    res.contentType = mimeType(f.path);
+    let mime = f.mime;
+    if (mime === null) { mime = mimeType(f.path); f.mime = mime; }
+    res.contentType = mime;
     const range = req.method == "GET" ? req.header("range") : null;
     if (range !== null && ifRangeAllows(req.header("if-range"), f.etag)) {
       const r = parseRange(range, size);

@@ -27,12 +27,16 @@ export class ByteBuf {
   private tail: i32 = 0;   // one past the last byte
   /** Storage of this many bytes or more is pool pages. */
   private pagedMin: i32 = PAGED_MIN;
+  /** The storage the first append takes (none is taken before: many
+   *  buffers — a GET's body, a connection's spare read buffer — never
+   *  hold a byte). */
+  private initCap: i32;
 
   /** pagedMin: a buffer that is usually small but may briefly hold a lot
    *  (a request line being assembled) can take pages from a lower size. */
   constructor(capacity: i32 = 256, pagedMin: i32 = PAGED_MIN) {
     this.pagedMin = pagedMin;
-    this.setStorage(capacity < 16 ? 16 : capacity);
+    this.initCap = capacity < 16 ? 16 : capacity;
   }
 
   get length(): i32 { return this.tail - this.head; }
@@ -81,11 +85,8 @@ export class ByteBuf {
     this.tail = 0;
     if (this.pages == 0) return;
     this.freePagesNow();
-    let d = this.data;
-    if (d === null) {
-      d = new ArrayBuffer(256);
-      this.data = d;
-    }
+    const d = this.data;
+    if (d === null) return;              // no storage until the next append
     this.base = changetype<usize>(d);
     this.cap = d.byteLength;
   }
@@ -100,6 +101,7 @@ export class ByteBuf {
       // Double, but a large append gets exactly what it needs: a 1 MiB body
       // must not leave a 2 MiB buffer (and the copies before it) behind.
       let ncap = cap << 1;
+      if (ncap < this.initCap) ncap = this.initCap;   // the first storage
       if (ncap < live + n) ncap = (live + n + 15) & ~15;
       const oldPtr = this.ptr;
       const oldPages = this.pages, oldBase = this.base;
@@ -148,8 +150,9 @@ export class ByteBuf {
     const n = s.length;
     this.reserve(n);
     const base = this.base + <usize>this.tail;
+    const src = changetype<usize>(s);
     for (let i = 0; i < n; i++) {
-      const c = <u32>s.charCodeAt(i);
+      const c = <u32>load<u16>(src + (<usize>i << 1));
       store<u8>(base + <usize>i, <u8>(c > 0xff ? 0x3f : c));
     }
     this.tail += n;
@@ -164,7 +167,20 @@ export class ByteBuf {
     this.tail += n;
   }
 
-  appendDecimal(v: u64): void { this.appendLatin1(v.toString()); }
+  /** Appends v in decimal (no string made on the way). */
+  appendDecimal(v: u64): void {
+    let digits = 1;
+    for (let t = v; t >= 10; t /= 10) digits++;
+    this.reserve(digits);
+    let at = this.base + <usize>(this.tail + digits);
+    let t = v;
+    do {
+      at--;
+      store<u8>(at, <u8>(0x30 + <u32>(t % 10)));
+      t /= 10;
+    } while (t != 0);
+    this.tail += digits;
+  }
 
   /** Drops n bytes from the front; emptied, pool storage goes back at once. */
   consume(n: i32): void {

@@ -41,7 +41,8 @@ function isTchar(c: u32): bool {
 
 export function isToken(s: string): bool {
   if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isTchar(<u32>s.charCodeAt(i))) return false;
+  const p = changetype<usize>(s);
+  for (let i = 0; i < s.length; i++) if (!isTchar(<u32>load<u16>(p + (<usize>i << 1)))) return false;
   return true;
 }
 
@@ -56,9 +57,17 @@ function latin1(ptr: usize, from: i32, to: i32): string {
   return s;
 }
 
-function lowerAscii(s: string): string {
-  // Header names are tokens (ASCII), so toLowerCase never meets the odd cases.
-  return s.toLowerCase();
+/** latin1() of a header name (a token: ASCII), lowercased as it is widened. */
+function latin1Lower(ptr: usize, from: i32, to: i32): string {
+  if (to <= from) return "";
+  // @ts-ignore: __new is a runtime builtin asc provides
+  const s = changetype<string>(__new(<usize>(to - from) << 1, idof<string>()));
+  for (let i = from; i < to; i++) {
+    let c = <u32>load<u8>(ptr + <usize>i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    store<u16>(changetype<usize>(s) + (<usize>(i - from) << 1), <u16>c);
+  }
+  return s;
 }
 
 export class RequestParser {
@@ -292,7 +301,7 @@ export class RequestParser {
       if ((c < 0x20 && c != HTAB) || c == 0x7f) { this.fail(400, "invalid character in header value"); return; }
     }
     if (!keep) return;
-    const name = lowerAscii(latin1(p, 0, a));
+    const name = latin1Lower(p, 0, a);
     const value = latin1(p, vs, ve);
     this.req.headers.push(new Header(name, value));
     if (name == "host") this.hostCount++;

@@ -8,6 +8,32 @@ export class Header {
   constructor(public name: string, public value: string) {}
 }
 
+/** a and b are equal ignoring ASCII case (field names are tokens: ASCII). */
+export function equalsIgnoreCase(a: string, b: string): bool {
+  const n = a.length;
+  if (b.length != n) return false;
+  const pa = changetype<usize>(a), pb = changetype<usize>(b);
+  for (let i = 0; i < n; i++) {
+    let x = <u32>load<u16>(pa + (<usize>i << 1)), y = <u32>load<u16>(pb + (<usize>i << 1));
+    if (x == y) continue;
+    if (x >= 0x41 && x <= 0x5a) x += 0x20;
+    if (y >= 0x41 && y <= 0x5a) y += 0x20;
+    if (x != y) return false;
+  }
+  return true;
+}
+
+/** s lowercased; s itself (no copy) when it has no capital letter, as the
+ *  names handlers ask for usually are. */
+function lowered(s: string): string {
+  const p = changetype<usize>(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = <u32>load<u16>(p + (<usize>i << 1));
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
+  }
+  return s;
+}
+
 export class Request {
   method: string = "";
   /** The request-target as sent (RFC 9112 §3.2). */
@@ -40,7 +66,7 @@ export class Request {
   /** The first header named name (any case), or null. Repeated fields can be
    *  read with headerAll. */
   header(name: string): string | null {
-    const n = name.toLowerCase();
+    const n = lowered(name);
     for (let i = 0; i < this.headers.length; i++) {
       const h = unchecked(this.headers[i]);
       if (h.name == n) return h.value;
@@ -50,7 +76,7 @@ export class Request {
 
   /** Every value of header name joined by ", " (RFC 9110 §5.3), or null. */
   headerAll(name: string): string | null {
-    const n = name.toLowerCase();
+    const n = lowered(name);
     let out: string | null = null;
     for (let i = 0; i < this.headers.length; i++) {
       const h = unchecked(this.headers[i]);

@@ -4,7 +4,7 @@
 // Connection, Date. Handler-set values are checked so no header can smuggle
 // a CR or LF into the output.
 import { ByteBuf } from "./buf";
-import { Header, Request } from "./request";
+import { Header, Request, equalsIgnoreCase } from "./request";
 import { reasonPhrase, statusHasNoBody } from "./status";
 import { isToken } from "./parser";
 import { JsonWriter, JsonValue } from "../json";
@@ -60,9 +60,8 @@ export class Response {
 
   /** Sets a header, replacing any of the same name (case-insensitive). */
   setHeader(name: string, value: string): void {
-    const n = name.toLowerCase();
     for (let i = 0; i < this.headers.length; i++) {
-      if (unchecked(this.headers[i]).name.toLowerCase() == n) { this.headers.splice(i, 1); i--; }
+      if (equalsIgnoreCase(unchecked(this.headers[i]).name, name)) { this.headers.splice(i, 1); i--; }
     }
     this.addHeader(name, value);
   }
@@ -71,15 +70,14 @@ export class Response {
    *  and other controls in the value become spaces (RFC 9110 §5.5). */
   addHeader(name: string, value: string): void {
     if (!isToken(name)) { this.droppedHeaders++; return; }
-    if (name.toLowerCase() == "content-type") { this.contentType = sanitizeValue(value); return; }
+    if (equalsIgnoreCase(name, "content-type")) { this.contentType = sanitizeValue(value); return; }
     this.headers.push(new Header(name, sanitizeValue(value)));
   }
 
   header(name: string): string | null {
-    const n = name.toLowerCase();
     for (let i = 0; i < this.headers.length; i++) {
       const h = unchecked(this.headers[i]);
-      if (h.name.toLowerCase() == n) return h.value;
+      if (equalsIgnoreCase(h.name, name)) return h.value;
     }
     return null;
   }
@@ -126,8 +124,9 @@ export function errorJson(status: i32, message: string): string {
 
 function sanitizeValue(v: string): string {
   let bad = false;
+  const p = changetype<usize>(v);
   for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
+    const c = <i32>load<u16>(p + (<usize>i << 1));
     if ((c < 0x20 && c != 0x09) || c == 0x7f || c > 0xff) { bad = true; break; }
   }
   if (!bad) return v.trim();
@@ -141,9 +140,10 @@ function sanitizeValue(v: string): string {
 }
 
 /** Headers the server writes itself; a handler's copies are ignored. */
-function isFramingHeader(lowerName: string): bool {
-  return lowerName == "content-length" || lowerName == "transfer-encoding" || lowerName == "connection" ||
-    lowerName == "date" || lowerName == "content-type" || lowerName == "keep-alive";
+function isFramingHeader(name: string): bool {
+  return equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding") ||
+    equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "date") ||
+    equalsIgnoreCase(name, "content-type") || equalsIgnoreCase(name, "keep-alive");
 }
 
 /** Writes res to out. head: omit the content (HEAD, §9.3.2) but keep its
@@ -161,7 +161,7 @@ export function serializeResponse(res: Response, head: bool, versionMinor: i32, 
   if (serverName.length > 0) header(out, "Server", serverName);
   for (let i = 0; i < res.headers.length; i++) {
     const h = unchecked(res.headers[i]);
-    if (isFramingHeader(h.name.toLowerCase())) continue;
+    if (isFramingHeader(h.name)) continue;
     header(out, h.name, h.value);
   }
   const noBody = statusHasNoBody(status);

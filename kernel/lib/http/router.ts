@@ -107,7 +107,7 @@ export class Route {
     for (let i = 0; i < n; i++) {
       if (!unchecked(this.isParam[i])) continue;
       req.paramNames.push(unchecked(this.segments[i]));
-      if (this.greedy && i == n - 1) req.paramValues.push(segs.slice(i).join("/"));
+      if (this.greedy && i == n - 1) req.paramValues.push(segs.length == n ? unchecked(segs[i]) : segs.slice(i).join("/"));
       else req.paramValues.push(unchecked(segs[i]));
     }
   }
@@ -140,9 +140,10 @@ export class Router extends Handler {
     }
     const segs = splitPath(req.path);
     if (segs === null) { res.error(400, "malformed path"); return; }
-    const allowed = new Array<string>();
-    const best = this.pick(req.method, segs, allowed);
+    const best = this.pick(req.method, segs, null);
     if (best === null) {
+      const allowed = new Array<string>();
+      this.pick(req.method, segs, allowed);
       if (allowed.length == 0) { res.error(404, "no such resource"); return; }
       if (allowed.includes("GET") && !allowed.includes("HEAD")) allowed.push("HEAD");
       if (!allowed.includes("OPTIONS")) allowed.push("OPTIONS");
@@ -199,13 +200,19 @@ export class Router extends Handler {
  *  not absolute, has a bad escape, or has a "." or ".." segment (which would
  *  let a {name...} parameter climb out of a directory). */
 export function splitPath(path: string): string[] | null {
-  if (path.length == 0 || path.charCodeAt(0) != 0x2f) return null;
-  const raw = path.substring(1).split("/");
-  const out = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const d = percentDecode(unchecked(raw[i]), false);
+  const len = path.length;
+  if (len == 0 || path.charCodeAt(0) != 0x2f) return null;
+  let count = 1;
+  for (let i = 1; i < len; i++) if (path.charCodeAt(i) == 0x2f) count++;
+  const out = new Array<string>(count);
+  let start = 1;
+  for (let k = 0; k < count; k++) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = len;
+    const d = percentDecode(path.substring(start, end), false);
     if (d === null || d == "." || d == "..") return null;
-    unchecked(out[i] = d);
+    unchecked(out[k] = d);
+    start = end + 1;
   }
   return out;
 }

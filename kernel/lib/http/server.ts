@@ -132,6 +132,9 @@ export class HttpServer {
   private table: HttpConnection[] = [];
   /** Counted connections per peer address (peers other than 0). */
   private perPeer: Map<u32, i32> = new Map();
+  /** The last Date value and the second it is for (dateHeader). */
+  private dateSecond: i64 = -1;
+  private dateText: string = "";
 
   constructor(public handler: Handler) {}
 
@@ -248,11 +251,14 @@ export class HttpServer {
     return idle !== null ? idle : partial !== null ? partial : silent;
   }
 
+  /** The Date header's value at nowNs; built once per second, not per response. */
   dateHeader(nowNs: u64): string | null {
     const c = this.clock;
     if (c === null) return null;
     const t = c.unixSeconds(nowNs);
-    return t < 0 ? null : httpDate(t);
+    if (t < 0) return null;
+    if (t != this.dateSecond) { this.dateText = httpDate(t); this.dateSecond = t; }
+    return this.dateText;
   }
 
   countStatus(status: i32): void {
