@@ -15,11 +15,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Eager on purpose, each with its reason. */
-const EAGER: Record<string, string> = {
-  // kernel/lib/http was being reworked on another branch when this test came;
-  // @lazy it there and drop this line.
-  "kernel/lib/http/budget.ts: budget": "pending: another branch edits kernel/lib/http",
-};
+const EAGER: Record<string, string> = {};
 
 function tsFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {
