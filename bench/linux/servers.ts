@@ -25,7 +25,22 @@ export type Network = "user" | "tap";
 export const SKIFF_HTTPD_READY = /httpd: listening on TCP port 80\b/;
 export const SKIFF_KV_READY = /kv: listening on TCP port 80\b/;
 export const LINUX_READY = new RegExp(READY_LINE);
-export const LINUX_CMDLINE = "console=ttyS0 panic=-1 quiet";
+/** The TSC rate the Linux guest is told (tsc_early_khz), so it need not
+ *  calibrate: under TCG the guest's TSC is the host's, and on microvm Linux
+ *  6.1 has no reference to calibrate against (no PIT answer, no HPET or
+ *  PM timer) and hung at boot. Skiff reads the same rate from its own
+ *  calibration; telling Linux is the ordinary setup for a VM (what
+ *  Firecracker-style guests do), and is done on every machine. Empty when
+ *  the host does not say (then Linux calibrates as before). */
+export function linuxTscWords(cpuinfo = readCpuinfo()): string {
+  const m = /^cpu MHz\s*:\s*([0-9.]+)/m.exec(cpuinfo);
+  const khz = m ? Math.round(Number(m[1]) * 1000) : 0;
+  return khz > 0 ? ` tsc_early_khz=${khz} tsc=reliable no_timer_check` : "";
+}
+function readCpuinfo(): string {
+  try { return readFileSync("/proc/cpuinfo", "utf8"); } catch { return ""; }
+}
+export const LINUX_CMDLINE = `console=ttyS0 panic=-1 quiet${linuxTscWords()}`;
 /** Both guests serve on port 80 (Skiff: httpd.port=80 / kv.port=80). */
 export const SKIFF_HTTPD_CMDLINE = "httpd.port=80";
 /** Skiff's management API is off the network unless api.net=on; the uptime
