@@ -184,7 +184,8 @@ const EX_SENDING = 2;
 const EX_DONE = 3;
 
 const READ_CHUNK: i32 = 16384;
-// @lazy: only an image that runs the HTTP client allocates it.
+// Only an image that runs the HTTP client allocates it.
+// @ts-ignore: decorator
 @lazy const scratch = new StaticArray<u8>(READ_CHUNK);
 
 class ExchangeTimer extends TimerHandler {
