@@ -215,7 +215,7 @@ export const ISSUE14_LEFT: Record<string, string> = {
   p99User: "QEMU's user-network forward listens with a backlog of 1: late connections' first requests wait 0.2–7 s on the host before the guest sees them and wrk's coordinated-omission correction spreads that over the p99 (the notes); the tap rows are the clean figures.",
   p99Tap: "Over tap there is no host forward: a tail here is the guest's or the host's scheduling; needs a capture (bench/pcap-http.mjs) of the run.",
   p99C256: "httpd's connection table holds 256 with a per-peer cap of half (kernel/lib/http/server.ts): wrk's 256 connections come from one address, so past 128 each new one evicts one of the same peer's (wrk's socket errors).",
-  conn: "Sequential connect/one byte/close: the cost of a connection's set-up and teardown in the guest under TCG; not yet profiled.",
+  conn: "Sequential connect/one byte/close: three guest round trips of ≈ 200–250 µs each under TCG and ≈ 330 µs of the Node client per connection; no timer waits. The client alone (against netsrv on the host) makes 407–832 conn/s on this host, Skiff's range over tap: the row is client-bound. Profile: docs/BENCHMARKS.md, issue #14 notes.",
 };
 
 type NetLike = { rows: { guest: string; network: string; variant?: string; upMiBs: number | null; downMiBs: number | null; connPerS: number | null }[] } | null;

@@ -506,6 +506,31 @@ describe("CLOSE-WAIT and LAST-ACK (passive close)", () => {
     expect(Number(net.x.memUsed(r.h))).toBe(0);
   });
 
+  it("an app that closes on end of stream answers the FIN with one FIN,ACK, not an ACK and a FIN", () => {
+    const r = new Rig({ echo: true });                      // echo: closes once the peer's FIN is read
+    const id = r.accept();
+    const [e] = r.send({ flags: F.ACK | F.PSH, payload: bytes(1) });
+    expect(e.payload.length).toBe(1);
+    r.seq += 1;
+    r.ack = (e.seq + 1) >>> 0;
+    const segs = r.send({ flags: F.ACK | F.FIN });
+    expect(segs.map((x) => flagStr(x.flags))).toEqual(["AF"]);
+    expect(segs[0].ack).toBe(r.seq + 1);                    // it acknowledges the peer's FIN
+    expect(net.state(id)).toBe("LAST-ACK");
+    r.send({ flags: F.ACK, seq: r.seq + 1, ack: (segs[0].seq + 1) >>> 0 });
+    expect(net.state(id)).toBe("CLOSED");
+    expect(net.x.connCount(r.h)).toBe(0);
+  });
+
+  it("an app that does not close at once still acknowledges the FIN in the same poll", () => {
+    const r = new Rig();
+    const id = r.accept();
+    const segs = r.send({ flags: F.ACK | F.FIN });
+    expect(segs.map((x) => flagStr(x.flags))).toEqual(["A"]);
+    expect(segs[0].ack).toBe(r.seq + 1);
+    expect(net.state(id)).toBe("CLOSE-WAIT");
+  });
+
   it("waits for data before a FIN that arrived early", () => {
     const r = new Rig();
     const id = r.accept();

@@ -258,6 +258,11 @@ export class TcpSocket {
 
   private ackNow: bool = false;
   private unackedSegs: i32 = 0;
+  /** The ACK of the peer's FIN waits until the app has heard of the FIN
+   *  (flushAck, after deliver): an app that closes then sends one FIN,ACK
+   *  instead of an ACK and a FIN (as Linux's do). */
+  private ackAfterDeliver: bool = false;
+  private finJustArrived: bool = false;
 
   // Events gathered while processing, delivered by deliver().
   private evAccepted: bool = false;
@@ -493,8 +498,26 @@ export class TcpSocket {
         this.processSynchronized(seg, payload, now);
         break;
     }
-    if (<TcpState>this.state != TcpState.Closed) this.output(now);
+    if (<TcpState>this.state != TcpState.Closed) {
+      // The peer's FIN arrived in order and is all we owe an ACK for: hold
+      // that ACK until the app's callbacks ran (flushAck), so a close() in
+      // them carries it on its FIN.
+      if (this.ackNow && this.finJustArrived && this.handler != null) { this.ackNow = false; this.ackAfterDeliver = true; }
+      this.output(now);
+    }
+    this.finJustArrived = false;
     this.trimBuffers();
+  }
+
+  /** Sends the ACK process() held for the app's callbacks, unless a segment
+   *  since (the app's FIN or data) carried it. The layer calls this after
+   *  deliver(). */
+  flushAck(): void {
+    if (!this.ackAfterDeliver) return;
+    this.ackAfterDeliver = false;
+    if (this.state == TcpState.Closed) return;
+    this.ackNow = true;
+    this.output(this.ctx.now);
   }
 
   /** Gives back the pages of a ring that is empty: the send ring once
@@ -674,6 +697,7 @@ export class TcpSocket {
     this.peerFin = true;
     this.rcvNxt++;
     this.ackNow = true;
+    this.finJustArrived = true;
     this.evReadable = true;
     const finAcked = this.finQueued && seqGt(this.sndUna, this.finSeq);
     switch (this.state) {
@@ -1151,6 +1175,7 @@ export class TcpSocket {
     this.lastAdvRight = this.rcvNxt + <u32>this.lastAdvWnd;
     if (flags & TCP_ACK) {
       this.ackNow = false;
+      this.ackAfterDeliver = false;
       this.delackAt = 0;
       this.unackedSegs = 0;
     }

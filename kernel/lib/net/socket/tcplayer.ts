@@ -455,6 +455,7 @@ export class TcpLayer extends ProtocolHandler {
   /** Delivers a connection's events, and forgets it once it is closed. */
   settle(s: TcpSocket): void {
     s.deliver();
+    s.flushAck();                            // the ACK of a FIN the app did not answer with its own
     if (s.state == TcpState.TimeWait) this.enterTimeWait(s);
     if (<TcpState>s.state == TcpState.Closed && s.closedDelivered) {
       const key = connKey(s.remoteAddr, s.remotePort, s.localPort);
