@@ -280,8 +280,8 @@ export function issue14Markdown(hostLine: string, t: Target14[]): string {
   return `## Issue #14 targets (from this run)
 
 ${hostLine} Computed by \`bench/report.ts\` (issue14Targets) from the net suite's rows (bulk TCP and
-conn/s: Skiff's \`bench/apps/netbench\` against \`bench/linux/netsrv.c\`, the same client,
-\`bench/netclient.mjs\`, over the same network) and the \`--vs linux\` suite's HTTP rows (apps/httpd
+conn/s: Skiff's \`bench/apps/netbench\` against \`bench/linux/netsrv.c\`, the same clients,
+\`bench/netclient.mjs\` for bulk and \`bench/linux/connclient.c\` for conn/s, over the same network) and the \`--vs linux\` suite's HTTP rows (apps/httpd
 against nginx, q35) above. Ratios are Skiff / Linux: the net rows are single runs; the HTTP rows the
 median of the paired runs. "What is left" is kept in \`ISSUE14_LEFT\` (bench/report.ts) from the
 profiles in the issue #14 notes.
