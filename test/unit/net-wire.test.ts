@@ -145,6 +145,26 @@ describe("UDP", () => {
   });
 });
 
+describe("headers parsed into one reused object (the receive path)", () => {
+  it("gives what a fresh parse gives, packet after packet, with nothing left over from the last one", () => {
+    const s = l4Of(syn()), d = l4Of(tcpData());
+    const bad = Uint8Array.from(s); bad[21] = 40;                           // bad option after a good SYN
+    const seq: [Uint8Array, number, number, boolean][] = [
+      [s, B, A, true], [d, B, A, true], [d, B, ip("10.9.0.3"), true], [s.subarray(0, 30), B, A, false],
+      [bad, B, A, false], [d, B, A, true], [s, B, A, true], [d, B, A, true],
+    ];
+    for (const [b, src, dst, v] of seq) expect(net.parse(8, b, src, dst, v)).toEqual(net.parse(5, b, src, dst, v));
+    // a data segment after a SYN: the SYN's options are gone
+    net.parse(8, s, B, A);
+    expect(net.parse(8, d, B, A)).toMatchObject({ mss: 0, wscale: -1, sackPermitted: false });
+    const ips = frames.slice(0, 40).map((f) => f.bytes).filter((f) => f.length > 34 && f[12] === 8 && f[13] === 0).map(ipOf);
+    expect(ips.length).toBeGreaterThan(5);
+    const c = Uint8Array.from(ips[0]); c[10] ^= 1;
+    const v = Uint8Array.from(ips[0]); v[0] = 0x65;
+    for (const b of [...ips, c, v, ips[0].subarray(0, 19), ips[1]]) expect(net.parse(7, b)).toEqual(net.parse(2, b));
+  });
+});
+
 describe("TCP", () => {
   it("parses Linux's SYN options (MSS, SACK-permitted, timestamps, window scale)", () => {
     expect(net.parse(5, l4Of(syn()), B, A)).toMatchObject({ dstPort: 7, flags: "S", mss: 1460, wscale: 10, sackPermitted: true, headerLen: 40, payloadLen: 0 });

@@ -36,6 +36,23 @@ function flagsOf(t: TcpRepr): string {
   return s;
 }
 
+const reusedIp = new Ipv4Repr();
+const reusedTcp = new TcpRepr();
+
+function ipJson(r: Ipv4Repr): string {
+  return "{\"src\":\"" + ipToString(r.src) + "\",\"dst\":\"" + ipToString(r.dst) + "\",\"proto\":" + r.protocol.toString() +
+      ",\"ttl\":" + r.ttl.toString() + ",\"ident\":" + r.ident.toString() + ",\"df\":" + (r.dontFrag ? "true" : "false") +
+      ",\"mf\":" + (r.moreFrags ? "true" : "false") + ",\"fragOffset\":" + r.fragOffset.toString() +
+      ",\"headerLen\":" + r.headerLen.toString() + ",\"payloadLen\":" + r.payloadLen.toString() + "}";
+}
+
+function tcpJson(r: TcpRepr): string {
+  return "{\"srcPort\":" + r.srcPort.toString() + ",\"dstPort\":" + r.dstPort.toString() + ",\"seq\":" + r.seq.toString() +
+      ",\"ack\":" + r.ack.toString() + ",\"flags\":\"" + flagsOf(r) + "\",\"window\":" + r.window.toString() +
+      ",\"mss\":" + r.mss.toString() + ",\"wscale\":" + r.wscale.toString() + ",\"sackPermitted\":" + (r.sackPermitted ? "true" : "false") +
+      ",\"headerLen\":" + r.headerLen.toString() + ",\"payloadLen\":" + r.payloadLen.toString() + "}";
+}
+
 /** Parses one format and describes the result as JSON (or {"error":...}). */
 export function parse(kind: i32, ptr: usize, len: i32, src: u32, dst: u32, verify: bool): string {
   switch (kind) {
@@ -54,10 +71,15 @@ export function parse(kind: i32, ptr: usize, len: i32, src: u32, dst: u32, verif
     case 2: {
       const r = Ipv4Repr.parse(ptr, len, verify);
       if (r == null) break;
-      return "{\"src\":\"" + ipToString(r.src) + "\",\"dst\":\"" + ipToString(r.dst) + "\",\"proto\":" + r.protocol.toString() +
-        ",\"ttl\":" + r.ttl.toString() + ",\"ident\":" + r.ident.toString() + ",\"df\":" + (r.dontFrag ? "true" : "false") +
-        ",\"mf\":" + (r.moreFrags ? "true" : "false") + ",\"fragOffset\":" + r.fragOffset.toString() +
-        ",\"headerLen\":" + r.headerLen.toString() + ",\"payloadLen\":" + r.payloadLen.toString() + "}";
+      return ipJson(r);
+    }
+    case 7: {                      // the receive path's way: one object reused for every packet
+      if (!reusedIp.parseFrom(ptr, len, verify)) break;
+      return ipJson(reusedIp);
+    }
+    case 8: {
+      if (!reusedTcp.parseFrom(ptr, len, src, dst, verify)) break;
+      return tcpJson(reusedTcp);
     }
     case 3: {
       const r = IcmpRepr.parse(ptr, len);
@@ -73,10 +95,7 @@ export function parse(kind: i32, ptr: usize, len: i32, src: u32, dst: u32, verif
     case 5: {
       const r = TcpRepr.parse(ptr, len, src, dst, verify);
       if (r == null) break;
-      return "{\"srcPort\":" + r.srcPort.toString() + ",\"dstPort\":" + r.dstPort.toString() + ",\"seq\":" + r.seq.toString() +
-        ",\"ack\":" + r.ack.toString() + ",\"flags\":\"" + flagsOf(r) + "\",\"window\":" + r.window.toString() +
-        ",\"mss\":" + r.mss.toString() + ",\"wscale\":" + r.wscale.toString() + ",\"sackPermitted\":" + (r.sackPermitted ? "true" : "false") +
-        ",\"headerLen\":" + r.headerLen.toString() + ",\"payloadLen\":" + r.payloadLen.toString() + "}";
+      return tcpJson(r);
     }
     case 6: {
       const r = DhcpRepr.parse(ptr, len);

@@ -11,11 +11,11 @@
 import { NetDevice, FrameSink, RX_CSUM_VALID } from "../device";
 import { NetCounters, Counter, MemAccount } from "../counters";
 import {
-  ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame, EthernetRepr,
+  ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetRepr,
   ArpRepr, ARP_LEN, ARP_REQUEST, ARP_REPLY,
   Ipv4Repr, IP_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, IP_BROADCAST,
   IcmpRepr, ICMP_HEADER_LEN, ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY, ICMP_DEST_UNREACHABLE, UNREACH_PORT, UNREACH_PROTOCOL,
-  MAC_BROADCAST, WireError, wireError, get8, fillL4Checksum,
+  MAC_BROADCAST, WireError, wireError, get8, get16, getMac, fillL4Checksum, ETH_FIELD_DST, ETH_FIELD_SRC, ETH_FIELD_TYPE,
 } from "../wire";
 import { ArpCache, ArpEntry } from "./arp";
 import { Reassembler } from "./fragment";
@@ -59,6 +59,9 @@ export class Interface extends FrameSink {
   /** The headers of the packet being sent, reused (nothing allocated per packet). */
   private txIp: Ipv4Repr = new Ipv4Repr();
   private txEth: EthernetRepr = new EthernetRepr();
+  /** The IPv4 header of the packet being received, reused (receive() is never
+   *  re-entered: nothing here delivers a frame to itself). */
+  private rxIpHdr: Ipv4Repr = new Ipv4Repr();
   private ident: u32 = 1;
   private icmpErrWindow: i64 = 0;
   private icmpErrCount: i32 = 0;
@@ -127,14 +130,15 @@ export class Interface extends FrameSink {
     this.counters.inc(Counter.RxFrames);
     this.counters.add(Counter.RxBytes, <u64>len);
     if ((flags & RX_CSUM_VALID) != 0) this.counters.inc(Counter.RxCsumOffload);
-    const eth = EthernetFrame.check(frame, len);
-    if (eth == null) { this.counters.inc(Counter.DropEthTruncated); return; }
-    const dst = eth.dst;
+    // The header read in place (no view allocated per frame).
+    if (<u32>len < <u32>ETH_HEADER_LEN) { this.counters.inc(Counter.DropEthTruncated); return; }
+    const dst = getMac(frame + ETH_FIELD_DST);
     if (dst != this.mac && dst != MAC_BROADCAST) { this.counters.inc(Counter.DropEthNotForUs); return; }
-    const type = eth.ethertype;
-    this.rxSrcMac = eth.src;
-    if (type == ETHERTYPE_ARP) this.receiveArp(eth.payload, eth.payloadLen);
-    else if (type == ETHERTYPE_IPV4) this.receiveIpv4(eth.payload, eth.payloadLen, (flags & RX_CSUM_VALID) != 0);
+    const type = get16(frame + ETH_FIELD_TYPE);
+    this.rxSrcMac = getMac(frame + ETH_FIELD_SRC);
+    const payload = frame + ETH_HEADER_LEN, payloadLen = len - ETH_HEADER_LEN;
+    if (type == ETHERTYPE_ARP) this.receiveArp(payload, payloadLen);
+    else if (type == ETHERTYPE_IPV4) this.receiveIpv4(payload, payloadLen, (flags & RX_CSUM_VALID) != 0);
     else this.counters.inc(Counter.DropEthUnknownType);
   }
 
@@ -162,8 +166,8 @@ export class Interface extends FrameSink {
   }
 
   private receiveIpv4(ptr: usize, len: i32, csumValid: bool): void {
-    const ip = Ipv4Repr.parse(ptr, len);
-    if (ip == null) {
+    const ip = this.rxIpHdr;
+    if (!ip.parseFrom(ptr, len)) {
       const e = wireError();
       this.counters.inc(e == WireError.BadChecksum ? Counter.DropIpBadChecksum
         : e == WireError.BadVersion ? Counter.DropIpBadVersion

@@ -82,6 +82,8 @@ export class TcpLayer extends ProtocolHandler {
   listeners: Map<u32, TcpListener> = new Map();
   /** Connections in TIME-WAIT by key, and the same in the order they entered it. */
   timeWaits: Map<u64, TimeWait> = new Map();
+  /** The header of the segment being received, reused (nothing allocated per segment). */
+  private rxSeg: TcpRepr = new TcpRepr();
   private twQueue: Array<TimeWait> = [];
   private twHead: i32 = 0;
   halfOpen: i32 = 0;
@@ -204,8 +206,8 @@ export class TcpLayer extends ProtocolHandler {
 
   receive(ip: Ipv4Repr, ptr: usize, len: i32, csumValid: bool, now: i64): bool {
     this.now = now;
-    const seg = TcpRepr.parse(ptr, len, ip.src, ip.dst, !csumValid);
-    if (seg == null) {
+    const seg = this.rxSeg;
+    if (!seg.parseFrom(ptr, len, ip.src, ip.dst, !csumValid)) {
       this.counters.inc(wireError() == WireError.BadChecksum ? Counter.DropTcpBadChecksum : Counter.DropTcpMalformed);
       return true;
     }

@@ -74,30 +74,37 @@ export class Ipv4Repr {
 
   /** verifyChecksum=false only for tests of other checks. */
   static parse(ptr: usize, len: i32, verifyChecksum: bool = true): Ipv4Repr | null {
-    if (<u32>len < <u32>IP_HEADER_LEN) { setWireError(WireError.Truncated); return null; }
-    if ((get8(ptr + IP_FIELD_VER_IHL) >> 4) != 4) { setWireError(WireError.BadVersion); return null; }
-    if (<i32>(get8(ptr + IP_FIELD_VER_IHL) & 15) * 4 < IP_HEADER_LEN) { setWireError(WireError.BadHeaderLen); return null; }
-    const p = Ipv4Packet.check(ptr, len);
-    if (p == null) return null;
-    const hl = p.headerLen;
-    const total = p.totalLen;
-    if (total < hl) { setWireError(WireError.BadLength); return null; }
-    if (total > len) { setWireError(WireError.Truncated); return null; }
-    if (verifyChecksum && !p.checksumOk) { setWireError(WireError.BadChecksum); return null; }
     const r = new Ipv4Repr();
-    r.headerLen = hl;
-    r.payloadLen = total - hl;
-    r.tos = p.tos;
-    r.ident = p.ident;
-    const ff = p.flagsFrag;
-    r.dontFrag = (ff & FLAG_DF) != 0;
-    r.moreFrags = (ff & FLAG_MF) != 0;
-    r.fragOffset = <i32>(ff & 0x1fff) * 8;
-    r.ttl = p.ttl;
-    r.protocol = p.protocol;
-    r.src = p.src;
-    r.dst = p.dst;
-    return r;
+    return r.parseFrom(ptr, len, verifyChecksum) ? r : null;
+  }
+
+  /** parse() into this object (every field set, nothing allocated: the
+   *  receive path reuses one per interface). False (wireError() says why)
+   *  leaves the fields undefined. */
+  parseFrom(ptr: usize, len: i32, verifyChecksum: bool = true): bool {
+    if (<u32>len < <u32>IP_HEADER_LEN) { setWireError(WireError.Truncated); return false; }
+    const vihl = get8(ptr + IP_FIELD_VER_IHL);
+    if ((vihl >> 4) != 4) { setWireError(WireError.BadVersion); return false; }
+    const hl = <i32>(vihl & 15) * 4;
+    if (hl < IP_HEADER_LEN) { setWireError(WireError.BadHeaderLen); return false; }
+    if (hl > len) { setWireError(WireError.Truncated); return false; }
+    const total = <i32>get16(ptr + IP_FIELD_LENGTH);
+    if (total < hl) { setWireError(WireError.BadLength); return false; }
+    if (total > len) { setWireError(WireError.Truncated); return false; }
+    if (verifyChecksum && checksum(ptr, hl) != 0) { setWireError(WireError.BadChecksum); return false; }
+    this.headerLen = hl;
+    this.payloadLen = total - hl;
+    this.tos = get8(ptr + IP_FIELD_TOS);
+    this.ident = get16(ptr + IP_FIELD_IDENT);
+    const ff = get16(ptr + IP_FIELD_FLAGS_FRAG);
+    this.dontFrag = (ff & FLAG_DF) != 0;
+    this.moreFrags = (ff & FLAG_MF) != 0;
+    this.fragOffset = <i32>(ff & 0x1fff) * 8;
+    this.ttl = get8(ptr + IP_FIELD_TTL);
+    this.protocol = get8(ptr + IP_FIELD_PROTOCOL);
+    this.src = get32(ptr + IP_FIELD_SRC);
+    this.dst = get32(ptr + IP_FIELD_DST);
+    return true;
   }
 
   /** Writes a 20-byte header (no options) with its checksum at ptr. */

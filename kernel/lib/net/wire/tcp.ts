@@ -89,43 +89,56 @@ export class TcpRepr {
   }
 
   static parse(ptr: usize, len: i32, src: u32, dst: u32, verifyChecksum: bool): TcpRepr | null {
-    const p = TcpPacket.check(ptr, len);
-    if (p == null) return null;
-    const hl = p.headerLen;
-    if (verifyChecksum && !l4ChecksumOk(src, dst, IP_PROTO_TCP, ptr, len)) { setWireError(WireError.BadChecksum); return null; }
     const r = new TcpRepr();
-    r.srcPort = p.srcPort;
-    r.dstPort = p.dstPort;
-    r.seq = p.seq;
-    r.ack = p.ack;
-    r.flags = p.flags;
-    r.window = p.window;
-    r.urgent = p.urgent;
+    return r.parseFrom(ptr, len, src, dst, verifyChecksum) ? r : null;
+  }
+
+  /** parse() into this object (every field set, nothing allocated: the
+   *  receive path reuses one per TCP layer). False (wireError() says why)
+   *  leaves the fields undefined. */
+  parseFrom(ptr: usize, len: i32, src: u32, dst: u32, verifyChecksum: bool): bool {
+    if (<u32>len < <u32>TCP_HEADER_LEN) { setWireError(WireError.Truncated); return false; }
+    const offFlags = get16(ptr + TCP_FIELD_OFF_FLAGS);
+    const hl = <i32>(offFlags >> 12) * 4;
+    if (hl < TCP_HEADER_LEN) { setWireError(WireError.BadHeaderLen); return false; }
+    if (hl > len) { setWireError(WireError.Truncated); return false; }
+    if (verifyChecksum && !l4ChecksumOk(src, dst, IP_PROTO_TCP, ptr, len)) { setWireError(WireError.BadChecksum); return false; }
+    const r = this;
+    r.srcPort = get16(ptr + TCP_FIELD_SRC_PORT);
+    r.dstPort = get16(ptr + TCP_FIELD_DST_PORT);
+    r.seq = get32(ptr + TCP_FIELD_SEQ);
+    r.ack = get32(ptr + TCP_FIELD_ACK);
+    r.flags = offFlags & 0x3f;
+    r.window = get16(ptr + TCP_FIELD_WINDOW);
+    r.urgent = get16(ptr + TCP_FIELD_URGENT);
     r.headerLen = hl;
     r.payloadLen = len - hl;
+    r.mss = 0;
+    r.wscale = -1;
+    r.sackPermitted = false;
     // Options: kind, or kind + length (>= 2) + data, all inside the header.
     let i = TCP_HEADER_LEN;
     while (i < hl) {
       const kind = get8(ptr + <usize>i);
       if (kind == OPT_END) break;
       if (kind == OPT_NOP) { i++; continue; }
-      if (i + 1 >= hl) { setWireError(WireError.BadOption); return null; }
+      if (i + 1 >= hl) { setWireError(WireError.BadOption); return false; }
       const olen = <i32>get8(ptr + <usize>i + 1);
-      if (olen < 2 || i + olen > hl) { setWireError(WireError.BadOption); return null; }
+      if (olen < 2 || i + olen > hl) { setWireError(WireError.BadOption); return false; }
       if (kind == OPT_MSS) {
-        if (olen != 4) { setWireError(WireError.BadOption); return null; }
+        if (olen != 4) { setWireError(WireError.BadOption); return false; }
         r.mss = get16(ptr + <usize>i + 2);
       } else if (kind == OPT_WSCALE) {
-        if (olen != 3) { setWireError(WireError.BadOption); return null; }
+        if (olen != 3) { setWireError(WireError.BadOption); return false; }
         const s = <i32>get8(ptr + <usize>i + 2);
         r.wscale = s > 14 ? 14 : s;
       } else if (kind == OPT_SACK_PERM) {
-        if (olen != 2) { setWireError(WireError.BadOption); return null; }
+        if (olen != 2) { setWireError(WireError.BadOption); return false; }
         r.sackPermitted = true;
       }
       i += olen;
     }
-    return r;
+    return true;
   }
 
   /** Header length emit() will write: options only on SYN segments. */
