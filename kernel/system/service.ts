@@ -16,7 +16,7 @@
 import { println } from "../core/console";
 import { TimerHandler, Timer, every, setDaemon, hold, release, cancel } from "../core/sched";
 import { HttpServer, HttpTcpService, toHandler } from "../lib/http";
-import { TCP_MAX_HALF_OPEN } from "../lib/net/socket";
+import { TCP_MAX_HALF_OPEN } from "../lib/net";
 import { netStack, announceListening } from "./network";
 import { intSetting } from "../lib/config";
 import { startManagementApi } from "./main";

@@ -3,8 +3,7 @@
 // output is written as the send buffer allows (writable() resumes it), and
 // the socket is closed once the connection says so. Idle and request
 // timeouts need a periodic poll(nowNs) from the owner (e.g. a 1 s timer).
-import { TcpLayer, TcpListener, TcpListenHandler, TcpSocket, TcpHandler } from "../net";
-import { TCP_DEFAULT_BACKLOG } from "../net/socket";
+import { TcpLayer, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, TCP_DEFAULT_BACKLOG } from "../net";
 import { ByteBuf } from "./buf";
 import { HttpServer, HttpConnection, HttpTransport } from "./server";
 
