@@ -38,6 +38,7 @@ function defaultLimit(): i64 {
   return q > (1 << 20) ? q : 1 << 20;
 }
 
+// @ts-ignore: decorator
 @lazy let budget: BodyBudget | null = null;
 
 /** The guest's body budget; an app may size it (`bodyBudget().limit = ...`). */

@@ -185,6 +185,7 @@ const EX_DONE = 3;
 
 const READ_CHUNK: i32 = 16384;
 // @lazy: only an image that runs the HTTP client allocates it.
+// @ts-ignore: decorator
 @lazy const scratch = new StaticArray<u8>(READ_CHUNK);
 
 class ExchangeTimer extends TimerHandler {
