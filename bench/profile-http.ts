@@ -9,6 +9,7 @@
 // socket writes, accept and close; added by hand, not in the tree) their
 // differences per request are printed too: those are guest wall time, which
 // a loaded host inflates.
+// (SKIFF_ELF=image.elf boots a given build instead.)
 // Run: node_modules/.bin/esbuild bench/profile-http.ts --bundle --platform=node --format=esm --packages=external \
 //        --outfile=build/profile-http.mjs && node build/profile-http.mjs [seconds=10] [connections=32,256] [--linux]
 import { execFileSync } from "node:child_process";
@@ -31,7 +32,9 @@ function cpuMs(pid: number): number {
 const io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s), cwd: root } as never;
 const g = kinds.includes("linux") ? ensureLinuxGuest(root, io) : null;
 const nginx = g ? ensureNginxGuest(root, io, g) : null;
-const skiff = await build({ app: join(root, "apps", "httpd"), outDir: join(root, "build", "profile-httpd"), embed: siteDir(root), quiet: true }, io);
+// SKIFF_ELF=path: boot that image instead of building apps/httpd (an A/B of two builds).
+const skiff = process.env.SKIFF_ELF ? { elf: process.env.SKIFF_ELF } :
+  await build({ app: join(root, "apps", "httpd"), outDir: join(root, "build", "profile-httpd"), embed: siteDir(root), quiet: true }, io);
 for (const kind of kinds) {
 const s = await startServer({
   kind, network: "tap", machine: "q35", memory: "256M", skiffElf: skiff.elf, g, linuxInitrd: kind === "linux" ? nginx!.initramfs : undefined,
@@ -48,6 +51,8 @@ function prof(): Map<string, number> {
     if (g) m.set("gc_runs", Number(g[1]));
     const h = /^skiff_heap_used_bytes (\S+)/.exec(line);
     if (h) m.set("heap_used", Number(h[1]));
+    const n = /^(skiff_(?:net_[a-z_]+(?:\{[^}]*\})?|heap_collection_seconds_total|http_connections_opened_total)) (\S+)/.exec(line);
+    if (n) m.set(n[1], Number(n[2]));
   }
   return m;
 }
@@ -62,6 +67,8 @@ try {
     const d = (k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
     console.log(`${kind} -c${c}: ${w.rps?.toFixed(0)} req/s, p50 ${w.p50}, p99 ${w.p99}, errors ${w.errors}; ` +
       `QEMU CPU ${cpu} ms for ${w.requests} requests: ${w.requests ? (cpu * 1000 / w.requests).toFixed(1) : "?"} µs per request`);
+    const counts = [...b.keys()].filter((k) => k.startsWith("skiff_") && d(k) !== 0 && !k.endsWith("_bytes") && !k.endsWith("_connections"));
+    if (w.requests) console.log("  per request: " + counts.map((k) => `${k.replace(/^skiff_(net_)?/, "")} ${(d(k) / w.requests!).toFixed(3)}`).join(", "));
     if (!b.has("uptime_ns")) continue;
     const reqs = d("requests") || 1;
     console.log(`  guest: ${reqs} requests, ${d("accepts")} accepts`);

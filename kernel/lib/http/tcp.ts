@@ -3,7 +3,7 @@
 // output is written as the send buffer allows (writable() resumes it), and
 // the socket is closed once the connection says so. Idle and request
 // timeouts need a periodic poll(nowNs) from the owner (e.g. a 1 s timer).
-import { TcpLayer, TcpListener, TcpListenHandler, TcpSocket, TcpHandler } from "../net";
+import { TcpLayer, TcpListener, TcpListenHandler, TcpSocket, TcpHandler, TCP_DEFAULT_BACKLOG } from "../net";
 import { ByteBuf } from "./buf";
 import { HttpServer, HttpConnection, HttpTransport } from "./server";
 
@@ -133,9 +133,10 @@ export class HttpTcpService extends TcpListenHandler {
     this.keepProbes = probes;
   }
 
-  /** Starts listening; false when the port is taken or invalid. */
-  listen(tcp: TcpLayer, port: u32): bool {
-    const l = tcp.listen(port, this);
+  /** Starts listening; false when the port is taken or invalid. backlog:
+   *  handshakes in progress before further SYNs are answered with cookies. */
+  listen(tcp: TcpLayer, port: u32, backlog: i32 = TCP_DEFAULT_BACKLOG): bool {
+    const l = tcp.listen(port, this, backlog);
     this.listener = l;
     if (l !== null) this.server.registerListening(<i32>port);
     return l !== null;
