@@ -206,6 +206,9 @@ export class TcpSocket {
   private rcvCopied: i32 = 0;
   private rcvSpaceStart: i64 = 0;
   private rcvSpaceOn: bool = false;
+  /** A segment arrived past a hole on this connection (loss or reordering):
+   *  the receive ring no longer grows (rcvSpaceAdjust). */
+  private rcvSawHole: bool = false;
 
   peerMss: u32 = DEFAULT_MSS;
   effMss: i32 = <i32>DEFAULT_MSS;
@@ -741,6 +744,7 @@ export class TcpSocket {
       this.checkFin(now);
     } else {
       this.addOoo(this.rcvNxt + <u32>off, this.rcvNxt + <u32>(off + len));
+      this.rcvSawHole = true;
       this.ackNow = true;                                   // duplicate ACK tells the sender about the hole
     }
   }
@@ -765,10 +769,15 @@ export class TcpSocket {
    *  that time than in any before, the peer may be held back by our window,
    *  so the receive ring grows to twice that (doubling, up to its
    *  maxCapacity and within MemAccount.mayGrow), as Linux's
-   *  tcp_rcv_space_adjust. An app that does not read never grows it. */
+   *  tcp_rcv_space_adjust. An app that does not read never grows it.
+   *  Nor does a connection that has seen a hole: this stack sends no SACK
+   *  blocks, so a sender recovers one loss per round trip (NewReno) and
+   *  falls back on its retransmission timeout, backing off, when a large
+   *  window holds many losses (a 5 %-loss link with a 512 KiB window took
+   *  minutes for 8 MiB; test/system/reliability-netem.test.ts). */
   private rcvSpaceAdjust(n: i32): void {
     const rx = this.rx;
-    if (rx == null || this.rcvRttNs == 0 || rx.capacity >= rx.maxCapacity) return;
+    if (rx == null || this.rcvRttNs == 0 || this.rcvSawHole || rx.capacity >= rx.maxCapacity) return;
     const now = this.ctx.now;
     if (!this.rcvSpaceOn) { this.rcvSpaceOn = true; this.rcvSpaceStart = now; this.rcvCopied = 0; }
     this.rcvCopied += n;
