@@ -278,12 +278,21 @@ export class HealthHandler extends Handler {
 export class MetricsHandler extends Handler {
   constructor(private api: ApiState) { super(); }
   handle(req: Request, res: Response): void {
-    res.send(200, METRICS_CONTENT_TYPE, metricsText(this.api, req.nowNs));
+    res.status = 200;
+    res.contentType = METRICS_CONTENT_TYPE;
+    res.body.clear();
+    writeMetrics(this.api, req.nowNs, new MetricsWriter(res.body));
   }
 }
 
+/** The whole exposition as a string (tests; the handler writes bytes). */
 export function metricsText(api: ApiState, nowNs: u64): string {
   const w = new MetricsWriter();
+  writeMetrics(api, nowNs, w);
+  return w.toString();
+}
+
+function writeMetrics(api: ApiState, nowNs: u64, w: MetricsWriter): void {
   w.family("skiff_uptime_seconds", "gauge", "Seconds since boot.");
   w.sample("skiff_uptime_seconds", [], <f64>api.uptimeNs(nowNs) / 1e9);
   const m = api.memory;
@@ -379,7 +388,6 @@ export function metricsText(api: ApiState, nowNs: u64): string {
   w.family("skiff_config_keys", "gauge", "Keys in the runtime configuration.");
   w.sample("skiff_config_keys", [], <f64>api.config.size);
   for (let i = 0; i < api.extraMetrics.length; i++) api.extraMetrics[i].write(w);
-  return w.toString();
 }
 
 function netFamily(w: MetricsWriter, name: string, help: string, ifs: InterfaceEntry[], field: i32): void {

@@ -3,54 +3,93 @@
 // escaped (\\, \", \n), counters ending in _total, histograms as cumulative
 // _bucket{le=...} with _sum and _count. Plus the endpoint's own request
 // metrics, collected as an HttpObserver.
-import { HttpObserver, listeningServers } from "../lib/http";
+import { HttpObserver, listeningServers, ByteBuf } from "../lib/http";
 
 // @ts-ignore: decorator
 @lazy
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+/** Writes the exposition straight into bytes: no string per sample, no
+ *  join at the end. A scrape comes often and the heap never shrinks; with
+ *  an app holding most of it, a /metrics built from thousands of small
+ *  strings joined into one large one grew the heap by up to 1.8 MB per
+ *  scrape (TLSF found no free block for the large ones among the small). */
 export class MetricsWriter {
-  private out: string[] = [];
+  /** The text so far, UTF-8. Storage of 4 KiB and more is pool pages. */
+  readonly out: ByteBuf;
+
+  /** out: where to write (a response's body); a buffer of its own if null. */
+  constructor(out: ByteBuf | null = null) {
+    this.out = out !== null ? out : new ByteBuf(1024, 4096);
+  }
 
   /** Starts a family; type is counter, gauge, histogram or untyped. */
   family(name: string, type: string, help: string): MetricsWriter {
-    this.out.push("# HELP " + name + " " + escapeHelp(help) + "\n");
-    this.out.push("# TYPE " + name + " " + type + "\n");
+    const o = this.out;
+    o.appendLatin1("# HELP ");
+    o.appendLatin1(name);
+    o.appendByte(0x20);
+    appendEscaped(o, help, false);
+    o.appendLatin1("\n# TYPE ");
+    o.appendLatin1(name);
+    o.appendByte(0x20);
+    o.appendLatin1(type);
+    o.appendByte(0x0a);
     return this;
   }
 
   /** One sample. labels alternate name, value: ["iface", "eth0", ...]. */
   sample(name: string, labels: string[], value: f64): MetricsWriter {
-    this.out.push(name);
-    if (labels.length >= 2) {
-      this.out.push("{");
-      for (let i = 0; i + 1 < labels.length; i += 2) {
-        if (i > 0) this.out.push(",");
-        this.out.push(unchecked(labels[i]) + "=\"" + escapeLabel(unchecked(labels[i + 1])) + "\"");
-      }
-      this.out.push("}");
-    }
-    this.out.push(" " + formatValue(value) + "\n");
+    this.head(name, labels);
+    if (value >= 0 && value < 9007199254740992.0 && value == Math.floor(value)) this.out.appendDecimal(<u64>value);
+    else this.out.appendLatin1(formatValue(value));
+    this.out.appendByte(0x0a);
     return this;
   }
 
   /** An integer sample, exact up to 2^64 (f64 would round above 2^53). */
   sampleU64(name: string, labels: string[], value: u64): MetricsWriter {
-    this.sample(name, labels, 0);
-    // Replace the "0\n" just written with the exact integer.
-    this.out[this.out.length - 1] = " " + value.toString() + "\n";
+    this.head(name, labels);
+    this.out.appendDecimal(value);
+    this.out.appendByte(0x0a);
     return this;
   }
 
-  toString(): string { return this.out.join(""); }
+  /** The name, the labels and the space before the value. */
+  private head(name: string, labels: string[]): void {
+    const o = this.out;
+    o.appendLatin1(name);
+    if (labels.length >= 2) {
+      o.appendByte(0x7b);                         // {
+      for (let i = 0; i + 1 < labels.length; i += 2) {
+        if (i > 0) o.appendByte(0x2c);            // ,
+        o.appendLatin1(unchecked(labels[i]));
+        o.appendLatin1("=\"");
+        appendEscaped(o, unchecked(labels[i + 1]), true);
+        o.appendByte(0x22);                       // "
+      }
+      o.appendByte(0x7d);                         // }
+    }
+    o.appendByte(0x20);
+  }
+
+  toString(): string { return this.out.toUtf8String(); }
 }
 
-function escapeHelp(s: string): string {
-  return s.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
-}
-
-function escapeLabel(s: string): string {
-  return s.replaceAll("\\", "\\\\").replaceAll("\"", "\\\"").replaceAll("\n", "\\n");
+/** Appends s as UTF-8 with \\ and newlines escaped, and " too in a label
+ *  value. Plain ASCII, the usual case, is copied without a string made. */
+function appendEscaped(o: ByteBuf, s: string, label: bool): void {
+  const p = changetype<usize>(s);
+  const n = s.length;
+  let plain = true;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u16>(p + (<usize>i << 1));
+    if (c >= 0x80 || c == 0x5c || c == 0x0a || (label && c == 0x22)) { plain = false; break; }
+  }
+  if (plain) { o.appendLatin1(s); return; }
+  let t = s.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+  if (label) t = t.replaceAll("\"", "\\\"");
+  o.appendUtf8(t);
 }
 
 /** Go's strconv-style float text, which Prometheus parses: NaN, +Inf, -Inf. */

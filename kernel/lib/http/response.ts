@@ -38,7 +38,9 @@ export class Response {
   /** 0 until a handler sets it; a response left at 0 is answered with 500. */
   status: i32 = 0;
   headers: Header[] = [];
-  body: ByteBuf = new ByteBuf(128);
+  /** The response's own buffer, emptied once the response is queued: from
+   *  4 KiB on its storage is pool pages, which then go back at once. */
+  body: ByteBuf = new ByteBuf(128, 4096);
   contentType: string | null = null;
   /** Send the body with Transfer-Encoding: chunked (HTTP/1.1 clients only). */
   chunked: bool = false;

@@ -275,7 +275,7 @@ const SOURCE_PIECE: i32 = 65536;
 
 export class HttpConnection {
   private input: ByteBuf = new ByteBuf(512, 1024);   // more is pool pages, back once parsed
-  private output: ByteBuf = new ByteBuf(512);
+  private output: ByteBuf = new ByteBuf(512, 4096);   // 4 KiB and more: pool pages, back once sent
   /** A streamed response body still being read (Response.stream), and how
    *  many of its bytes are still to come. */
   private source: BodySource | null = null;
@@ -598,6 +598,7 @@ export class HttpConnection {
     const keepAlive = req.keepAlive && !res.close;
     const before = this.output.length;
     serializeResponse(res, req.isHead, req.versionMinor, keepAlive, srv.dateHeader(this.nowNs), srv.serverName, this.output);
+    res.body.clear();                   // copied: pool pages go back now, not when collected
     this.requests++;
     srv.countStatus(res.status);
     const src = res.source;
