@@ -4,7 +4,10 @@
  * because the Node client's own per-connection cost (its callbacks, ~330 µs
  * under load) was as large as the guests' and capped the row.
  *
- *   connclient HOST PORT N      prints {"connPerS":X,"done":D,"errors":E}
+ *   connclient HOST PORT N      prints {"connPerS":X,"done":D,"errors":E,"p50Us":P,"p99Us":Q}
+ *
+ * p50Us / p99Us: one connection's life as the client sees it (socket to
+ * close, µs), so a profile can tell a slow median from a few stalls.
  *
  * Every socket call has a 10 s limit; a failed connection counts as an
  * error and the run goes on. */
@@ -25,6 +28,11 @@ static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
 }
 
 static int one(const struct sockaddr_in *to) {
@@ -56,13 +64,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, "connclient: N must be a positive number\n");
     return 2;
   }
+  double *lat = malloc(sizeof(double) * (size_t)n);
+  if (lat == NULL) {
+    fprintf(stderr, "connclient: out of memory\n");
+    return 2;
+  }
   long done = 0, errors = 0;
   double t0 = now();
   for (long i = 0; i < n; i++) {
-    if (one(&to) == 0) done++;
+    double c0 = now();
+    if (one(&to) == 0) lat[done++] = (now() - c0) * 1e6;
     else errors++;
   }
   double secs = now() - t0;
-  printf("{\"connPerS\":%.1f,\"done\":%ld,\"errors\":%ld}\n", done / secs, done, errors);
+  qsort(lat, (size_t)done, sizeof(double), cmp);
+  double p50 = done ? lat[done / 2] : 0, p99 = done ? lat[(done * 99) / 100] : 0;
+  printf("{\"connPerS\":%.1f,\"done\":%ld,\"errors\":%ld,\"p50Us\":%.0f,\"p99Us\":%.0f}\n", done / secs, done, errors, p50, p99);
+  free(lat);
   return 0;
 }

@@ -3,7 +3,9 @@
 // (one copy into a fixed slot on transmit, frames handed over in place on
 // receive), with bench/apps/netbench's discard and source services on one
 // side and a bulk client on the other. run() moves the bytes entirely inside
-// Wasm on a fake clock, so a profile shows the stack's own cost per packet.
+// Wasm on a fake clock, so a profile shows the stack's own cost per packet;
+// conns() makes sequential one-byte echo connections (netbench's echo, as
+// bench/linux/connclient.c drives it) for the cost of one connection's life.
 import { NetDevice, FrameSink } from "../../../kernel/lib/net/device";
 import { NetStack } from "../../../kernel/lib/net/stack";
 import { NetConfig } from "../../../kernel/lib/net/config";
@@ -11,6 +13,13 @@ import { SeededEntropy } from "../../../kernel/lib/net/entropy";
 import { Counter } from "../../../kernel/lib/net/counters";
 import { TcpSocket, TcpHandler, TcpListener, TcpListenHandler } from "../../../kernel/lib/net/socket";
 export { abortHandler } from "../../../kernel/core/panic";
+import { initMemory } from "../../../kernel/core/mm";
+import { MemRegion } from "../../../kernel/platform/bootinfo";
+
+// Socket rings are pages from kernel/core/mm's pool: give it a machine (256 MiB),
+// as test/unit/wasm/net.ts does (without a map the pool cannot grow and the
+// first ring that wants pages stalls the transfer).
+initMemory([new MemRegion(0, 0x9fc00, 1), new MemRegion(0x100000, (256 << 20) - 0x100000, 1)]);
 
 const SLOT: usize = 2048;
 const SLOTS: i32 = 128;                 // the driver's receive slots
@@ -116,6 +125,30 @@ class Client extends TcpHandler {
   }
 }
 
+/** netbench's echo (port 7): what arrives goes back; closes at end of stream. */
+class Echo extends TcpHandler {
+  readable(s: TcpSocket): void {
+    while (true) {
+      const room = s.writableBytes;
+      if (room == 0 && !s.atEof) return;
+      const n = s.read(changetype<usize>(buf), room < buf.length ? room : buf.length);
+      if (n < 0) { s.close(); return; }
+      if (n == 0) return;
+      s.write(changetype<usize>(buf), n);
+    }
+  }
+}
+
+/** connclient's side of one connection: one byte out, its echo back, close. */
+let echoed = false;
+class OneByte extends TcpHandler {
+  connected(s: TcpSocket): void { s.write(changetype<usize>(buf), 1); }
+  readable(s: TcpSocket): void {
+    const n = s.read(changetype<usize>(buf), buf.length);
+    if (n > 0 && !echoed) { echoed = true; s.close(); }
+  }
+}
+
 function stack(dev: RingDevice, seed: u64, lo: u32, ip: u32): NetStack {
   const mac: u64 = 0x020000000000 | <u64>lo;
   for (let i = 0; i < 6; i++) dev.macBytes[i] = <u8>(mac >> (<u64>(5 - i) * 8));
@@ -140,7 +173,35 @@ export function setup(offload: bool): void {
   sb = stack(db, 2, 0x0b, B_IP);
   sb.tcp.listen(9, new Service(new Discard()), 128);
   sb.tcp.listen(19, new Service(new Source()), 128);
+  sb.tcp.listen(7, new Service(new Echo()), 128);
 }
+
+/** n sequential connections to echo, each one byte there and back, closed
+ *  by the client first (connclient); returns the poll rounds (-1: one
+ *  stalled). The server's TIME-WAIT-free passive close runs to the end. */
+export function conns(n: i32, stepNs: i64): i64 {
+  const client = new OneByte();
+  let rounds: i64 = 0;
+  for (let i = 0; i < n; i++) {
+    echoed = false;
+    const s = sa.tcp.connect(B_IP, 7, client);
+    if (s == null) return -1;
+    let r = 0;
+    while ((!echoed || sb.tcp.connectionCount() > 0) && r < 10_000) {
+      now += stepNs;
+      sa.poll(now);
+      sb.poll(now);
+      r++;
+    }
+    if (r == 10_000) return -1;
+    rounds += r;
+  }
+  return rounds;
+}
+
+/** Connections the server side holds, and its buffer bytes (both 0 when idle). */
+export function serverConns(): i32 { return sb.tcp.connectionCount(); }
+export function serverMem(): i64 { return sb.mem.used; }
 
 /** Moves bytes up (to discard) or down (from source) over one connection;
  *  returns the poll rounds it took (-1: stalled). Time advances stepNs a round. */
