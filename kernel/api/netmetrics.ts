@@ -1,9 +1,8 @@
 // kernel/api/netmetrics.ts — the network stack's own counters in /metrics:
 // every counter of kernel/lib/net/counters.ts (packets, drops by reason, TCP
 // events such as SYN cookies and keepalive timeouts) as one family labelled
-// by event, the TCP connections the stack holds now, its buffer memory and
-// its pool of dead sockets kept for reuse.
-import { NetStack, COUNTER_COUNT, counterName, TCP_SOCKET_POOL } from "../lib/net";
+// by event, the TCP connections the stack holds now, and its buffer memory.
+import { NetStack, COUNTER_COUNT, counterName } from "../lib/net";
 import { MetricsWriter } from "./metrics";
 import { MetricsSource } from "./state";
 
@@ -26,10 +25,5 @@ export class StackMetrics extends MetricsSource {
     w.sample("skiff_net_buffer_bytes", ["kind", "peak"], <f64>mem.peak);
     w.sample("skiff_net_buffer_bytes", ["kind", "limit"], <f64>mem.limit);
     w.sample("skiff_net_buffer_bytes", ["kind", "spare"], <f64>mem.spareBytes);
-    w.family("skiff_net_tcp_socket_pool", "gauge",
-      "Dead TCP sockets kept for reuse by the next connections (objects only, no pages): held now, the bound, and their heap bytes (charged to net).");
-    w.sample("skiff_net_tcp_socket_pool", ["kind", "sockets"], <f64>tcp.pooledSockets);
-    w.sample("skiff_net_tcp_socket_pool", ["kind", "bound"], <f64>TCP_SOCKET_POOL);
-    w.sample("skiff_net_tcp_socket_pool", ["kind", "bytes"], <f64>mem.poolBytes);
   }
 }

@@ -177,8 +177,7 @@ export type NetExports = {
   wire(a: number, b: number): number;
   counter(h: number, i: number): bigint; counterCount(): number; counterNameOf(i: number): number;
   memUsed(h: number): bigint; memPeak(h: number): bigint; connCount(h: number): number; timeWaits(h: number): number;
-  pooledSockets(h: number): number; poolBytes(h: number): bigint; spareBytes(h: number): bigint; dropSpares(h: number): void;
-  socketBytes(): number; socketPoolBound(): number; sameSocket(a: number, b: number): number; netPoolBytes(): bigint;
+  spareBytes(h: number): bigint; dropSpares(h: number): void; netPoolBytes(): bigint;
   ifaceAddr(h: number): number; ifacePrefix(h: number): number; ifaceGateway(h: number): number; ifaceDns(h: number): number;
   setIpv4(h: number, ip: number, prefix: number, gw: number): void;
   dhcpState(h: number): number; dhcpT1(h: number): bigint; dhcpT2(h: number): bigint; dhcpExpire(h: number): bigint;

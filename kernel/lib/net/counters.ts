@@ -161,15 +161,6 @@ export class MemAccount {
   /** Pages held by socket buffers now. */
   bufferPages: i64 = 0;
 
-  /** Heap bytes of dead sockets kept for reuse (the TCP layer's bounded
-   *  pool): charged to "net" like the buffers, but outside `used`, which
-   *  bounds buffer memory. */
-  poolBytes: i64 = 0;
-  chargePool(delta: i64): void {
-    this.poolBytes += delta;
-    chargeHeap(MemOwner.NetBuffers, delta);
-  }
-
   /** May a socket ring grow by extra bytes (TCP buffer auto-tuning)? Only
    *  while the stack holds less than half its limit afterwards: growth is
    *  for speed, and never takes the room new connections need. */

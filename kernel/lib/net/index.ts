@@ -19,7 +19,7 @@ export {
   TCP_OK, TCP_ERR_REFUSED, TCP_ERR_RESET, TCP_ERR_TIMEOUT, TCP_ERR_ABORTED,
   UdpSocket, UdpHandler, DhcpState, NetLog, TcpLayer,
 } from "./socket";
-export { TCP_DEFAULT_BACKLOG, TCP_MAX_HALF_OPEN, TCP_SOCKET_POOL } from "./socket";
+export { TCP_DEFAULT_BACKLOG, TCP_MAX_HALF_OPEN } from "./socket";
 export { ipToString, parseIp, macToString } from "./wire";
 export {
   DnsResolver, DnsResult, DnsHandler, DnsWakeup, DnsOptions, dnsErrorName, normalizeName,

@@ -12,9 +12,8 @@ import { NetConfig, parseNetConfig } from "../../../kernel/lib/net/config";
 import { SeededEntropy } from "../../../kernel/lib/net/entropy";
 import { counterName, COUNTER_COUNT } from "../../../kernel/lib/net/counters";
 import {
-  TcpSocket, TcpHandler, TcpListener, TcpListenHandler, UdpSocket, UdpHandler, tcpStateName, TCP_SOCKET_POOL,
+  TcpSocket, TcpHandler, TcpListener, TcpListenHandler, UdpSocket, UdpHandler, tcpStateName,
 } from "../../../kernel/lib/net/socket";
-import { tcpSocketBytes } from "../../../kernel/lib/net/socket/tcp";
 export { abortHandler } from "../../../kernel/core/panic";
 import { initMemory, memStats, MemOwner } from "../../../kernel/core/mm";
 import { MemRegion } from "../../../kernel/platform/bootinfo";
@@ -364,14 +363,8 @@ export function memUsed(h: i32): i64 { return stacks[h].mem.used; }
 export function memPeak(h: i32): i64 { return stacks[h].mem.peak; }
 export function connCount(h: i32): i32 { return stacks[h].tcp.connectionCount(); }
 export function timeWaits(h: i32): i32 { return stacks[h].tcp.timeWaits.size; }
-export function pooledSockets(h: i32): i32 { return stacks[h].tcp.pooledSockets; }
-export function poolBytes(h: i32): i64 { return stacks[h].mem.poolBytes; }
 export function spareBytes(h: i32): i64 { return stacks[h].mem.spareBytes; }
 export function dropSpares(h: i32): void { stacks[h].mem.dropSpares(); }
-export function socketBytes(): i32 { return tcpSocketBytes(); }
-export function socketPoolBound(): i32 { return TCP_SOCKET_POOL; }
-/** Whether two ids name one TcpSocket object (a recycled one). */
-export function sameSocket(a: i32, b: i32): bool { return socks[a] === socks[b]; }
 export function ifaceAddr(h: i32): u32 { return stacks[h].iface.addr; }
 export function ifacePrefix(h: i32): i32 { return stacks[h].iface.prefixLen; }
 export function ifaceGateway(h: i32): u32 { return stacks[h].iface.gateway; }

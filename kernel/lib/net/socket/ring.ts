@@ -25,16 +25,6 @@ export class RingBuffer {
     this.maxCapacity = maxCapacity > capacity ? maxCapacity : capacity;
   }
 
-  /** A ring without storage (released) made new: empty, capacity bytes,
-   *  growing up to maxCapacity (a recycled socket's, tcp.ts reuse()). */
-  reset(capacity: i32, maxCapacity: i32): void {
-    if (this.base != 0) throw new Error("net: reset of a ring that holds pages");
-    this.head = 0;
-    this.len = 0;
-    this.capacity = capacity;
-    this.maxCapacity = maxCapacity > capacity ? maxCapacity : capacity;
-  }
-
   @inline get free(): i32 { return this.capacity - this.len; }
   @inline get allocated(): bool { return this.base != 0; }
 

@@ -29,13 +29,6 @@
 // the clock, counters and memory account, its ISN and challenge-ACK policy,
 // a way to send a segment, and a call to tidy up after it changes state —
 // as smoltcp's sockets are given a Context and a dispatch function.
-//
-// Recycling: once a connection is over (closed() delivered, its rings' pages
-// given back) the layer may keep the TcpSocket object, its rings' objects and
-// its out-of-order table in a bounded pool and hand them to a later
-// connection (reuse(), tcplayer.ts), as a file descriptor's number is reused
-// after close: an app drops its reference at closed(). Every field is set
-// again in reuse(); a field added to this class must be added there too.
 import { TcpRepr, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST, TCP_PSH, ipToString } from "../wire";
 import { Counter, NetCounters, MemAccount } from "../counters";
 import { RingBuffer } from "./ring";
@@ -78,9 +71,7 @@ export abstract class TcpHandler {
   readable(s: TcpSocket): void {}
   /** Send-buffer space was freed by an acknowledgment. */
   writable(s: TcpSocket): void {}
-  /** The connection is gone (s.error says why); the socket is dead, and
-   *  after this call the layer may hand the object to a later connection
-   *  (its pool of dead sockets): drop any reference to it here. */
+  /** The connection is gone (s.error says why); the socket is dead. */
   closed(s: TcpSocket): void {}
 }
 
@@ -299,37 +290,6 @@ export class TcpSocket {
     this.rcvShift = shiftFor(this.rx!.maxCapacity);
   }
 
-  /** A dead socket from the layer's pool made new for another connection:
-   *  what the constructor and the field initialisers above set, set again
-   *  (rings without pages, resized; no handler, listener or user data). */
-  reuse(rxCapacity: i32, txCapacity: i32, rxMax: i32, txMax: i32): void {
-    const mem = this.ctx.mem;
-    let rx = this.rx, tx = this.tx;
-    if (rx == null) { rx = new RingBuffer(rxCapacity, mem, rxMax); this.rx = rx; } else rx.reset(rxCapacity, rxMax);
-    if (tx == null) { tx = new RingBuffer(txCapacity, mem, txMax); this.tx = tx; } else tx.reset(txCapacity, txMax);
-    this.state = TcpState.Closed; this.handler = null; this.listener = null; this.error = TCP_OK; this.userData = 0;
-    this.localAddr = 0; this.localPort = 0; this.remoteAddr = 0; this.remotePort = 0;
-    this.iss = 0; this.sndUna = 0; this.sndNxt = 0; this.sndMax = 0; this.sndWnd = 0;
-    this.sndWl1 = 0; this.sndWl2 = 0; this.maxSndWnd = 0; this.sndShift = 0;
-    this.irs = 0; this.rcvNxt = 0; this.rcvShift = shiftFor(rx.maxCapacity); this.wsOk = false;
-    this.lastAdvRight = 0; this.lastAdvWnd = 0;
-    this.rcvRttNs = 0; this.rcvRttStart = 0; this.rcvRttSeq = 0; this.rcvRttOn = false;
-    this.rcvSpace = 0; this.rcvCopied = 0; this.rcvSpaceStart = 0; this.rcvSpaceOn = false; this.rcvSawHole = false;
-    this.peerMss = DEFAULT_MSS; this.effMss = <i32>DEFAULT_MSS;
-    this.txSeq = 0; this.finQueued = false; this.finSeq = 0; this.peerFin = false;
-    this.peerFinPending = false; this.peerFinSeq = 0; this.oooCount = 0;
-    this.rtxAt = 0; this.delackAt = 0; this.persistAt = 0; this.timewaitAt = 0; this.ringReleaseAt = 0;
-    this.rto = RTO_INITIAL_NS; this.srtt = 0; this.rttvar = 0; this.hasRtt = false;
-    this.rttTiming = false; this.rttSeq = 0; this.rttStart = 0; this.retries = 0;
-    this.persistBackoff = 0; this.probesUnanswered = 0;
-    this.keepIdle = 0; this.keepInterval = 0; this.keepCount = 0; this.keepAt = 0; this.keepSent = 0;
-    this.idleLimit = 0; this.idleAt = 0;
-    this.cwnd = 0; this.ssthresh = 0x3fffffff; this.dupAcks = 0; this.inRecovery = false; this.recover = 0;
-    this.ackNow = false; this.unackedSegs = 0; this.ackAfterDeliver = false; this.finJustArrived = false;
-    this.evAccepted = false; this.evConnected = false; this.evReadable = false; this.evWritable = false;
-    this.evClosed = false; this.closedDelivered = false;
-    this.issFloor = 0; this.hasIssFloor = false; this.slot = -1;
-  }
 
   // ---------------------------------------------------------------- app API
 
@@ -1313,14 +1273,6 @@ export class TcpSocket {
 
 // @ts-ignore: decorator
 @inline function max32(a: i32, b: i32): i32 { return a > b ? a : b; }
-
-/** About what a pooled socket holds on the AS heap: the TcpSocket, its two
- *  RingBuffers and its out-of-order table, with their object headers (20
- *  bytes each under AS's incremental runtime). No pages: a dead socket's
- *  rings have none. */
-export function tcpSocketBytes(): i32 {
-  return <i32>(offsetof<TcpSocket>() + 2 * offsetof<RingBuffer>()) + OOO_RANGES * 8 + 4 * 20;
-}
 
 /** The window shift to offer: the least that lets a window reach the largest receive ring. */
 function shiftFor(most: i32): i32 {

@@ -7,7 +7,7 @@ import { Interface, ProtocolHandler } from "../iface";
 import { Ipv4Repr, TcpRepr, TCP_ACK, TCP_RST, TCP_SYN, TCP_FIN, IP_PROTO_TCP, TCP_FIELD_CHECKSUM, WireError, wireError } from "../wire";
 import { Counter, NetCounters, MemAccount } from "../counters";
 import { EntropySource, siphash2 } from "../entropy";
-import { TcpSocket, TcpState, TcpHandler, TcpListener, TcpListenHandler, TcpContext, TCP_OK, MSL_NS, tcpSocketBytes } from "./tcp";
+import { TcpSocket, TcpState, TcpHandler, TcpListener, TcpListenHandler, TcpContext, TCP_OK, MSL_NS } from "./tcp";
 
 /** A connection's buffers start at these sizes and grow with its traffic
  *  (tcp.ts, buffer auto-tuning) up to TCP_MAX_RX / TCP_MAX_TX: enough for
@@ -24,10 +24,6 @@ export const TCP_MAX_CONNECTIONS: i32 = 4096;
 /** TIME-WAIT entries; past this the oldest is dropped (as Linux's
  *  tcp_max_tw_buckets). Each is a few dozen bytes, no buffers. */
 export const TCP_MAX_TIME_WAIT: i32 = 8192;
-/** Dead sockets kept for the next connections (objects only, no pages:
- *  about 0.7 KiB each, charged to "net"); past this they are garbage. A
- *  run of short connections then allocates nothing per connection. */
-export const TCP_SOCKET_POOL: i32 = 64;
 const CHALLENGE_ACKS_PER_SEC = 100;
 /** SYN cookies: the clock that dates them ticks every 64 s; a cookie is
  *  good in its own tick and the next (so for 64..128 s). */
@@ -96,13 +92,6 @@ export class TcpLayer extends ProtocolHandler {
   autotune: bool = true;
   /** Connections that ended (the kernel collects garbage after them). */
   ended: u64 = 0;
-  /** Dead sockets ready for reuse (at most TCP_SOCKET_POOL), and those that
-   *  died since the layer was last entered: a socket goes into the pool
-   *  only from receive() or poll(), when no call of the stack or of an app
-   *  callback can still be holding it (an app's closed() may call connect(),
-   *  and a nested settle() may still be under way for it). */
-  private pool: Array<TcpSocket> = [];
-  private dead: Array<TcpSocket> = [];
   logger: NetLog | null = null;
   /** What the sockets and listeners of this layer are given instead of it. */
   readonly ctx!: TcpContext;
@@ -178,32 +167,7 @@ export class TcpLayer extends ProtocolHandler {
     // The rings take their pages only when bytes arrive or are written; a
     // new connection is refused when they could not both be had now.
     if (this.mem.used + <i64>rxCapacity + <i64>txCapacity > this.mem.limit) return null;
-    const pool = this.pool;
-    if (pool.length == 0) return new TcpSocket(this.ctx, rxCapacity, txCapacity, rxMax, txMax);
-    const s = pool.pop();
-    this.mem.chargePool(-<i64>tcpSocketBytes());
-    s.reuse(rxCapacity, txCapacity, rxMax, txMax);
-    return s;
-  }
-
-  /** Dead sockets waiting in the pool. */
-  get pooledSockets(): i32 { return this.pool.length; }
-
-  /** Moves the sockets that died since the last call into the pool, up to
-   *  its bound (the rest are left to the collector). */
-  private recycleDead(): void {
-    const dead = this.dead;
-    for (let i = 0; i < dead.length; i++) {
-      const s = unchecked(dead[i]);
-      if (this.pool.length < TCP_SOCKET_POOL) {
-        this.pool.push(s);
-        this.mem.chargePool(<i64>tcpSocketBytes());
-      } else {
-        s.rx = null;                         // garbage now: nothing to keep alive
-        s.tx = null;
-      }
-    }
-    dead.length = 0;
+    return new TcpSocket(this.ctx, rxCapacity, txCapacity, rxMax, txMax);
   }
 
   private ephemeralPort(addr: u32, port: u32): u32 {
@@ -242,7 +206,6 @@ export class TcpLayer extends ProtocolHandler {
 
   receive(ip: Ipv4Repr, ptr: usize, len: i32, csumValid: bool, now: i64): bool {
     this.now = now;
-    if (this.dead.length > 0) this.recycleDead();
     const seg = this.rxSeg;
     if (!seg.parseFrom(ptr, len, ip.src, ip.dst, !csumValid)) {
       this.counters.inc(wireError() == WireError.BadChecksum ? Counter.DropTcpBadChecksum : Counter.DropTcpMalformed);
@@ -473,7 +436,6 @@ export class TcpLayer extends ProtocolHandler {
 
   poll(now: i64): i64 {
     this.now = now;
-    if (this.dead.length > 0) this.recycleDead();
     let next = this.expireTimeWaits(now);
     // Downwards: a socket removed meanwhile is replaced by one already seen.
     for (let i = this.list.length - 1; i >= 0; i--) {
@@ -501,8 +463,7 @@ export class TcpLayer extends ProtocolHandler {
       const key = connKey(s.remoteAddr, s.remotePort, s.localPort);
       if (this.conns.has(key) && this.conns.get(key) == s) this.conns.delete(key);
       const i = s.slot;
-      const listed = i >= 0 && i < this.list.length && unchecked(this.list[i]) == s;
-      if (listed) {
+      if (i >= 0 && i < this.list.length && unchecked(this.list[i]) == s) {
         const last = this.list.pop();
         if (last != s) { this.list[i] = last; last.slot = i; }
       }
@@ -511,12 +472,10 @@ export class TcpLayer extends ProtocolHandler {
       const rx = s.rx, tx = s.tx;
       if (rx != null) rx.release();
       if (tx != null) tx.release();
+      s.rx = null;
+      s.tx = null;
       s.handler = null;                      // the app's objects are not kept alive by a dead socket
       s.listener = null;
-      // Its rings' objects stay with it (without pages: a stale reference
-      // reads -1 and writes -1, the state being CLOSED) for the pool. Only
-      // the settle that took it off the list hands it on, once.
-      if (listed) this.dead.push(s);
     }
   }
 
