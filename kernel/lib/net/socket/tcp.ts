@@ -337,6 +337,30 @@ export class TcpSocket {
     }
     return n;
   }
+  /** Writing in place, for a producer that would otherwise copy into a
+   *  buffer of its own first (an HTTP body read from a file cache or a disk):
+   *  the contiguous room in the send ring, 0 when it is full (wait for
+   *  writable), -1 when the connection can no longer send. Fill at
+   *  writePtr(), then writeCommit() what was written; nothing in between. */
+  writeSpan(): i32 {
+    const tx = this.tx;
+    if (tx == null || this.finQueued || !this.canQueueData()) return -1;
+    // Full: grow it if that is what holds the connection back (as write()).
+    if (tx.free == 0 && !this.sndBufExpand()) return 0;
+    if (!tx.ensure()) return 0;
+    return tx.tailSpan();
+  }
+  /** Where writeSpan()'s room starts. */
+  writePtr(): usize { const tx = this.tx; return tx == null ? 0 : tx.tailPtr(); }
+  /** Queues the n bytes written at writePtr() (n <= writeSpan()) and sends. */
+  writeCommit(n: i32): void {
+    const tx = this.tx;
+    if (tx == null || n <= 0) return;
+    const room = tx.tailSpan();
+    tx.commit(n < room ? n : room);
+    if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
+    this.output(this.ctx.now);
+  }
   writeBytes(buf: Uint8Array): i32 { return this.write(buf.dataStart, buf.length); }
   writeString(s: string): i32 {
     const b = String.UTF8.encode(s);
