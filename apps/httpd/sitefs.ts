@@ -4,11 +4,11 @@
 // demand, verified against the directory's CRC-32 and cached up to a budget.
 // A damaged image never aborts: mount fails, or the file answers as missing.
 //
-// A file goes out as a BodySource that the connection copies once, into the
-// socket's send buffer (source()): from the cache, from the image itself
-// when it is in memory (embedded), or, for a file the cache has no room for,
-// read from the disk piece by piece straight into the send buffer (never
-// held whole).
+// A file goes out as a BodySource (source()): from the cache or from the
+// image itself when it is in memory (embedded), copied once, straight into
+// the socket's send ring; a file the cache has no room for is read from the
+// disk 64 KiB at a time into the connection's output buffer (the disk's DMA,
+// then one copy into the ring), never held whole.
 import { BodySource, BytesSource } from "skiff";
 import { crc32Update } from "../kv/crc32";   // the kv app's CRC-32 (one copy for both apps)
 
@@ -219,8 +219,9 @@ function compareBytes(a: string, b: string): i32 {
 }
 
 /** A file the cache has no room for, read from the store as the response goes
- *  out: whole sectors straight into the send buffer, a sector that only
- *  partly fits through a one-sector staging buffer. A range's checksum
+ *  out: whole sectors straight into the buffer it is given (one disk request
+ *  per piece), a sector that only partly fits through a one-sector staging
+ *  buffer. A range's checksum
  *  cannot be checked (the file is not read whole); a whole file's is
  *  checked before its last piece is handed over, and a mismatch ends the
  *  response short, so the client never takes a damaged file for a good one. */

@@ -32,6 +32,11 @@ export abstract class BodySource {
    *  means the body cannot be finished (the connection is then closed, so
    *  the client sees a short body rather than a wrong one). */
   abstract read(dst: usize, max: i32): i32;
+  /** read() only copies memory (no I/O per call): the transport may pull it
+   *  straight into its send buffer in whatever room that has
+   *  (HttpConnection.directBody). A source that reads a disk is better
+   *  asked for 64 KiB at a time, into the output buffer: false. */
+  inMemory(): bool { return false; }
 }
 
 /** A body already in memory (a file cache, an image's embedded bytes), sent
@@ -43,6 +48,7 @@ export class BytesSource extends BodySource {
   private pos: i32 = 0;
   constructor(public ptr: usize, public len: i32, public keep: ArrayBuffer | null = null) { super(); }
   total(): i32 { return this.len; }
+  inMemory(): bool { return true; }
   read(dst: usize, max: i32): i32 {
     let n = this.len - this.pos;
     if (n > max) n = max;
