@@ -3,6 +3,13 @@
 // (magic, version, CRC-32) and kept in memory; a file's bytes are read on
 // demand, verified against the directory's CRC-32 and cached up to a budget.
 // A damaged image never aborts: mount fails, or the file answers as missing.
+//
+// A file goes out as a BodySource (source()): from the cache or from the
+// image itself when it is in memory (embedded), copied once, straight into
+// the socket's send ring; a file the cache has no room for is read from the
+// disk 64 KiB at a time into the connection's output buffer (the disk's DMA,
+// then one copy into the ring), never held whole.
+import { BodySource, BytesSource } from "skiff";
 import { crc32Update } from "../kv/crc32";   // the kv app's CRC-32 (one copy for both apps)
 
 export const SITE_SECTOR: i32 = 512;
@@ -18,6 +25,8 @@ export abstract class SiteStore {
   abstract size(): u64;
   /** Reads len bytes at off (both multiples of SITE_SECTOR) into buf; 0 or a negative error. */
   abstract read(off: u64, buf: usize, len: i32): i32;
+  /** The address of [off, off + len) when the image is in memory, else 0. */
+  direct(off: u64, len: i32): usize { return 0; }
 }
 
 /** An image in linear memory (the embedded site). */
@@ -31,6 +40,9 @@ export class MemoryStore extends SiteStore {
     memory.copy(buf, this.ptr + <usize>off, <usize>n);
     if (n < len) memory.fill(buf + <usize>n, 0, <usize>(len - n));
     return 0;
+  }
+  direct(off: u64, len: i32): usize {
+    return len < 0 || off + <u64>len > <u64>this.len ? 0 : this.ptr + <usize>off;
   }
 }
 
@@ -150,7 +162,8 @@ export class Site {
     if (span > 0 && !this.readRange(f.offset, buf.dataStart, span)) return null;
     this.reads++;
     if (crc32Update(0, buf.dataStart, n) != f.crc) { this.checksumErrors++; return null; }
-    const data = span == n ? buf : buf.slice(0, n);
+    // A view of the first n bytes, not a copy (the sector padding stays behind).
+    const data = span == n ? buf : Uint8Array.wrap(buf.buffer, 0, n);
     if (this.cachedBytes + <u64>n <= this.cacheBudget) {
       f.cached = data;
       this.cachedBytes += <u64>n;
@@ -158,7 +171,32 @@ export class Site {
     return data;
   }
 
-  private readRange(off: u64, buf: usize, len: i32): bool {
+  /** Bytes first..first+len of f as a response body, copied once as it is
+   *  sent; null on an I/O or checksum error found before (a streamed file's
+   *  checksum is checked before its last piece goes: a mismatch ends the
+   *  response short). */
+  source(f: SiteFile, first: i32, len: i32): BodySource | null {
+    const c = f.cached;
+    if (c !== null) return new BytesSource(c.dataStart + <usize>first, len, c.buffer);
+    const n = <i32>f.size;
+    const p = this.store.direct(f.offset, n);
+    if (p != 0) {
+      // In memory already (embedded): checked in place, sent from there.
+      if (crc32Update(0, p, n) != f.crc) { this.checksumErrors++; return null; }
+      return new BytesSource(p + <usize>first, len, null);
+    }
+    if (this.cachedBytes + <u64>n > this.cacheBudget) {
+      // The cache has no room: stream it, never held whole.
+      this.reads++;
+      return new FileSource(this, f, first, len);
+    }
+    const data = this.content(f);
+    if (data === null) return null;
+    return new BytesSource(data.dataStart + <usize>first, len, data.buffer);
+  }
+
+  /** Reads len bytes at off (multiples of SITE_SECTOR) in pieces the store takes. */
+  readRange(off: u64, buf: usize, len: i32): bool {
     for (let done = 0; done < len; done += IO_CHUNK) {
       const n = len - done < IO_CHUNK ? len - done : IO_CHUNK;
       if (this.store.read(off + <u64>done, buf + <usize>done, n) != 0) return false;
@@ -178,4 +216,59 @@ function compareBytes(a: string, b: string): i32 {
     if (x > 0xffff) i++;
   }
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+}
+
+/** A file the cache has no room for, read from the store as the response goes
+ *  out: whole sectors straight into the buffer it is given (one disk request
+ *  per piece), a sector that only partly fits through a one-sector staging
+ *  buffer. A range's checksum
+ *  cannot be checked (the file is not read whole); a whole file's is
+ *  checked before its last piece is handed over, and a mismatch ends the
+ *  response short, so the client never takes a damaged file for a good one. */
+class FileSource extends BodySource {
+  /** File offset of the next byte, and of the end. */
+  private pos: u64;
+  private end: u64;
+  private crc: u32 = 0;
+  private whole: bool;
+  private stage: StaticArray<u8> | null = null;
+  /** File offset of the sector in stage (-1: none). */
+  private staged: i64 = -1;
+
+  constructor(public site: Site, public f: SiteFile, first: i32, public len: i32) {
+    super();
+    this.pos = <u64>first;
+    this.end = <u64>first + <u64>len;
+    this.whole = first == 0 && <u64>len == f.size;
+  }
+  total(): i32 { return this.len; }
+  read(dst: usize, max: i32): i32 {
+    const left = this.end - this.pos;
+    let n = <u64>max < left ? max : <i32>left;
+    if (n <= 0) return 0;
+    const sector = <u64>SITE_SECTOR;
+    const whole = n & ~(SITE_SECTOR - 1);
+    if (this.pos % sector == 0 && whole > 0) {
+      n = whole < IO_CHUNK ? whole : IO_CHUNK;
+      if (this.site.store.read(this.f.offset + this.pos, dst, n) != 0) return -1;
+    } else {
+      // Part of one sector: through the staging buffer.
+      let st = this.stage;
+      if (st === null) { st = new StaticArray<u8>(SITE_SECTOR); this.stage = st; }
+      const at = this.pos - this.pos % sector;
+      if (this.staged != <i64>at) {
+        if (this.site.store.read(this.f.offset + at, changetype<usize>(st), SITE_SECTOR) != 0) return -1;
+        this.staged = <i64>at;
+      }
+      const off = <i32>(this.pos - at);
+      if (n > SITE_SECTOR - off) n = SITE_SECTOR - off;
+      memory.copy(dst, changetype<usize>(st) + <usize>off, <usize>n);
+    }
+    this.pos += <u64>n;
+    if (this.whole) {
+      this.crc = crc32Update(this.crc, dst, n);
+      if (this.pos == this.end && this.crc != this.f.crc) { this.site.checksumErrors++; return -1; }
+    }
+    return n;
+  }
 }

@@ -67,16 +67,16 @@ export class StaticFiles extends Handler {
       res.empty(304);
       return;
     }
-    const data = this.site.content(f);
-    if (data === null) {
-      this.stats.errors++;
-      res.text(500, "cannot read " + f.path + " (I/O or checksum error)\n");
-      return;
-    }
-    const size = <u64>data.length;
+    const size = f.size;
     let mime = f.mime;
     if (mime === null) { mime = mimeType(f.path); f.mime = mime; }
-    res.contentType = mime;
+    // The body refers to the file's bytes (cache, embedded image) or reads
+    // them from the disk as it goes: the connection copies them once, into
+    // the socket's send buffer, and never into this response.
+    let status = 200;
+    let first: u64 = 0;
+    let n = <i32>size;
+    let contentRange: string | null = null;
     const range = req.method == "GET" ? req.header("range") : null;
     if (range !== null && ifRangeAllows(req.header("if-range"), f.etag)) {
       const r = parseRange(range, size);
@@ -87,19 +87,22 @@ export class StaticFiles extends Handler {
         return;
       }
       if (r.kind == RANGE_OK) {
-        const n = <i32>(r.last - r.first + 1);
-        res.status = 206;
-        res.setHeader("Content-Range", "bytes " + r.first.toString() + "-" + r.last.toString() + "/" + size.toString());
-        res.body.append(data.dataStart + <usize>r.first, n);
-        this.stats.partial++;
-        this.stats.bytes += <u64>n;
-        return;
+        status = 206;
+        first = r.first;
+        n = <i32>(r.last - r.first + 1);
+        contentRange = "bytes " + r.first.toString() + "-" + r.last.toString() + "/" + size.toString();
       }
     }
-    res.status = 200;
-    res.body.append(data.dataStart, data.length);
-    this.stats.ok++;
-    this.stats.bytes += size;
+    const src = this.site.source(f, <i32>first, n);
+    if (src === null) {
+      this.stats.errors++;
+      res.text(500, "cannot read " + f.path + " (I/O or checksum error)\n");
+      return;
+    }
+    if (contentRange !== null) res.setHeader("Content-Range", contentRange);
+    res.stream(status, mime!, src);
+    if (status == 206) this.stats.partial++; else this.stats.ok++;
+    this.stats.bytes += <u64>n;
   }
 }
 

@@ -10,9 +10,9 @@ import { loadKernel, KernelModule } from "../platform/wasm.js";
 import { buildSiteImage, readSiteImage, type SiteFile } from "../../cli/lib/sitefs.js";
 
 type E = {
-  mount(img: number, budget: bigint): number; fileCount(): number; fileAt(i: number): number; setCacheControl(v: number): void;
+  mount(img: number, budget: bigint, asDisk: number): number; directPull(req: number, piece: number): number; fileCount(): number; fileAt(i: number): number; setCacheControl(v: number): void;
   checksumErrors(): bigint; cachedBytes(): bigint; diskReads(): bigint; poke(off: number, v: number): void;
-  exchange(req: number): number; mime(p: number): number;
+  exchange(req: number, direct: number): number; mime(p: number): number;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -54,18 +54,20 @@ function ab(p: number): Buffer {
   const len = new DataView(k.exports.memory.buffer).getUint32(p - 4, true);
   return Buffer.from(new Uint8Array(k.exports.memory.buffer).slice(p, p + len));
 }
-function mount(img: Uint8Array, budget = 32n << 20n): string {
+function mount(img: Uint8Array, budget = 32n << 20n, asDisk = false): string {
   const p = k.bytesIn(img);   // stays pinned: the site keeps pointing at it
-  const r = k.run(() => k.exports.mount(p, budget));
+  const r = k.run(() => k.exports.mount(p, budget, asDisk ? 1 : 0));
   expect(r.exit).toBeUndefined();
   return k.str(r.value!);
 }
 
 interface Resp { status: number; headers: Map<string, string>; body: Buffer }
+/** The body pulled by the transport (as HttpTcpService does) or through the output buffer. */
+let direct = true;
 /** Sends one raw request on a fresh connection; parses the single answer. */
 function send(raw: string, head = false): Resp {
   const p = k.bytesIn(Buffer.from(raw, "latin1"));
-  const r = k.run(() => k.exports.exchange(p));
+  const r = k.run(() => k.exports.exchange(p, direct ? 1 : 0));
   k.exports.__unpin(p);
   expect(r.exit).toBeUndefined();
   const out = ab(r.value!);
@@ -121,8 +123,18 @@ describe("site image", () => {
   });
 });
 
-describe("serving files", () => {
-  beforeAll(() => { expect(mount(buildSiteImage(FILES))).toBe(""); });
+// Every way a file goes out: from the image in memory (embedded), from a
+// disk into the cache, and streamed from a disk the cache has no room for;
+// the body pulled straight into the send ring, or through the output buffer.
+const MODES: [string, bigint, boolean, boolean][] = [
+  ["embedded, pulled by the transport", 32n << 20n, false, true],
+  ["embedded, through the output buffer", 32n << 20n, false, false],
+  ["disk, cached", 32n << 20n, true, true],
+  ["disk, streamed (no cache room)", 0n, true, true],
+  ["disk, streamed, through the output buffer", 0n, true, false],
+];
+describe.each(MODES)("serving files: %s", (_name, budget, asDisk, dir) => {
+  beforeAll(() => { direct = dir; expect(mount(buildSiteImage(FILES), budget, asDisk)).toBe(""); });
 
   it("serves every file byte-identical with its type and ETag", () => {
     const types: Record<string, string> = {
@@ -226,6 +238,37 @@ describe("serving files", () => {
   });
 });
 
+describe("one copy of a file's bytes", () => {
+  const pull = (path: string, piece: number) => {
+    const p = k.bytesIn(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`, "latin1"));
+    const r = k.run(() => k.exports.directPull(p, piece));
+    k.exports.__unpin(p);
+    expect(r.exit).toBeUndefined();
+    return k.str(r.value!).split(" ").map(Number);
+  };
+  for (const [name, budget, asDisk] of [["embedded", 32n << 20n, false], ["disk, cached", 32n << 20n, true]] as const) {
+    it(`${name}: the output buffer holds the head only; the body is pulled into the send ring's room`, () => {
+      direct = true;
+      expect(mount(buildSiteImage(FILES), budget, asDisk)).toBe("");
+      get("/big.bin");                                 // a disk site reads it into its cache here
+      const [head, body, pulls, seen] = pull("/big.bin", 7000);
+      expect(head).toBeGreaterThan(0);
+      expect(head).toBeLessThan(400);                  // status line and headers: no body bytes
+      expect(body).toBe(200_000);
+      expect(pulls).toBeGreaterThanOrEqual(Math.ceil(200_000 / 7000));   // no piece larger than the room offered
+      expect(seen).toBe(0);                            // nothing of it ever went through the output buffer
+    });
+  }
+  it("disk, streamed (no cache room): read 64 KiB at a time into the output buffer, never whole", () => {
+    direct = true;
+    expect(mount(buildSiteImage(FILES), 0n, true)).toBe("");
+    const [head, body] = pull("/big.bin", 7000);
+    expect(head).toBeGreaterThan(65536);             // the head and one 64 KiB disk read
+    expect(head).toBeLessThan(65536 + 400);
+    expect(body).toBe(0);                            // a disk source is not pulled in slivers
+  });
+});
+
 describe("damage after mount", () => {
   it("a file whose bytes no longer match its checksum is a 500, not wrong bytes", () => {
     const img = buildSiteImage(FILES);
@@ -236,6 +279,23 @@ describe("damage after mount", () => {
     expect(get("/docs/guide.txt").status).toBe(500);
     expect(Number(k.exports.checksumErrors())).toBe(1);
     expect(get("/index.html").status).toBe(200);
+  });
+
+  it("a file streamed from the disk (no cache room) ends short when its checksum fails, never whole and wrong", () => {
+    const img = buildSiteImage(FILES);
+    direct = true;
+    expect(mount(img, 0n, true)).toBe("");
+    const e = readSiteImage(img).find((f) => f.path === "big.bin")!;
+    const before = Number(k.exports.checksumErrors());
+    k.exports.poke(e.offset + 150_000, 0x5a ^ img[e.offset + 150_000]);
+    const p = k.bytesIn(Buffer.from("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n", "latin1"));
+    const r = k.run(() => k.exports.exchange(p, 1));
+    k.exports.__unpin(p);
+    const out = ab(r.value!);
+    const end = out.indexOf("\r\n\r\n");
+    expect(out.subarray(0, end).toString("latin1")).toContain("Content-Length: 200000");
+    expect(out.length - end - 4).toBeLessThan(200_000);
+    expect(Number(k.exports.checksumErrors())).toBe(before + 1);
   });
 });
 

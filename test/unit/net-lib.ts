@@ -172,6 +172,7 @@ export type NetExports = {
   setTso(h: number, max: number): void;
   txGso(h: number): number; tsoInPlace(h: number): number; tsoLent(h: number): number; setLendTso(h: number, on: number): void;
   inject(h: number, p: number, len: number, flags: number): void;
+  setRxPiece(h: number, piece: number): void; rxChains(h: number): number;
   txCount(h: number): number; txPtr(h: number): number; txLen(h: number): number; txPop(h: number): void;
   txCsumStart(h: number): number; txCsumOffset(h: number): number;
   wire(a: number, b: number): number;

@@ -16,7 +16,10 @@
 //   slots, num_buffers in the first header says how many (§5.1.6.4);
 // - large receive (GUEST_TSO4, with GUEST_CSUM and MRG_RXBUF): the host hands
 //   us TCP/IPv4 packets of up to 64 KiB it merged (GRO) or never split; the
-//   slots of one are copied into one 64 KiB assembly buffer for the stack;
+//   slots of one are held (not given back to the device) and handed to the
+//   stack as they lie, a FrameChain: TCP copies the payload slot by slot
+//   into the socket's receive ring, and what it cannot take so is joined
+//   into one 64 KiB assembly buffer first; the slots go back after;
 // - segmentation on transmit (HOST_TSO4, with CSUM): transmitTso() hands the
 //   device a TCP/IPv4 packet of up to 64 KiB with gso_size = the MSS, and the
 //   host cuts it into frames (§5.1.6.2), from a few 64 KiB transmit slots.
@@ -30,7 +33,7 @@ import { Task, wake, pollSoon } from "../../core/sched";
 import { VirtioDevice } from "./device";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
-import { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "../../lib/net";
+import { NetDevice, FrameSink, FrameChain, NetDeviceStats, RX_CSUM_VALID } from "../../lib/net";
 import { cmdlineHas } from "../../platform/bootinfo";
 
 // Feature bits (§5.1.3).
@@ -81,6 +84,9 @@ const TSO_SLOTS: u32 = 8;
 const TSO_SLOT: usize = 69632;          // 17 pages >= NET_HDR_SIZE + TSO_FRAME_MAX
 /** Most frames a batch holds back before notifying anyway. */
 const TX_HOLD_MAX: u32 = 16;
+/** Most receive buffers one packet may take: 64 KiB in 2 KiB slots (the
+ *  first also carries the virtio-net header), and some slack. */
+const MERGE_MAX: u32 = TSO_FRAME_MAX / (<u32>SLOT - NET_HDR_SIZE) + 2;
 const RXQ: i32 = 0;
 const TXQ: i32 = 1;
 
@@ -118,12 +124,18 @@ export class VirtioNet extends VirtioDevice {
   private tsoMem: usize = 0;
   private tsoFree: StaticArray<u32> = new StaticArray<u32>(TSO_SLOTS);
   private tsoFreeCount: u32 = 0;
-  /** A packet over several receive slots is copied here (GUEST_TSO4 only). */
+  /** A packet over several receive slots is joined here when the stack
+   *  cannot take it in pieces (GUEST_TSO4 only). */
   private rxBig: usize = 0;
-  /** Of a merged packet being taken: buffers still to come, bytes so far
-   *  (-1: dropping the rest of a bad one), its header flags. */
+  /** The pieces of a merged packet being taken, and the slots they are in
+   *  (held from the device until the stack is done with the packet). */
+  private rxChain: FrameChain | null = null;
+  private rxHeld: StaticArray<u32> = new StaticArray<u32>(<i32>MERGE_MAX);
+  private rxHeldCount: i32 = 0;
+  /** Of a merged packet being taken: buffers still to come, whether the rest
+   *  is being dropped (a bad one), its header flags. */
   private mergeLeft: u32 = 0;
-  private mergeLen: i32 = 0;
+  private mergeBad: bool = false;
   private mergeFlags: u8 = 0;
 
   constructor(t: Transport) {
@@ -186,6 +198,7 @@ export class VirtioNet extends VirtioDevice {
     if (this.has(VIRTIO_NET_F_GUEST_TSO4)) {
       this.rxBig = dmaAlloc(<usize>TSO_FRAME_MAX, MemOwner.NetBuffers);
       if (this.rxBig == 0) { this.problem = "out of memory for the large-receive buffer"; return false; }
+      this.rxChain = new FrameChain(<i32>MERGE_MAX, this.rxBig, <i32>TSO_FRAME_MAX);
     }
     for (let i: u32 = 0; i < this.ntx; i++) this.txFree[i] = i;
     this.txFreeCount = this.ntx;
@@ -388,22 +401,24 @@ export class VirtioNet extends VirtioDevice {
       if (this.mergeLeft > 0) {
         // The next buffer of a packet spanning several (§5.1.6.4.2): data only, no header.
         this.mergeLeft--;
-        if (this.mergeLen >= 0) {
-          if (len > <u32>SLOT || <u32>this.mergeLen + len > TSO_FRAME_MAX) {
-            this.stats.rxErrors++;
-            this.mergeLen = -1;
-          } else {
-            memory.copy(this.rxBig + <usize>this.mergeLen, p, <usize>len);
-            this.mergeLen += <i32>len;
-          }
+        const chain = this.rxChain!;
+        if (!this.mergeBad && (len > <u32>SLOT || !chain.add(p, <i32>len))) {
+          this.stats.rxErrors++;
+          this.mergeBad = true;
         }
-        this.postRx(slot);
-        posted = true;
-        if (this.mergeLeft == 0 && this.mergeLen >= 0) {
-          this.rxMerged++;
-          if (this.mergeLen > <i32>MAX_FRAME) this.rxLarge++;
-          this.deliver(sink, this.rxBig, this.mergeLen, this.mergeFlags);
-          n++;
+        if (this.mergeBad) { this.postRx(slot); posted = true; }
+        else this.rxHeld[this.rxHeldCount++] = slot;
+        if (this.mergeLeft == 0) {
+          if (!this.mergeBad) {
+            this.rxMerged++;
+            if (chain.total > <i32>MAX_FRAME) this.rxLarge++;
+            this.deliverChain(sink, chain, this.mergeFlags);
+            n++;
+          }
+          // The stack is done with the pieces: the slots go back.
+          for (let i = 0; i < this.rxHeldCount; i++) this.postRx(this.rxHeld[i]);
+          if (this.rxHeldCount > 0) posted = true;
+          this.rxHeldCount = 0;
         }
         continue;
       }
@@ -411,17 +426,22 @@ export class VirtioNet extends VirtioDevice {
       if (len < NET_HDR_SIZE + 14 || len > <u32>SLOT || nb == 0) {
         this.stats.rxErrors++;
       } else if (nb > 1) {
-        // The first of nb buffers: start the copy into rxBig (only a device
-        // that negotiated GUEST_TSO4 has a reason to merge; without that
-        // buffer, or for more buffers than 64 KiB needs, drop it all).
+        // The first of nb buffers: hold it as the chain's first piece (only
+        // a device that negotiated GUEST_TSO4 has a reason to merge; without
+        // the chain, or for more buffers than 64 KiB needs, drop it all).
         this.mergeLeft = nb - 1;
         this.mergeFlags = load<u8>(p + HDR_FLAGS);
-        if (this.rxBig == 0 || nb > <u32>(TSO_FRAME_MAX / (<u32>SLOT - NET_HDR_SIZE)) + 2) {
+        const chain = this.rxChain;
+        this.rxHeldCount = 0;
+        if (chain === null || nb > MERGE_MAX) {
           this.stats.rxErrors++;
-          this.mergeLen = -1;
+          this.mergeBad = true;
         } else {
-          this.mergeLen = <i32>(len - NET_HDR_SIZE);
-          memory.copy(this.rxBig, p + NET_HDR_SIZE, <usize>this.mergeLen);
+          this.mergeBad = false;
+          chain.reset();
+          chain.add(p + NET_HDR_SIZE, <i32>(len - NET_HDR_SIZE));
+          this.rxHeld[this.rxHeldCount++] = slot;
+          continue;             // the slot goes back with the rest of the packet
         }
       } else {
         this.deliver(sink, p + NET_HDR_SIZE, <i32>(len - NET_HDR_SIZE), load<u8>(p + HDR_FLAGS));
@@ -440,14 +460,25 @@ export class VirtioNet extends VirtioDevice {
     if (sink === null) { this.stats.rxDropped++; return; }
     this.stats.rxPackets++;
     this.stats.rxBytes += <u64>flen;
-    // §5.1.6.4: DATA_VALID — the device checked the checksum; NEEDS_CSUM —
-    // a partial checksum from a sender on this host (no wire in between).
-    let flags: u32 = 0;
+    sink.receive(frame, flen, this.rxFlags(f));
+  }
+
+  /** A packet in several slots, handed over as they lie (FrameChain). */
+  private deliverChain(sink: FrameSink | null, chain: FrameChain, f: u8): void {
+    if (sink === null) { this.stats.rxDropped++; return; }
+    this.stats.rxPackets++;
+    this.stats.rxBytes += <u64>chain.total;
+    sink.receiveChain(chain, this.rxFlags(f));
+  }
+
+  /** §5.1.6.4: DATA_VALID — the device checked the checksum; NEEDS_CSUM —
+   *  a partial checksum from a sender on this host (no wire in between). */
+  private rxFlags(f: u8): u32 {
     if (this.has(VIRTIO_NET_F_GUEST_CSUM) && (f & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM)) != 0) {
-      flags = RX_CSUM_VALID;
       this.rxCsumValid++;
+      return RX_CSUM_VALID;
     }
-    sink.receive(frame, flen, flags);
+    return 0;
   }
 
   /** From the event loop or polling: reclaim transmit slots. Received frames

@@ -32,6 +32,31 @@ export abstract class BodySource {
    *  means the body cannot be finished (the connection is then closed, so
    *  the client sees a short body rather than a wrong one). */
   abstract read(dst: usize, max: i32): i32;
+  /** read() only copies memory (no I/O per call): the transport may pull it
+   *  straight into its send buffer in whatever room that has
+   *  (HttpConnection.directBody). A source that reads a disk is better
+   *  asked for 64 KiB at a time, into the output buffer: false. */
+  inMemory(): bool { return false; }
+}
+
+/** A body already in memory (a file cache, an image's embedded bytes), sent
+ *  as it is: the connection copies it once, straight into the socket's send
+ *  buffer (HttpConnection.directBody), and nothing is copied when the
+ *  response is made. keep holds the bytes' owner alive meanwhile (null for
+ *  memory nobody frees). The bytes must not change while it is sent. */
+export class BytesSource extends BodySource {
+  private pos: i32 = 0;
+  constructor(public ptr: usize, public len: i32, public keep: ArrayBuffer | null = null) { super(); }
+  total(): i32 { return this.len; }
+  inMemory(): bool { return true; }
+  read(dst: usize, max: i32): i32 {
+    let n = this.len - this.pos;
+    if (n > max) n = max;
+    if (n <= 0) return 0;
+    memory.copy(dst, this.ptr + <usize>this.pos, <usize>n);
+    this.pos += n;
+    return n;
+  }
 }
 
 export class Response {
@@ -58,6 +83,12 @@ export class Response {
     this.contentType = contentType;
     this.body.clear();
     this.source = src;
+  }
+
+  /** Sends status with len bytes at ptr as the body, without copying them
+   *  here (BytesSource; keep: their owner, held until they are sent). */
+  sendBytes(status: i32, contentType: string, ptr: usize, len: i32, keep: ArrayBuffer | null = null): void {
+    this.stream(status, contentType, new BytesSource(ptr, len, keep));
   }
 
   /** Sets a header, replacing any of the same name (case-insensitive). */

@@ -87,6 +87,16 @@ class HttpTcpConnection extends TcpHandler {
         this.conn.consumeOutput(w);
         progress = true;
       }
+      // A streamed body (a file) goes from its source straight into the
+      // send ring: one copy, and only as fast as the peer takes it.
+      while (this.conn.bodyPending) {
+        const room = s.writeSpan();
+        if (room <= 0) break;
+        const got = this.conn.pullBody(s.writePtr(), room);
+        if (got <= 0) break;
+        s.writeCommit(got);
+        progress = true;
+      }
       if (this.conn.shouldClose()) { s.close(); this.finish(); this.drain(); }
     }
   }
@@ -145,6 +155,7 @@ export class HttpTcpService extends TcpListenHandler {
   accepted(l: TcpListener, s: TcpSocket): void {
     const h = new HttpTcpConnection(this, s, this.server.open(<u64>s.ctx.now, s.remoteAddr));
     h.conn.transport = new TcpTransport(h);
+    h.conn.directBody = true;
     s.handler = h;
     if (this.keepIdleNs > 0) s.setKeepAlive(this.keepIdleNs, this.keepIntervalNs, this.keepProbes);
     this.live.push(h);

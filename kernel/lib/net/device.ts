@@ -12,6 +12,75 @@ export const RX_CSUM_VALID: u32 = 1;
 export abstract class FrameSink {
   /** One Ethernet frame (no FCS) at [frame, frame + len) in linear memory. */
   abstract receive(frame: usize, len: i32, flags: u32): void;
+  /** One frame spread over several device buffers, as they lie (valid only
+   *  during the call, like receive()'s). A sink that cannot take it so
+   *  has it joined into one (the default). */
+  receiveChain(chain: FrameChain, flags: u32): void {
+    this.receive(chain.flatten(), chain.total, flags);
+  }
+}
+
+/** A received frame in pieces: the buffers of one packet that spans several
+ *  (virtio-net's mergeable receive buffers, a 64 KiB segment the host merged).
+ *  The stack reads the headers from the first piece, which holds them, and
+ *  copies the payload piece by piece, once, where it goes (a socket's
+ *  receive ring): offsets count from the first piece's start, so an address
+ *  computed from it (frame + headers) names a byte of the chain even past the
+ *  first piece — it is only read through copyOut(). */
+export class FrameChain {
+  /** Pieces, and the frame's bytes in all. */
+  count: i32 = 0;
+  total: i32 = 0;
+  /** Times the chain was joined into one buffer (flatten()). */
+  flattened: u64 = 0;
+  private ptrs: StaticArray<usize>;
+  private lens: StaticArray<i32>;
+
+  /** flat: where flatten() joins the pieces (maxBytes or more). */
+  constructor(public maxPieces: i32, public flat: usize, public maxBytes: i32) {
+    this.ptrs = new StaticArray<usize>(maxPieces);
+    this.lens = new StaticArray<i32>(maxPieces);
+  }
+
+  reset(): void { this.count = 0; this.total = 0; }
+
+  /** Appends a piece; false when it would pass maxPieces or maxBytes. */
+  add(ptr: usize, len: i32): bool {
+    if (this.count >= this.maxPieces || len < 0 || this.total + len > this.maxBytes) return false;
+    unchecked(this.ptrs[this.count] = ptr);
+    unchecked(this.lens[this.count] = len);
+    this.count++;
+    this.total += len;
+    return true;
+  }
+
+  @inline ptr(i: i32): usize { return unchecked(this.ptrs[i]); }
+  @inline len(i: i32): i32 { return unchecked(this.lens[i]); }
+
+  /** Copies n bytes from offset off of the frame to dst. */
+  copyOut(off: i32, dst: usize, n: i32): void {
+    let base = 0;
+    for (let i = 0; i < this.count && n > 0; i++) {
+      const l = this.len(i);
+      if (off < base + l) {
+        const o = off - base;
+        const k = l - o < n ? l - o : n;
+        memory.copy(dst, this.ptr(i) + <usize>o, <usize>k);
+        dst += <usize>k;
+        off += k;
+        n -= k;
+      }
+      base += l;
+    }
+  }
+
+  /** The whole frame in one buffer (flat): for what is not a TCP segment
+   *  taken as it lies (fragments, other protocols, unverified checksums). */
+  flatten(): usize {
+    this.flattened++;
+    this.copyOut(0, this.flat, this.total);
+    return this.flat;
+  }
 }
 
 export class NetDeviceStats {

@@ -7,7 +7,7 @@
 // layer (kernel/system/network.ts) puts one on the first NIC for apps.
 import { NetCounters, COUNTER_COUNT, counterName } from "./counters";
 
-export { NetDevice, FrameSink, NetDeviceStats, RX_CSUM_VALID } from "./device";
+export { NetDevice, FrameSink, FrameChain, NetDeviceStats, RX_CSUM_VALID } from "./device";
 export { NetStack, AddressHandler, NET_MEMORY_LIMIT } from "./stack";
 export { startNetwork, NetService } from "./service";
 export { NetConfig, parseNetConfig } from "./config";

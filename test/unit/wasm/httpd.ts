@@ -13,10 +13,17 @@ let site: Site | null = null;
 let files: StaticFiles | null = null;
 let server: HttpServer | null = null;
 
-/** Mounts img (kept alive here); returns "" or the problem. */
-export function mount(img: ArrayBuffer, cacheBudget: u64): string {
+/** The image in memory but read like a disk (in sectors, no direct view):
+ *  the cache and the streamed path (FileSource) of apps/httpd/sitefs.ts. */
+class DiskLikeStore extends MemoryStore {
+  direct(off: u64, len: i32): usize { return 0; }
+}
+
+/** Mounts img (kept alive here); returns "" or the problem. asDisk: through
+ *  DiskLikeStore (cached up to cacheBudget, streamed beyond it). */
+export function mount(img: ArrayBuffer, cacheBudget: u64, asDisk: bool): string {
   image = img;
-  const s = new Site(new MemoryStore(changetype<usize>(img), img.byteLength));
+  const s = new Site(asDisk ? new DiskLikeStore(changetype<usize>(img), img.byteLength) : new MemoryStore(changetype<usize>(img), img.byteLength));
   s.cacheBudget = cacheBudget;
   site = s;
   if (!s.mount()) return s.problem;
@@ -37,12 +44,47 @@ export function diskReads(): u64 { return site!.reads; }
 /** Flips a byte of the mounted image (damage after mount). */
 export function poke(off: i32, v: u8): void { store<u8>(changetype<usize>(image) + <usize>off, v); }
 
-/** One connection: feeds the bytes and returns everything it answered. */
-export function exchange(req: ArrayBuffer): ArrayBuffer {
+/** One connection: feeds the bytes and returns everything it answered.
+ *  direct: the body is pulled as HttpTcpService pulls it (straight into the
+ *  send ring; here into the returned bytes), else through the output buffer. */
+export function exchange(req: ArrayBuffer, direct: bool): ArrayBuffer {
   const c: HttpConnection = server!.open(0);
+  c.directBody = direct;
   c.feed(changetype<usize>(req), req.byteLength, 1);
-  const out = c.takeOutput();
+  let all = new Uint8Array(0);
+  while (true) {
+    const b = c.takeOutput();
+    if (b.length == 0) break;
+    const t = new Uint8Array(all.length + b.length);
+    t.set(all, 0);
+    t.set(b, all.length);
+    all = t;
+  }
   c.close();
-  return out.buffer;
+  return all.buffer;
+}
+
+/** What a GET of a file leaves in the connection's output buffer when the
+ *  transport pulls the body itself (directBody): the response head only;
+ *  then the body's bytes, pulled as the TCP adapter pulls them, in pieces of
+ *  at most piece bytes (the send ring's room). Returns "<output bytes>
+ *  <body bytes pulled> <pulls> <output bytes seen during the pulls>". */
+export function directPull(req: ArrayBuffer, piece: i32): string {
+  const c: HttpConnection = server!.open(0);
+  c.directBody = true;
+  c.feed(changetype<usize>(req), req.byteLength, 1);
+  const head = c.outputLength();
+  c.consumeOutput(head);
+  const dst = new Uint8Array(piece);
+  let body = 0, pulls = 0, seen = 0;
+  while (c.bodyPending) {
+    const got = c.pullBody(dst.dataStart, piece);
+    if (got <= 0) break;
+    body += got;
+    pulls++;
+    seen += c.outputLength();
+  }
+  c.close();
+  return head.toString() + " " + body.toString() + " " + pulls.toString() + " " + seen.toString();
 }
 export function mime(path: string): string { return mimeType(path); }

@@ -6,7 +6,7 @@ import {
   Ipv4Packet, TcpPacket, UdpPacket, IcmpPacket, ArpPacket,
   wireError, wireErrorName, ETH_HEADER_LEN, UDP_HEADER_LEN, ICMP_HEADER_LEN, macToString, ipToString,
 } from "../../../kernel/lib/net/wire";
-import { NetDevice, FrameSink } from "../../../kernel/lib/net/device";
+import { NetDevice, FrameSink, FrameChain } from "../../../kernel/lib/net/device";
 import { NetStack } from "../../../kernel/lib/net/stack";
 import { NetConfig, parseNetConfig } from "../../../kernel/lib/net/config";
 import { SeededEntropy } from "../../../kernel/lib/net/entropy";
@@ -296,11 +296,33 @@ class TestDevice extends NetDevice {
     this.stats.txPackets++;
     return true;
   }
+  /** > 0: frames longer than this arrive in pieces of this many bytes, each
+   *  in a buffer of its own (as virtio-net's mergeable receive buffers). */
+  rxPiece: i32 = 0;
+  chain: FrameChain = new FrameChain(64, changetype<usize>(new StaticArray<u8>(14 + 65535)), 14 + 65535);
+  /** Frames handed over in pieces. */
+  chained: i32 = 0;
   poll(sink: FrameSink, budget: i32): i32 {
     let n = 0;
     while (n < budget && this.rxq.length > 0) {
       const f = this.rxq.shift();
-      sink.receive(changetype<usize>(f.data), f.data.length, f.flags);
+      const len = f.data.length;
+      if (this.rxPiece > 0 && len > this.rxPiece) {
+        const c = this.chain;
+        c.reset();
+        const keep = new Array<StaticArray<u8>>();
+        for (let off = 0; off < len; off += this.rxPiece) {
+          const k = len - off < this.rxPiece ? len - off : this.rxPiece;
+          const b = new StaticArray<u8>(k);
+          memory.copy(changetype<usize>(b), changetype<usize>(f.data) + <usize>off, <usize>k);
+          keep.push(b);
+          c.add(changetype<usize>(b), k);
+        }
+        this.chained++;
+        sink.receiveChain(c, f.flags);
+      } else {
+        sink.receive(changetype<usize>(f.data), len, f.flags);
+      }
       n++;
     }
     return n;
@@ -328,6 +350,10 @@ export function newStack(seed: u32, macLo: u32, ip: u32, prefix: i32, gw: u32, d
   return stacks.length - 1;
 }
 export function setOffload(h: i32, tx: bool, rx: bool): void { devices[h].txOffload = tx; devices[h].rxOffload = rx; }
+/** Received frames over piece bytes come in pieces (0: whole). */
+export function setRxPiece(h: i32, piece: i32): void { devices[h].rxPiece = piece; }
+/** "<frames handed over in pieces> <of those joined into one buffer>". */
+export function rxChains(h: i32): string { return devices[h].chained.toString() + " " + devices[h].chain.flattened.toString(); }
 export function setTxLimit(h: i32, n: i32): void { devices[h].txLimit = n; }
 /** The device segments TCP frames of up to max bytes (0: off). */
 export function setTso(h: i32, max: i32): void { devices[h].tso = max; }

@@ -5,7 +5,7 @@ import { abortHandler } from "../../../kernel/core/panic";
 import { BootInfo, Cmdline, MemRegion } from "../../../kernel/platform/bootinfo";
 import { initMemory } from "../../../kernel/core/mm";
 import { probeVirtio, virtioDeviceList, virtioDevices, netDevice, VirtioNet } from "../../../kernel/drivers/virtio";
-import { FrameSink } from "../../../kernel/lib/net/device";
+import { FrameSink, FrameChain } from "../../../kernel/lib/net/device";
 
 export function probe(cmdline: string): i32 {
   initMemory([new MemRegion(0x100000, 63 << 20, 1)]);
@@ -49,6 +49,31 @@ const rec = new Recorder();
 export function poll(): i32 { return netDevice(0)!.poll(rec, 64); }
 export function lastFlags(): u32 { return rec.flags; }
 export function lastLen(): i32 { return rec.len; }
+
+/** A sink that takes a packet in pieces as they lie (as the stack's
+ *  Interface does for a TCP segment): copies each piece, never joins them. */
+class ChainRecorder extends FrameSink {
+  frames: i32 = 0;
+  chains: i32 = 0;
+  pieces: i32 = 0;
+  len: i32 = 0;
+  flattened: u64 = 0;
+  receive(f: usize, len: i32, flags: u32): void {
+    this.frames++; this.len = len;
+    memory.copy(changetype<usize>(got), f, <usize>min(len, got.length));
+  }
+  receiveChain(c: FrameChain, flags: u32): void {
+    this.frames++; this.chains++; this.pieces = c.count; this.len = c.total;
+    c.copyOut(0, changetype<usize>(got), min(c.total, got.length));
+    this.flattened = c.flattened;
+  }
+}
+const chainRec = new ChainRecorder();
+export function pollChain(): i32 { return netDevice(0)!.poll(chainRec, 64); }
+export function chainStats(): string {
+  return chainRec.frames.toString() + " " + chainRec.chains.toString() + " " + chainRec.pieces.toString() + " " +
+    chainRec.len.toString() + " " + chainRec.flattened.toString();
+}
 
 function dev(): VirtioNet {
   const d = virtioDevices();

@@ -8,7 +8,7 @@
 // Buffers: a received frame is valid only inside receive(); the interface
 // builds every outgoing frame in its own tx buffer: transports write their L4
 // segment at l4Ptr() and call sendIp(). Nothing here aborts on packet content.
-import { NetDevice, FrameSink, RX_CSUM_VALID } from "../device";
+import { NetDevice, FrameSink, FrameChain, RX_CSUM_VALID } from "../device";
 import { NetCounters, Counter, MemAccount } from "../counters";
 import {
   ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetRepr,
@@ -71,6 +71,9 @@ export class Interface extends FrameSink {
   private rxIpLen: i32 = 0;
   /** The Ethernet source of the frame being received. */
   private rxSrcMac: u64 = 0;
+  /** The frame being received when it came in pieces (receiveChain) and is
+   *  taken as it lies: TCP copies its payload from here (null otherwise). */
+  rxChain: FrameChain | null = null;
 
   constructor(public device: NetDevice, counters: NetCounters, mem: MemAccount) {
     super();
@@ -140,6 +143,32 @@ export class Interface extends FrameSink {
     if (type == ETHERTYPE_ARP) this.receiveArp(payload, payloadLen);
     else if (type == ETHERTYPE_IPV4) this.receiveIpv4(payload, payloadLen, (flags & RX_CSUM_VALID) != 0);
     else this.counters.inc(Counter.DropEthUnknownType);
+  }
+
+  /** A frame in pieces (a large segment over several receive buffers). A
+   *  TCP segment in one IPv4 packet, its checksum vouched for by the device
+   *  and every header in the first piece, is taken as it lies: the headers
+   *  are parsed there and TCP copies the payload from the pieces straight
+   *  into the socket's receive ring (one copy). Anything else is joined into
+   *  one buffer first. */
+  receiveChain(chain: FrameChain, flags: u32): void {
+    const f = chain.count > 0 ? chain.ptr(0) : 0;
+    const first = chain.count > 0 ? chain.len(0) : 0;
+    if ((flags & RX_CSUM_VALID) != 0 && this.tcp != null && first >= ETH_HEADER_LEN + IP_HEADER_LEN &&
+        get16(f + ETH_FIELD_TYPE) == ETHERTYPE_IPV4) {
+      const ip = f + ETH_HEADER_LEN;
+      const ihl = <i32>(get8(ip) & 15) << 2;
+      const l4 = ETH_HEADER_LEN + ihl;
+      // Not a fragment (MF clear, offset 0), TCP, and its header (data offset included) in the first piece.
+      if (get8(ip + 9) == IP_PROTO_TCP && (get16(ip + 6) & 0x3fff) == 0 && l4 + 20 <= first &&
+          l4 + (<i32>(get8(f + <usize>l4 + 12) >> 4) << 2) <= first) {
+        this.rxChain = chain;
+        this.receive(f, chain.total, flags);
+        this.rxChain = null;
+        return;
+      }
+    }
+    this.receive(chain.flatten(), chain.total, flags);
   }
 
   private receiveArp(ptr: usize, len: i32): void {

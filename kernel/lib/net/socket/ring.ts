@@ -83,6 +83,21 @@ export class RingBuffer {
     return n;
   }
 
+  /** Contiguous free bytes at the tail (where the next write lands): the
+   *  room a producer may fill in place (tailPtr, then commit). The storage
+   *  must exist (ensure()). */
+  tailSpan(): i32 {
+    const pos = (this.head + this.len) % this.capacity;
+    const toEnd = this.capacity - pos;
+    return toEnd < this.free ? toEnd : this.free;
+  }
+
+  /** Where tailSpan()'s bytes start. */
+  tailPtr(): usize { return this.base + <usize>((this.head + this.len) % this.capacity); }
+
+  /** Adds n bytes written in place at tailPtr() (n <= tailSpan()). */
+  commit(n: i32): void { if (n > 0) this.len += n; }
+
   /** Copies n bytes from src to offset off (off + n <= capacity) without
    *  changing len: out-of-order data is placed ahead of the filled part.
    *  The storage must exist (ensure()). */

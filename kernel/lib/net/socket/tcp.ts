@@ -32,6 +32,7 @@
 import { TcpRepr, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST, TCP_PSH, ipToString } from "../wire";
 import { Counter, NetCounters, MemAccount } from "../counters";
 import { RingBuffer } from "./ring";
+import { FrameChain } from "../device";
 
 export enum TcpState {
   Closed = 0, Listen, SynSent, SynReceived, Established,
@@ -90,6 +91,9 @@ export abstract class TcpContext {
   /** Log state changes through log(). */
   debug: bool = false;
   constructor(public counters: NetCounters, public mem: MemAccount) {}
+  /** The segment being processed came in pieces (FrameChain): its payload
+   *  pointer is an offset into the chain, read from there (null: in one piece). */
+  rxChain(): FrameChain | null { return null; }
   /** The MSS we can receive (the interface's largest TCP segment). */
   abstract localMss(): u32;
   /** The largest TCP segment the device cuts into frames itself (TSO), with
@@ -333,6 +337,30 @@ export class TcpSocket {
       this.output(this.ctx.now);
     }
     return n;
+  }
+  /** Writing in place, for a producer that would otherwise copy into a
+   *  buffer of its own first (an HTTP body read from a file cache or a disk):
+   *  the contiguous room in the send ring, 0 when it is full (wait for
+   *  writable), -1 when the connection can no longer send. Fill at
+   *  writePtr(), then writeCommit() what was written; nothing in between. */
+  writeSpan(): i32 {
+    const tx = this.tx;
+    if (tx == null || this.finQueued || !this.canQueueData()) return -1;
+    // Full: grow it if that is what holds the connection back (as write()).
+    if (tx.free == 0 && !this.sndBufExpand()) return 0;
+    if (!tx.ensure()) return 0;
+    return tx.tailSpan();
+  }
+  /** Where writeSpan()'s room starts. */
+  writePtr(): usize { const tx = this.tx; return tx == null ? 0 : tx.tailPtr(); }
+  /** Queues the n bytes written at writePtr() (n <= writeSpan()) and sends. */
+  writeCommit(n: i32): void {
+    const tx = this.tx;
+    if (tx == null || n <= 0) return;
+    const room = tx.tailSpan();
+    tx.commit(n < room ? n : room);
+    if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
+    this.output(this.ctx.now);
   }
   writeBytes(buf: Uint8Array): i32 { return this.write(buf.dataStart, buf.length); }
   writeString(s: string): i32 {
@@ -726,7 +754,9 @@ export class TcpSocket {
     if (off + len > wnd) len = wnd - off;                   // trim to the window
     if (len <= 0) { this.ackNow = true; return; }
     if (!rx.ensure()) { this.ctx.counters.inc(Counter.DropTcpNoMemory); return; }   // the peer resends it
-    rx.copyIn(rx.len + off, ptr, len);
+    const chain = this.ctx.rxChain();
+    if (chain === null) rx.copyIn(rx.len + off, ptr, len);
+    else copyChainIn(rx, rx.len + off, chain, <i32>(ptr - chain.ptr(0)), len);   // piece by piece, the one copy
     if (off == 0) {
       const hadHoles = this.oooCount > 0;
       rx.len += len;
@@ -1279,4 +1309,22 @@ function shiftFor(most: i32): i32 {
   let s = 0;
   while (s < 14 && (most >> s) > 65535) s++;
   return s;
+}
+
+/** Copies n bytes of chain from offset from into rx at offset at (the payload
+ *  of a segment that came in pieces: slot by slot, straight into the ring). */
+function copyChainIn(rx: RingBuffer, at: i32, chain: FrameChain, from: i32, n: i32): void {
+  let base = 0;
+  for (let i = 0; i < chain.count && n > 0; i++) {
+    const l = chain.len(i);
+    if (from < base + l) {
+      const o = from - base;
+      const k = l - o < n ? l - o : n;
+      rx.copyIn(at, chain.ptr(i) + <usize>o, k);
+      at += k;
+      from += k;
+      n -= k;
+    }
+    base += l;
+  }
 }

@@ -6,6 +6,7 @@
 import { Interface, ProtocolHandler } from "../iface";
 import { Ipv4Repr, TcpRepr, TCP_ACK, TCP_RST, TCP_SYN, TCP_FIN, IP_PROTO_TCP, TCP_FIELD_CHECKSUM, WireError, wireError } from "../wire";
 import { Counter, NetCounters, MemAccount } from "../counters";
+import { FrameChain } from "../device";
 import { EntropySource, siphash2 } from "../entropy";
 import { TcpSocket, TcpState, TcpHandler, TcpListener, TcpListenHandler, TcpContext, TCP_OK, MSL_NS } from "./tcp";
 
@@ -61,6 +62,7 @@ class LayerContext extends TcpContext {
   constructor(private layer: TcpLayer, counters: NetCounters, mem: MemAccount) { super(counters, mem); }
   localMss(): u32 { return <u32>(this.layer.iface.l4Max() - 20); }
   tsoMax(): i32 { return this.layer.iface.tcpTsoMax(); }
+  rxChain(): FrameChain | null { return this.layer.iface.rxChain; }
   isn(s: TcpSocket, now: i64): u32 { return this.layer.isn(s, now); }
   allowChallengeAck(now: i64): bool { return this.layer.allowChallengeAck(now); }
   send(s: TcpSocket, r: TcpRepr, txOff: i32): bool {
