@@ -9,11 +9,17 @@
 // socket writes, accept and close; added by hand, not in the tree) their
 // differences per request are printed too: those are guest wall time, which
 // a loaded host inflates.
-// (SKIFF_ELF=image.elf boots a given build instead.)
+// (SKIFF_ELF=image.elf boots a given build instead; MACHINE=microvm another
+// machine. Per wrk run it also splits the CPU by QEMU thread (the vCPU's TCG
+// thread runs guest code, helpers and MMIO dispatch; the main loop tap I/O
+// and virtio-net's transmit half). PERF=dir: `perf record -g` of the QEMU
+// process during each run into dir (read with perf report --no-children).
+// QEMU_TRACE=ev1,ev2: those QEMU trace events logged to a file and counted per
+// request, e.g. virtio_queue_notify,virtio_notify,apic_mem_writel,memory_region_ops_write.)
 // Run: node_modules/.bin/esbuild bench/profile-http.ts --bundle --platform=node --format=esm --packages=external \
 //        --outfile=build/profile-http.mjs && node build/profile-http.mjs [seconds=10] [connections=32,256] [--linux]
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync, readdirSync, statSync, openSync, readSync, closeSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "../cli/lib/build.js";
 import { runWrk } from "./lib/http.js";
@@ -29,6 +35,41 @@ function cpuMs(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) * 10;
 }
+/** utime + stime per QEMU thread name (ms), summed over threads of one name. */
+function threadMs(pid: number): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
+      m.set(name, (m.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    } catch { /* the thread ended */ }
+  }
+  return m;
+}
+const perfDir = process.env.PERF ?? "";
+const traceEvents = (process.env.QEMU_TRACE ?? "").split(",").filter((e) => e.length > 0);
+const traceFile = join(root, "build", `profile-http-trace-${process.pid}.log`);
+if (traceEvents.length) { mkdirSync(join(root, "build"), { recursive: true }); rmSync(traceFile, { force: true }); }
+/** Counts of each traced event in the trace file from byte offset `from`. */
+function traceCounts(from: number): Map<string, number> {
+  const size = statSync(traceFile).size;
+  const buf = Buffer.alloc(size - from);
+  const fd = openSync(traceFile, "r");
+  readSync(fd, buf, 0, buf.length, from);
+  closeSync(fd);
+  const m = new Map<string, number>();
+  for (const line of buf.toString("latin1").split("\n")) {
+    const a = /^(?:\d+@[\d.]+:)?([a-z0-9_]+)/.exec(line);
+    if (!a) continue;
+    // memory_region_ops_*: count by region name too (which device's registers).
+    const r = /name '([^']*)'/.exec(line) ?? /mr [^ ]+ (\S+)/.exec(line);
+    const key = a[1].startsWith("memory_region_ops") && r ? `${a[1]}[${r[1]}]` : a[1];
+    m.set(key, (m.get(key) ?? 0) + 1);
+  }
+  return m;
+}
+const machine = (process.env.MACHINE ?? "q35") as "q35" | "microvm";
 const io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s), cwd: root } as never;
 const g = kinds.includes("linux") ? ensureLinuxGuest(root, io) : null;
 const nginx = g ? ensureNginxGuest(root, io, g) : null;
@@ -37,8 +78,10 @@ const skiff = process.env.SKIFF_ELF ? { elf: process.env.SKIFF_ELF } :
   await build({ app: join(root, "apps", "httpd"), outDir: join(root, "build", "profile-httpd"), embed: siteDir(root), quiet: true }, io);
 for (const kind of kinds) {
 const s = await startServer({
-  kind, network: "tap", machine: "q35", memory: "256M", skiffElf: skiff.elf, g, linuxInitrd: kind === "linux" ? nginx!.initramfs : undefined,
+  kind, network: "tap", machine, memory: "256M", skiffElf: skiff.elf, g, linuxInitrd: kind === "linux" ? nginx!.initramfs : undefined,
   readyLimitMs: 120000, lifeMs: 120000 + conns.length * (secs + 60) * 1000, tag: `prh${process.pid % 10000}`,
+  // Thread names (CPU 0/TCG, the main loop's qemu-system-x86, worker) for the split by thread.
+  qemuArgs: ["-name", "prh,debug-threads=on", ...(traceEvents.length ? [...traceEvents.flatMap((e) => ["-trace", `enable=${e}`]), "-D", traceFile] : [])],
 });
 function prof(): Map<string, number> {
   if (kind === "linux") return new Map();
@@ -61,12 +104,29 @@ try {
   for (const c of conns) {
     const a = prof();
     const c0 = cpuMs(s.q.pid);
+    const th0 = threadMs(s.q.pid);
+    const tr0 = traceEvents.length ? statSync(traceFile).size : 0;
+    let perf: ReturnType<typeof spawn> | null = null;
+    if (perfDir) {
+      mkdirSync(perfDir, { recursive: true });
+      perf = spawn("perf", ["record", "-g", "-q", "-p", String(s.q.pid), "-o", join(perfDir, `perf-${kind}-${machine}-c${c}.data`), "--", "sleep", String(secs)], { stdio: "ignore" });
+    }
     const w = await runWrk(`${s.web}/index.html`, secs, s.prefix, { connections: c });
     const cpu = cpuMs(s.q.pid) - c0;
+    const th1 = threadMs(s.q.pid);
+    if (perf) await new Promise((r) => perf!.on("close", r));
     const b = prof();
     const d = (k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
     console.log(`${kind} -c${c}: ${w.rps?.toFixed(0)} req/s, p50 ${w.p50}, p99 ${w.p99}, errors ${w.errors}; ` +
       `QEMU CPU ${cpu} ms for ${w.requests} requests: ${w.requests ? (cpu * 1000 / w.requests).toFixed(1) : "?"} µs per request`);
+    if (w.requests) {
+      console.log("  QEMU CPU µs per request by thread: " + [...th1.keys()].map((k) => [k, (th1.get(k)! - (th0.get(k) ?? 0)) * 1000 / w.requests!] as const)
+        .filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", "));
+      if (traceEvents.length) {
+        const t = traceCounts(tr0);
+        console.log("  QEMU events per request: " + [...t.entries()].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${(v / w.requests!).toFixed(3)}`).join(", "));
+      }
+    }
     const counts = [...b.keys()].filter((k) => k.startsWith("skiff_") && d(k) !== 0 && !k.endsWith("_bytes") && !k.endsWith("_connections"));
     if (w.requests) console.log("  per request: " + counts.map((k) => `${k.replace(/^skiff_(net_)?/, "")} ${(d(k) / w.requests!).toFixed(3)}`).join(", "));
     if (!b.has("uptime_ns")) continue;

@@ -238,6 +238,8 @@ export interface StartOptions {
   scratch?: string;
   /** false: stop at ready (no network check); the server is left running. */
   waitHttp?: boolean;
+  /** More QEMU arguments (e.g. `-trace` for bench/profile-http.ts). */
+  qemuArgs?: string[];
 }
 
 /** Boots one server and waits for ready and a first HTTP answer; on failure the
@@ -247,7 +249,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const dev = pci ? "virtio-net-pci" : "virtio-net-device";
   const linux = o.kind === "linux";
   const app = o.app ?? "httpd";
-  const extra: string[] = [];
+  const extra: string[] = [...(o.qemuArgs ?? [])];
   if (linux) extra.push("-initrd", o.linuxInitrd ?? o.g!.initramfs);
   let disk: string | null = null;
   if (!linux && app === "kv") {
