@@ -107,14 +107,16 @@ try {
     const th0 = threadMs(s.q.pid);
     const tr0 = traceEvents.length ? statSync(traceFile).size : 0;
     let perf: ReturnType<typeof spawn> | null = null;
+    let perfDone: Promise<unknown> | null = null;
     if (perfDir) {
       mkdirSync(perfDir, { recursive: true });
       perf = spawn("perf", ["record", "-g", "-q", "-p", String(s.q.pid), "-o", join(perfDir, `perf-${kind}-${machine}-c${c}.data`), "--", "sleep", String(secs)], { stdio: "ignore" });
+      perfDone = new Promise((r) => perf!.on("close", r));     // listened for at once: it may end before wrk does
     }
     const w = await runWrk(`${s.web}/index.html`, secs, s.prefix, { connections: c });
     const cpu = cpuMs(s.q.pid) - c0;
     const th1 = threadMs(s.q.pid);
-    if (perf) await new Promise((r) => perf!.on("close", r));
+    if (perfDone) await perfDone;
     const b = prof();
     const d = (k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
     console.log(`${kind} -c${c}: ${w.rps?.toFixed(0)} req/s, p50 ${w.p50}, p99 ${w.p99}, errors ${w.errors}; ` +
