@@ -355,6 +355,21 @@ describe("ESTABLISHED", () => {
     expect(Number(net.x.sockRto(id))).toBe(1675e6);
   });
 
+  it("cork: pieces written one after another leave as one segment at uncork (an HTTP head and its body)", () => {
+    const r = new Rig();
+    const id = r.accept();
+    net.x.sockCork(id);
+    expect(net.withBytes(bytes(120), (p) => net.x.sockWrite(id, p, 120))).toBe(120);
+    expect(net.withBytes(bytes(32, 1), (p) => net.x.sockWrite(id, p, 32))).toBe(32);
+    expect(r.out()).toEqual([]);                        // nothing leaves while corked
+    net.x.sockUncork(id);
+    const segs = r.out();
+    expect(segs.map((d) => [flagStr(d.flags), d.payload.length])).toEqual([["AP", 152]]);
+    expect(Buffer.from(segs[0].payload)).toEqual(Buffer.concat([Buffer.from(bytes(120)), Buffer.from(bytes(32, 1))]));
+    expect(net.withBytes(bytes(5), (p) => net.x.sockWrite(id, p, 5))).toBe(5);   // uncorked: sent at once
+    expect(r.out().length).toBe(1);
+  });
+
   it("reports back-pressure: write takes only what fits", () => {
     const r = new Rig({ tx: 4096 });
     const id = r.accept();

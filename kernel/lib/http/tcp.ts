@@ -58,6 +58,8 @@ class HttpTcpConnection extends TcpHandler {
     if (this.done) return;
     const s = this.sock;
     const now = <u64>s.ctx.now;
+    // A response's head and a file body written after it leave together.
+    s.cork();
     let progress = true;
     while (progress && !this.done) {
       progress = false;
@@ -99,6 +101,7 @@ class HttpTcpConnection extends TcpHandler {
       }
       if (this.conn.shouldClose()) { s.close(); this.finish(); this.drain(); }
     }
+    s.uncork();
   }
 
   /** After close, what the peer still sends (the rest of a request refused

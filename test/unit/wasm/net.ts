@@ -525,6 +525,8 @@ export function sockSend(id: i32, ptr: usize, len: i32, closeAfter: bool): void 
   queueSend(id, ptr, len);
 }
 export function sockWrite(id: i32, ptr: usize, len: i32): i32 { return socks[id].write(ptr, len); }
+export function sockCork(id: i32): void { socks[id].cork(); }
+export function sockUncork(id: i32): void { socks[id].uncork(); }
 export function sockRead(id: i32, ptr: usize, len: i32): i32 { return socks[id].read(ptr, len); }
 export function setAutoRead(id: i32, on: bool): void { autoRead[id] = on; if (on) drain(id); }
 export function sockClose(id: i32): void { socks[id].close(); }

@@ -253,6 +253,8 @@ export class TcpSocket {
   private keepCount: i32 = 0;
   private keepAt: i64 = 0;
   private keepSent: i32 = 0;
+  /** cork(): writes queue without sending until uncork(). close() uncorks. */
+  private corked: bool = false;
   // Idle timeout: no data either way for idleLimit ns ends the connection.
   private idleLimit: i64 = 0;
   private idleAt: i64 = 0;
@@ -334,7 +336,7 @@ export class TcpSocket {
     if (tx.free == 0 && this.sndBufExpand() && n < len) n += tx.write(src + <usize>n, len - n);
     if (n > 0) {
       if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
-      this.output(this.ctx.now);
+      if (!this.corked) this.output(this.ctx.now);
     }
     return n;
   }
@@ -360,6 +362,17 @@ export class TcpSocket {
     const room = tx.tailSpan();
     tx.commit(n < room ? n : room);
     if (this.idleLimit > 0) this.idleAt = this.ctx.now + this.idleLimit;
+    if (!this.corked) this.output(this.ctx.now);
+  }
+  /** Holds what write() and writeCommit() queue until uncork(), so that
+   *  pieces written one after another (an HTTP response's head, then its
+   *  body from a file) leave as one segment, not one each (Linux's
+   *  TCP_CORK, without its 200 ms limit: the writer uncorks when done). */
+  cork(): void { this.corked = true; }
+  /** Ends cork(): sends what was queued. */
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
     this.output(this.ctx.now);
   }
   writeBytes(buf: Uint8Array): i32 { return this.write(buf.dataStart, buf.length); }
@@ -392,6 +405,7 @@ export class TcpSocket {
    *  Receiving continues until the peer closes too. */
   close(): void {
     const now = this.ctx.now;
+    this.corked = false;                     // what was queued leaves with the FIN
     switch (this.state) {
       case TcpState.SynSent:
         // Nothing queued: delete the TCB (§3.10.4). With data queued, an app
