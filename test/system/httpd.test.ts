@@ -4,7 +4,7 @@
 // their types, ETags give 304, ranges give 206/416; a /config change of
 // httpd.cache-control applies at once.
 import { afterAll, describe, expect, it } from "vitest";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,6 +72,32 @@ async function checkServing(web: string) {
   expect((await fetch(`${web}/missing`)).status).toBe(404);
 }
 
+/** n GETs one after another on one kept-alive connection; how many 200s came back. */
+function keptAlive(web: string, path: string, n: number): Promise<number> {
+  const port = Number(new URL(web).port);
+  return new Promise((res, rej) => {
+    const c = connect(port, "127.0.0.1");
+    let buf = Buffer.alloc(0), ok = 0, sentN = 0;
+    const next = () => { sentN++; c.write(`GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`); };
+    c.on("connect", next);
+    c.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString("latin1");
+        const len = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        if (head.startsWith("HTTP/1.1 200")) ok++;
+        buf = buf.subarray(end + 4 + len);
+        if (sentN < n) next(); else { c.end(); res(ok); }
+      }
+    });
+    c.on("error", rej);
+    c.setTimeout(60_000, () => { c.destroy(); rej(new Error(`kept-alive GETs: no answer after ${ok} of ${n}`)); });
+  });
+}
+
 describe("httpd (q35, TCG)", () => {
   it("serves a skiff mkfs image from a read-only disk; config changes apply at once", async () => {
     const img = join(dir, "site.img");
@@ -93,10 +119,20 @@ describe("httpd (q35, TCG)", () => {
     await g.stop();
   }, 300_000);
 
-  it("serves the same folder embedded in the image", async () => {
-    const { g, web } = await start({ embed: site });
+  it("serves the same folder embedded in the image; a kept-alive small request costs one frame out", async () => {
+    const { g, web, api } = await start({ embed: site });
     expect(g.output).toMatch(/httpd: serving 4 embedded files/);
     await checkServing(web);
+    // The response's head and its file body leave in one segment (TCP cork),
+    // which also carries the ACK of the request: one frame per request.
+    const sent = async () => Number(/^skiff_net_transmit_packets_total\{interface="eth0"\} (\d+)$/m.exec(
+      await (await fetch(`${api}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text())?.[1]);
+    const before = await sent();
+    const n = 200;
+    expect(await keptAlive(web, "/index.html", n)).toBe(n);
+    const perRequest = (await sent() - before - 1) / n;   // less the /metrics answer (~1 frame)
+    expect(perRequest).toBeGreaterThan(0.9);
+    expect(perRequest).toBeLessThan(1.1);
     await g.stop();
   }, 300_000);
 });
