@@ -25,7 +25,7 @@ try { lstatSync(join(pkgDir, "skiff")); } catch { symlinkSync(ROOT, join(pkgDir,
 const out = join(outDir, "httpdperf.wasm");
 let stderr = "";
 const { error } = process.argv.includes("--no-compile") ? { error: null } : await asc.main(["test/unit/wasm/httpdperf.ts", "-o", out, "--runtime", "incremental", "--exportRuntime", "--exportTable",
-  "--use", "abort=kernel/core/panic/abortHandler", "-O3", "--shrinkLevel", "1", "--noAssert", "--debug", "--noColors", "--path", relative(ROOT, pkgDir)], {
+  "--use", "abort=kernel/core/panic/abortHandler", "-O3", "--shrinkLevel", "0", "--noAssert", "--debug", "--noColors", "--path", relative(ROOT, pkgDir)], {
   stdout: { write: () => true }, stderr: { write: (s: string) => { stderr += s; return true; } }, baseDir: ROOT,
 } as never);
 if (error) { console.error(stderr); process.exit(1); }

@@ -210,7 +210,13 @@ export function ascFlags(profile: "release" | "debug" | "dev" | "hosted", packag
     ...(profile === "hosted" ? ["--exportTable"] : []),
     // No --initialMemory: asc sizes it to the static data (one page for small apps; an embedded site needs more).
     "--stackSize", "16384", "--noColors",
-    ...(profile === "release" ? ["-O3", "--shrinkLevel", "1", "--noAssert"] : profile === "debug" ? ["--debug", "-O1"] : ["--debug", "-O0", "--noValidate"]),
+    // Release: --shrinkLevel 0 lets Binaryen inline small functions (up to
+    // its flexible-inlining size) where shrink level 1 keeps them out of
+    // line. Under TCG every call's return is an indirect branch and a
+    // translated-block lookup: a small-file HTTP request cost 92 → 68 µs of
+    // QEMU CPU (httpd 531 → 552 KiB, hello 43.5 → 45.8 KiB, hello's boot
+    // unchanged within its spread; docs/BENCHMARKS.md, issue #14 notes).
+    ...(profile === "release" ? ["-O3", "--shrinkLevel", "0", "--noAssert"] : profile === "debug" ? ["--debug", "-O1"] : ["--debug", "-O0", "--noValidate"]),
   ];
 }
 
