@@ -70,6 +70,48 @@ function latin1Lower(ptr: usize, from: i32, to: i32): string {
   return s;
 }
 
+/** Whether the n bytes at ptr are lit, ASCII letters compared without case
+ *  (lit is lower case). */
+function bytesEqualLower(ptr: usize, n: i32, lit: string): bool {
+  if (n != lit.length) return false;
+  for (let i = 0; i < n; i++) {
+    let c = <u32>load<u8>(ptr + <usize>i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c != <u32>load<u16>(changetype<usize>(lit) + (<usize>i << 1))) return false;
+  }
+  return true;
+}
+
+/** Header names most requests carry, as static strings: a request's names
+ *  cost no allocation when they are among these. */
+// @ts-ignore: decorator
+@lazy const COMMON_NAMES: string[] = ["host", "accept", "connection", "user-agent", "content-type", "content-length",
+  "accept-encoding", "accept-language", "authorization", "if-none-match", "cache-control", "transfer-encoding", "range"];
+
+/** The lower-cased header name at ptr[0, n): a static string when common. */
+function headerName(ptr: usize, n: i32): string {
+  const names = COMMON_NAMES;
+  for (let i = 0; i < names.length; i++) {
+    const lit = unchecked(names[i]);
+    if (lit.length == n && bytesEqualLower(ptr, n, lit)) return lit;
+  }
+  return latin1Lower(ptr, 0, n);
+}
+
+/** The method token at ptr[0, n): a static string for the usual ones
+ *  (methods are case-sensitive, RFC 9110 §9.1). */
+function methodName(ptr: usize, n: i32): string {
+  if (n == 3) {
+    if (load<u8>(ptr) == 0x47 && load<u8>(ptr, 1) == 0x45 && load<u8>(ptr, 2) == 0x54) return "GET";
+    if (load<u8>(ptr) == 0x50 && load<u8>(ptr, 1) == 0x55 && load<u8>(ptr, 2) == 0x54) return "PUT";
+  } else if (n == 4) {
+    const w = load<u32>(ptr);
+    if (w == 0x44414548) return "HEAD";   // "HEAD", little-endian
+    if (w == 0x54534f50) return "POST";
+  }
+  return latin1(ptr, 0, n);
+}
+
 export class RequestParser {
   state: i32 = STATE_REQUEST_LINE;
   /** Status to answer with once state is STATE_ERROR. */
@@ -268,7 +310,7 @@ export class RequestParser {
       return;
     }
     const req = this.req;
-    req.method = latin1(p, 0, a);
+    req.method = methodName(p, a);
     req.target = latin1(p, a + 1, b);
     const major = <i32>load<u8>(v, 5) - 0x30;
     if (major != 1) { this.fail(505, "only HTTP/1.x is supported"); return; }
@@ -301,7 +343,7 @@ export class RequestParser {
       if ((c < 0x20 && c != HTAB) || c == 0x7f) { this.fail(400, "invalid character in header value"); return; }
     }
     if (!keep) return;
-    const name = latin1Lower(p, 0, a);
+    const name = headerName(p, a);
     const value = latin1(p, vs, ve);
     this.req.headers.push(new Header(name, value));
     if (name == "host") this.hostCount++;

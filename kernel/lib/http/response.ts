@@ -76,6 +76,18 @@ export class Response {
   /** When set, the body comes from here instead of body (see stream()). */
   source: BodySource | null = null;
 
+  /** Back to a new Response's state (the server reuses one for admit()). */
+  reset(): void {
+    this.status = 0;
+    this.headers.length = 0;
+    this.body.clear();
+    this.contentType = null;
+    this.chunked = false;
+    this.close = false;
+    this.droppedHeaders = 0;
+    this.source = null;
+  }
+
   /** Sends status with a body read from src as it goes out (Content-Length
    *  framing, never chunked). */
   stream(status: i32, contentType: string, src: BodySource): void {

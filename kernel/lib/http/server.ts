@@ -53,6 +53,12 @@ export abstract class HttpObserver {
   abstract completed(method: string, route: string, status: i32, durationNs: u64, requestBytes: i32, responseBytes: i32): void;
 }
 
+
+/** The Response admit() lends a handler's admit(); reset before each use. */
+// @ts-ignore: decorator
+@lazy let admitScratch: Response | null = null;
+let admitBusy = false;
+
 /** What carries a connection's bytes (a TCP socket): told when the server
  *  ends the connection on its own to make room (eviction). */
 export abstract class HttpTransport {
@@ -608,7 +614,20 @@ export class HttpConnection {
    *  without reading it. */
   private admit(req: Request, complete: bool): bool {
     const srv = this.server;
-    const res = new Response();
+    // Most requests are admitted and their admit response is never sent: one
+    // reused Response instead of one per request (a nested admit gets its own).
+    let res = admitScratch;
+    if (res === null || admitBusy) res = new Response();
+    else res.reset();
+    admitBusy = true;
+    const ok = this.admitWith(req, complete, res);
+    admitBusy = false;
+    if (admitScratch === null) admitScratch = res;
+    return ok;
+  }
+
+  private admitWith(req: Request, complete: bool, res: Response): bool {
+    const srv = this.server;
     req.nowNs = this.nowNs;
     req.peer = this.peer;
     if (srv.handler.admit(req, res)) {
