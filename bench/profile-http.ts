@@ -10,7 +10,7 @@
 // differences per request are printed too: those are guest wall time, which
 // a loaded host inflates.
 // (SKIFF_ELF=image.elf boots a given build instead; MACHINE=microvm another
-// machine. Per wrk run it also splits the CPU by QEMU thread (the vCPU's TCG
+// machine; NETWORK=user QEMU's user networking instead of tap. Per wrk run it also splits the CPU by QEMU thread (the vCPU's TCG
 // thread runs guest code, helpers and MMIO dispatch; the main loop tap I/O
 // and virtio-net's transmit half). PERF=dir: `perf record -g` of the QEMU
 // process during each run into dir (read with perf report --no-children).
@@ -78,14 +78,14 @@ const skiff = process.env.SKIFF_ELF ? { elf: process.env.SKIFF_ELF } :
   await build({ app: join(root, "apps", "httpd"), outDir: join(root, "build", "profile-httpd"), embed: siteDir(root), quiet: true }, io);
 for (const kind of kinds) {
 const s = await startServer({
-  kind, network: "tap", machine, memory: "256M", skiffElf: skiff.elf, g, linuxInitrd: kind === "linux" ? nginx!.initramfs : undefined,
+  kind, network: (process.env.NETWORK ?? "tap") as "tap" | "user", machine, memory: "256M", skiffElf: skiff.elf, g, linuxInitrd: kind === "linux" ? nginx!.initramfs : undefined,
   readyLimitMs: 120000, lifeMs: 120000 + conns.length * (secs + 60) * 1000, tag: `prh${process.pid % 10000}`,
   // Thread names (CPU 0/TCG, the main loop's qemu-system-x86, worker) for the split by thread.
-  qemuArgs: ["-name", "prh,debug-threads=on", ...(traceEvents.length ? [...traceEvents.flatMap((e) => ["-trace", `enable=${e}`]), "-D", traceFile] : [])],
+  qemuArgs: ["-name", "prh,debug-threads=on", ...(process.env.QEMU_EXTRA ? process.env.QEMU_EXTRA.split(" ") : []), ...(traceEvents.length ? [...traceEvents.flatMap((e) => ["-trace", `enable=${e}`]), "-D", traceFile] : [])],
 });
 function prof(): Map<string, number> {
   if (kind === "linux") return new Map();
-  const out = execFileSync(s.prefix[0], [...s.prefix.slice(1), "curl", "-s", "-H", `Authorization: Bearer ${BENCH_API_TOKEN}`, `${s.api}/metrics`], { encoding: "utf8" });
+  const out = execFileSync(s.prefix.length ? s.prefix[0] : "curl", [...s.prefix.slice(1), ...(s.prefix.length ? ["curl"] : []), "-s", "-H", `Authorization: Bearer ${BENCH_API_TOKEN}`, `${s.api}/metrics`], { encoding: "utf8" });
   const m = new Map<string, number>();
   for (const line of out.split("\n")) {
     const a = /^skiff_prof\{part="([a-z0-9_]+)"\} (\S+)/.exec(line);
@@ -130,7 +130,7 @@ try {
       }
     }
     const counts = [...b.keys()].filter((k) => k.startsWith("skiff_") && d(k) !== 0 && !k.endsWith("_bytes") && !k.endsWith("_connections"));
-    if (w.requests) console.log("  per request: " + counts.map((k) => `${k.replace(/^skiff_(net_)?/, "")} ${(d(k) / w.requests!).toFixed(3)}`).join(", "));
+    if (w.requests) console.log("  per request: " + counts.map((k) => k.endsWith("_seconds_total") ? `${k.replace(/^skiff_(net_)?/, "")} ${(d(k) / w.requests! * 1e6).toFixed(2)} µs` : `${k.replace(/^skiff_(net_)?/, "")} ${(d(k) / w.requests!).toFixed(3)}`).join(", "));
     if (!b.has("uptime_ns")) continue;
     const reqs = d("requests") || 1;
     console.log(`  guest: ${reqs} requests, ${d("accepts")} accepts`);
