@@ -189,6 +189,7 @@ export type NetExports = {
   connect(h: number, ip: number, port: number, rx: number, tx: number): number;
   sockSend(id: number, p: number, len: number, closeAfter: number): void;
   sockWrite(id: number, p: number, len: number): number; sockRead(id: number, p: number, len: number): number;
+  sockCork(id: number): void; sockUncork(id: number): void;
   setAutoRead(id: number, on: number | boolean): void;
   sockKeepAlive(id: number, idle: bigint, interval: bigint, probes: number): void; sockIdleTimeout(id: number, ns: bigint): void; sockClose(id: number): void; sockAbort(id: number): void;
   sockState(id: number): number; sockError(id: number): number; sockLog(id: number): number; sockPending(id: number): number;
