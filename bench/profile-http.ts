@@ -94,7 +94,7 @@ function prof(): Map<string, number> {
     if (g) m.set("gc_runs", Number(g[1]));
     const h = /^skiff_heap_used_bytes (\S+)/.exec(line);
     if (h) m.set("heap_used", Number(h[1]));
-    const n = /^(skiff_(?:net_[a-z_]+(?:\{[^}]*\})?|heap_collection_seconds_total|http_connections_opened_total)) (\S+)/.exec(line);
+    const n = /^(skiff_(?:net_[a-z_]+(?:\{[^}]*\})?|heap_collection_seconds_total|sched_[a-z_]+_total|http_connections_opened_total)) (\S+)/.exec(line);
     if (n) m.set(n[1], Number(n[2]));
   }
   return m;

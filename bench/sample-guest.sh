@@ -2,8 +2,11 @@
 # bench/sample-guest.sh — a sampling profile of a running guest: stops the
 # vCPU through QEMU's gdbstub N times, records the function its pc is in
 # (from an unstripped image, names kept), and prints the share of samples per
-# function. The stop lands where TCG checks for exits (a translated block's
-# start, an I/O access), so the shares are indicative, not exact.
+# function. The stop lands where the vCPU meets QEMU's big lock (an I/O
+# access such as a virtio notify, a halt) or a translated block's start, so
+# those points are over-represented: read idle time and kicks from the
+# guest's counters (/metrics: skiff_sched_idle_seconds_total) and QEMU's
+# trace events instead, and the shares of the rest as indicative.
 # Usage: bench/sample-guest.sh IMAGE.debug.elf GDB_SOCKET [samples=250] [raw-out]
 #   The guest must run with `-gdb unix:GDB_SOCKET,server=on,wait=off`; with
 #   bench/profile-http.ts: QEMU_EXTRA="-gdb unix:/tmp/g.sock,server=on,wait=off".

@@ -12,6 +12,7 @@ import { MetricsWriter, METRICS_CONTENT_TYPE, writeHttpServers } from "./metrics
 import { isValidUtf8 } from "../lib/json";
 import { InterfaceEntry, MemorySource } from "./providers";
 import { heapCollections, heapCollectionNs } from "../core/mm";
+import { schedStats } from "../core/sched";
 import { faultCount, faultSiteName, faultKindName, FAULT_SITES, FAULT_KINDS, forcedCollectionCount } from "../core/fault";
 
 const NS_PER_MS: u64 = 1_000_000;
@@ -325,6 +326,13 @@ function writeMetrics(api: ApiState, nowNs: u64, w: MetricsWriter): void {
   w.sampleU64("skiff_heap_collections_total", [], heapCollections());
   w.family("skiff_heap_collection_seconds_total", "counter", "Time those collections took.");
   w.sample("skiff_heap_collection_seconds_total", [], <f64>heapCollectionNs() / 1e9);
+  const ss = schedStats();
+  w.family("skiff_sched_passes_total", "counter", "Passes of the event loop (polls, timers, ready tasks).");
+  w.sampleU64("skiff_sched_passes_total", [], ss.passes);
+  w.family("skiff_sched_halts_total", "counter", "Times the event loop halted the CPU until the next interrupt (nothing to do).");
+  w.sampleU64("skiff_sched_halts_total", [], ss.halts);
+  w.family("skiff_sched_idle_seconds_total", "counter", "Time the CPU spent halted.");
+  w.sample("skiff_sched_idle_seconds_total", [], <f64>ss.idleNs / 1e9);
   const ts = api.tasks;
   if (ts !== null) {
     const list = ts.tasks();

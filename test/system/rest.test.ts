@@ -159,6 +159,12 @@ describe("REST endpoint (apps/httpd, q35, TCG)", () => {
     expect((await fetch(`${base}/config/mode`)).status).toBe(401);
     const m = parsePrometheus(await (await authed(`${base}/metrics`)).text());
     expect(m.get("skiff_api_auth_failures_total")).toBeGreaterThanOrEqual(tries.length);
+    // The event loop's idle time: a guest left alone for 2 s halts most of it.
+    await new Promise((r) => setTimeout(r, 2000));
+    const m2 = parsePrometheus(await (await authed(`${base}/metrics`)).text());
+    expect(m2.get("skiff_sched_idle_seconds_total")! - m.get("skiff_sched_idle_seconds_total")!).toBeGreaterThan(1.0);
+    expect(m2.get("skiff_sched_halts_total")!).toBeGreaterThan(m.get("skiff_sched_halts_total")!);
+    expect(m2.get("skiff_sched_passes_total")!).toBeGreaterThan(m.get("skiff_sched_passes_total")!);
   });
 
   it("malformed and oversized requests get their status", async () => {
