@@ -85,7 +85,8 @@ const s = await startServer({
 });
 function prof(): Map<string, number> {
   if (kind === "linux") return new Map();
-  const out = execFileSync(s.prefix.length ? s.prefix[0] : "curl", [...s.prefix.slice(1), ...(s.prefix.length ? ["curl"] : []), "-s", "-H", `Authorization: Bearer ${BENCH_API_TOKEN}`, `${s.api}/metrics`], { encoding: "utf8" });
+  const cmd = [...s.prefix, "curl", "-s", "-H", `Authorization: Bearer ${BENCH_API_TOKEN}`, `${s.api}/metrics`];   // prefix: the namespace's, if any
+  const out = execFileSync(cmd[0], cmd.slice(1), { encoding: "utf8" });
   const m = new Map<string, number>();
   for (const line of out.split("\n")) {
     const a = /^skiff_prof\{part="([a-z0-9_]+)"\} (\S+)/.exec(line);
