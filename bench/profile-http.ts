@@ -14,6 +14,8 @@
 // thread runs guest code, helpers and MMIO dispatch; the main loop tap I/O
 // and virtio-net's transmit half). PERF=dir: `perf record -g` of the QEMU
 // process during each run into dir (read with perf report --no-children).
+// INSNS=1: guest instructions per request, counted by a TCG plugin
+// (bench/insn-count.c), an A/B measure a loaded host does not blur.
 // QEMU_TRACE=ev1,ev2: those QEMU trace events logged to a file and counted per
 // request, e.g. virtio_queue_notify,virtio_notify,apic_mem_writel,memory_region_ops_write.)
 // Run: node_modules/.bin/esbuild bench/profile-http.ts --bundle --platform=node --format=esm --packages=external \
@@ -69,6 +71,19 @@ function traceCounts(from: number): Map<string, number> {
   }
   return m;
 }
+// INSNS=1: the guest instructions per request, counted by a TCG plugin
+// (bench/insn-count.c, built here): the same for the same build however
+// loaded the host is, unlike CPU time.
+const insnFile = join(root, "build", "bench", `insns-${process.pid}.txt`);
+const insnArgs: string[] = [];
+if (process.env.INSNS) {
+  mkdirSync(join(root, "build", "bench"), { recursive: true });
+  const so = join(root, "build", "bench", "insn-count.so");
+  execFileSync("gcc", ["-O2", "-shared", "-fPIC", "-o", so, join(root, "bench", "insn-count.c"), "-lpthread"]);
+  insnArgs.push("-plugin", `${so},out=${insnFile}`);
+}
+const insns = (): number => { try { return Number(readFileSync(insnFile, "utf8").trim()); } catch { return NaN; } };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const machine = (process.env.MACHINE ?? "q35") as "q35" | "microvm";
 const io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s), cwd: root } as never;
 const g = kinds.includes("linux") ? ensureLinuxGuest(root, io) : null;
@@ -81,7 +96,7 @@ const s = await startServer({
   kind, network: (process.env.NETWORK ?? "tap") as "tap" | "user", machine, memory: "256M", skiffElf: skiff.elf, g, linuxInitrd: kind === "linux" ? nginx!.initramfs : undefined,
   readyLimitMs: 120000, lifeMs: 120000 + conns.length * (secs + 60) * 1000, tag: `prh${process.pid % 10000}`,
   // Thread names (CPU 0/TCG, the main loop's qemu-system-x86, worker) for the split by thread.
-  qemuArgs: ["-name", "prh,debug-threads=on", ...(process.env.QEMU_EXTRA ? process.env.QEMU_EXTRA.split(" ") : []), ...(traceEvents.length ? [...traceEvents.flatMap((e) => ["-trace", `enable=${e}`]), "-D", traceFile] : [])],
+  qemuArgs: ["-name", "prh,debug-threads=on", ...insnArgs, ...(process.env.QEMU_EXTRA ? process.env.QEMU_EXTRA.split(" ") : []), ...(traceEvents.length ? [...traceEvents.flatMap((e) => ["-trace", `enable=${e}`]), "-D", traceFile] : [])],
 });
 function prof(): Map<string, number> {
   if (kind === "linux") return new Map();
@@ -114,8 +129,12 @@ try {
       perf = spawn("perf", ["record", "-g", "-q", "-p", String(s.q.pid), "-o", join(perfDir, `perf-${kind}-${machine}-c${c}.data`), "--", "sleep", String(secs)], { stdio: "ignore" });
       perfDone = new Promise((r) => perf!.on("close", r));     // listened for at once: it may end before wrk does
     }
+    if (insnArgs.length) await sleep(100);                 // the plugin writes its count every 20 ms
+    const i0 = insns();
     const w = await runWrk(`${s.web}/index.html`, secs, s.prefix, { connections: c });
     const cpu = cpuMs(s.q.pid) - c0;
+    if (insnArgs.length) await sleep(100);
+    const i1 = insns();
     const th1 = threadMs(s.q.pid);
     if (perfDone) await perfDone;
     const b = prof();
@@ -125,6 +144,7 @@ try {
     if (w.requests) {
       console.log("  QEMU CPU µs per request by thread: " + [...th1.keys()].map((k) => [k, (th1.get(k)! - (th0.get(k) ?? 0)) * 1000 / w.requests!] as const)
         .filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", "));
+      if (insnArgs.length) console.log(`  guest instructions per request (TCG plugin): ${((i1 - i0) / w.requests!).toFixed(0)}`);
       if (traceEvents.length) {
         const t = traceCounts(tr0);
         console.log("  QEMU events per request: " + [...t.entries()].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${(v / w.requests!).toFixed(3)}`).join(", "));

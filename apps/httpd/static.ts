@@ -57,9 +57,10 @@ export class StaticFiles extends Handler {
   }
 
   private serve(req: Request, res: Response, f: SiteFile): void {
-    res.setHeader("ETag", f.etag);
-    res.setHeader("Accept-Ranges", "bytes");
-    if (this.cacheControl.length > 0) res.setHeader("Cache-Control", this.cacheControl);
+    // A fresh response: added, not set (setHeader would look for earlier ones).
+    res.addHeader("ETag", f.etag);
+    res.addHeader("Accept-Ranges", "bytes");
+    if (this.cacheControl.length > 0) res.addHeader("Cache-Control", this.cacheControl);
     // §13.2.2: If-None-Match is evaluated before Range; a match on GET/HEAD is 304.
     const inm = req.headerAll("if-none-match");
     if (inm !== null && etagListMatches(inm, f.etag)) {

@@ -5,7 +5,7 @@
 // The check runs in admit(), once the headers are in: before any body is read
 // or 100 Continue sent (RFC 9110 §10.1.1). The host-only channel
 // (hostchannel.ts) does not pass through here: its socket's permissions decide.
-import { Handler, Request, Response, Router, BearerAuth, isStateChanging, splitPath } from "../lib/http";
+import { Handler, Request, Response, Router, BearerAuth, isStateChanging, PathSegs } from "../lib/http";
 
 /** The one path served on the network without the token: liveness, for
  *  load balancers and orchestrators' probes. It says nothing but "ok" and
@@ -58,8 +58,8 @@ export class NetworkGate extends Handler {
 
 /** The pattern of the route req would reach (for HEAD, a GET's), or "". */
 function routeOf(router: Router, req: Request): string {
-  const segs = splitPath(req.path);
-  if (segs === null) return "";
+  const segs = new PathSegs();
+  if (!segs.set(req.path)) return "";
   let best = "";
   let bestScore = -1;
   for (let i = 0; i < router.routes.length; i++) {

@@ -14,6 +14,7 @@ type E = {
   date(t: bigint): number; parseOnly(buf: number, step: number): number;
   openFrom(now: bigint, peer: number): number; setPerPeer(n: number): void; getDrops(): number; budgetUsed(): bigint;
   peerConnections(peer: number): number; setThrottleCapacity(n: number): void; throttleStat(name: number): bigint;
+  latin1Bytes(s: number): number;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -366,6 +367,34 @@ describe("limits and malformed requests → status codes", () => {
     expect(JSON.parse(one(c, GET("/items/%C3%A9t%C3%A9")).body.toString()).id).toBe("été");
     expect(JSON.parse(one(c, GET("/items/%FF")).body.toString()).id).toBe("\uFFFD");
     expect(k.exports.shouldClose(c)).toBe(0);
+  });
+
+  it("matches paths without escapes in place, as a decoded split would", () => {
+    const c = k.exports.open(0n);
+    const body = (p: string) => one(c, GET(p)).body.toString();
+    expect(body("/files/a/b/c.txt")).toBe("file:a/b/c.txt");        // {path...} takes the rest
+    expect(body("/files/a//b")).toBe("file:a//b");                   // an empty segment inside it stays
+    expect(body("/files/x")).toBe("file:x");
+    expect(body("/files/a%2Fb/c")).toBe("file:a/b/c");               // with an escape: decoded, as before
+    expect(JSON.parse(body("/items/42")).id).toBe("42");
+    expect(one(c, GET("/files/a/../b")).status).toBe(400);           // dot segments refused unescaped too
+    expect(one(c, GET("/files/./b")).status).toBe(400);
+    expect(one(c, GET("/files/..")).status).toBe(400);
+    expect(one(c, GET("/files/..a")).status).toBe(200);              // only whole "." and ".." segments
+    expect(one(c, GET("/items/7/")).status).toBe(404);               // one segment too many
+    expect(one(c, GET("/hello/")).status).toBe(404);
+    expect(one(c, GET("/hell")).status).toBe(404);
+    expect(one(c, GET("/helloo")).status).toBe(404);
+    expect(body("/hello")).toBe("hello");
+  });
+
+  it("writes Latin-1 text byte for byte, '?' for what is beyond it, at any position", () => {
+    for (const text of ["", "a", "abc", "abcd", "abcdefgh", "Date: x\r\n", "caf\u00e9s and cr\u00e8me", "\u20ac", "abcd\u20acefg", "abcdefg\u0100", "\u00ff\u00ff\u00ff\u00ff\u00ff"]) {
+      const want = Buffer.from([...text].map((ch) => (ch.charCodeAt(0) > 0xff ? 0x3f : ch.charCodeAt(0))));
+      const p = s(text);
+      expect(buffer(k.exports.latin1Bytes(p))).toEqual(want);
+      k.exports.__unpin(p);
+    }
   });
 
   it("503 when the connection limit is reached, and a slot frees on close", () => {

@@ -6,7 +6,7 @@ export { Header, Request, percentDecode, decodeUtf8Lossy } from "./request";
 export { Response, Handler, BodySource, BytesSource, serializeResponse, errorJson, MIME_JSON, MIME_TEXT, MIME_OCTETS } from "./response";
 export { RequestParser, isToken } from "./parser";
 export { HttpLimits } from "./limits";
-export { Router, Route, splitPath, HandlerFn, FnHandler, toHandler } from "./router";
+export { Router, Route, splitPath, PathSegs, HandlerFn, FnHandler, toHandler } from "./router";
 export { BearerAuth, AuthThrottle, AuthObserver, isStateChanging, constantTimeEquals } from "./auth";
 export { HttpServer, HttpConnection, HttpObserver, HttpServerStats, HttpTransport, listeningServers } from "./server";
 export { BodyBudget, bodyBudget } from "./budget";

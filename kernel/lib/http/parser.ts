@@ -161,7 +161,7 @@ export class RequestParser {
    *  give their pool pages back now rather than when collected. */
   release(): void {
     this.line.clear();
-    this.req.body.clear();
+    this.req.clearBody();
   }
 
   get done(): bool { return this.state == STATE_DONE; }
@@ -450,7 +450,7 @@ export class RequestParser {
     if (k < n && <u32>load<u8>(p + <usize>k) != 0x3b) { this.fail(400, "malformed chunk size"); return; }
     // Extensions are ignored (§7.1.1).
     if (size == 0) { this.state = STATE_TRAILERS; return; }
-    if (<i64>this.req.body.length + size > <i64>this.limits.maxBody) { this.fail(413, "content too large"); return; }
+    if (<i64>this.req.bodyLength + size > <i64>this.limits.maxBody) { this.fail(413, "content too large"); return; }
     this.remaining = size;
     this.state = STATE_CHUNK_DATA;
   }

@@ -44,8 +44,22 @@ export class Request {
   query: string = "";
   /** HTTP/1.x minor version: 0 or 1. */
   versionMinor: i32 = 1;
-  headers: Header[] = [];
-  body: ByteBuf = new ByteBuf(64);
+  /** `new Array` has room for 8 from the start; a `[]` literal's storage is
+   *  empty, and the first push would allocate it a second time. */
+  headers: Header[] = new Array<Header>();
+  /** The content; made at its first use (most requests have none). */
+  private bodyBuf: ByteBuf | null = null;
+  /** The content received (the parser appends to it). */
+  get body(): ByteBuf {
+    let b = this.bodyBuf;
+    if (b === null) { b = new ByteBuf(64); this.bodyBuf = b; }
+    return b;
+  }
+  /** Bytes of content received so far (0 without making the buffer). */
+  get bodyLength(): i32 { const b = this.bodyBuf; return b === null ? 0 : b.length; }
+  /** Empties the content, its pool pages back at once. */
+  clearBody(): void { const b = this.bodyBuf; if (b !== null) b.clear(); }
+
   /** Content-Length as sent, or -1. */
   contentLength: i64 = -1;
   chunked: bool = false;
@@ -60,8 +74,32 @@ export class Request {
   authorized: bool = false;
   /** The route pattern that matched ("" before routing or when none did). */
   route: string = "";
-  paramNames: string[] = [];
-  paramValues: string[] = [];
+  /** Path parameters, set by the router (bindParams); null while there are
+   *  none, so a request without them allocates no arrays. */
+  private pNames: string[] | null = null;
+  private pValues: string[] | null = null;
+
+  /** Names of the path parameters the router bound (read them with param()). */
+  get paramNames(): string[] {
+    let a = this.pNames;
+    if (a === null) { a = []; this.pNames = a; }
+    return a;
+  }
+  /** Their values, decoded, in the same order as paramNames. */
+  get paramValues(): string[] {
+    let a = this.pValues;
+    if (a === null) { a = []; this.pValues = a; }
+    return a;
+  }
+
+  /** Binds path parameters (the router): names is the route's own list,
+   *  shared, never changed here; a second router further down appends. */
+  bindParams(names: string[], values: string[]): void {
+    const n0 = this.pNames, v0 = this.pValues;
+    if (n0 === null || v0 === null || n0.length == 0) { this.pNames = names; this.pValues = values; return; }
+    this.pNames = n0.concat(names);
+    this.pValues = v0.concat(values);
+  }
 
   /** The first header named name (any case), or null. Repeated fields can be
    *  read with headerAll. */
@@ -88,8 +126,11 @@ export class Request {
 
   /** A path parameter bound by the router ({name} in the pattern), decoded. */
   param(name: string): string | null {
-    for (let i = 0; i < this.paramNames.length; i++) {
-      if (unchecked(this.paramNames[i]) == name) return unchecked(this.paramValues[i]);
+    const names = this.pNames, values = this.pValues;
+    if (names === null || values === null) return null;
+    const n = min(names.length, values.length);
+    for (let i = 0; i < n; i++) {
+      if (unchecked(names[i]) == name) return unchecked(values[i]);
     }
     return null;
   }
@@ -126,7 +167,8 @@ export class Request {
 
   /** The body parsed as JSON, or null when it is not valid JSON. */
   bodyJson(maxDepth: i32 = DEFAULT_MAX_DEPTH): JsonValue | null {
-    return parseJsonBytes(this.body.ptr, this.body.length, maxDepth, this.body.length);
+    const b = this.body;
+    return parseJsonBytes(b.ptr, b.length, maxDepth, b.length);
   }
 
   get isHead(): bool { return this.method == "HEAD"; }

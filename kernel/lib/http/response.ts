@@ -62,10 +62,21 @@ export class BytesSource extends BodySource {
 export class Response {
   /** 0 until a handler sets it; a response left at 0 is answered with 500. */
   status: i32 = 0;
-  headers: Header[] = [];
+  headers: Header[] = new Array<Header>();   // room for 8: see Request.headers
   /** The response's own buffer, emptied once the response is queued: from
    *  4 KiB on its storage is pool pages, which then go back at once. */
-  body: ByteBuf = new ByteBuf(128, 4096);
+  private bodyBuf: ByteBuf | null = null;
+
+  /** The body; made at its first use (a file or an empty answer needs none). */
+  get body(): ByteBuf {
+    let b = this.bodyBuf;
+    if (b === null) { b = new ByteBuf(128, 4096); this.bodyBuf = b; }
+    return b;
+  }
+  /** Bytes of body written (0 without making the buffer). */
+  get bodyLength(): i32 { const b = this.bodyBuf; return b === null ? 0 : b.length; }
+  /** Empties the body, its pool pages back at once. */
+  clearBody(): void { const b = this.bodyBuf; if (b !== null) b.clear(); }
   contentType: string | null = null;
   /** Send the body with Transfer-Encoding: chunked (HTTP/1.1 clients only). */
   chunked: bool = false;
@@ -80,7 +91,7 @@ export class Response {
   reset(): void {
     this.status = 0;
     this.headers.length = 0;
-    this.body.clear();
+    this.clearBody();
     this.contentType = null;
     this.chunked = false;
     this.close = false;
@@ -93,7 +104,7 @@ export class Response {
   stream(status: i32, contentType: string, src: BodySource): void {
     this.status = status;
     this.contentType = contentType;
-    this.body.clear();
+    this.clearBody();
     this.source = src;
   }
 
@@ -135,7 +146,7 @@ export class Response {
   send(status: i32, contentType: string, text: string): void {
     this.status = status;
     this.contentType = contentType;
-    this.body.clear();
+    this.clearBody();
     this.body.appendUtf8(text);
   }
 
@@ -159,7 +170,7 @@ export class Response {
   empty(status: i32): void {
     this.status = status;
     this.contentType = null;
-    this.body.clear();
+    this.clearBody();
   }
 }
 
@@ -202,8 +213,7 @@ export function serializeResponse(res: Response, head: bool, versionMinor: i32, 
   out.appendByte(0x20);
   out.appendLatin1(reasonPhrase(status));
   out.appendLatin1("\r\n");
-  if (date !== null) header(out, "Date", date);
-  if (serverName.length > 0) header(out, "Server", serverName);
+  appendDateServer(out, date, serverName);
   for (let i = 0; i < res.headers.length; i++) {
     const h = unchecked(res.headers[i]);
     if (isFramingHeader(h.name)) continue;
@@ -212,7 +222,7 @@ export function serializeResponse(res: Response, head: bool, versionMinor: i32, 
   const noBody = statusHasNoBody(status);
   const ct = res.contentType;
   const src = res.source;
-  const length = src !== null ? src.total() : res.body.length;
+  const length = src !== null ? src.total() : res.bodyLength;
   if (!noBody && (ct !== null || length > 0)) header(out, "Content-Type", ct !== null ? ct : MIME_OCTETS);
   // Chunked only to HTTP/1.1 clients (RFC 9112 §6.1); HEAD still advertises it.
   const chunked = res.chunked && versionMinor == 1 && !noBody && src === null;
@@ -228,7 +238,7 @@ export function serializeResponse(res: Response, head: bool, versionMinor: i32, 
   else if (versionMinor == 0) header(out, "Connection", "keep-alive");
   out.appendLatin1("\r\n");
   if (head || noBody || src !== null) return;   // a source's body follows from the connection
-  if (!chunked) { out.appendBuf(res.body); return; }
+  if (!chunked) { if (length > 0) out.appendBuf(res.body); return; }
   // chunked-body = *chunk last-chunk trailer-section CRLF  (RFC 9112 §7.1)
   const p = res.body.ptr;
   const n = res.body.length;
@@ -240,6 +250,29 @@ export function serializeResponse(res: Response, head: bool, versionMinor: i32, 
     out.appendLatin1("\r\n");
   }
   out.appendLatin1("0\r\n\r\n");
+}
+
+/** The Date and Server lines as bytes, for the date string and server name
+ *  they were made from (the server keeps one Date string per second): most
+ *  responses copy them in one piece. */
+// @ts-ignore: decorator
+@lazy let dsDate: string | null = null;
+// @ts-ignore: decorator
+@lazy let dsServer: string = "";
+// @ts-ignore: decorator
+@lazy let dsBytes: ByteBuf | null = null;
+
+function appendDateServer(out: ByteBuf, date: string | null, serverName: string): void {
+  let b = dsBytes;
+  if (b === null || date !== dsDate || serverName !== dsServer) {
+    if (b === null) { b = new ByteBuf(96); dsBytes = b; }
+    b.clear();
+    if (date !== null) header(b, "Date", date);
+    if (serverName.length > 0) header(b, "Server", serverName);
+    dsDate = date;
+    dsServer = serverName;
+  }
+  if (b.length > 0) out.append(b.ptr, b.length);
 }
 
 function header(out: ByteBuf, name: string, value: string): void {

@@ -84,32 +84,36 @@ export class Route {
   status(code: i32): Route { this.okStatus = code; return this; }
   noAuth(): Route { this.auth = false; return this; }
 
-  /** Score of a match of decoded segments (higher is more specific), or -1. */
-  match(segs: string[]): i32 {
+  /** Score of a match of a path's segments (higher is more specific), or -1. */
+  match(segs: PathSegs): i32 {
     const n = this.segments.length;
-    if (this.greedy ? segs.length < n : segs.length != n) return -1;
+    const count = segs.count;
+    if (this.greedy ? count < n : count != n) return -1;
     let score = 0;
     for (let i = 0; i < n; i++) {
-      const seg = unchecked(segs[i]);
       if (unchecked(this.isParam[i])) {
-        if (seg.length == 0) return -1;   // a parameter is never empty
+        if (segs.isEmpty(i)) return -1;   // a parameter is never empty
         score += 1;
       } else {
-        if (seg != unchecked(this.segments[i])) return -1;
+        if (!segs.equals(i, unchecked(this.segments[i]))) return -1;
         score += 4;
       }
     }
     return this.greedy ? score : score + 1;
   }
 
-  bind(req: Request, segs: string[]): void {
+  /** Binds the parameters of a path match() accepted. */
+  bind(req: Request, segs: PathSegs): void {
+    const names = this.paramNames;
+    if (names.length == 0) return;
+    const values = new Array<string>(names.length);
     const n = this.segments.length;
-    for (let i = 0; i < n; i++) {
+    let k = 0;
+    for (let i = 0; i < n && k < names.length; i++) {
       if (!unchecked(this.isParam[i])) continue;
-      req.paramNames.push(unchecked(this.segments[i]));
-      if (this.greedy && i == n - 1) req.paramValues.push(segs.length == n ? unchecked(segs[i]) : segs.slice(i).join("/"));
-      else req.paramValues.push(unchecked(segs[i]));
+      unchecked(values[k++] = this.greedy && i == n - 1 ? segs.rest(i) : segs.at(i));
     }
+    req.bindParams(names, values);
   }
 }
 
@@ -117,6 +121,9 @@ export class Router extends Handler {
   routes: Route[] = [];
   /** Checked for routes with auth set; null lets everything through. */
   auth: BearerAuth | null = null;
+  /** The current request's path segments (reused: routing allocates nothing
+   *  for a path without escapes). */
+  private segs: PathSegs = new PathSegs();
 
   /** Adds a route; handler is a plain function (HandlerFn) or a Handler
    *  object. pattern: "/items/{id}", or "/files/{path...}" for the rest. */
@@ -138,8 +145,8 @@ export class Router extends Handler {
       res.empty(204);
       return;
     }
-    const segs = splitPath(req.path);
-    if (segs === null) { res.error(400, "malformed path"); return; }
+    const segs = this.segs;
+    if (!segs.set(req.path)) { res.error(400, "malformed path"); return; }
     const best = this.pick(req.method, segs, null);
     if (best === null) {
       const allowed = new Array<string>();
@@ -163,7 +170,7 @@ export class Router extends Handler {
   /** The route for method and path segments: the most specific match for the
    *  method, or for HEAD the most specific GET (RFC 9110 §9.3.2). allowed, if
    *  given, collects the methods whose patterns match the path. */
-  private pick(method: string, segs: string[], allowed: string[] | null): Route | null {
+  private pick(method: string, segs: PathSegs, allowed: string[] | null): Route | null {
     let best: Route | null = null;
     let bestScore = -1;
     let getRoute: Route | null = null;
@@ -185,8 +192,8 @@ export class Router extends Handler {
   admit(req: Request, res: Response): bool {
     const auth = this.auth;
     if (auth === null) return true;
-    const segs = splitPath(req.path);
-    if (segs === null) return true;              // handle() answers 400
+    const segs = this.segs;
+    if (!segs.set(req.path)) return true;        // handle() answers 400
     const best = this.pick(req.method, segs, null);
     if (best === null || !best.auth) return true;
     req.route = best.pattern;                    // for the metrics of a refusal
@@ -215,4 +222,81 @@ export function splitPath(path: string): string[] | null {
     start = end + 1;
   }
   return out;
+}
+
+/** A path's segments for routing, found where they lie: for a path without
+ *  a percent escape (nearly every request) as offsets into it, so matching
+ *  makes no strings; otherwise decoded once (splitPath). One per Router,
+ *  reused from request to request. */
+export class PathSegs {
+  private path: string = "";
+  /** Segment i is path[starts[i], ends[i]) (a path without escapes). */
+  private starts: i32[] = new Array<i32>();
+  private ends: i32[] = new Array<i32>();
+  /** The decoded segments of a path with escapes; null otherwise. */
+  private decoded: string[] | null = null;
+  count: i32 = 0;
+
+  /** Takes path; false when it is not absolute, has a bad escape or a "."
+   *  or ".." segment (the same refusals as splitPath). */
+  set(path: string): bool {
+    this.path = path;
+    this.decoded = null;
+    this.count = 0;
+    const len = path.length;
+    if (len == 0 || path.charCodeAt(0) != 0x2f) return false;
+    if (path.indexOf("%") >= 0) {
+      const d = splitPath(path);
+      if (d === null) return false;
+      this.decoded = d;
+      this.count = d.length;
+      return true;
+    }
+    const starts = this.starts, ends = this.ends;
+    starts.length = 0;
+    ends.length = 0;
+    let start = 1;
+    while (true) {
+      let end = path.indexOf("/", start);
+      if (end < 0) end = len;
+      const n = end - start;
+      if (n == 1 && path.charCodeAt(start) == 0x2e) return false;                                       // "."
+      if (n == 2 && path.charCodeAt(start) == 0x2e && path.charCodeAt(start + 1) == 0x2e) return false;  // ".."
+      starts.push(start);
+      ends.push(end);
+      if (end == len) break;
+      start = end + 1;
+    }
+    this.count = starts.length;
+    return true;
+  }
+
+  isEmpty(i: i32): bool {
+    const d = this.decoded;
+    if (d !== null) return unchecked(d[i]).length == 0;
+    return unchecked(this.ends[i]) == unchecked(this.starts[i]);
+  }
+
+  /** Segment i is lit. */
+  equals(i: i32, lit: string): bool {
+    const d = this.decoded;
+    if (d !== null) return unchecked(d[i]) == lit;
+    const a = unchecked(this.starts[i]), n = unchecked(this.ends[i]) - a;
+    if (n != lit.length) return false;
+    return memory.compare(changetype<usize>(this.path) + (<usize>a << 1), changetype<usize>(lit), <usize>n << 1) == 0;
+  }
+
+  /** Segment i, decoded. */
+  at(i: i32): string {
+    const d = this.decoded;
+    if (d !== null) return unchecked(d[i]);
+    return this.path.substring(unchecked(this.starts[i]), unchecked(this.ends[i]));
+  }
+
+  /** Segments i.. joined by "/" (a {name...} parameter). */
+  rest(i: i32): string {
+    const d = this.decoded;
+    if (d !== null) return i == d.length - 1 ? unchecked(d[i]) : d.slice(i).join("/");
+    return this.path.substring(unchecked(this.starts[i]));
+  }
 }

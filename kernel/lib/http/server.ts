@@ -41,8 +41,8 @@ import { wantCollection } from "../../core/mm";
 
 /** One handler call, run guarded: a fault in it answers that request only. */
 class HandlerCall extends Guarded {
-  constructor(public handler: Handler, public req: Request, public res: Response) { super(); }
-  run(): void { this.handler.handle(this.req, this.res); }
+  constructor(public handler: Handler, public req: Request | null, public res: Response | null) { super(); }
+  run(): void { this.handler.handle(this.req!, this.res!); }
 }
 
 /** Told about every response the server writes (for metrics and logs). */
@@ -289,6 +289,8 @@ export class HttpConnection {
   /** The transport pulls this source itself (directBody and an in-memory source). */
   private sourceDirect: bool = false;
   private parser: RequestParser;
+  /** Reused for each request's handler call (dispatch). */
+  private call: HandlerCall | null = null;
   private closing: bool = false;
   private closed: bool = false;
   private lastActivityNs: u64;
@@ -498,7 +500,7 @@ export class HttpConnection {
   /** Charges chunked content received beyond what is charged; when the
    *  budget has no room, answers 503 and closes (the rest is not read). */
   private chargeBody(req: Request): bool {
-    const more = <i64>req.body.length - this.charged;
+    const more = <i64>req.bodyLength - this.charged;
     if (bodyBudget().take(more)) { this.charged += more; return true; }
     const res = new Response();
     budgetExceeded(res);
@@ -589,7 +591,7 @@ export class HttpConnection {
           continue;
         }
       }
-      if (p.req.chunked && p.req.body.length > this.charged && !this.chargeBody(p.req)) return;
+      if (p.req.chunked && p.req.bodyLength > this.charged && !this.chargeBody(p.req)) return;
       if (p.done) {
         this.dispatch(p.req);
         this.releaseBody();
@@ -658,7 +660,14 @@ export class HttpConnection {
     req.nowNs = this.nowNs;
     req.peer = this.peer;
     let res = new Response();
-    const code = runGuarded(new HandlerCall(srv.handler, req, res), srv.appCode);
+    // One HandlerCall per connection, its references dropped after the call
+    // (a connection dispatches one request at a time).
+    let call = this.call;
+    if (call === null) { call = new HandlerCall(srv.handler, req, res); this.call = call; }
+    else { call.handler = srv.handler; call.req = req; call.res = res; }
+    const code = runGuarded(call, srv.appCode);
+    call.req = null;
+    call.res = null;
     if (code != FAULT_NONE) {
       // The handler's half-built response is dropped; the connection and the
       // requests after this one carry on.
@@ -675,7 +684,7 @@ export class HttpConnection {
     const keepAlive = req.keepAlive && !res.close;
     const before = this.output.length;
     serializeResponse(res, req.isHead, req.versionMinor, keepAlive, srv.dateHeader(this.nowNs), srv.serverName, this.output);
-    res.body.clear();                   // copied: pool pages go back now, not when collected
+    res.clearBody();                    // copied: pool pages go back now, not when collected
     this.requests++;
     srv.countStatus(res.status);
     const src = res.source;

@@ -6,6 +6,14 @@ import {
   httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
 } from "../../../kernel/lib/http";
 import { JsonWriter } from "../../../kernel/lib/json";
+import { ByteBuf } from "../../../kernel/lib/http/buf";
+
+/** s as ByteBuf.appendLatin1 writes it. */
+export function latin1Bytes(s: string): ArrayBuffer {
+  const b = new ByteBuf(16);
+  b.appendLatin1(s);
+  return b.toBytes().buffer;
+}
 
 class Hello extends Handler {
   handle(req: Request, res: Response): void { res.text(200, "hello"); }
