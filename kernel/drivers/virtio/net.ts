@@ -7,7 +7,8 @@
 // 12-byte struct virtio_net_hdr followed by the frame. A receive slot is the
 // device's from submit until its id comes back used; a transmit slot from
 // transmit() until reclaimed by poll/service. All of it is allocated once, at
-// setup: nothing is allocated per packet.
+// setup: nothing is allocated per packet. Transmit tokens: 0..ntx-1 the 2 KiB
+// slots, then the TSO slots, then the zero-copy header slots.
 //
 // Offloads, each only where the device offers it (QEMU: tap with vnet_hdr;
 // user networking offers none of them, only MRG_RXBUF):
@@ -22,7 +23,18 @@
 //   into one 64 KiB assembly buffer first; the slots go back after;
 // - segmentation on transmit (HOST_TSO4, with CSUM): transmitTso() hands the
 //   device a TCP/IPv4 packet of up to 64 KiB with gso_size = the MSS, and the
-//   host cuts it into frames (§5.1.6.2), from a few 64 KiB transmit slots.
+//   host cuts it into frames (§5.1.6.2), from a few 64 KiB transmit slots;
+// - zero copy on transmit (with HOST_TSO4; `virtio_net.no_zc` turns it off):
+//   transmitTsoZc() queues such a packet as a chain of 2 or 3 descriptors —
+//   a 128-byte header slot (virtio-net header + Ethernet/IP/TCP headers,
+//   copied), then the payload where it lies: one range of a socket's send
+//   ring, or two where it wraps. Linear memory is physically contiguous, so
+//   physAddr() names the ring's bytes as it does DMA pages. The device
+//   reads that memory until the chain comes back used; each such packet
+//   has a sequence number, and zcInFlight(seq) tells the stack whether it
+//   still may be read (kernel/lib/net/txpin.ts keeps the storage alive and
+//   unchanged until then). 16 header slots; a chain never takes the last
+//   ZC_KEEP_FREE descriptors, so ACKs and small frames always find some.
 //
 // Interrupts: only the receive queue interrupts (transmit slots are reclaimed
 // lazily, by the next transmit or poll). A receive interrupt wakes the task
