@@ -10,7 +10,7 @@ import { TcpLayer, UdpLayer, DhcpClient, NetLog } from "./socket";
 import { NetConfig } from "./config";
 import { ipToString } from "./wire";
 
-/** While freed ring storage waits for the device (zero copy), poll at least this often. */
+/** While zero-copy packets may still be read by the device (pins), poll at least this often. */
 const ZC_RECLAIM_NS: i64 = 1_000_000;
 /** Default bound on the stack's buffer memory (socket buffers, reassembly, ARP queues). */
 export const NET_MEMORY_LIMIT: i64 = 24 << 20;
