@@ -20,10 +20,11 @@ export class StackMetrics extends MetricsSource {
     w.sample("skiff_net_tcp_connections", ["state", "time_wait"], <f64>tcp.timeWaits.size);
     const mem = this.stack.mem;
     w.family("skiff_net_buffer_bytes", "gauge",
-      "The stack's buffer memory (socket rings, reassembly, ARP queues; owner net): held now, the most ever held, its bound (buffer auto-tuning grows rings only below half of it), and freed ring storage kept for the next rings (spare, at most 8 blocks of 32 KiB, outside used).");
+      "The stack's buffer memory (socket rings, reassembly, ARP queues; owner net): held now, the most ever held, its bound (buffer auto-tuning grows rings only below half of it), freed ring storage kept for the next rings (spare, at most 8 blocks of 32 KiB, outside used), and freed ring storage a queued zero-copy packet still reads (deferred, inside used until the device is done).");
     w.sample("skiff_net_buffer_bytes", ["kind", "used"], <f64>mem.used);
     w.sample("skiff_net_buffer_bytes", ["kind", "peak"], <f64>mem.peak);
     w.sample("skiff_net_buffer_bytes", ["kind", "limit"], <f64>mem.limit);
     w.sample("skiff_net_buffer_bytes", ["kind", "spare"], <f64>mem.spareBytes);
+    w.sample("skiff_net_buffer_bytes", ["kind", "deferred"], <f64>mem.pins.deferredBytes);
   }
 }

@@ -171,6 +171,8 @@ export type NetExports = {
   poll(h: number, now: bigint): bigint;
   setTso(h: number, max: number): void;
   txGso(h: number): number; tsoInPlace(h: number): number; tsoLent(h: number): number; setLendTso(h: number, on: number): void;
+  setZeroCopy(h: number, on: number, hold: number): void; zcComplete(h: number, n: number): void; zcHeld(h: number): number;
+  zcStats(h: number): number; deferredBytes(h: number): bigint; pinCount(h: number): number; sockTxGrow(id: number, cap: number): number;
   inject(h: number, p: number, len: number, flags: number): void;
   setRxPiece(h: number, piece: number): void; rxChains(h: number): number;
   txCount(h: number): number; txPtr(h: number): number; txLen(h: number): number; txPop(h: number): void;

@@ -16,6 +16,8 @@ type E = {
   poll(): number; lastFlags(): number; lastLen(): number; txOffloaded(): bigint; rxCsumValid(): bigint;
   tsoMax(): number; sendTso(len: number, start: number, off: number, mss: number, hdrLen: number): number;
   gotBuf(): number; txTso(): bigint; rxMerged(): bigint; rxLarge(): bigint; rxErrors(): bigint;
+  sendZc(hdrLen: number, p1: number, n1: number, p2: number, n2: number, start: number, off: number, mss: number): bigint;
+  zcInFlight(seq: bigint): number; zeroCopy(): number;
   pollChain(): number; chainStats(): number;
 };
 
@@ -27,12 +29,14 @@ const USER = F_VERSION_1 | F_MAC | F_MRG_RXBUF;
 
 class FakeVirtioNet extends FakeMmioTransport {
   sims = new Map<number, SimQueue>();
-  sent: { hdr: Uint8Array; frame: Uint8Array }[] = [];
+  sent: { hdr: Uint8Array; frame: Uint8Array; descs: number }[] = [];
   constructor(base: bigint, public offered: bigint, public mem: () => WebAssembly.Memory, public linearBase: bigint) { super(base); }
   deviceId(): number { return 1; }              // network card
   features(): bigint { return this.offered; }
   config(off: number): bigint { return off < 6 ? BigInt(0x52 + off) : 0n; }   // mac 52:53:54:55:56:57
-  notified(queue: number): void { if (queue === 1) this.drainTx(); }
+  /** Transmit chains wait for an explicit drainTx() (a device that has not read them yet). */
+  holdTx = false;
+  notified(queue: number): void { if (queue === 1 && !this.holdTx) this.drainTx(); }
   statusWritten(v: number): number { if (v === 0) this.sims.clear(); return v; }
   sim(i: number): SimQueue {
     let s = this.sims.get(i);
@@ -46,8 +50,9 @@ class FakeVirtioNet extends FakeMmioTransport {
   drainTx(): void {
     const q = this.sim(1);
     for (let c = q.next(); c; c = q.next()) {
-      const all = q.read(c.segs[0]);
-      this.sent.push({ hdr: all.slice(0, 12), frame: all.slice(12) });
+      const parts = c.segs.map((g) => q.read(g));
+      const all = Buffer.concat(parts);
+      this.sent.push({ hdr: all.slice(0, 12), frame: all.slice(12), descs: c.segs.length });
       q.complete(c.head, 0);
     }
   }
@@ -240,6 +245,61 @@ describe("virtio-net segmentation offload and mergeable receive buffers", () => 
     // The TSO slots come back: more packets than there are slots all go out.
     for (let i = 0; i < 10; i++) expect(k.run(() => k.exports.sendTso(p.length, 34, 16, 1460, 54)).value).toBe(1);
     expect(d.sent.length).toBe(11);
+  });
+
+  it("zero copy: a packet as header slot + the caller's two ranges (a wrapped ring), read when the device gets to it", async () => {
+    const { k, d } = await start(TAP);
+    expect(k.exports.zeroCopy()).toBe(1);
+    // The "ring": 20000 bytes at 60000, the packet's payload its last 6000 then its first 9000 bytes.
+    const p = tcpPacket(15000);
+    const mem = () => new Uint8Array(k.exports.memory.buffer);
+    const fb = k.exports.frameBuf();
+    mem().set(p.subarray(0, 54), fb);
+    mem().set(p.subarray(54, 54 + 6000), fb + 60000 + 14000);
+    mem().set(p.subarray(54 + 6000), fb + 60000);
+    d.holdTx = true;
+    const seq = k.run(() => k.exports.sendZc(54, 60000 + 14000, 6000, 60000, 9000, 34, 16, 1460)).value as bigint;
+    expect(seq).toBe(1n);
+    expect(k.exports.zcInFlight(seq)).toBe(1);
+    expect(d.sent.length).toBe(0);
+    d.drainTx();
+    expect(d.sent.length).toBe(1);
+    expect(d.sent[0].descs).toBe(3);
+    const h = Buffer.from(d.sent[0].hdr);
+    expect([h[0], h[1], h.readUInt16LE(2), h.readUInt16LE(4), h.readUInt16LE(6), h.readUInt16LE(8)]).toEqual([1, 1, 54, 1460, 34, 16]);
+    expect(Buffer.from(d.sent[0].frame).equals(Buffer.from(p))).toBe(true);
+    expect(k.exports.zcInFlight(seq)).toBe(0);               // used: the range is the caller's again
+    // One range: two descriptors. What the device reads is what lies there
+    // when it reads it (nothing was copied at submit).
+    mem().set(p.subarray(54), fb + 60000);
+    const s2 = k.run(() => k.exports.sendZc(54, 60000, 15000, 0, 0, 34, 16, 1460)).value as bigint;
+    expect(s2).toBe(2n);
+    mem()[fb + 60000] ^= 0xff;
+    d.drainTx();
+    expect(d.sent[1].descs).toBe(2);
+    expect(d.sent[1].frame[54]).toBe(p[54] ^ 0xff);
+    // Header slots and descriptors come back: more packets than slots, 16 held at most.
+    mem().set(p.subarray(54, 54 + 6000), fb + 60000 + 14000);
+    mem().set(p.subarray(54 + 6000), fb + 60000);
+    let held = 0;
+    for (let i = 0; i < 40; i++) {
+      const q = k.run(() => k.exports.sendZc(54, 60000 + 14000, 6000, 60000, 9000, 34, 16, 1460)).value as bigint;
+      if (q === 0n) { expect(held).toBe(16); d.drainTx(); held = 0; i--; continue; }
+      held++;
+    }
+    d.drainTx();
+    expect(d.sent.length).toBe(42);
+    expect(d.sent.every((x, i) => i === 1 || Buffer.from(x.frame).equals(Buffer.from(p)))).toBe(true);
+    // Refused, not queued: headers past the header slot, an empty range, over 64 KiB.
+    expect(k.run(() => k.exports.sendZc(200, 60000, 15000, 0, 0, 34, 16, 1460)).value).toBe(0n);
+    expect(k.run(() => k.exports.sendZc(54, 60000, 0, 0, 0, 34, 16, 1460)).value).toBe(0n);
+    expect(k.run(() => k.exports.sendZc(54, 0, 65535, 0, 100, 34, 16, 1460)).value).toBe(0n);
+  });
+
+  it("zero copy is off without HOST_TSO4", async () => {
+    const { k } = await start(USER);
+    expect(k.exports.zeroCopy()).toBe(0);
+    expect(k.run(() => k.exports.sendZc(54, 60000, 15000, 0, 0, 34, 16, 1460)).value).toBe(0n);
   });
 
   it("joins a large packet spread over several receive buffers into one frame for the stack", async () => {

@@ -7,7 +7,8 @@
 // 12-byte struct virtio_net_hdr followed by the frame. A receive slot is the
 // device's from submit until its id comes back used; a transmit slot from
 // transmit() until reclaimed by poll/service. All of it is allocated once, at
-// setup: nothing is allocated per packet.
+// setup: nothing is allocated per packet. Transmit tokens: 0..ntx-1 the 2 KiB
+// slots, then the TSO slots, then the zero-copy header slots.
 //
 // Offloads, each only where the device offers it (QEMU: tap with vnet_hdr;
 // user networking offers none of them, only MRG_RXBUF):
@@ -22,7 +23,18 @@
 //   into one 64 KiB assembly buffer first; the slots go back after;
 // - segmentation on transmit (HOST_TSO4, with CSUM): transmitTso() hands the
 //   device a TCP/IPv4 packet of up to 64 KiB with gso_size = the MSS, and the
-//   host cuts it into frames (§5.1.6.2), from a few 64 KiB transmit slots.
+//   host cuts it into frames (§5.1.6.2), from a few 64 KiB transmit slots;
+// - zero copy on transmit (with HOST_TSO4; `virtio_net.no_zc` turns it off):
+//   transmitTsoZc() queues such a packet as a chain of 2 or 3 descriptors —
+//   a 128-byte header slot (virtio-net header + Ethernet/IP/TCP headers,
+//   copied), then the payload where it lies: one range of a socket's send
+//   ring, or two where it wraps. Linear memory is physically contiguous, so
+//   physAddr() names the ring's bytes as it does DMA pages. The device
+//   reads that memory until the chain comes back used; each such packet
+//   has a sequence number, and zcInFlight(seq) tells the stack whether it
+//   still may be read (kernel/lib/net/txpin.ts keeps the storage alive and
+//   unchanged until then). 16 header slots; a chain never takes the last
+//   ZC_KEEP_FREE descriptors, so ACKs and small frames always find some.
 //
 // Interrupts: only the receive queue interrupts (transmit slots are reclaimed
 // lazily, by the next transmit or poll). A receive interrupt wakes the task
@@ -82,6 +94,15 @@ export const TSO_FRAME_MAX: u32 = 14 + 65535;
 /** Transmit slots for TSO packets (each 64 KiB and its header, one descriptor). */
 const TSO_SLOTS: u32 = 8;
 const TSO_SLOT: usize = 69632;          // 17 pages >= NET_HDR_SIZE + TSO_FRAME_MAX
+/** Zero-copy TSO packets (transmitTsoZc): header slots, one per packet in
+ *  flight, each the virtio-net header and the Ethernet/IP/TCP headers; the
+ *  payload descriptors point into the caller's memory (a socket's send
+ *  ring). As many as the stack may pin (kernel/lib/net/txpin.ts PIN_MAX). */
+const ZC_SLOTS: u32 = 16;
+const ZC_SLOT: usize = 128;
+const ZC_HDR_MAX: i32 = <i32>ZC_SLOT - <i32>NET_HDR_SIZE;   // 14 + 60 + 60 fit
+/** Transmit descriptors a zero-copy packet leaves free for copied frames. */
+const ZC_KEEP_FREE: u32 = 16;
 /** Most frames a batch holds back before notifying anyway. */
 const TX_HOLD_MAX: u32 = 16;
 /** Most receive buffers one packet may take: 64 KiB in 2 KiB slots (the
@@ -124,6 +145,15 @@ export class VirtioNet extends VirtioDevice {
   private tsoMem: usize = 0;
   private tsoFree: StaticArray<u32> = new StaticArray<u32>(TSO_SLOTS);
   private tsoFreeCount: u32 = 0;
+  /** Zero-copy header slots (tokens ntx + TSO_SLOTS + i), the free ones, and
+   *  the sequence number of the packet each carries (0: free). */
+  private zcMem: usize = 0;
+  private zcFree: StaticArray<u32> = new StaticArray<u32>(ZC_SLOTS);
+  private zcFreeCount: u32 = 0;
+  private zcSeq: StaticArray<u64> = new StaticArray<u64>(ZC_SLOTS);
+  /** Zero-copy packets submitted (the last one's sequence number), and completed. */
+  zcSubmitted: u64 = 0;
+  zcCompleted: u64 = 0;
   /** A packet over several receive slots is joined here when the stack
    *  cannot take it in pieces (GUEST_TSO4 only). */
   private rxBig: usize = 0;
@@ -194,6 +224,13 @@ export class VirtioNet extends VirtioDevice {
       if (this.tsoMem == 0) { this.problem = "out of memory for TSO buffers"; return false; }
       for (let i: u32 = 0; i < TSO_SLOTS; i++) this.tsoFree[i] = i;
       this.tsoFreeCount = TSO_SLOTS;
+      // `virtio_net.no_zc` keeps TSO packets copied into the slots above (to compare).
+      if (!cmdlineHas("virtio_net.no_zc")) {
+        this.zcMem = dmaAlloc(ZC_SLOT * <usize>ZC_SLOTS, MemOwner.NetBuffers);
+        if (this.zcMem == 0) { this.problem = "out of memory for TSO buffers"; return false; }
+        for (let i: u32 = 0; i < ZC_SLOTS; i++) this.zcFree[i] = i;
+        this.zcFreeCount = ZC_SLOTS;
+      }
     }
     if (this.has(VIRTIO_NET_F_GUEST_TSO4)) {
       this.rxBig = dmaAlloc(<usize>TSO_FRAME_MAX, MemOwner.NetBuffers);
@@ -297,13 +334,7 @@ export class VirtioNet extends VirtioDevice {
       return false;
     }
     const p = this.tsoMem + TSO_SLOT * <usize>i;
-    store<u8>(p + HDR_FLAGS, VIRTIO_NET_HDR_F_NEEDS_CSUM);
-    store<u8>(p + HDR_GSO_TYPE, VIRTIO_NET_HDR_GSO_TCPV4);
-    store<u16>(p + HDR_HDR_LEN, <u16>hdrLen);
-    store<u16>(p + HDR_GSO_SIZE, <u16>mss);
-    store<u16>(p + HDR_CSUM_START, <u16>csumStart);
-    store<u16>(p + HDR_CSUM_OFFSET, <u16>csumOffset);
-    store<u16>(p + HDR_NUM_BUFFERS, 0);
+    gsoHeader(p, csumStart, csumOffset, mss, hdrLen);
     const q = this.queues[TXQ];
     q.push(physAddr(p), NET_HDR_SIZE + <u32>len, false);
     if (q.submit(this.ntx + i) < 0) {
@@ -320,6 +351,62 @@ export class VirtioNet extends VirtioDevice {
     this.stats.txPackets++;
     this.stats.txBytes += <u64>len;
     return true;
+  }
+
+  /** Whether transmitTsoZc() may be tried (HOST_TSO4, and not switched off). */
+  zeroCopy(): bool { return this.zcMem != 0; }
+
+  /** Zero copy (NetDevice.transmitTsoZc): one TSO packet as a chain of three
+   *  descriptors (two when n2 == 0): a header slot holding the virtio-net
+   *  header and the frame's first hdrLen bytes (copied from frame), then
+   *  [p1, p1 + n1) and [p2, p2 + n2) as they lie — the caller's memory,
+   *  which the device reads until the chain comes back used (zcInFlight).
+   *  Returns the packet's sequence number (from 1, increasing), 0 when it
+   *  was not queued (no header slot or descriptors free, bad arguments):
+   *  nothing is counted then, the caller copies the packet instead. */
+  transmitTsoZc(frame: usize, hdrLen: i32, p1: usize, n1: i32, p2: usize, n2: i32,
+                csumStart: i32, csumOffset: i32, mss: i32): u64 {
+    this.reclaimTx();
+    const len = hdrLen + n1 + n2;
+    if (!this.ready || this.zcMem == 0 || this.zcFreeCount == 0 || hdrLen > ZC_HDR_MAX || n1 <= 0 || n2 < 0 ||
+        !tsoArgsOk(len, csumStart, csumOffset, mss, hdrLen)) return 0;
+    const q = this.queues[TXQ];
+    const pieces: u32 = n2 > 0 ? 3 : 2;
+    // Some descriptors stay for frames that have no other way out (ACKs,
+    // small segments): zero copy never starves them (a 256-entry queue,
+    // QEMU's, never gets there: 64 + 8 copy slots and 16 chains of 3).
+    if (q.numFree < pieces + ZC_KEEP_FREE) return 0;
+    const i = this.zcFree[--this.zcFreeCount];
+    const p = this.zcMem + ZC_SLOT * <usize>i;
+    gsoHeader(p, csumStart, csumOffset, mss, hdrLen);
+    memory.copy(p + NET_HDR_SIZE, frame, <usize>hdrLen);
+    q.push(physAddr(p), NET_HDR_SIZE + <u32>hdrLen, false);
+    q.push(physAddr(p1), <u32>n1, false);
+    if (n2 > 0) q.push(physAddr(p2), <u32>n2, false);
+    if (q.submit(this.ntx + TSO_SLOTS + i) < 0) {
+      this.zcFree[this.zcFreeCount++] = i;
+      return 0;
+    }
+    const seq = ++this.zcSubmitted;
+    this.zcSeq[i] = seq;
+    if (this.txBatch == 0 || ++this.txHeld >= TX_HOLD_MAX || this.zcFreeCount == 0) {
+      this.txHeld = 0;
+      this.kick(q);
+    }
+    this.txTsoPackets++;
+    this.txCsumOffloaded++;
+    this.stats.txPackets++;
+    this.stats.txBytes += <u64>len;
+    return seq;
+  }
+
+  /** Whether zero-copy packet seq may still be read by the device (its
+   *  chain not yet returned used). */
+  zcInFlight(seq: u64): bool {
+    if (seq == 0 || seq > this.zcSubmitted) return false;
+    this.reclaimTx();
+    for (let i: u32 = 0; i < ZC_SLOTS; i++) if (unchecked(this.zcSeq[i]) == seq) return true;
+    return false;
   }
 
   /** Queues one frame. csumStart >= 0: the L4 checksum field at csumStart +
@@ -381,8 +468,15 @@ export class VirtioNet extends VirtioDevice {
       const slot = q.usedToken;
       if (slot < this.ntx) {
         if (this.txFreeCount < this.ntx) this.txFree[this.txFreeCount++] = slot;
-      } else if (slot - this.ntx < TSO_SLOTS && this.tsoFreeCount < TSO_SLOTS) {
-        this.tsoFree[this.tsoFreeCount++] = slot - this.ntx;
+      } else if (slot - this.ntx < TSO_SLOTS) {
+        if (this.tsoFreeCount < TSO_SLOTS) this.tsoFree[this.tsoFreeCount++] = slot - this.ntx;
+      } else if (slot - this.ntx - TSO_SLOTS < ZC_SLOTS) {
+        const i = slot - this.ntx - TSO_SLOTS;
+        if (this.zcSeq[i] != 0) {          // the device is done reading the packet's memory
+          this.zcSeq[i] = 0;
+          this.zcCompleted++;
+          this.zcFree[this.zcFreeCount++] = i;
+        }
       }
     }
   }
@@ -511,6 +605,17 @@ export class VirtioNet extends VirtioDevice {
   }
 }
 
+/** The virtio-net header of a TSO packet at p (§5.1.6.2). */
+function gsoHeader(p: usize, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): void {
+  store<u8>(p + HDR_FLAGS, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+  store<u8>(p + HDR_GSO_TYPE, VIRTIO_NET_HDR_GSO_TCPV4);
+  store<u16>(p + HDR_HDR_LEN, <u16>hdrLen);
+  store<u16>(p + HDR_GSO_SIZE, <u16>mss);
+  store<u16>(p + HDR_CSUM_START, <u16>csumStart);
+  store<u16>(p + HDR_CSUM_OFFSET, <u16>csumOffset);
+  store<u16>(p + HDR_NUM_BUFFERS, 0);
+}
+
 /** What §5.1.6.2 asks of a TSO packet: up to TSO_FRAME_MAX bytes, an MSS
  *  that fits gso_size, the checksum field inside the headers. */
 function tsoArgsOk(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool {
@@ -566,6 +671,12 @@ export class VirtioNetIf extends NetDevice {
     return this.dev.transmitTsoReserved(len, csumStart, csumOffset, mss, hdrLen);
   }
   releaseTsoReserved(): void { this.dev.releaseTsoReserved(); }
+  txZeroCopy(): bool { return this.dev.zeroCopy(); }
+  transmitTsoZc(frame: usize, hdrLen: i32, p1: usize, n1: i32, p2: usize, n2: i32,
+                csumStart: i32, csumOffset: i32, mss: i32): u64 {
+    return this.dev.transmitTsoZc(frame, hdrLen, p1, n1, p2, n2, csumStart, csumOffset, mss);
+  }
+  zcInFlight(seq: u64): bool { return this.dev.zcInFlight(seq); }
   txBatchBegin(): void { this.dev.txBatchBegin(); }
   txBatchEnd(): void { this.dev.txBatchEnd(); }
   poll(sink: FrameSink, budget: i32): i32 {

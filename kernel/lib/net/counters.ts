@@ -3,6 +3,7 @@
 // and /metrics can list them: counterName(i) / NetCounters.get(i) for
 // i < COUNTER_COUNT.
 import { chargeHeap, MemOwner, allocPages, freePages, PAGE_SHIFT, PAGE_SIZE } from "../../core/mm";
+import { TxPins, DeferredFree } from "./txpin";
 
 export enum Counter {
   RxFrames = 0, RxBytes, TxFrames, TxBytes, TxDeviceFull,
@@ -22,6 +23,7 @@ export enum Counter {
   TcpTimeWaits, TcpTimeWaitDropped, TcpTimeWaitReopened, TcpSynCookiesSent, TcpSynCookiesValid, TcpSynCookiesFailed,
   TcpKeepaliveProbes, TcpKeepaliveTimeouts,
   TcpRxBufferGrown, TcpTxBufferGrown,
+  TxZeroCopy, TxZeroCopyBytes,
   COUNT
 }
 export const COUNTER_COUNT: i32 = Counter.COUNT;
@@ -46,6 +48,7 @@ const NAMES: string[] = [
   "tcp_time_waits", "tcp_time_wait_dropped", "tcp_time_wait_reopened", "tcp_syn_cookies_sent", "tcp_syn_cookies_valid",
   "drop_tcp_syn_cookie_bad", "tcp_keepalive_probes", "tcp_keepalive_timeouts",
   "tcp_rx_buffer_grown", "tcp_tx_buffer_grown",
+  "tx_zero_copy", "tx_zero_copy_bytes",
 ];
 
 export function counterName(i: i32): string {
@@ -75,14 +78,20 @@ const SPARE_BLOCK_MAX: i32 = 32 * 1024;
 
 /** Buffer memory the stack holds (socket buffers, reassembly, ARP queues),
  *  bounded by limit. kernel/core/mm can read used/peak for its per-owner report. */
-export class MemAccount {
+export class MemAccount extends DeferredFree {
   used: i64 = 0;
   peak: i64 = 0;
   /** Bytes of spare ring storage (pages still owned by "net", outside `used`). */
   spareBytes: i64 = 0;
   private spares: StaticArray<usize> = new StaticArray<usize>(SPARE_BLOCKS * 2);
   private spareCount: i32 = 0;
-  constructor(public limit: i64) {}
+  /** Ring storage a queued zero-copy packet still reads: its free waits
+   *  there (txpin.ts); such blocks stay in used until really freed. */
+  pins: TxPins = new TxPins();
+  constructor(public limit: i64) {
+    super();
+    this.pins.freeNow = this;
+  }
   reserve(n: i32): bool {
     if (this.used + <i64>n > this.limit) return false;
     this.used += n;
@@ -117,8 +126,16 @@ export class MemAccount {
     return p;
   }
 
+  /** Gives a buffer back, or, while a zero-copy packet queued at the device
+   *  still reads it, once the device is done (TxPins). */
   freeBuffer(ptr: usize, bytes: i32): void {
     const size = bufferBytes(bytes);
+    if (this.pins.deferFree(ptr, size)) return;
+    this.free(ptr, size);
+  }
+
+  /** The free itself (DeferredFree: also when a deferred block's pins are gone). */
+  free(ptr: usize, size: i32): void {
     if (size <= SPARE_BLOCK_MAX && this.spareCount < SPARE_BLOCKS) {
       for (let k = 0; k < this.spareCount; k++) {
         if (unchecked(this.spares[k * 2]) == ptr) throw new Error("net: ring storage freed twice");

@@ -4,7 +4,9 @@
 //
 // Ownership: a received frame is only valid during FrameSink.receive(); the
 // stack copies what it keeps. transmit() copies the frame into device memory
-// before returning, so the caller may reuse its buffer at once.
+// before returning, so the caller may reuse its buffer at once — except
+// transmitTsoZc(), whose payload the device reads in place until
+// zcInFlight() says it is done (kernel/lib/net/txpin.ts keeps it alive).
 
 /** Receive flag: the device verified the L4 checksum (VIRTIO_NET_HDR_F_DATA_VALID). */
 export const RX_CSUM_VALID: u32 = 1;
@@ -143,4 +145,19 @@ export abstract class NetDevice {
    *  without the copy). The reservation ends either way. */
   transmitTsoReserved(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdrLen: i32): bool { return false; }
   releaseTsoReserved(): void {}
+  /** Whether transmitTsoZc() may be tried (false: the default). */
+  txZeroCopy(): bool { return false; }
+  /** Zero copy from the caller's memory: one TCP/IPv4 packet for the device
+   *  to segment, as transmitTso(), whose first hdrLen bytes (Ethernet, IP
+   *  and TCP headers) are copied from frame and whose payload is read in
+   *  place from [p1, p1 + n1) then [p2, p2 + n2) (a send ring's range that
+   *  wraps; n2 may be 0). The device reads the payload after this returns:
+   *  it must stay unchanged until zcInFlight(seq) is false. Returns seq
+   *  (> 0, increasing), or 0 when the packet was not queued (nothing
+   *  counted: the caller sends it another way). */
+  transmitTsoZc(frame: usize, hdrLen: i32, p1: usize, n1: i32, p2: usize, n2: i32,
+                csumStart: i32, csumOffset: i32, mss: i32): u64 { return 0; }
+  /** Whether the device may still read packet seq's payload (from
+   *  transmitTsoZc). Reclaims completed transmit buffers first. */
+  zcInFlight(seq: u64): bool { return false; }
 }

@@ -10,6 +10,8 @@ import { TcpLayer, UdpLayer, DhcpClient, NetLog } from "./socket";
 import { NetConfig } from "./config";
 import { ipToString } from "./wire";
 
+/** While zero-copy packets may still be read by the device (pins), poll at least this often. */
+const ZC_RECLAIM_NS: i64 = 1_000_000;
 /** Default bound on the stack's buffer memory (socket buffers, reassembly, ARP queues). */
 export const NET_MEMORY_LIMIT: i64 = 24 << 20;
 
@@ -34,6 +36,7 @@ export class NetStack {
               memoryLimit: i64 = NET_MEMORY_LIMIT) {
     const counters = new NetCounters();
     const mem = new MemAccount(memoryLimit);
+    mem.pins.device = device;
     const iface = new Interface(device, counters, mem);
     const tcp = new TcpLayer(iface, counters, mem, entropy);
     const udp = new UdpLayer(iface, counters, entropy);
@@ -82,6 +85,15 @@ export class NetStack {
       if (dd < next) next = dd;
     }
     dev.txBatchEnd();
+    // Ring storage freed while a zero-copy packet still read it goes back
+    // once the device is done, and writes held back by such a packet go on
+    // (TcpSocket.poll); until then look again soon (the device does not
+    // interrupt for transmit completions).
+    const pins = this.mem.pins;
+    if (pins.count > 0) {
+      pins.reclaim();
+      if (pins.count > 0 && now + ZC_RECLAIM_NS < next) next = now + ZC_RECLAIM_NS;
+    }
     const w = this.awaitingAddress;
     if (w !== null && this.iface.addr != 0) {
       this.awaitingAddress = null;

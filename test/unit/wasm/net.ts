@@ -247,6 +247,11 @@ class Frame {
   constructor(public data: StaticArray<u8>, public flags: u32, public csumStart: i32, public csumOffset: i32) {}
 }
 
+class ZcChain {
+  constructor(public seq: u64, public hdr: StaticArray<u8>, public p1: usize, public n1: i32, public p2: usize,
+              public n2: i32, public csumStart: i32, public csumOffset: i32, public mss: i32) {}
+}
+
 /** An in-memory NIC: Node queues received frames, reads transmitted ones. */
 class TestDevice extends NetDevice {
   rxq: Array<Frame> = [];
@@ -284,6 +289,48 @@ class TestDevice extends NetDevice {
     return true;
   }
   releaseTsoReserved(): void { this.slotLent = false; }
+  /** Zero copy (transmitTsoZc): off unless a test turns it on. Held: the
+   *  chains wait (as at a device that has not read them yet) until
+   *  zcComplete() reads their bytes — from wherever the pointers point then. */
+  zc: bool = false;
+  zcHold: bool = false;
+  zcSeq: u64 = 0;
+  zcq: Array<ZcChain> = [];
+  zcWrapped: i32 = 0;
+  zcSent: i32 = 0;
+  txZeroCopy(): bool { return this.zc; }
+  transmitTsoZc(frame: usize, hdrLen: i32, p1: usize, n1: i32, p2: usize, n2: i32,
+                csumStart: i32, csumOffset: i32, mss: i32): u64 {
+    if (!this.zc || this.tso == 0 || this.txq.length >= this.txLimit) return 0;
+    const hdr = new StaticArray<u8>(hdrLen);
+    memory.copy(changetype<usize>(hdr), frame, <usize>hdrLen);
+    const c = new ZcChain(++this.zcSeq, hdr, p1, n1, p2, n2, csumStart, csumOffset, mss);
+    if (n2 > 0) this.zcWrapped++;
+    this.zcSent++;
+    this.zcq.push(c);
+    if (!this.zcHold) this.zcComplete(1);
+    return c.seq;
+  }
+  zcInFlight(seq: u64): bool {
+    for (let i = 0; i < this.zcq.length; i++) if (this.zcq[i].seq == seq) return true;
+    return false;
+  }
+  /** The device reads the n oldest held chains now and sends them. */
+  zcComplete(n: i32): void {
+    for (let k = 0; k < n && this.zcq.length > 0; k++) {
+      const c = this.zcq.shift();
+      const h = c.hdr.length;
+      const d = new StaticArray<u8>(h + c.n1 + c.n2);
+      const dp = changetype<usize>(d);
+      memory.copy(dp, changetype<usize>(c.hdr), <usize>h);
+      memory.copy(dp + <usize>h, c.p1, <usize>c.n1);
+      if (c.n2 > 0) memory.copy(dp + <usize>(h + c.n1), c.p2, <usize>c.n2);
+      const f = new Frame(d, 0, c.csumStart, c.csumOffset);
+      f.gso = c.mss;
+      this.txq.push(f);
+      this.stats.txPackets++;
+    }
+  }
   mtu(): i32 { return this.mtuValue; }
   linkUp(): bool { return true; }
   txChecksumOffload(): bool { return this.txOffload; }
@@ -360,6 +407,15 @@ export function setTso(h: i32, max: i32): void { devices[h].tso = max; }
 /** The gso size of the first frame waiting in h's transmit queue (0: a plain frame). */
 export function txGso(h: i32): i32 { return devices[h].txq[0].gso; }
 export function tsoInPlace(h: i32): i32 { return devices[h].tsoInPlace; }
+/** Zero copy on h's device; hold: chains wait for zcComplete(). */
+export function setZeroCopy(h: i32, on: bool, hold: bool): void { devices[h].zc = on; devices[h].zcHold = hold; }
+export function zcComplete(h: i32, n: i32): void { devices[h].zcComplete(n); }
+export function zcHeld(h: i32): i32 { return devices[h].zcq.length; }
+/** "<zero-copy packets> <of those over a wrapped ring range>". */
+export function zcStats(h: i32): string { return devices[h].zcSent.toString() + " " + devices[h].zcWrapped.toString(); }
+export function deferredBytes(h: i32): i64 { return stacks[h].mem.pins.deferredBytes; }
+export function pinCount(h: i32): i32 { return stacks[h].mem.pins.count; }
+export function sockTxGrow(id: i32, cap: i32): bool { const t = socks[id].tx; return t != null && t.grow(cap); }
 export function tsoLent(h: i32): bool { return devices[h].slotLent; }
 export function setLendTso(h: i32, on: bool): void { devices[h].lendTso = on; }
 export function poll(h: i32, now: i64): i64 { return stacks[h].poll(now); }

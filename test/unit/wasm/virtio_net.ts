@@ -33,6 +33,14 @@ export function sendTso(len: i32, csumStart: i32, csumOffset: i32, mss: i32, hdr
   return netDevice(0)!.transmitTso(frameBuf(), len, csumStart, csumOffset, mss, hdrLen);
 }
 
+/** Zero copy: headers from frameBuf(), the payload read in place at p1 and
+ *  p2 (offsets into frameBuf()). */
+export function sendZc(hdrLen: i32, p1: i32, n1: i32, p2: i32, n2: i32, csumStart: i32, csumOffset: i32, mss: i32): u64 {
+  return netDevice(0)!.transmitTsoZc(frameBuf(), hdrLen, frameBuf() + <usize>p1, n1, frameBuf() + <usize>p2, n2, csumStart, csumOffset, mss);
+}
+export function zcInFlight(seq: u64): bool { return netDevice(0)!.zcInFlight(seq); }
+export function zeroCopy(): bool { return netDevice(0)!.txZeroCopy(); }
+
 /** The last frame received, copied (it is valid only inside receive()). */
 const got = new StaticArray<u8>(14 + 65535);
 class Recorder extends FrameSink {

@@ -469,6 +469,59 @@ export class Interface extends FrameSink {
     return true;
   }
 
+  /** Whether a TCP segment of l4len bytes may leave by sendTcpZc(): the
+   *  device segments it (TSO) and reads payloads in place. */
+  zeroCopyFor(l4len: i32): bool {
+    return this.tsoMss > 0 && l4len > this.l4Max() && l4len <= this.tcpTsoMax() && this.device.txZeroCopy();
+  }
+
+  /** Zero copy: a TCP segment over the MTU whose header (hl bytes, checksum
+   *  field at csumField holding the pseudo-header sum) is at l4Ptr() and
+   *  whose n1 + n2 payload bytes the device reads in place from p1 and p2
+   *  (a send ring's range). Returns the device's sequence number for the
+   *  packet (the caller pins the payload until the device is done with
+   *  it), or 0 when it did not go: not a TSO segment, no route or no ARP
+   *  entry yet, no room at the device — the caller then sends it the usual
+   *  way (which copies, and counts what fails). */
+  sendTcpZc(src: u32, dst: u32, hl: i32, p1: usize, n1: i32, p2: usize, n2: i32, csumField: i32): u64 {
+    const l4len = hl + n1 + n2;
+    if (!this.zeroCopyFor(l4len) || this.txReserved || this.isBroadcast(dst)) return 0;
+    let nextHop = dst;
+    if (!this.onLink(dst)) {
+      if (this.gateway == 0 || this.addr == 0) return 0;
+      nextHop = this.gateway;
+    }
+    const mac = this.arp.lookup(nextHop, this.now);
+    if (mac < 0) return 0;
+    const f = changetype<usize>(this.tx);
+    const ip = this.txIp;
+    ip.tos = 0; ip.dontFrag = false; ip.moreFrags = false; ip.fragOffset = 0; ip.headerLen = IP_HEADER_LEN;
+    ip.src = src != 0 ? src : this.addr;
+    ip.dst = dst;
+    ip.protocol = IP_PROTO_TCP;
+    ip.ttl = 64;
+    ip.ident = this.ident;
+    ip.payloadLen = l4len;
+    ip.emit(f + ETH_HEADER_LEN);
+    const eth = this.txEth;
+    eth.dst = <u64>mac;
+    eth.src = this.mac;
+    eth.ethertype = ETHERTYPE_IPV4;
+    eth.emit(f);
+    const l4 = ETH_HEADER_LEN + IP_HEADER_LEN;
+    const seq = this.device.transmitTsoZc(f, l4 + hl, p1, n1, p2, n2, l4, csumField, this.tsoMss);
+    if (seq == 0) return 0;
+    this.ident = (this.ident + 1) & 0xffff;
+    this.deviceFull = false;
+    this.counters.inc(Counter.IpOut);
+    this.counters.inc(Counter.TxCsumOffload);
+    this.counters.inc(Counter.TxFrames);
+    this.counters.add(Counter.TxBytes, <u64>(l4 + l4len));
+    this.counters.inc(Counter.TxZeroCopy);
+    this.counters.add(Counter.TxZeroCopyBytes, <u64>(n1 + n2));
+    return seq;
+  }
+
   /** Puts the Ethernet header before the packet in tx and hands it to the device. */
   private transmitFrame(dstMac: u64, ipLen: i32, csumStart: i32, csumOffset: i32): bool {
     const eth = this.txEth;

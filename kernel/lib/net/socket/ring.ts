@@ -11,6 +11,14 @@
 // moves data faster than the ring lets it (tcp.ts, buffer auto-tuning). The
 // bytes keep their offsets, so out-of-order data and unacknowledged bytes
 // stay where the socket expects them.
+//
+// Zero-copy transmit (kernel/lib/net/txpin.ts): a TSO packet may leave with
+// descriptors pointing into a send ring's storage. While the device may
+// still read it, pinLo holds the lowest stream offset (start counts the
+// bytes discarded over the ring's life) such a packet reads, and free
+// keeps writes from reaching past pinLo + capacity: bytes already ACKed
+// but still queued for the device are not overwritten. Storage released
+// or outgrown meanwhile is freed only once the device is done (MemAccount).
 import { MemAccount } from "../counters";
 
 export class RingBuffer {
@@ -20,12 +28,36 @@ export class RingBuffer {
   len: i32 = 0;
   /** The most grow() may reach (>= capacity). */
   maxCapacity: i32;
+  /** Stream offset of the byte at head: bytes discarded since the ring was made. */
+  start: i64 = 0;
+  /** Lowest stream offset a queued zero-copy packet may still read from
+   *  this storage (i64.MAX_VALUE: none; refreshed from MemAccount.pins). */
+  pinLo: i64 = i64.MAX_VALUE;
+  /** free came out smaller for a pin since the owner last looked (TCP then
+   *  tells its writer once the device is done: no ACK may be coming). */
+  pinBlocked: bool = false;
 
   constructor(public capacity: i32, public mem: MemAccount, maxCapacity: i32 = 0) {
     this.maxCapacity = maxCapacity > capacity ? maxCapacity : capacity;
   }
 
-  @inline get free(): i32 { return this.capacity - this.len; }
+  /** Room for writes: capacity - len, less the ACKed bytes a queued
+   *  zero-copy packet still reads (those below start, from pinLo on). */
+  @inline get free(): i32 {
+    const f = this.capacity - this.len;
+    return this.pinLo < this.start ? this.pinnedFree(f) : f;
+  }
+  private pinnedFree(f: i32): i32 {
+    const lo = this.mem.pins.lowFor(this.base);
+    this.pinLo = lo;
+    if (lo >= this.start) return f;
+    this.pinBlocked = true;
+    const r = <i64>f - (this.start - lo);
+    return r > 0 ? <i32>r : 0;
+  }
+
+  /** A zero-copy packet now reads this storage from stream offset lo on. */
+  pin(lo: i64): void { if (lo < this.pinLo) this.pinLo = lo; }
   @inline get allocated(): bool { return this.base != 0; }
 
   /** Takes the storage if the ring has none; false when memory is short. */
@@ -35,6 +67,7 @@ export class RingBuffer {
     if (p == 0) return false;
     this.base = p;
     this.head = 0;
+    this.pinLo = i64.MAX_VALUE;
     return true;
   }
 
@@ -46,7 +79,8 @@ export class RingBuffer {
     this.base = 0;
     this.head = 0;
     this.len = 0;
-    this.mem.freeBuffer(p, this.capacity);
+    this.pinLo = i64.MAX_VALUE;
+    this.mem.freeBuffer(p, this.capacity);     // deferred while the device may read it
   }
 
   /** Makes the ring newCap bytes (at most maxCapacity), keeping every byte
@@ -66,7 +100,8 @@ export class RingBuffer {
     const h = this.head;
     memory.copy(q, p + <usize>h, <usize>(old - h));
     if (h > 0) memory.copy(q + <usize>(old - h), p, <usize>h);
-    this.mem.freeBuffer(p, old);
+    this.mem.freeBuffer(p, old);               // deferred while the device may read it
+    this.pinLo = i64.MAX_VALUE;                // pins name the old storage
     this.base = q;
     this.head = 0;
     this.capacity = newCap;
@@ -127,6 +162,7 @@ export class RingBuffer {
     if (n <= 0) return;
     this.head = (this.head + n) % this.capacity;
     this.len -= n;
+    this.start += <i64>n;
     // head must not jump back to 0 when empty: out-of-order bytes may sit
     // beyond len at positions relative to it (release() resets it).
   }

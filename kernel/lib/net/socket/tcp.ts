@@ -1021,6 +1021,13 @@ export class TcpSocket {
       this.delackAt = 0;
       this.ackNow = true;
     }
+    const tx = this.tx;
+    if (tx != null && tx.pinBlocked) {
+      // Writes were held back while the device still read ACKed bytes
+      // (zero copy): the room is there again once it is done.
+      tx.pinBlocked = false;
+      if (tx.free > 0) this.evWritable = true;
+    }
     this.output(now);
     if (this.ringReleaseAt != 0 && now >= this.ringReleaseAt) {
       this.ringReleaseAt = 0;

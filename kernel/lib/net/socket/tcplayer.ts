@@ -33,6 +33,10 @@ const COOKIE_TICK_NS: i64 = 64_000_000_000;
 const COOKIE_MSS: StaticArray<u32> = [536, 1300, 1440, 1460, 8960, 536, 536, 536];
 const COOKIE_MSS_COUNT: i32 = 5;
 const EPHEMERAL_FIRST: u32 = 49152;
+/** Payload from which a TSO segment leaves by zero copy (emitZc): below
+ *  it one copy into a slot costs less than the pin and the extra
+ *  descriptors (only TSO segments, over one MTU, qualify at all). */
+export const ZC_MIN_PAYLOAD: i32 = 2048;
 
 /** The key of a connection: remote address, remote port, local port. */
 // @ts-ignore: decorator
@@ -499,12 +503,43 @@ export class TcpLayer extends ProtocolHandler {
     this.counters.inc(Counter.TcpRstOut);
   }
 
+  /** Zero copy (issue: from the send buffer to the descriptor): a TSO
+   *  segment whose payload the device reads straight from the send ring, in
+   *  one piece or two where the range wraps. The ring's storage is pinned
+   *  (kernel/lib/net/txpin.ts) until the device is done with the packet.
+   *  False when it did not go (no TSO or zero copy, no pin place, no room
+   *  at the device, no ARP entry): the caller copies it as before. */
+  private emitZc(src: u32, dst: u32, r: TcpRepr, s: TcpSocket, txOff: i32): bool {
+    const hl = r.emitHeaderLen;
+    const n = r.payloadLen;
+    const tx = s.tx;
+    const pins = this.mem.pins;
+    if (tx == null || !tx.allocated || txOff < 0 || txOff + n > tx.len || !pins.room() ||
+        !this.iface.zeroCopyFor(hl + n)) return false;
+    const cap = tx.capacity;
+    const pos = (tx.head + txOff) % cap;
+    const first = cap - pos < n ? cap - pos : n;
+    const p = this.iface.l4Ptr();
+    r.emit(p, src, dst, true);             // the pseudo-header sum only: the device sums the payload
+    const base = tx.base;
+    const seq = this.iface.sendTcpZc(src, dst, hl, base + <usize>pos, first, base, n - first, TCP_FIELD_CHECKSUM);
+    if (seq == 0) return false;
+    const lo = tx.start + <i64>txOff;
+    pins.add(base, lo, seq);
+    tx.pin(lo);
+    return true;
+  }
+
   /** False when the device's queue had no room (nothing was sent). Other
    *  losses (no route, no ARP answer yet for a TSO segment) count as sent:
    *  retransmission deals with them, with its backoff and its end. */
   private emit(src: u32, dst: u32, r: TcpRepr, s: TcpSocket | null, txOff: i32): bool {
     const hl = r.emitHeaderLen;
     let n = r.payloadLen;
+    if (n >= ZC_MIN_PAYLOAD && s != null && this.emitZc(src, dst, r, s, txOff)) {
+      this.counters.inc(Counter.TcpOut);
+      return true;
+    }
     // Over the MTU (TSO): built straight into the device's buffer where it
     // lends one, so the payload is copied once, from the send ring.
     if (hl + n > this.iface.l4Max()) this.iface.reserveTso();
