@@ -6,6 +6,11 @@
  *   gcc -O2 -shared -fPIC -o insn-count.so bench/insn-count.c -lpthread
  *   qemu-system-x86_64 ... -plugin ./insn-count.so,out=/tmp/insns
  * (bench/profile-http.ts builds and loads it with INSNS=1.)
+ * With tbs=FILE as well it keeps a count per translated block: whenever
+ * FILE.req appears it writes FILE ("vaddr instructions executions" per
+ * block, cumulative) and removes FILE.req; two such snapshots around an
+ * interval, with the image's symbols, give an exact profile of the guest
+ * by function (bench/insn-profile.py).
  * The few declarations below are QEMU's stable plugin API, version 1
  * (QEMU 4.2 to 8.x); they are written out here because Debian ships no
  * qemu-plugin.h. Counting is by translated block, inline in the generated
@@ -16,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 typedef uint64_t qemu_plugin_id_t;
 struct qemu_plugin_tb;
@@ -32,6 +38,29 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
 static volatile uint64_t insns;
 static const char *out_path = "insns.txt";
+static const char *tbs_path = NULL;
+
+/* One per translation (a block translated again gets another). */
+struct tb_count { uint64_t vaddr, n, execs; };
+#define TB_MAX (1 << 20)
+static struct tb_count *tbs;
+static volatile uint32_t ntbs;
+extern uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
+
+static void write_tbs(void) {
+  char req[4096], tmp[4096];
+  snprintf(req, sizeof req, "%s.req", tbs_path);
+  if (access(req, F_OK) != 0) return;
+  snprintf(tmp, sizeof tmp, "%s.tmp", tbs_path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return;
+  uint32_t n = ntbs;
+  for (uint32_t i = 0; i < n; i++)
+    if (tbs[i].execs) fprintf(f, "%llx %llu %llu\n", (unsigned long long)tbs[i].vaddr, (unsigned long long)tbs[i].n, (unsigned long long)tbs[i].execs);
+  fclose(f);
+  rename(tmp, tbs_path);
+  unlink(req);
+}
 
 static void write_count(void) {
   char tmp[4096];
@@ -45,13 +74,22 @@ static void write_count(void) {
 
 static void *writer(void *arg) {
   (void)arg;
-  for (;;) { write_count(); usleep(20000); }
+  for (;;) { write_count(); if (tbs_path) write_tbs(); usleep(20000); }
   return NULL;
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   (void)id;
-  qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, (void *)&insns, qemu_plugin_tb_n_insns(tb));
+  size_t n = qemu_plugin_tb_n_insns(tb);
+  qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, (void *)&insns, n);
+  if (tbs && ntbs < TB_MAX) {
+    struct tb_count *c = &tbs[ntbs];
+    c->vaddr = qemu_plugin_tb_vaddr(tb);
+    c->n = n;
+    c->execs = 0;
+    __atomic_store_n(&ntbs, ntbs + 1, __ATOMIC_RELEASE);
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, (void *)&c->execs, 1);
+  }
 }
 
 static void on_exit_cb(qemu_plugin_id_t id, void *p) { (void)id; (void)p; write_count(); }
@@ -59,7 +97,11 @@ static void on_exit_cb(qemu_plugin_id_t id, void *p) { (void)id; (void)p; write_
 __attribute__((visibility("default")))
 int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
   (void)info;
-  for (int i = 0; i < argc; i++) if (strncmp(argv[i], "out=", 4) == 0) out_path = argv[i] + 4;
+  for (int i = 0; i < argc; i++) {
+    if (strncmp(argv[i], "out=", 4) == 0) out_path = argv[i] + 4;
+    if (strncmp(argv[i], "tbs=", 4) == 0) tbs_path = argv[i] + 4;
+  }
+  if (tbs_path && !(tbs = calloc(TB_MAX, sizeof *tbs))) return 1;
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
   qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);
   pthread_t t;

@@ -16,12 +16,16 @@
 // process during each run into dir (read with perf report --no-children).
 // INSNS=1: guest instructions per request, counted by a TCG plugin
 // (bench/insn-count.c), an A/B measure a loaded host does not blur.
+// INSNS=tbs: also per translated block, snapshots before and after each wrk
+// run in build/bench/tbs-*.txt: `python3 bench/insn-profile.py IMAGE.elf
+// before after requests` prints guest instructions per request by function
+// (an image with function names: SKIFF_ELF of a build whose asc flags add --debug).
 // QEMU_TRACE=ev1,ev2: those QEMU trace events logged to a file and counted per
 // request, e.g. virtio_queue_notify,virtio_notify,apic_mem_writel,memory_region_ops_write.)
 // Run: node_modules/.bin/esbuild bench/profile-http.ts --bundle --platform=node --format=esm --packages=external \
 //        --outfile=build/profile-http.mjs && node build/profile-http.mjs [seconds=10] [connections=32,256] [--linux]
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, readdirSync, statSync, openSync, readSync, closeSync, mkdirSync, rmSync } from "node:fs";
+import { writeFileSync, existsSync, copyFileSync, readFileSync, readdirSync, statSync, openSync, readSync, closeSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "../cli/lib/build.js";
 import { runWrk } from "./lib/http.js";
@@ -80,7 +84,14 @@ if (process.env.INSNS) {
   mkdirSync(join(root, "build", "bench"), { recursive: true });
   const so = join(root, "build", "bench", "insn-count.so");
   execFileSync("gcc", ["-O2", "-shared", "-fPIC", "-o", so, join(root, "bench", "insn-count.c"), "-lpthread"]);
-  insnArgs.push("-plugin", `${so},out=${insnFile}`);
+  insnArgs.push("-plugin", `${so},out=${insnFile}` + (process.env.INSNS === "tbs" ? `,tbs=${insnFile}.tbs` : ""));
+}
+/** INSNS=tbs: the plugin's per-block counts now, copied to file (bench/insn-profile.py reads two). */
+async function tbSnapshot(file: string): Promise<void> {
+  if (process.env.INSNS !== "tbs") return;
+  writeFileSync(`${insnFile}.tbs.req`, "");
+  for (let i = 0; i < 500 && existsSync(`${insnFile}.tbs.req`); i++) await sleep(20);
+  copyFileSync(`${insnFile}.tbs`, file);
 }
 const insns = (): number => { try { return Number(readFileSync(insnFile, "utf8").trim()); } catch { return NaN; } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,11 +141,13 @@ try {
       perfDone = new Promise((r) => perf!.on("close", r));     // listened for at once: it may end before wrk does
     }
     if (insnArgs.length) await sleep(100);                 // the plugin writes its count every 20 ms
+    await tbSnapshot(join(root, "build", "bench", `tbs-${kind}-c${c}-before.txt`));
     const i0 = insns();
     const w = await runWrk(`${s.web}/index.html`, secs, s.prefix, { connections: c });
     const cpu = cpuMs(s.q.pid) - c0;
     if (insnArgs.length) await sleep(100);
     const i1 = insns();
+    await tbSnapshot(join(root, "build", "bench", `tbs-${kind}-c${c}-after.txt`));
     const th1 = threadMs(s.q.pid);
     if (perfDone) await perfDone;
     const b = prof();

@@ -170,6 +170,9 @@ describe("requests and responses", () => {
     expect(r.headers.get("x-injected")).toBe("a  Set-Cookie: x=1");
     expect(r.headers.get("content-length")).toBe("2");
     expect(r.headers.has("bad name")).toBe(false);
+    expect(r.raw).toContain("X-Padded: padded value");     // values are trimmed, NBSP too
+    expect(r.raw).toContain("X-Nbsp: nb");
+    expect(r.raw).toContain("X-Clean: clean");
   });
 });
 

@@ -149,20 +149,20 @@ export class ByteBuf {
   appendLatin1(s: string): void {
     const n = s.length;
     this.reserve(n);
-    const base = this.base + <usize>this.tail;
-    const src = changetype<usize>(s);
-    let i = 0;
-    // Four characters at a time while all are Latin-1 (headers are ASCII):
-    // one 8-byte load, one 4-byte store.
-    for (; i + 4 <= n; i += 4) {
-      const w = load<u64>(src + (<usize>i << 1));
-      if ((w & 0xff00ff00ff00ff00) != 0) break;
-      store<u32>(base + <usize>i, <u32>(w & 0xff) | <u32>((w >> 8) & 0xff00) | <u32>((w >> 16) & 0xff0000) | <u32>((w >> 24) & 0xff000000));
-    }
-    for (; i < n; i++) {
-      const c = <u32>load<u16>(src + (<usize>i << 1));
-      store<u8>(base + <usize>i, <u8>(c > 0xff ? 0x3f : c));
-    }
+    writeLatin1(this.base + <usize>this.tail, s, n);
+    this.tail += n;
+  }
+
+  /** Appends the header line "name: value" CRLF (Latin-1) with one reserve. */
+  appendHeaderLine(name: string, value: string): void {
+    const a = name.length, b = value.length;
+    const n = a + b + 4;
+    this.reserve(n);
+    const p = this.base + <usize>this.tail;
+    writeLatin1(p, name, a);
+    store<u16>(p + <usize>a, 0x203a);                     // ": "
+    writeLatin1(p + <usize>(a + 2), value, b);
+    store<u16>(p + <usize>(a + 2 + b), 0x0a0d);           // CR LF
     this.tail += n;
   }
 
@@ -218,4 +218,22 @@ export class ByteBuf {
 // @ts-ignore: decorator
 @global function __finalize(ptr: usize): void {
   if (load<u32>(ptr - 8) == idof<ByteBuf>()) changetype<ByteBuf>(ptr).freePagesNow();
+}
+
+/** The n characters of s as Latin-1 bytes at dst ('?' for any beyond it):
+ *  four at a time while all are Latin-1 (headers are ASCII), one 8-byte
+ *  load and one 4-byte store each. */
+// @ts-ignore: decorator
+@inline function writeLatin1(dst: usize, s: string, n: i32): void {
+  const src = changetype<usize>(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w = load<u64>(src + (<usize>i << 1));
+    if ((w & 0xff00ff00ff00ff00) != 0) break;
+    store<u32>(dst + <usize>i, <u32>(w & 0xff) | <u32>((w >> 8) & 0xff00) | <u32>((w >> 16) & 0xff0000) | <u32>((w >> 24) & 0xff000000));
+  }
+  for (; i < n; i++) {
+    const c = <u32>load<u16>(src + (<usize>i << 1));
+    store<u8>(dst + <usize>i, <u8>(c > 0xff ? 0x3f : c));
+  }
 }

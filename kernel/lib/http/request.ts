@@ -27,9 +27,10 @@ export function equalsIgnoreCase(a: string, b: string): bool {
  *  names handlers ask for usually are. */
 function lowered(s: string): string {
   const p = changetype<usize>(s);
-  for (let i = 0; i < s.length; i++) {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
     const c = <u32>load<u16>(p + (<usize>i << 1));
-    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
+    if (c - 0x41 < 26 || c > 0x7f) return s.toLowerCase();
   }
   return s;
 }

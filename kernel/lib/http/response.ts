@@ -185,7 +185,14 @@ function sanitizeValue(v: string): string {
     const c = <i32>load<u16>(p + (<usize>i << 1));
     if ((c < 0x20 && c != 0x09) || c == 0x7f || c > 0xff) { bad = true; break; }
   }
-  if (!bad) return v.trim();
+  if (!bad) {
+    // Nothing to trim (the usual case): v itself, without trim()'s scan.
+    const n = v.length;
+    if (n == 0) return v;
+    const first = <u32>load<u16>(p), last = <u32>load<u16>(p + (<usize>(n - 1) << 1));
+    if (first > 0x20 && first != 0xa0 && last > 0x20 && last != 0xa0) return v;   // trim() also takes NBSP
+    return v.trim();
+  }
   const parts = new Array<string>(v.length);
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
@@ -276,10 +283,7 @@ function appendDateServer(out: ByteBuf, date: string | null, serverName: string)
 }
 
 function header(out: ByteBuf, name: string, value: string): void {
-  out.appendLatin1(name);
-  out.appendLatin1(": ");
-  out.appendLatin1(value);
-  out.appendLatin1("\r\n");
+  out.appendHeaderLine(name, value);
 }
 
 /** Handlers are objects (no closures in AssemblyScript): the router or the

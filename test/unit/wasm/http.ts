@@ -52,6 +52,9 @@ class Evil extends Handler {
   handle(req: Request, res: Response): void {
     res.setHeader("X-Injected", "a\r\nSet-Cookie: x=1");
     res.setHeader("Bad Name", "v");
+    res.setHeader("X-Padded", "  padded value\t");
+    res.setHeader("X-Nbsp", "\u00a0nb\u00a0");
+    res.setHeader("X-Clean", "clean");
     res.setHeader("Content-Length", "999");
     res.text(200, "ok");
   }
