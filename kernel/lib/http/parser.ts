@@ -9,7 +9,7 @@
 // Transfer-Encoding whose last coding is not chunked, differing Content-Length
 // values and obs-fold lines are all rejected with 400.
 import { ByteBuf } from "./buf";
-import { Header, Request } from "./request";
+import { Header, Request, charIndex } from "./request";
 import { HttpLimits } from "./limits";
 
 export const STATE_REQUEST_LINE: i32 = 0;
@@ -490,7 +490,7 @@ function splitTarget(req: Request): bool {
     t = slash < t.length ? t.substring(slash) : "/";
     if (t.charCodeAt(0) == 0x3f) t = "/" + t;
   }
-  const q = t.indexOf("?");
+  const q = charIndex(t, 0x3f);
   if (q < 0) { req.path = t; req.query = ""; }
   else { req.path = t.substring(0, q); req.query = t.substring(q + 1); }
   return true;

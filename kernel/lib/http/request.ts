@@ -23,6 +23,15 @@ export function equalsIgnoreCase(a: string, b: string): bool {
   return true;
 }
 
+/** Index of the first UTF-16 unit c in s at or after from, or -1: a plain
+ *  scan (String#indexOf compares a whole needle at every position). */
+export function charIndex(s: string, c: u32, from: i32 = 0): i32 {
+  const p = changetype<usize>(s);
+  const n = s.length;
+  for (let i = from; i < n; i++) if (<u32>load<u16>(p + (<usize>i << 1)) == c) return i;
+  return -1;
+}
+
 /** s lowercased; s itself (no copy) when it has no capital letter, as the
  *  names handlers ask for usually are. */
 function lowered(s: string): string {

@@ -181,8 +181,10 @@ export function errorJson(status: i32, message: string): string {
 function sanitizeValue(v: string): string {
   let bad = false;
   const p = changetype<usize>(v);
-  for (let i = 0; i < v.length; i++) {
-    const c = <i32>load<u16>(p + (<usize>i << 1));
+  const len = v.length;
+  for (let i = 0; i < len; i++) {
+    const c = <u32>load<u16>(p + (<usize>i << 1));
+    if (c - 0x20 < 0x5f) continue;                     // printable ASCII: one test
     if ((c < 0x20 && c != 0x09) || c == 0x7f || c > 0xff) { bad = true; break; }
   }
   if (!bad) {

@@ -4,7 +4,7 @@
 // (RFC 9110 §15.5.6); HEAD falls back to GET (§9.3.2) and OPTIONS is answered
 // from the table (§9.3.7). The route table is also what the OpenAPI document
 // is generated from, so documentation and behaviour cannot drift apart.
-import { Request, percentDecode } from "./request";
+import { Request, percentDecode, charIndex } from "./request";
 import { Response, Handler } from "./response";
 import { BearerAuth, isStateChanging } from "./auth";
 
@@ -245,7 +245,7 @@ export class PathSegs {
     this.count = 0;
     const len = path.length;
     if (len == 0 || path.charCodeAt(0) != 0x2f) return false;
-    if (path.indexOf("%") >= 0) {
+    if (charIndex(path, 0x25) >= 0) {
       const d = splitPath(path);
       if (d === null) return false;
       this.decoded = d;
@@ -257,7 +257,7 @@ export class PathSegs {
     ends.length = 0;
     let start = 1;
     while (true) {
-      let end = path.indexOf("/", start);
+      let end = charIndex(path, 0x2f, start);
       if (end < 0) end = len;
       const n = end - start;
       if (n == 1 && path.charCodeAt(start) == 0x2e) return false;                                       // "."
