@@ -274,6 +274,20 @@ describe("SYN-SENT", () => {
     expect(net.x.sockSndWnd(id)).toBe(12800);
   });
 
+  it("sizes the initial window (RFC 6928) by the MSS the SYN,ACK brings; after a lost SYN it stays one segment", () => {
+    const r = new Rig({ listen: false });
+    const { id, syn } = open(r);
+    r.ack = (syn.seq + 1) >>> 0;
+    r.send({ flags: F.SYN | F.ACK, seq: 9000, mss: 1460, wscale: 7, window: 65535 });
+    expect(net.x.sockCwnd(id)).toBe(14600);            // 10 × 1460, not 10 × the 536 assumed at connect
+    const r2 = new Rig({ listen: false });
+    const o2 = open(r2);
+    expect(r2.at(2n * SEC).length).toBe(1);            // the SYN again: the window is cut to one segment
+    r2.ack = (o2.syn.seq + 1) >>> 0;
+    r2.send({ flags: F.SYN | F.ACK, seq: 9000, mss: 1460, wscale: 7, window: 65535 });
+    expect(net.x.sockCwnd(o2.id)).toBe(1460);
+  });
+
   it("retransmits the SYN with backoff and gives up after the retries", () => {
     const r = new Rig({ listen: false });
     const { id } = open(r);

@@ -593,6 +593,8 @@ export class TcpSocket {
     if (!seg.has(TCP_SYN)) return;
     this.irs = seg.seq;
     this.rcvNxt = seg.seq + 1;
+    const mssBefore = this.effMss;
+    const synLost = this.cwnd <= mssBefore;           // a SYN retransmission cut the window (RFC 5681 §3.1)
     this.takeSynOptions(seg);
     this.sndWnd = <i32>seg.window;
     this.maxSndWnd = this.sndWnd;
@@ -600,6 +602,11 @@ export class TcpSocket {
     this.sndWl2 = seg.ack;
     if (hasAck) {
       this.ackAdvance(seg.ack, now);                    // our SYN is acknowledged
+      // The initial window (RFC 6928) was set at connect, from the MSS
+      // assumed before the peer's was known (536): size it by the MSS now
+      // in use (the SYN's ACK is no data and grows nothing), or one segment
+      // if the SYN had to be sent again (RFC 6928 §2).
+      this.cwnd = synLost ? this.effMss : 10 * this.effMss;
       this.setState(TcpState.Established, "SYN,ACK");              // SYN-SENT -SYN,ACK-> ESTABLISHED
       if (this.finQueued) this.setState(TcpState.FinWait1, "close (queued)");   // close() during the handshake
       this.evConnected = true;
