@@ -43,6 +43,7 @@
 // re-arms the interrupt once it has taken everything.
 import { Task, wake, pollSoon } from "../../core/sched";
 import { VirtioDevice } from "./device";
+import { SplitQueue } from "./queue";
 import { Transport } from "./transport/transport";
 import { dmaAlloc, physAddr, MemOwner } from "./dma";
 import { NetDevice, FrameSink, FrameChain, NetDeviceStats, RX_CSUM_VALID } from "../../lib/net";
@@ -342,7 +343,15 @@ export class VirtioNet extends VirtioDevice {
       this.stats.txDropped++;
       return false;
     }
-    if (this.txBatch == 0 || ++this.txHeld >= TX_HOLD_MAX || this.tsoFreeCount == 0) {
+    this.tsoQueued(q, len, this.tsoFreeCount);
+    return true;
+  }
+
+  /** A TSO packet of len bytes was queued: notify the device now unless a
+   *  batch holds it (slotsLeft: that kind's free slots; none left, notify),
+   *  and count it. */
+  private tsoQueued(q: SplitQueue, len: i32, slotsLeft: u32): void {
+    if (this.txBatch == 0 || ++this.txHeld >= TX_HOLD_MAX || slotsLeft == 0) {
       this.txHeld = 0;
       this.kick(q);
     }
@@ -350,7 +359,6 @@ export class VirtioNet extends VirtioDevice {
     this.txCsumOffloaded++;
     this.stats.txPackets++;
     this.stats.txBytes += <u64>len;
-    return true;
   }
 
   /** Whether transmitTsoZc() may be tried (HOST_TSO4, and not switched off). */
@@ -389,14 +397,7 @@ export class VirtioNet extends VirtioDevice {
     }
     const seq = ++this.zcSubmitted;
     this.zcSeq[i] = seq;
-    if (this.txBatch == 0 || ++this.txHeld >= TX_HOLD_MAX || this.zcFreeCount == 0) {
-      this.txHeld = 0;
-      this.kick(q);
-    }
-    this.txTsoPackets++;
-    this.txCsumOffloaded++;
-    this.stats.txPackets++;
-    this.stats.txBytes += <u64>len;
+    this.tsoQueued(q, len, this.zcFreeCount);
     return seq;
   }
 

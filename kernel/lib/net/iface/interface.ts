@@ -361,6 +361,20 @@ export class Interface extends FrameSink {
     return ok;
   }
 
+  /** The IPv4 header of an unfragmented packet of ours, in txIp: ident is
+   *  the next one, which the caller takes (advances) once the packet goes. */
+  private ipHeader(src: u32, dst: u32, protocol: u32, l4len: i32): Ipv4Repr {
+    const ip = this.txIp;
+    ip.tos = 0; ip.dontFrag = false; ip.moreFrags = false; ip.fragOffset = 0; ip.headerLen = IP_HEADER_LEN;
+    ip.src = src != 0 ? src : this.addr;
+    ip.dst = dst;
+    ip.protocol = protocol;
+    ip.ttl = 64;
+    ip.ident = this.ident;
+    ip.payloadLen = l4len;
+    return ip;
+  }
+
   private sendIpFrom(src: u32, dst: u32, protocol: u32, l4len: i32, csumField: i32): bool {
     this.deviceFull = false;
     if (l4len < 0 || l4len > 65535 - IP_HEADER_LEN) { this.counters.inc(Counter.DropIpTooBig); return false; }
@@ -371,15 +385,8 @@ export class Interface extends FrameSink {
       if (this.gateway == 0 || this.addr == 0) { this.counters.inc(Counter.DropIpNoRoute); return false; }
       nextHop = this.gateway;
     }
-    const ip = this.txIp;
-    ip.tos = 0; ip.dontFrag = false; ip.moreFrags = false; ip.fragOffset = 0; ip.headerLen = IP_HEADER_LEN;
-    ip.src = src != 0 ? src : this.addr;
-    ip.dst = dst;
-    ip.protocol = protocol;
-    ip.ttl = 64;
-    ip.ident = this.ident;
+    const ip = this.ipHeader(src, dst, protocol, l4len);
     this.ident = (this.ident + 1) & 0xffff;
-    ip.payloadLen = l4len;
     const ipPtr = changetype<usize>(this.tx) + ETH_HEADER_LEN;
     if (IP_HEADER_LEN + l4len > this.mtu) {
       if (protocol == IP_PROTO_TCP && csumField >= 0 && this.tsoMss > 0 && l4len <= this.tcpTsoMax()) {
@@ -494,15 +501,7 @@ export class Interface extends FrameSink {
     const mac = this.arp.lookup(nextHop, this.now);
     if (mac < 0) return 0;
     const f = changetype<usize>(this.tx);
-    const ip = this.txIp;
-    ip.tos = 0; ip.dontFrag = false; ip.moreFrags = false; ip.fragOffset = 0; ip.headerLen = IP_HEADER_LEN;
-    ip.src = src != 0 ? src : this.addr;
-    ip.dst = dst;
-    ip.protocol = IP_PROTO_TCP;
-    ip.ttl = 64;
-    ip.ident = this.ident;
-    ip.payloadLen = l4len;
-    ip.emit(f + ETH_HEADER_LEN);
+    this.ipHeader(src, dst, IP_PROTO_TCP, l4len).emit(f + ETH_HEADER_LEN);   // ident taken below, once it went
     const eth = this.txEth;
     eth.dst = <u64>mac;
     eth.src = this.mac;
