@@ -361,6 +361,15 @@ export class Interface extends FrameSink {
     return ok;
   }
 
+  /** Writes the Ethernet header of an IPv4 frame to mac at f. */
+  private ethIpv4(f: usize, mac: i64): void {
+    const eth = this.txEth;
+    eth.dst = <u64>mac;
+    eth.src = this.mac;
+    eth.ethertype = ETHERTYPE_IPV4;
+    eth.emit(f);
+  }
+
   /** The IPv4 header of an unfragmented packet of ours, in txIp: ident is
    *  the next one, which the caller takes (advances) once the packet goes. */
   private ipHeader(src: u32, dst: u32, protocol: u32, l4len: i32): Ipv4Repr {
@@ -449,11 +458,7 @@ export class Interface extends FrameSink {
     }
     ip.emit(ipPtr);
     this.counters.inc(Counter.IpOut);
-    const eth = this.txEth;
-    eth.dst = <u64>mac;
-    eth.src = this.mac;
-    eth.ethertype = ETHERTYPE_IPV4;
-    eth.emit(f);
+    this.ethIpv4(f, mac);
     const l4 = ETH_HEADER_LEN + IP_HEADER_LEN;
     const hdrLen = l4 + ((<i32>load<u8>(f + <usize>l4 + 12) >> 4) << 2);     // the TCP data offset
     const len = ETH_HEADER_LEN + IP_HEADER_LEN + ip.payloadLen;
@@ -502,11 +507,7 @@ export class Interface extends FrameSink {
     if (mac < 0) return 0;
     const f = changetype<usize>(this.tx);
     this.ipHeader(src, dst, IP_PROTO_TCP, l4len).emit(f + ETH_HEADER_LEN);   // ident taken below, once it went
-    const eth = this.txEth;
-    eth.dst = <u64>mac;
-    eth.src = this.mac;
-    eth.ethertype = ETHERTYPE_IPV4;
-    eth.emit(f);
+    this.ethIpv4(f, mac);
     const l4 = ETH_HEADER_LEN + IP_HEADER_LEN;
     const seq = this.device.transmitTsoZc(f, l4 + hl, p1, n1, p2, n2, l4, csumField, this.tsoMss);
     if (seq == 0) return 0;
@@ -523,12 +524,8 @@ export class Interface extends FrameSink {
 
   /** Puts the Ethernet header before the packet in tx and hands it to the device. */
   private transmitFrame(dstMac: u64, ipLen: i32, csumStart: i32, csumOffset: i32): bool {
-    const eth = this.txEth;
-    eth.dst = dstMac;
-    eth.src = this.mac;
-    eth.ethertype = ETHERTYPE_IPV4;
     const f = changetype<usize>(this.tx);
-    eth.emit(f);
+    this.ethIpv4(f, <i64>dstMac);
     return this.transmitRaw(f, ETH_HEADER_LEN + ipLen, csumStart, csumOffset);
   }
 
