@@ -6,11 +6,16 @@
 import { execa } from "execa";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { IO, UserError } from "../lib/log.js";
 import { skiffRoot } from "../lib/paths.js";
 
 interface VitestJson {
+  testResults?: {
+    name?: string;
+    message?: string;
+    assertionResults?: { status?: string; fullName?: string; failureMessages?: string[] }[];
+  }[];
   numPassedTests?: number;
   numFailedTests?: number;
   numPendingTests?: number;
@@ -41,6 +46,27 @@ export function findVitest(project: string): string | null {
   return existsSync(own) ? own : null;
 }
 
+/**
+ * One line per failed test ("file > title: first line of the error"), and per
+ * file that failed before its tests ran, so that the reason for a red run is
+ * in the last lines of a long log rather than a scroll-back away.
+ */
+export function failureLines(j: VitestJson, root: string): string[] {
+  const out: string[] = [];
+  const firstLine = (m: string | undefined) =>
+    (m ?? "").replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+  for (const f of j.testResults ?? []) {
+    const file = f.name ? relative(root, f.name) || f.name : "?";
+    const failedTests = (f.assertionResults ?? []).filter((a) => a.status === "failed");
+    for (const a of failedTests) {
+      const why = firstLine(a.failureMessages?.[0]).slice(0, 200);
+      out.push(`  ${file} > ${a.fullName ?? "?"}${why ? ": " + why : ""}`);
+    }
+    if (failedTests.length === 0 && f.message) out.push(`  ${file}: ${firstLine(f.message).slice(0, 200)}`);
+  }
+  return out;
+}
+
 /** Load tests run alone after the rest (see testCommand). */
 const HEAVY = [
   "test/system/floods.test.ts", "test/system/faults.test.ts", "test/system/tcp-hostile.test.ts", "test/system/slowloris.test.ts",
@@ -67,6 +93,7 @@ export async function testCommand(argv: string[], io: IO): Promise<number> {
     : [argv];
   try {
     let code = 0, passed = 0, failed = 0, skipped = 0, reported = 0;
+    const failures: string[] = [];
     for (let i = 0; i < passes.length; i++) {
       const results = join(tmp, `results-${i}.json`);
       const r = await execa(vitest,
@@ -81,10 +108,12 @@ export async function testCommand(argv: string[], io: IO): Promise<number> {
         failed += j.numFailedTests ?? 0;
         skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
         reported++;
+        failures.push(...failureLines(j, project));
       } else {
         io.out(`skiff test: vitest produced no results (exit ${c}${r.failed && !r.exitCode ? ": " + r.shortMessage : ""})`);
       }
     }
+    if (failures.length > 0) io.out(`skiff test: failed:\n${failures.join("\n")}`);
     if (reported > 0) io.out(`skiff test: ${passed} passed, ${failed} failed, ${skipped} skipped`);
     return code;
   } finally {

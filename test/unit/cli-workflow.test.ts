@@ -11,6 +11,7 @@ import { apiFromCmdline, appLabel } from "../../cli/lib/detach.js";
 import { checkName, runtimeDir } from "../../cli/lib/guests.js";
 import { formatUptime } from "../../cli/commands/ps.js";
 import { skiffSpec } from "../../cli/commands/new.js";
+import { failureLines } from "../../cli/commands/test.js";
 import { UserError } from "../../cli/lib/log.js";
 
 describe("--env and --config", () => {
@@ -89,5 +90,24 @@ describe("skiff new", () => {
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
+  });
+});
+
+describe("skiff test", () => {
+  it("names each failed test and the first line of its error at the end", () => {
+    const lines = failureLines({
+      testResults: [
+        { name: "/p/test/a.test.ts", assertionResults: [
+          { status: "passed", fullName: "a works" },
+          { status: "failed", fullName: "suite > b answers", failureMessages: ["\x1b[31mAssertionError: expected 1 to be 2\x1b[39m\n    at x"] },
+        ] },
+        { name: "/p/test/c.test.ts", message: "\nFailed to load url ./missing.js", assertionResults: [] },
+        { name: "/p/test/d.test.ts", assertionResults: [{ status: "passed", fullName: "d" }] },
+      ],
+    }, "/p");
+    expect(lines).toEqual([
+      "  test/a.test.ts > suite > b answers: AssertionError: expected 1 to be 2",
+      "  test/c.test.ts: Failed to load url ./missing.js",
+    ]);
   });
 });
