@@ -10,21 +10,14 @@
 //    a 96 KiB value written shows up in the written bytes and in the disk file,
 //    and reading it back (too large for kv's cache) in the read bytes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer } from "node:net";
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
+import { freePort } from "./ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-answers-"));
 afterAll(async () => { await stopAll(); rmSync(dir, { recursive: true, force: true }); });
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 /** Samples of Prometheus text by name with labels, e.g. `x_total{device="vda"}`. */
 function samples(text: string): Map<string, number> {

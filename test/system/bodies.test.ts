@@ -7,22 +7,15 @@
 // without the token), each before the body is read.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, Agent } from "node:http";
-import { createServer } from "node:net";
 import { closeSync, mkdtempSync, openSync, rmSync, ftruncateSync, writeFileSync, mkdirSync } from "node:fs";
 import { buildSiteImage, collectFiles } from "../../cli/lib/sitefs.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
+import { freePort } from "./ports.js";
 
 const MiB = 1 << 20;
 const UPLOADS = 64;
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 interface Reply { status: number; body: Buffer }
 

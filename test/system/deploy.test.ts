@@ -20,7 +20,6 @@
 //   written.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +31,7 @@ import { extractOciDisk, readOciImage, readTar, LABEL } from "../../cli/lib/depl
 import { kubevirtCmdline } from "../../cli/lib/deploy/kubevirt.js";
 import { nodeIO, type IO } from "../../cli/lib/log.js";
 import { gunzipSync } from "node:zlib";
+import { freePort } from "./ports.js";
 
 const TOKEN = "deploy-test-token-0123";
 const work = mkdtempSync(join(tmpdir(), "skiff-deploy-"));
@@ -40,13 +40,6 @@ afterAll(async () => {
   for (const s of stops.reverse()) await s().catch(() => {});
   rmSync(work, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -13,6 +13,7 @@ import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
+import { freePort } from "./ports.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "dist", "skiff.js");
@@ -27,13 +28,6 @@ afterAll(() => {
   for (const p of procs) if (p.exitCode === null && p.pid) { try { process.kill(p.pid, "SIGTERM"); } catch { /* gone */ } }
   rmSync(dir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 interface Dev {
   proc: ChildProcess;

@@ -20,23 +20,16 @@
 //     says so, and `skiff run --restart on-failure --restart-max 2` boots the
 //     guest three times, then gives up with its status.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, type Server } from "node:net";
 import { Agent, request } from "node:http";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
 import { main as cliMain } from "../../cli/main.js";
 import type { IO } from "../../cli/lib/log.js";
+import { freePort } from "./ports.js";
 
 afterAll(stopAll);
 
 const REQUESTS = Number(process.env.SKIFF_FAULTS_REQUESTS ?? 10000);
 const CONNECTIONS = 4;
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s: Server = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 interface Reply { status: number; body: string }
 

@@ -10,13 +10,14 @@
 // first and that the server closes first, with the app and the REST endpoint
 // answering throughout (bench/reliability.ts times them).
 import { afterAll, describe, expect, it } from "vitest";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
 import { buildSiteImage, collectFiles } from "../../cli/lib/sitefs.js";
+import { freePort } from "./ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-floods-"));
 afterAll(async () => { await stopAll(); rmSync(dir, { recursive: true, force: true }); });
@@ -28,13 +29,6 @@ const GETS = Number(process.env.FLOODS_GETS ?? 2000);
 const big = Buffer.alloc(MIB);
 for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
 const bigHash = createHash("sha256").update(big).digest("hex");
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 /** Thrown when not one byte came back within `silentMs`: QEMU's user-network
  *  forward listens with a backlog of 1, and under a flood the host kernel

@@ -4,24 +4,18 @@
 // their types, ETags give 304, ranges give 206/416; a /config change of
 // httpd.cache-control applies at once.
 import { afterAll, describe, expect, it } from "vitest";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
 import { buildSiteImage, collectFiles } from "../../cli/lib/sitefs.js";
+import { freePort } from "./ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-httpd-"));
 afterAll(async () => { await stopAll(); rmSync(dir, { recursive: true, force: true }); });
 const TOKEN = "httpd-test-token-0001";
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 const site = join(dir, "www");
 mkdirSync(join(site, "css"), { recursive: true });

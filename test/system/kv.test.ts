@@ -8,24 +8,17 @@
 //    it, reboots and still has every acknowledged key, byte for byte;
 //  - a 32 MiB guest serves a 256 MiB store, writes guarded by kv.token.
 import { afterAll, describe, expect, it } from "vitest";
-import { createServer } from "node:net";
 import { closeSync, mkdtempSync, openSync, rmSync, ftruncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "node:http";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
+import { freePort } from "./ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-kv-"));
 afterAll(async () => { await stopAll(); rmSync(dir, { recursive: true, force: true }); });
 
 const MiB = 1 << 20;
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 /** A sparse file of the given size: only what the guest writes takes room. */
 function sparseDisk(name: string, bytes: number): string {

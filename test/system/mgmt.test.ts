@@ -9,17 +9,11 @@
 // refuses everything but /health and says so once. A q35 guest without MSI-X
 // has no host channel: Guest.api() goes over the network API with the token.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
+import { freePort } from "./ports.js";
 
 afterAll(stopAll);
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 /** Sends text on a new connection; resolves with everything received until
  *  the peer closes (or resets), and how it ended. */

@@ -9,21 +9,15 @@
 // networking; the test checks the device line and the stack's counters
 // for both, with the data intact either way.
 import { afterAll, describe, expect, it } from "vitest";
-import { createServer, connect, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { createSocket } from "node:dgram";
 import { execFileSync } from "node:child_process";
 import { execa } from "execa";
 import { existsSync } from "node:fs";
 import { boot, stopAll } from "../../harness/index.js";
+import { freePort } from "./ports.js";
 
 afterAll(stopAll);
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 /** Sends data on a new connection, half-closes, resolves with everything echoed. */
 function echo(port: number, data: Buffer): Promise<Buffer> {

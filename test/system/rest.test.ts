@@ -10,8 +10,9 @@
 // fuzz run leaves the guest alive with bounded memory; /metrics parses as
 // Prometheus text; POST /os/shutdown ends the guest with status 0.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
+import { freePort } from "./ports.js";
 
 afterAll(stopAll);
 const TOKEN = "sys-test-token-0123456789";
@@ -21,13 +22,6 @@ const AUTH = { Authorization: `Bearer ${TOKEN}` };
 /** fetch with the token: on the network every route but /health needs it. */
 function authed(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string> | undefined) } });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
 }
 
 /** Sends raw bytes on a fresh connection; resolves with all it got until the guest closed or ms passed. */

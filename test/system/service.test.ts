@@ -3,15 +3,8 @@
 // parameter, a JSON body in and out) booted under QEMU TCG on microvm with
 // user networking, its port 8080 forwarded to a free loopback port.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer } from "node:net";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
+import { freePort } from "./ports.js";
 
 afterAll(stopAll);
 

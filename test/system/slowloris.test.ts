@@ -22,13 +22,13 @@
 // connections held; SLOWLORIS_CONNS (default 500) the slow connections per port.
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { createServer } from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
 import { buildSiteImage, collectFiles } from "../../cli/lib/sitefs.js";
+import { freePort } from "./ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "skiff-slowloris-"));
 afterAll(async () => { await stopAll(); rmSync(dir, { recursive: true, force: true }); });
@@ -38,13 +38,6 @@ const SECS = Number(process.env.SLOWLORIS_SECS ?? 20);
 const CLIENT = join(import.meta.dirname, "slowloris-client.mjs");
 // The network listener on (an explicit opt-in once it is off by default) with the token.
 const CMDLINE = `api.net=on api.token=${TOKEN}`;
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 function siteImage(): string {
   const site = join(dir, "www");

@@ -7,20 +7,13 @@
 // with refused requests, which are logged rate-limited and so cannot push the
 // boot log out of dmesg.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer } from "node:net";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomInt } from "node:crypto";
 import { boot, stopAll, type Guest } from "../../harness/index.js";
 import { TOKEN_FWCFG_FILE } from "../../cli/lib/apitoken.js";
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
+import { freePort } from "./ports.js";
 
 /** A token every 4-character window of which holds a lower-case letter, an
  *  upper-case letter and a digit: no such window turns up by chance in text,

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
 import { alive, type GuestRecord } from "../../cli/lib/guests.js";
+import { freePort } from "./ports.js";
 
 const repo = resolve(import.meta.dirname, "..", "..");
 const tmp = mkdtempSync(join(tmpdir(), "skiff-workflow-"));
@@ -76,7 +77,7 @@ describe("the new user's path", () => {
   });
 
   it("skiff dev serves the app from Node and reloads it after an edit", { timeout: 600_000 }, async () => {
-    const port = 20000 + ((process.pid + 7) % 20000);
+    const port = await freePort();
     // The installed package's CLI, started directly (not through npx) so the PID is its own.
     const cli = join(project, "node_modules", "skiff", "dist", "skiff.js");
     const proc = spawn(process.execPath, [cli, "dev", ".", "--forward", `${port}:8080`], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -119,7 +120,7 @@ describe("the new user's path", () => {
   });
 
   it("runs the app in the background: run --detach, ps, logs, api, stop", { timeout: 600_000 }, async () => {
-    const port = 20000 + (process.pid % 20000);
+    const port = await freePort();
     const start = await skiff(["run", ".", "--detach", "--name", name, "--accel", "tcg",
       "--forward", `${port}:9090`, "--config", "app.port=9090", "--env", "GREETING=hello there"]);
     expect(start.exitCode, start.all).toBe(0);
