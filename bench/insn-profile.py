@@ -41,3 +41,28 @@ total = sum(by.values()) or 1
 print(f"{total / reqs:.0f} guest instructions per request over {reqs:.0f} requests")
 for k, v in by.most_common(top):
     print(f"{100 * v / total:5.1f} % {v / reqs:8.0f}  {k}")
+
+# With CALLERS= (profile-http.ts), the plugin also wrote which block ran just
+# before each watched function's entry: its callers, per request.
+def callers_of(path):
+    c = collections.Counter()
+    try:
+        for line in open(path):
+            callee, caller, n = line.split()
+            c[(int(callee, 16), int(caller, 16))] += int(n)
+    except FileNotFoundError:
+        return None
+    return c
+
+cb, ca = callers_of(re.sub(r"\.txt$", "", before) + ".callers.txt"), callers_of(re.sub(r"\.txt$", "", after) + ".callers.txt")
+if ca is not None:
+    if cb is not None:
+        ca.subtract(cb)
+    per = collections.defaultdict(collections.Counter)
+    for (callee, caller), n in ca.items():
+        if n > 0:
+            per[name(callee)][name(caller)] += n
+    for callee, cs in per.items():
+        print(f"\ncalls into {callee}: {sum(cs.values()) / reqs:.2f} per request, by caller")
+        for k, v in cs.most_common(top):
+            print(f"  {v / reqs:8.3f}  {k}")

@@ -20,6 +20,9 @@
 // run in build/bench/tbs-*.txt: `python3 bench/insn-profile.py IMAGE.elf
 // before after requests` prints guest instructions per request by function
 // (an image with function names: SKIFF_ELF of a build whose asc flags add --debug).
+// CALLERS=hexaddr:hexaddr with INSNS=tbs: also which blocks ran just before
+// those functions' entries (their callers), per snapshot in
+// build/bench/tbs-*.callers.txt ("callee caller count", cumulative).
 // QEMU_TRACE=ev1,ev2: those QEMU trace events logged to a file and counted per
 // request, e.g. virtio_queue_notify,virtio_notify,apic_mem_writel,memory_region_ops_write.)
 // Run: node_modules/.bin/esbuild bench/profile-http.ts --bundle --platform=node --format=esm --packages=external \
@@ -84,7 +87,8 @@ if (process.env.INSNS) {
   mkdirSync(join(root, "build", "bench"), { recursive: true });
   const so = join(root, "build", "bench", "insn-count.so");
   execFileSync("gcc", ["-O2", "-shared", "-fPIC", "-o", so, join(root, "bench", "insn-count.c"), "-lpthread"]);
-  insnArgs.push("-plugin", `${so},out=${insnFile}` + (process.env.INSNS === "tbs" ? `,tbs=${insnFile}.tbs` : ""));
+  insnArgs.push("-plugin", `${so},out=${insnFile}` + (process.env.INSNS === "tbs" ? `,tbs=${insnFile}.tbs` : "")
+    + (process.env.INSNS === "tbs" && process.env.CALLERS ? `,callers=${process.env.CALLERS}` : ""));
 }
 /** INSNS=tbs: the plugin's per-block counts now, copied to file (bench/insn-profile.py reads two). */
 async function tbSnapshot(file: string): Promise<void> {
@@ -92,6 +96,7 @@ async function tbSnapshot(file: string): Promise<void> {
   writeFileSync(`${insnFile}.tbs.req`, "");
   for (let i = 0; i < 500 && existsSync(`${insnFile}.tbs.req`); i++) await sleep(20);
   copyFileSync(`${insnFile}.tbs`, file);
+  if (existsSync(`${insnFile}.tbs.callers`)) copyFileSync(`${insnFile}.tbs.callers`, file.replace(/\.txt$/, "") + ".callers.txt");
 }
 const insns = (): number => { try { return Number(readFileSync(insnFile, "utf8").trim()); } catch { return NaN; } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
