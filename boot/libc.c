@@ -7,6 +7,7 @@
 #include <math.h>
 #include "hostif.h"
 #include "serial.h"
+#include "memfill.h"
 
 /* --- libc ----------------------------------------------------------------- */
 
@@ -56,12 +57,29 @@ void *memmove(void *dst, const void *src, size_t n) {
   return dst;
 }
 
+/* Up to 64 bytes: straight-line stores (boot/memfill.h). More: 64 bytes per
+ * loop trip, then the last 64 bytes again (overlapping what is done). */
 void *memset(void *dst, int c, size_t n) {
-  void *d = dst;
-  size_t q = n >> 3, r = n & 7;
+  uint8_t *p = dst;
+  if (n <= 64) { skiff_fill_upto64(p, (uint8_t)c, n); return dst; }
   uint64_t v = (uint8_t)c * 0x0101010101010101ull;
-  __asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
-  __asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
+  uint8_t *end = p + n;
+  size_t blocks = n >> 6;
+  __asm__ volatile(
+    "1:\n\t"
+    "movq %[v], 0(%[d])\n\t"  "movq %[v], 8(%[d])\n\t"  "movq %[v], 16(%[d])\n\t" "movq %[v], 24(%[d])\n\t"
+    "movq %[v], 32(%[d])\n\t" "movq %[v], 40(%[d])\n\t" "movq %[v], 48(%[d])\n\t" "movq %[v], 56(%[d])\n\t"
+    "addq $64, %[d]\n\t"
+    "decq %[b]\n\t"
+    "jnz 1b"
+    : [d] "+r"(p), [b] "+r"(blocks) : [v] "r"(v) : "memory", "cc");
+  if (p != end) {
+    p = end - 64;
+    __asm__ volatile(
+      "movq %[v], 0(%[d])\n\t"  "movq %[v], 8(%[d])\n\t"  "movq %[v], 16(%[d])\n\t" "movq %[v], 24(%[d])\n\t"
+      "movq %[v], 32(%[d])\n\t" "movq %[v], 40(%[d])\n\t" "movq %[v], 48(%[d])\n\t" "movq %[v], 56(%[d])"
+      : : [d] "r"(p), [v] "r"(v) : "memory");
+  }
   return dst;
 }
 

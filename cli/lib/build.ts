@@ -444,9 +444,10 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
       },
     },
   ];
-  // Later steps are keyed on what the earlier ones produced.
+  // Later steps are keyed on what the earlier ones produced, and on the
+  // edits made to wasm2c's output (a new Skiff may edit it differently).
   const keyOf = (s: Step, prev: Step[]): string =>
-    (typeof s.key === "function" ? s.key() : s.key) || sha(PIPELINE_VERSION, s.name, opts.dev ? "dev" : "release", CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
+    (typeof s.key === "function" ? s.key() : s.key) || sha(PIPELINE_VERSION, s.name, prepareImageC.toString(), opts.dev ? "dev" : "release", CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
       ...prev.filter((p) => existsSync(p.output)).map((p) => readFileSync(p.output)));
 
   if (!opts.quiet) io.out(`skiff build ${relative(io.cwd, appEntry) || appEntry} → ${relative(io.cwd, out) || "."}`);
@@ -585,7 +586,12 @@ export function embedModule(dir: string | undefined): string {
  *  - boot/hostif_inline.h included: the one-instruction host imports (port
  *    I/O, MMIO, barriers, TSC, phys_read) become inline code;
  *  - loads and stores address linear memory from its fixed alias
- *    (__linear_vbase), not through the instance. */
+ *    (__linear_vbase), not through the instance;
+ *  - memory.fill inline, and a fill of constant length up to 64 bytes as
+ *    straight stores (boot/memfill.h), the furthest first, so that the guard
+ *    region stands in for the range check: the shadow stack clears a frame
+ *    at the entry of every function holding managed references, ~40 times
+ *    per HTTP request, which was a call to memory_fill and one to memset. */
 export function prepareImageC(c: string): string {
   const once = (text: string, from: string | RegExp, to: string, what: string): string => {
     const out = text.replace(from, to);
@@ -593,6 +599,11 @@ export function prepareImageC(c: string): string {
     return out;
   };
   c = once(c, '#include "image.h"\n', '#include "image.h"\n#define SKIFF_INLINE_HOST_IMPORTS 1\n#include "hostif_inline.h"\n', "#include of image.h");
+  c = once(c, "static inline void memory_fill(wasm_rt_memory_t* mem, u64 d, u32 val, u64 n) {\n  RANGE_CHECK(mem, d, n);\n  memset(MEM_ADDR(mem, d, n), val, n);\n}",
+    "#include \"memfill.h\"\nstatic inline __attribute__((always_inline)) void memory_fill(wasm_rt_memory_t* mem, u64 d, u32 val, u64 n) {\n" +
+    "  if (__builtin_constant_p(n) && n <= 64) { skiff_fill_upto64(skiff_linear_vbase() + d, (uint8_t)val, n); return; }\n" +
+    "  RANGE_CHECK(mem, d, n);\n  memset(MEM_ADDR(mem, d, n), val, n);\n}",
+    "memory_fill definition");
   c = once(c, "#define MEM_ADDR_MEMOP(mem, addr, n) MEM_ADDR(mem, addr, n)",
     "#define MEM_ADDR_MEMOP(mem, addr, n) (skiff_linear_vbase() + (addr))", "MEM_ADDR_MEMOP definition");
   return once(c, /static inline (return_type name(?:##_default32)?\(|t3 name##_unchecked\(|void name##_unchecked\()/g,

@@ -87,6 +87,7 @@ describe("failures end the guest with a readable cause and a distinct status", (
     ["edge", /last word \d+ read/, "64M"],
     ["grown", /grew from \d+ to \d+ pages, 0 bad/, "64M"],
     ["offset", /^/, "64M"],
+    ["fill", /filling across the end/, "64M"],
     // Past physical 1 GiB: the alias needs its second page directory.
     ["big", /grew to 1100 MiB across 1 GiB, 0 bad/, "1200M"],
   ] as const) {

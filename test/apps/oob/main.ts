@@ -8,6 +8,9 @@
 //                 write and read back both ends of every new 64 KiB page,
 //                 then read one byte past the new end;
 //   oob=offset    an in-bounds pointer with a static offset that lands past the end;
+//   oob=fill      memory.fill of a constant 40 bytes from 16 before the end (the
+//                 image fills such lengths with inline stores and no range
+//                 check: the guard region must stop it);
 //   oob=big       grow past the first GiB of physical memory (the loader links a
 //                 second page directory), check both sides of the boundary,
 //                 then read one byte past the end.
@@ -66,6 +69,13 @@ export function main(): i32 {
     println("grew to " + (memory.size() >> 4).toString() + " MiB across 1 GiB, " + bad.toString() + " bad");
     const v = load<u8>(end());
     println("read " + v.toString() + " (the bounds check failed to trap)");
+    return 0;
+  }
+  if (mode == "fill") {
+    const p = end() - 16;
+    println("filling across the end");
+    memory.fill(p, 0xab, 40);
+    println("filled (the bounds check failed to trap)");
     return 0;
   }
   if (mode == "offset") {
