@@ -205,15 +205,21 @@ export class Site {
   }
 }
 
-/** Orders strings by their UTF-8 bytes (what mkfs sorts by): comparing code
- *  points does the same, with surrogate pairs counted as one code point. */
-function compareBytes(a: string, b: string): i32 {
+/** Orders strings by their UTF-8 bytes (what mkfs sorts by), which is code
+ *  point order. Compared a UTF-16 unit at a time: equal units are equal, and
+ *  where they first differ, moving the surrogates (0xd800-0xdfff) above
+ *  0xe000-0xffff gives code point order (a pair's high halves are equal
+ *  when its low halves are compared, and both lie above the BMP). */
+export function compareBytes(a: string, b: string): i32 {
   const n = a.length < b.length ? a.length : b.length;
+  const pa = changetype<usize>(a), pb = changetype<usize>(b);
   for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i);
-    const y = b.codePointAt(i);
-    if (x != y) return x < y ? -1 : 1;
-    if (x > 0xffff) i++;
+    let x = <u32>load<u16>(pa + (<usize>i << 1));
+    let y = <u32>load<u16>(pb + (<usize>i << 1));
+    if (x == y) continue;
+    if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+    if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    return x < y ? -1 : 1;
   }
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }

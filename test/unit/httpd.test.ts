@@ -12,7 +12,7 @@ import { buildSiteImage, readSiteImage, type SiteFile } from "../../cli/lib/site
 type E = {
   mount(img: number, budget: bigint, asDisk: number): number; directPull(req: number, piece: number): number; fileCount(): number; fileAt(i: number): number; setCacheControl(v: number): void;
   checksumErrors(): bigint; cachedBytes(): bigint; diskReads(): bigint; poke(off: number, v: number): void;
-  exchange(req: number, direct: number): number; mime(p: number): number;
+  exchange(req: number, direct: number): number; mime(p: number): number; compare(a: number, b: number): number;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
 };
 
@@ -235,6 +235,23 @@ describe.each(MODES)("serving files: %s", (_name, budget, asDisk, dir) => {
     expect(m(".hidden")).toBe("application/octet-stream");
     expect(m("dir.d/noext")).toBe("application/octet-stream");
     expect(m("a.wasm")).toBe("application/wasm");
+  });
+});
+
+describe("site directory order", () => {
+  it("is the order of paths' UTF-8 bytes, as mkfs sorts them (UTF-16 units differ above the surrogates)", () => {
+    const words = ["", "a", "ab", "b", "B", "é", "e\u0301", "\u4e2d", "\ud7ff", "\ue000", "\uffff", "\ud83d\ude00", "\ud83d\ude01",
+      "\ud83d\ude00x", "x\ud83d\ude00", "x\uffff", "x\ue000", "\ud800\udc00", "\udbff\udfff", "a/\ud83c\udf89.txt", "a/\uff21.txt"];
+    const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
+    for (const a of words) {
+      for (const b of words) {
+        const want = sign(Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
+        const got = k.run(() => k.exports.compare(s(a), s(b)));
+        expect(got.exit).toBeUndefined();
+        expect(sign(got.value as number), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(want);
+        while (pins.length) k.exports.__unpin(pins.pop()!);
+      }
+    }
   });
 });
 

@@ -21,7 +21,7 @@ type E = {
   wantsCompaction(): number; usedBytes(): bigint; liveBytes(): bigint; freeBytes(): bigint; capacity(): bigint;
   headV(): bigint; tailV(): bigint; maxValue(): number; steps(): bigint; bytesMoved(): bigint;
   diskReads(): number; diskWrites(): number; getInPieces(k: number, piece: number, churn: number, replace?: number): number;
-  tokenOk(a: number, b: number): number;
+  tokenOk(a: number, b: number): number; crcPart(a: number, from: number, len: number, crc: number): number;
   newCache(limit: number, maxValue: number): void; cachedGet(k: number): number; cacheHits(): bigint; cacheMisses(): bigint;
   cacheBytes(): bigint; cacheCount(): number; meterTotal(): bigint;
   __new(n: number, id: number): number; __pin(p: number): number; __unpin(p: number): void; __collect(): void;
@@ -119,6 +119,26 @@ describe("format and basic operations", () => {
     const crc = call(() => k.exports.getCrc(s("big"))) >>> 0;
     expect(crc).toBe(crc32js(big));
     expect(get("empty")).toBe("");
+  });
+
+  it("computes CRC-32 eight bytes at a time: every length and alignment, and continued in two parts", () => {
+    const data = Buffer.alloc(80);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 17) & 0xff;
+    const p = k.bytesIn(data);
+    for (let from = 0; from < 8; from++) {
+      for (let len = 0; len <= 64; len++) {
+        const want = crc32js(data.subarray(from, from + len));
+        expect(call(() => k.exports.crcPart(p, from, len, 0)) >>> 0, `from ${from} len ${len}`).toBe(want);
+        const cut = len >> 1;
+        const first = call(() => k.exports.crcPart(p, from, cut, 0)) >>> 0;
+        expect(call(() => k.exports.crcPart(p, from + cut, len - cut, first)) >>> 0, `from ${from} len ${len} in two`).toBe(want);
+      }
+    }
+    k.exports.__unpin(p);
+    // The check value of the CRC-32 catalogue: "123456789" -> cbf43926.
+    const q = k.bytesIn(Buffer.from("123456789"));
+    expect(call(() => k.exports.crcPart(q, 0, 9, 0)) >>> 0).toBe(0xcbf43926);
+    k.exports.__unpin(q);
   });
 
   it("refuses empty and oversized keys and values", () => {

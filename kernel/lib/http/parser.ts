@@ -133,6 +133,9 @@ export class RequestParser {
   private headerCount: i32 = 0;
   private remaining: i64 = 0;
   private hostCount: i32 = 0;
+  /** A Connection or Expect field was among the headers (read whole once they are in). */
+  private sawConnection: bool = false;
+  private sawExpect: bool = false;
   private clValue: i64 = -1;
   private clBad: bool = false;
   private te: string | null = null;
@@ -152,6 +155,8 @@ export class RequestParser {
     this.headerCount = 0;
     this.remaining = 0;
     this.hostCount = 0;
+    this.sawConnection = false;
+    this.sawExpect = false;
     this.clValue = -1;
     this.clBad = false;
     this.te = null;
@@ -347,6 +352,8 @@ export class RequestParser {
     const value = latin1(p, vs, ve);
     this.req.headers.push(new Header(name, value));
     if (name == "host") this.hostCount++;
+    else if (name == "connection") this.sawConnection = true;
+    else if (name == "expect") this.sawExpect = true;
     else if (name == "content-length") this.contentLength(value);
     else if (name == "transfer-encoding") {
       const t = this.te;
@@ -381,7 +388,7 @@ export class RequestParser {
     }
     if (this.clBad) { this.fail(400, "invalid Content-Length"); return; }
     // Connection options (RFC 9112 §9.3).
-    const conn = req.headerAll("connection");
+    const conn = this.sawConnection ? req.headerAll("connection") : null;
     if (conn !== null) {
       const opts = conn.toLowerCase().split(",");
       for (let i = 0; i < opts.length; i++) {
@@ -392,7 +399,7 @@ export class RequestParser {
       // "close" wins over anything else listed.
       for (let i = 0; i < opts.length; i++) if (unchecked(opts[i]).trim() == "close") req.keepAlive = false;
     }
-    const expect = req.headerAll("expect");
+    const expect = this.sawExpect ? req.headerAll("expect") : null;
     if (expect !== null) {
       // RFC 9110 §10.1.1: 100-continue is the only expectation; ignore it from 1.0 clients.
       if (expect.trim().toLowerCase() == "100-continue") req.expectContinue = req.versionMinor == 1;

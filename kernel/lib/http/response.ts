@@ -206,6 +206,10 @@ function sanitizeValue(v: string): string {
 
 /** Headers the server writes itself; a handler's copies are ignored. */
 function isFramingHeader(name: string): bool {
+  // Each starts with c, t, d or k: most names are told apart by that alone.
+  if (name.length == 0) return false;
+  const c0 = <u32>load<u16>(changetype<usize>(name)) | 0x20;
+  if (c0 != 0x63 && c0 != 0x74 && c0 != 0x64 && c0 != 0x6b) return false;
   return equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding") ||
     equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "date") ||
     equalsIgnoreCase(name, "content-type") || equalsIgnoreCase(name, "keep-alive");

@@ -4,7 +4,7 @@
 // App code imports the kernel as "skiff", so this entry does too.
 import { abortHandler } from "../../../kernel/core/panic";
 import { HttpServer, HttpConnection, Router } from "skiff";
-import { Site, MemoryStore } from "../../../apps/httpd/sitefs";
+import { Site, MemoryStore, compareBytes } from "../../../apps/httpd/sitefs";
 import { StaticFiles } from "../../../apps/httpd/static";
 import { mimeType } from "../../../apps/httpd/mime";
 
@@ -88,3 +88,5 @@ export function directPull(req: ArrayBuffer, piece: i32): string {
   return head.toString() + " " + body.toString() + " " + pulls.toString() + " " + seen.toString();
 }
 export function mime(path: string): string { return mimeType(path); }
+
+export function compare(a: string, b: string): i32 { return compareBytes(a, b); }

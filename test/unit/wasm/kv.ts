@@ -6,7 +6,7 @@
 import { abortHandler } from "../../../kernel/core/panic";
 import { KvDisk } from "../../../apps/kv/disk";
 import { KvLog, KV_OK, STEP_BYTES } from "../../../apps/kv/log";
-import { crc32 } from "../../../apps/kv/crc32";
+import { crc32, crc32Update } from "../../../apps/kv/crc32";
 import { tokenEquals } from "../../../apps/kv/token";
 import { ValueCache, CacheMeter } from "../../../apps/kv/cache";
 
@@ -145,6 +145,8 @@ export function getCrc(key: string): u32 {
   const v = log.get(key);
   return v === null ? 0 : crc32(v.dataStart, v.length);
 }
+/** CRC-32 of bytes [from, from + len) of a, continued from crc. */
+export function crcPart(a: ArrayBuffer, from: i32, len: i32, crc: u32): u32 { return crc32Update(crc, changetype<usize>(a) + <usize>from, len); }
 export function del(key: string): i32 { return log.delete(key); }
 export function list(prefix: string, limit: i32): string { return log.list(prefix, limit).join("\n"); }
 export function count(): i32 { return log.count; }
