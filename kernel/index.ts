@@ -31,7 +31,7 @@ export { randomSourceName, RandomSource, setHardwareSource } from "./core/random
 // Devices are probed on first use; these make sure of it.
 export { randomBytes, randomU32, randomU64, probeDevices } from "./system";
 export {
-  HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, BodySource, BytesSource, Request, Response, Header,
+  HttpServer, HttpConnection, HttpLimits, HttpObserver, Router, Route, Handler, BodySource, BytesSource, Request, Response, Header, HeaderLine,
   BearerAuth, WallClock, FixedOffsetClock, ByteBuf, httpDate, isoDate, MIME_JSON, MIME_TEXT, MIME_OCTETS, HttpTcpService,
   HandlerFn, FnHandler,
 } from "./lib/http";

@@ -9,7 +9,7 @@
 // the socket's send ring; a file the cache has no room for is read from the
 // disk 64 KiB at a time into the connection's output buffer (the disk's DMA,
 // then one copy into the ring), never held whole.
-import { BodySource, BytesSource } from "skiff";
+import { BodySource, BytesSource, HeaderLine } from "skiff";
 import { crc32Update } from "../kv/crc32";   // the kv app's CRC-32 (one copy for both apps)
 
 export const SITE_SECTOR: i32 = 512;
@@ -56,6 +56,8 @@ export class SiteFile {
   cached: Uint8Array | null = null;
   /** Its media type, once httpd looked it up (static.ts). */
   mime: string | null = null;
+  /** Its ETag header line, made at its first response (static.ts). */
+  etagLine: HeaderLine | null = null;
 }
 
 const HEX = "0123456789abcdef";

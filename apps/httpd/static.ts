@@ -3,7 +3,7 @@
 // §13.1.2 If-None-Match → 304), single byte ranges (RFC 9110 §14: 206 with
 // Content-Range, 416 when unsatisfiable, If-Range), index.html for folders,
 // and a redirect from /folder to /folder/.
-import { Handler, Request, Response, MIME_TEXT } from "skiff";
+import { Handler, HeaderLine, Request, Response, MIME_TEXT } from "skiff";
 import { Site, SiteFile } from "./sitefs";
 import { mimeType } from "./mime";
 
@@ -28,12 +28,18 @@ const RANGE_NONE = 0;
 const RANGE_OK = 1;
 const RANGE_UNSATISFIABLE = 2;
 
+// @ts-ignore: decorator
+@lazy const ACCEPT_RANGES = new HeaderLine("Accept-Ranges", "bytes");
+
 export class StaticFiles extends Handler {
   /** Cache-Control sent with every file ("" sends none); the app keeps it in sync with config. */
   cacheControl: string = "";
   /** File served for a folder ("/" or "/docs/"). */
   indexFile: string = "index.html";
   stats: StaticStats = new StaticStats();
+  /** The Cache-Control line for cacheControl's current value. */
+  private ccLine: HeaderLine | null = null;
+  private ccFor: string = "";
 
   constructor(public site: Site) { super(); }
 
@@ -58,9 +64,18 @@ export class StaticFiles extends Handler {
 
   private serve(req: Request, res: Response, f: SiteFile): void {
     // A fresh response: added, not set (setHeader would look for earlier ones).
-    res.addHeader("ETag", f.etag);
-    res.addHeader("Accept-Ranges", "bytes");
-    if (this.cacheControl.length > 0) res.addHeader("Cache-Control", this.cacheControl);
+    // The lines are made once (per file, per Cache-Control value): adding
+    // them allocates nothing.
+    let etag = f.etagLine;
+    if (etag === null) { etag = new HeaderLine("ETag", f.etag); f.etagLine = etag; }
+    res.addLine(etag);
+    res.addLine(ACCEPT_RANGES);
+    const cc = this.cacheControl;
+    if (cc.length > 0) {
+      let line = this.ccLine;
+      if (line === null || this.ccFor !== cc) { line = new HeaderLine("Cache-Control", cc); this.ccLine = line; this.ccFor = cc; }
+      res.addLine(line);
+    }
     // §13.2.2: If-None-Match is evaluated before Range; a match on GET/HEAD is 304.
     const inm = req.headerAll("if-none-match");
     if (inm !== null && etagListMatches(inm, f.etag)) {

@@ -174,6 +174,27 @@ describe("requests and responses", () => {
     expect(r.raw).toContain("X-Nbsp: nb");
     expect(r.raw).toContain("X-Clean: clean");
   });
+
+  it("writes HeaderLines made once as they were checked then, on every response, and as changed when changed", () => {
+    const c = k.exports.open(0n);
+    for (let i = 0; i < 3; i++) {
+      const r = one(c, GET("/lines"));
+      expect(r.status).toBe(200);
+      expect(r.raw).toContain("X-Tag: one");
+      expect(r.raw).toContain("X-Line-Injected: a  Set-Cookie: y=2");
+      expect(r.raw.some((l) => l.startsWith("Set-Cookie"))).toBe(false);
+      expect(r.headers.has("bad name")).toBe(false);
+      expect(r.headers.get("content-length")).toBe("7");        // the body's: "lines 1" (the bad name dropped)
+      expect(r.headers.get("content-type")).toBe("text/x-line");
+      expect(r.raw.filter((l) => /^content-(length|type):/i.test(l))).toHaveLength(2);
+      expect(r.raw).toContain("X-Changed: before");
+    }
+    const r = one(c, GET("/lines?change=1"));
+    expect(r.raw).toContain("X-Changed: after");
+    expect(r.raw).not.toContain("X-Changed: before");
+    // One object shared by every response it is added to: the change stays.
+    expect(one(c, GET("/lines")).raw).toContain("X-Changed: after");
+  });
 });
 
 describe("persistent connections and pipelining (RFC 9112 §9)", () => {

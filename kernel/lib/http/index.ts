@@ -3,7 +3,7 @@
 // router with path parameters, and a socket-agnostic connection core.
 export { ByteBuf } from "./buf";
 export { Header, Request, percentDecode, decodeUtf8Lossy } from "./request";
-export { Response, Handler, BodySource, BytesSource, serializeResponse, errorJson, MIME_JSON, MIME_TEXT, MIME_OCTETS } from "./response";
+export { Response, HeaderLine, Handler, BodySource, BytesSource, serializeResponse, errorJson, MIME_JSON, MIME_TEXT, MIME_OCTETS } from "./response";
 export { RequestParser, isToken } from "./parser";
 export { HttpLimits } from "./limits";
 export { Router, Route, splitPath, PathSegs, HandlerFn, FnHandler, toHandler } from "./router";

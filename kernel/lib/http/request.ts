@@ -5,6 +5,8 @@ import { ByteBuf } from "./buf";
 import { JsonValue, parseJsonBytes, DEFAULT_MAX_DEPTH, utf8SequenceAt } from "../json";
 
 export class Header {
+  /** A HeaderLine's bytes (response.ts); null for a plain header. */
+  wire: StaticArray<u8> | null = null;
   constructor(public name: string, public value: string) {}
 }
 

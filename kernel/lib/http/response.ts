@@ -59,6 +59,41 @@ export class BytesSource extends BodySource {
   }
 }
 
+/** A header made once and added to many responses with res.addLine():
+ *  the name is checked and the value cleaned when it is made, and the line
+ *  is kept as bytes, so adding it allocates nothing and writing it is one
+ *  copy (a static file's ETag, a fixed Cache-Control). It is an ordinary
+ *  Header in res.headers, and one object shared by every response it was
+ *  added to: should its name or value be changed, it is written from them
+ *  like any other header, in all of those responses (make a new one to
+ *  change one response). */
+export class HeaderLine extends Header {
+  /** The name is a token: addLine() takes it (otherwise it is dropped, as addHeader would). */
+  valid: bool;
+  private madeName: string;
+  private madeValue: string;
+
+  constructor(name: string, value: string) {
+    const v = sanitizeValue(value);
+    super(name, v);
+    this.madeName = name;
+    this.madeValue = v;
+    this.valid = isToken(name);
+    // Framing headers (and Content-Type, which addLine sets as the type) are
+    // never written from here: serializeResponse skips or writes them itself.
+    if (this.valid && !isFramingHeader(name)) {
+      const b = new ByteBuf(name.length + v.length + 4);
+      b.appendHeaderLine(name, v);
+      const w = new StaticArray<u8>(b.length);
+      memory.copy(changetype<usize>(w), b.ptr, <usize>b.length);
+      this.wire = w;
+    }
+  }
+
+  /** The bytes, while name and value are still the ones they were made from. */
+  @inline intact(): bool { return this.name === this.madeName && this.value === this.madeValue; }
+}
+
 export class Response {
   /** 0 until a handler sets it; a response left at 0 is answered with 500. */
   status: i32 = 0;
@@ -128,6 +163,14 @@ export class Response {
     if (!isToken(name)) { this.droppedHeaders++; return; }
     if (equalsIgnoreCase(name, "content-type")) { this.contentType = sanitizeValue(value); return; }
     this.headers.push(new Header(name, sanitizeValue(value)));
+  }
+
+  /** Adds a HeaderLine: checked and serialized when it was made, so this
+   *  allocates nothing (a Content-Type line sets contentType). */
+  addLine(line: HeaderLine): void {
+    if (!line.valid) { this.droppedHeaders++; return; }
+    if (equalsIgnoreCase(line.name, "content-type")) { this.contentType = line.value; return; }
+    this.headers.push(line);
   }
 
   header(name: string): string | null {
@@ -229,6 +272,8 @@ export function serializeResponse(res: Response, head: bool, versionMinor: i32, 
   appendDateServer(out, date, serverName);
   for (let i = 0; i < res.headers.length; i++) {
     const h = unchecked(res.headers[i]);
+    const w = h.wire;
+    if (w !== null && changetype<HeaderLine>(h).intact()) { out.append(changetype<usize>(w), w.length); continue; }
     if (isFramingHeader(h.name)) continue;
     header(out, h.name, h.value);
   }

@@ -3,7 +3,7 @@
 import { abortHandler } from "../../../kernel/core/panic";
 import {
   HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
-  httpDate, MIME_TEXT, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
+  httpDate, MIME_TEXT, HeaderLine, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
 } from "../../../kernel/lib/http";
 import { JsonWriter } from "../../../kernel/lib/json";
 import { ByteBuf } from "../../../kernel/lib/http/buf";
@@ -59,6 +59,27 @@ class Evil extends Handler {
     res.text(200, "ok");
   }
 }
+// Header lines made once, added to every response of /lines.
+const LINE_TAG = new HeaderLine("X-Tag", "one");
+const LINE_EVIL = new HeaderLine("X-Line-Injected", "a\r\nSet-Cookie: y=2");
+const LINE_BAD = new HeaderLine("Bad Name", "v");
+const LINE_FRAMING = new HeaderLine("Content-Length", "999");
+const LINE_TYPE = new HeaderLine("Content-Type", "text/x-line");
+const LINE_CHANGED = new HeaderLine("X-Changed", "before");
+class Lines extends Handler {
+  handle(req: Request, res: Response): void {
+    res.addLine(LINE_TAG);
+    res.addLine(LINE_EVIL);
+    res.addLine(LINE_BAD);
+    res.addLine(LINE_FRAMING);
+    res.addLine(LINE_TYPE);
+    res.addLine(LINE_CHANGED);
+    // Changed in res.headers after it was added: written as it now is.
+    if (req.queryParam("change") !== null) unchecked(res.headers[res.headers.length - 1]).value = "after";
+    res.status = 200;
+    res.body.appendUtf8("lines " + res.droppedHeaders.toString());
+  }
+}
 let counter = 0;
 class Bump extends Handler {
   handle(req: Request, res: Response): void { counter++; res.json(200, counter.toString()); }
@@ -99,6 +120,7 @@ export function setup(maxRequestLine: i32, maxHeaderLine: i32, maxHeaderBytes: i
   r.get("/nothing", new Nothing());
   r.get("/big", new Big());
   r.get("/evil", new Evil());
+  r.get("/lines", new Lines());
   r.post("/bump", new Bump());
   r.delete("/items/{id}", new Bump());
   r.get("/close", new Close());
