@@ -6,6 +6,7 @@ import { FakeHost } from "../platform/host.js";
 import { loadKernel, KernelModule } from "../platform/wasm.js";
 
 type E = {
+  findByteIn(buf: number, from: number, to: number, b: number): number;
   setup(rl: number, hl: number, hb: number, hn: number, body: number, reqLen: number, idle: bigint, reqT: bigint, maxConn: number, maxOut: number): void;
   setReadOnly(v: number): void;
   open(now: bigint): number; feed(c: number, buf: number, now: bigint): number; take(c: number): number; takeSome(c: number, n: number): number;
@@ -800,3 +801,26 @@ describe("fuzz", () => {
     expect(k.exports.active()).toBe(0);
   });
 });
+
+describe("the parser's byte search (eight bytes per step)", () => {
+  it("finds the first occurrence at every position and length, and none where there is none", () => {
+    let seed = 7;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 24; };
+    for (let round = 0; round < 40; round++) {
+      // Bytes near the one sought (0x0a): 0x0b, 0x8a, 0x01, 0x00, 0x09 and 0x0a itself, sparse.
+      const near = [0x0b, 0x8a, 0x01, 0x00, 0x09, 0x0d, 0x0a];
+      const buf = Buffer.from(Array.from({ length: 48 }, () => (rnd() < 200 ? near[rnd() % 6] : near[rnd() % 7])));
+      const p = k.bytesIn(buf);
+      for (const b of [0x0a, 0x0d]) {
+        for (let from = 0; from < 10; from++) {
+          for (let to = from; to <= buf.length; to++) {
+            const i = buf.subarray(from, to).indexOf(b);
+            expect(k.exports.findByteIn(p, from, to, b), `round ${round} from ${from} to ${to}`).toBe(i < 0 ? to : from + i);
+          }
+        }
+      }
+      k.exports.__unpin(p);
+    }
+  });
+});
+

@@ -4,7 +4,7 @@
 export { ByteBuf } from "./buf";
 export { Header, Request, percentDecode, decodeUtf8Lossy } from "./request";
 export { Response, HeaderLine, Handler, BodySource, BytesSource, serializeResponse, errorJson, MIME_JSON, MIME_TEXT, MIME_OCTETS } from "./response";
-export { RequestParser, isToken } from "./parser";
+export { RequestParser, isToken, findByte } from "./parser";
 export { HttpLimits } from "./limits";
 export { Router, Route, splitPath, PathSegs, HandlerFn, FnHandler, toHandler } from "./router";
 export { BearerAuth, AuthThrottle, AuthObserver, isStateChanging, constantTimeEquals } from "./auth";

@@ -3,7 +3,7 @@
 import { abortHandler } from "../../../kernel/core/panic";
 import {
   HttpServer, HttpConnection, Router, Handler, Request, Response, BearerAuth, WallClock, HttpObserver,
-  httpDate, MIME_TEXT, HeaderLine, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
+  httpDate, MIME_TEXT, HeaderLine, findByte, RequestParser, HttpLimits, AuthObserver, HttpTransport, bodyBudget, AuthThrottle,
 } from "../../../kernel/lib/http";
 import { JsonWriter } from "../../../kernel/lib/json";
 import { ByteBuf } from "../../../kernel/lib/http/buf";
@@ -249,3 +249,5 @@ export function budgetStat(name: string): i64 {
   if (name == "refused") return <i64>b.refused;
   return -1;
 }
+
+export function findByteIn(buf: ArrayBuffer, from: i32, to: i32, b: u32): i32 { return findByte(changetype<usize>(buf), from, to, b); }
