@@ -73,7 +73,13 @@ void *memset(void *dst, int c, size_t n) {
     "decq %[b]\n\t"
     "jnz 1b"
     : [d] "+r"(p), [b] "+r"(blocks) : [v] "r"(v) : "memory", "cc");
-  if (p != end) skiff_fill_upto64(end - 64, (uint8_t)c, 64);
+  if (p != end) {
+    p = end - 64;
+    __asm__ volatile(
+      "movq %[v], 0(%[d])\n\t"  "movq %[v], 8(%[d])\n\t"  "movq %[v], 16(%[d])\n\t" "movq %[v], 24(%[d])\n\t"
+      "movq %[v], 32(%[d])\n\t" "movq %[v], 40(%[d])\n\t" "movq %[v], 48(%[d])\n\t" "movq %[v], 56(%[d])"
+      : : [d] "r"(p), [v] "r"(v) : "memory");
+  }
   return dst;
 }
 
