@@ -13,6 +13,7 @@
 #include "paging.h"
 #include "bootinfo.h"
 #include "runtime.h"
+#include "stackcheck.h"
 #include "hostif_inline.h"
 
 uint32_t wasm_rt_call_stack_depth;
@@ -244,6 +245,13 @@ __attribute__((noreturn, noinline)) void wasm_rt_trap(wasm_rt_trap_t trap) {
   if (trap == WASM_RT_TRAP_UNREACHABLE && grow_refused_sym >= 0 && same_wasm_function(symbol_index_for(rip), grow_refused_sym))
     report_heap_exhausted(rip);
   report_trap(wasm_rt_strerror(trap), rip);
+}
+
+/* The app's code was about to call into the kernel, the runtime or the
+ * standard library with less than STACK_HEADROOM of stack left
+ * (boot/stackcheck.h): the fault is at that call, in the app's function. */
+__attribute__((noreturn, noinline, cold)) void skiff_stack_exhausted(void) {
+  report_trap(wasm_rt_strerror(WASM_RT_TRAP_EXHAUSTION), (uintptr_t)__builtin_return_address(0) - 1);
 }
 
 /* The allocator could not grow linear memory. Inside a guarded call it fails

@@ -14,7 +14,8 @@ import { IO, UserError, formatBytes, formatMs } from "./log.js";
 import { explainAscFailure } from "./asc-hints.js";
 import { skiffRoot } from "./paths.js";
 import { demangle } from "./symbols.js";
-import { mergeDataSegments } from "./wasm-data.js";
+import { mergeDataSegments, functionNames, withoutCustomSection } from "./wasm-data.js";
+import { insertStackChecks, cNameResolver, stdModuleNames } from "./stackcheck.js";
 import { buildSiteImage, collectFiles } from "./sitefs.js";
 
 export interface BuildOptions {
@@ -51,7 +52,7 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "11";
+const PIPELINE_VERSION = "12";
 /** The dev profile's C files (splitDevParts): one for the module's data,
  *  tables and exports, DEV_APP_PARTS for the app's functions and
  *  DEV_KERNEL_PARTS for the rest. More parts: less to recompile after an
@@ -199,6 +200,11 @@ export function preparePackages(out: string, embedDir: string | undefined): { di
   return { dir, embedSrc };
 }
 
+/** The top-level module names of asc's standard library (~lib/<name>). */
+function ascStdModules(): Set<string> {
+  return stdModuleNames(dirname(createRequire(join(skiffRoot(), "package.json")).resolve("assemblyscript/package.json")));
+}
+
 /** asc's flags for each way an app is compiled: release (-O3), debug (names,
  *  -O1), dev (`build --dev`: names, -O0, no validation: binaryen's validation
  *  re-checks what asc just generated) and hosted (`skiff dev`: dev's, with the
@@ -216,7 +222,10 @@ export function ascFlags(profile: "release" | "debug" | "dev" | "hosted", packag
     // translated-block lookup: a small-file HTTP request cost 92 → 68 µs of
     // QEMU CPU (httpd 531 → 552 KiB, hello 43.5 → 45.8 KiB, hello's boot
     // unchanged within its spread; docs/BENCHMARKS.md, issue #14 notes).
-    ...(profile === "release" ? ["-O3", "--shrinkLevel", "0", "--noAssert"] : profile === "debug" ? ["--debug", "-O1"] : ["--debug", "-O0", "--noValidate"]),
+    // Release: --debug only adds the name section (the code is the same);
+    // the build reads the names (cli/lib/stackcheck.ts) and gives wasm2c
+    // the module without them.
+    ...(profile === "release" ? ["-O3", "--shrinkLevel", "0", "--noAssert", "--debug"] : profile === "debug" ? ["--debug", "-O1"] : ["--debug", "-O0", "--noValidate"]),
   ];
 }
 
@@ -308,6 +317,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   // In-process (dev) asc resolves --path from this process's folder, not --baseDir: absolute.
   const flags = ascFlags(opts.dev ? "dev" : opts.debug ? "debug" : "release", opts.dev ? pkgDir : ".packages");
   const wasm = join(out, "image.wasm");
+  const namesFile = join(out, "image.names.json");
   const cSrc = join(out, "image.c");
   // Dev: the parts splitDevParts writes, with the helpers in image-impl.h.
   const implH = join(out, "image-impl.h");
@@ -348,7 +358,12 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
           throw new UserError(`AssemblyScript compile failed:\n${explainAscFailure(fixAscPaths(text, out, io.cwd))}`, 1);
         }
         // Hundreds of tiny data segments cost code in wasm2c's init: merge them.
-        writeFileSync(wasm, mergeDataSegments(readFileSync(wasm)).wasm);
+        let bytes = mergeDataSegments(readFileSync(wasm)).wasm;
+        // The functions' names, for the stack checks the wasm2c step adds;
+        // a release image keeps wasm2c's f<index> names, as before.
+        writeFileSync(namesFile, JSON.stringify([...functionNames(bytes)]));
+        if (!opts.dev && !opts.debug) bytes = withoutCustomSection(bytes, "name");
+        writeFileSync(wasm, bytes);
       },
     },
     {
@@ -368,13 +383,20 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
           if (r.status !== 0) throw new UserError(`build step wasm2c failed (status ${r.status}):\n${r.output}`.trim(), 1);
           // The app's functions are named after its files, relative to the build folder.
           const appDir = relative(out, dirname(appEntry)).replace(/\\/g, "/");
-          splitDevParts(wasmParts, readFileSync(implH, "utf8"), `${appDir.startsWith(".") ? appDir : "./" + appDir}/`, devParts);
+          splitDevParts(wasmParts, readFileSync(implH, "utf8"), `${appDir.startsWith(".") ? appDir : "./" + appDir}/`, devParts, ascStdModules());
           for (const f of wasmParts) rmSync(f, { force: true });
         } else {
           await execa(process.execPath, [runner, resolveTool("wasm2c"), "image.wasm", "-n", "kernel", "-o", "image.c"], { cwd: out });
         }
         const prepared = opts.dev ? implH : cSrc;
-        writeFileSync(prepared, prepareImageC(readFileSync(prepared, "utf8")));
+        let text = prepareImageC(readFileSync(prepared, "utf8"));
+        if (!opts.dev) {
+          // The app's calls into the kernel, the runtime and the standard
+          // library check the stack first (cli/lib/stackcheck.ts).
+          const names = new Map<number, string>(JSON.parse(readFileSync(namesFile, "utf8")) as [number, string][]);
+          text = insertStackChecks(text, cNameResolver(names), ascStdModules()).c;
+        }
+        writeFileSync(prepared, text);
       },
     },
     {
@@ -447,7 +469,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   // Later steps are keyed on what the earlier ones produced, and on the
   // edits made to wasm2c's output (a new Skiff may edit it differently).
   const keyOf = (s: Step, prev: Step[]): string =>
-    (typeof s.key === "function" ? s.key() : s.key) || sha(PIPELINE_VERSION, s.name, prepareImageC.toString(), opts.dev ? "dev" : "release", CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
+    (typeof s.key === "function" ? s.key() : s.key) || sha(PIPELINE_VERSION, s.name, prepareImageC.toString(), insertStackChecks.toString(), opts.dev ? "dev" : "release", CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
       ...prev.filter((p) => existsSync(p.output)).map((p) => readFileSync(p.output)));
 
   if (!opts.quiet) io.out(`skiff build ${relative(io.cwd, appEntry) || appEntry} → ${relative(io.cwd, out) || "."}`);
@@ -518,7 +540,7 @@ export async function compileParts(parts: string[], headersKey: string, cacheDir
  *  Functions are the definitions of the names image-impl.h declares; any
  *  other text outside the first file means wasm2c's output changed shape,
  *  and the build stops rather than guess. */
-export function splitDevParts(wasmParts: string[], implH: string, appPrefix: string, parts: string[]): void {
+export function splitDevParts(wasmParts: string[], implH: string, appPrefix: string, parts: string[], std: Set<string> | null = null): void {
   const declared = new Set<string>();
   for (const m of implH.matchAll(/^\S+ (w2c_kernel_\w+)\(/gm)) declared.add(m[1]);
   const head = '/* Generated by skiff build from wasm2c\'s output. Do not edit. */\n#include "image-impl.h"\n';
@@ -536,7 +558,8 @@ export function splitDevParts(wasmParts: string[], implH: string, appPrefix: str
         const text = lines.slice(i, j + 1).join("\n") + "\n";
         const name = demangle(m[1]);
         const bucket = name.includes(appPrefix) ? app[fnv1a(name) % DEV_APP_PARTS] : kernel[fnv1a(name) % DEV_KERNEL_PARTS];
-        bucket.push(text);
+        // The app's calls into the rest check the stack first (cli/lib/stackcheck.ts).
+        bucket.push(std === null ? text : insertStackChecks(text, cNameResolver(new Map()), std).c);
         // The blank line after it goes with it (the module's text must not
         // change with the number of functions wasm2c put in its file).
         i = lines[j + 1] === "" ? j + 1 : j;
@@ -598,7 +621,7 @@ export function prepareImageC(c: string): string {
     if (out === text) throw new Error(`wasm2c's output has no ${what}: does image.c come from wabt ${PINNED.wabt}?`);
     return out;
   };
-  c = once(c, '#include "image.h"\n', '#include "image.h"\n#define SKIFF_INLINE_HOST_IMPORTS 1\n#include "hostif_inline.h"\n', "#include of image.h");
+  c = once(c, '#include "image.h"\n', '#include "image.h"\n#define SKIFF_INLINE_HOST_IMPORTS 1\n#include "hostif_inline.h"\n#include "stackcheck.h"\n', "#include of image.h");
   c = once(c, "static inline void memory_fill(wasm_rt_memory_t* mem, u64 d, u32 val, u64 n) {\n  RANGE_CHECK(mem, d, n);\n  memset(MEM_ADDR(mem, d, n), val, n);\n}",
     "#include \"memfill.h\"\nstatic inline __attribute__((always_inline)) void memory_fill(wasm_rt_memory_t* mem, u64 d, u32 val, u64 n) {\n" +
     "  if (__builtin_constant_p(n) && n <= 64) { skiff_fill_upto64(skiff_linear_vbase() + d, (uint8_t)val, n); return; }\n" +

@@ -121,3 +121,73 @@ export function mergeDataSegments(wasm: Uint8Array): { wasm: Uint8Array; before:
   }
   return { wasm: Uint8Array.from(out), before: count, after: merged.length };
 }
+
+/** The sections of a module: id and body, in order. */
+function sectionsOf(wasm: Uint8Array): { id: number; start: number; body: Uint8Array }[] {
+  if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d) {
+    throw new Error("not a Wasm module");
+  }
+  const out: { id: number; start: number; body: Uint8Array }[] = [];
+  let pos = 8;
+  while (pos < wasm.length) {
+    const start = pos;
+    const id = wasm[pos++];
+    let size: number;
+    [size, pos] = readU32(wasm, pos);
+    if (pos + size > wasm.length) throw new Error("truncated section");
+    out.push({ id, start, body: wasm.subarray(pos, pos + size) });
+    pos += size;
+  }
+  return out;
+}
+
+/** A custom section's name and where its content starts, or null. */
+function customName(body: Uint8Array): { name: string; content: number } | null {
+  const [len, p] = readU32(body, 0);
+  if (p + len > body.length) return null;
+  return { name: new TextDecoder().decode(body.subarray(p, p + len)), content: p + len };
+}
+
+/** The function names of the "name" custom section (asc writes it with
+ *  --debug), by function index (imports counted first); empty without one.
+ *  Format: WebAssembly core spec, appendix 7.4.2 (name section). */
+export function functionNames(wasm: Uint8Array): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const s of sectionsOf(wasm)) {
+    if (s.id !== 0) continue;
+    const c = customName(s.body);
+    if (c === null || c.name !== "name") continue;
+    const b = s.body;
+    let p = c.content;
+    while (p < b.length) {
+      const sub = b[p++];
+      let size: number;
+      [size, p] = readU32(b, p);
+      const end = p + size;
+      if (sub === 1) {
+        let count: number, q = p;
+        [count, q] = readU32(b, q);
+        for (let i = 0; i < count; i++) {
+          let idx: number, len: number;
+          [idx, q] = readU32(b, q);
+          [len, q] = readU32(b, q);
+          names.set(idx, new TextDecoder().decode(b.subarray(q, q + len)));
+          q += len;
+        }
+      }
+      p = end;
+    }
+  }
+  return names;
+}
+
+/** The module without its custom sections of that name. */
+export function withoutCustomSection(wasm: Uint8Array, name: string): Uint8Array {
+  const keep = sectionsOf(wasm).filter((s) => s.id !== 0 || customName(s.body)?.name !== name);
+  const parts: number[] = Array.from(wasm.subarray(0, 8));
+  for (const s of keep) {
+    parts.push(s.id, ...u32(s.body.length));
+    for (let i = 0; i < s.body.length; i++) parts.push(s.body[i]);
+  }
+  return Uint8Array.from(parts);
+}

@@ -24,6 +24,7 @@ describe("prepareImageC", () => {
     expect(c.match(/static inline __attribute__\(\(always_inline\)\)/g)?.length).toBe(4);
     // memory.fill: still range-checked, constant short lengths as plain stores.
     expect(c).toContain('#include "memfill.h"');
+    expect(c).toContain('#include "hostif_inline.h"\n#include "stackcheck.h"\n');
     expect(c).toMatch(/void memory_fill\([^)]*\) \{\n  if \(__builtin_constant_p\(n\) && n <= 64\) \{ skiff_fill_upto64\(skiff_linear_vbase\(\) \+ d, \(uint8_t\)val, n\); return; \}\n  RANGE_CHECK\(mem, d, n\);\n  memset/);
   });
 

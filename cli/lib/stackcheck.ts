@@ -1,0 +1,103 @@
+// cli/lib/stackcheck.ts — containing runaway recursion without corrupting the
+// heap. The loader's stack ends in unmapped guard pages, and a fault there
+// inside a guarded call (a handler, task or timer) ends only that call. But
+// the fault happens wherever the stack runs out: often inside the allocator
+// or the collector (a recursion that allocates spends most of its stack
+// there), or inside kernel code the app called, halfway through updating a
+// free list or a socket. Unwinding from there leaves TLSF's or the
+// collector's lists broken, and the guest dies on a later allocation.
+//
+// So the app's code checks the stack before it calls anything that is not
+// its own: every direct call from one of the app's functions to a function
+// of the kernel, the runtime or AssemblyScript's standard library first
+// compares the stack pointer with a mark STACK_HEADROOM above the guard
+// pages (boot/stackcheck.h) and traps there, at the call, when it is below.
+// Whatever the callee then does (allocate, collect, grow linear memory, run
+// finalizers) has that much stack to itself and is never cut off midway.
+// The app's own code between two calls can still run into the guard pages;
+// only its own state is half updated then, as with any fault in a handler.
+//
+// Which functions are the app's is read from their Wasm names (the module is
+// compiled with names for this, and wasm2c given it without them, so the
+// image is what it was: see build.ts).
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { demangle } from "./symbols.js";
+
+export type FunctionKind = "app" | "std" | "kernel" | "runtime";
+
+/** The top-level names under AssemblyScript's std/assembly: "~lib/<name>"
+ *  is the standard library's (array, string, map, util ...). */
+export function stdModuleNames(ascPackageDir: string): Set<string> {
+  const dir = join(ascPackageDir, "std", "assembly");
+  const out = new Set<string>();
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.add(e.name);
+    else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) out.add(e.name.slice(0, -3));
+  }
+  return out;
+}
+
+/** What a Wasm function name says about its code. */
+export function functionKind(wasmName: string, std: Set<string>): FunctionKind {
+  const n = wasmName.startsWith('"') ? wasmName.slice(1) : wasmName;
+  if (n.startsWith("~lib/rt/") || n.startsWith("~lib/rt.")) return "runtime";
+  if (n.startsWith("~lib/skiff/") || n.startsWith("~lib/skiff-embed/") || n.startsWith("entry/")) return "kernel";
+  if (n.startsWith("~lib/")) {
+    const top = /^~lib\/([^/<#.~@:]+)/.exec(n)?.[1] ?? "";
+    return std.has(top) ? "std" : "app";   // another package: the app's dependency
+  }
+  if (n.startsWith("~")) return "kernel";  // ~start, ~setArgumentsLength: generated
+  return "app";
+}
+
+/** image.c with every direct call from an app function to a function that
+ *  is not the app's wrapped in SKIFF_STACK_CHECKED (boot/stackcheck.h).
+ *  nameOf gives a C function's Wasm name (null: unknown, left alone).
+ *  Returns the text and how many calls were wrapped. */
+export function insertStackChecks(c: string, nameOf: (cName: string) => string | null, std: Set<string>): { c: string; calls: number } {
+  const kinds = new Map<string, FunctionKind | null>();
+  const kindOf = (cName: string): FunctionKind | null => {
+    let k = kinds.get(cName);
+    if (k === undefined) {
+      const w = nameOf(cName);
+      k = w === null ? null : functionKind(w, std);
+      kinds.set(cName, k);
+    }
+    return k;
+  };
+  const lines = c.split("\n");
+  let calls = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(?:static )?(?:u32|u64|f32|f64|void|v128) (w2c_kernel_\w+)\(w2c_kernel\* instance[^;]*\{$/.exec(lines[i]);
+    if (!m) continue;
+    const inApp = kindOf(m[1]) === "app";
+    let j = i + 1;
+    for (; j < lines.length && lines[j] !== "}"; j++) {
+      if (!inApp || !lines[j].includes("w2c_kernel_")) continue;
+      lines[j] = lines[j].replace(/\b(w2c_kernel_\w+)\(instance\b/g, (all, callee: string) => {
+        const k = kindOf(callee);
+        if (k === null || k === "app") return all;
+        calls++;
+        return `SKIFF_STACK_CHECKED(${callee})(instance`;
+      });
+    }
+    i = j;
+  }
+  return { c: lines.join("\n"), calls };
+}
+
+/** nameOf for image.c: wasm2c names a function without a Wasm name f<index>
+ *  (imports counted), and one with a name after it (escaped). */
+export function cNameResolver(names: Map<number, string>): (cName: string) => string | null {
+  return (cName) => {
+    const m = /^w2c_kernel_f(\d+)$/.exec(cName);
+    if (m) {
+      const n = names.get(Number(m[1]));
+      if (n !== undefined) return n;
+    }
+    const d = demangle(cName);
+    return d === cName || d.length === 0 ? null : d;
+  };
+}
