@@ -470,9 +470,12 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
   // edits made to wasm2c's output (a new Skiff may edit it differently).
   const keyOf = (s: Step, prev: Step[]): string =>
     (typeof s.key === "function" ? s.key() : s.key) || sha(PIPELINE_VERSION, s.name, prepareImageC.toString(), insertStackChecks.toString(), opts.dev ? "dev" : "release", CFLAGS.join(" "), IMAGE_CFLAGS.join(" "), DEV_IMAGE_CFLAGS.join(" "), PINNED.wabt, hashFiles(bootFiles),
-      ...prev.filter((p) => existsSync(p.output)).map((p) => readFileSync(p.output)));
+      ...prev.filter((p) => existsSync(p.output)).map((p) => readFileSync(p.output)), existsSync(namesFile) ? readFileSync(namesFile) : "");
 
   if (!opts.quiet) io.out(`skiff build ${relative(io.cwd, appEntry) || appEntry} → ${relative(io.cwd, out) || "."}`);
+  // The function names written beside the module go with it: without them
+  // the wasm2c step could not add the stack checks, so compile again.
+  if (!existsSync(namesFile)) rmSync(join(out, ".cache", "asc"), { force: true });
   const done: Step[] = [];
   for (const s of steps) {
     const key = keyOf(s, done);
