@@ -22,5 +22,18 @@ static inline __attribute__((always_inline)) void skiff_stack_check(void) {
   if (__builtin_expect(sp < (uintptr_t)loader_stack_bottom + STACK_HEADROOM, 0)) skiff_stack_exhausted();
 }
 
+#ifdef SKIFF_SHADOW_LIMIT
+/* AssemblyScript's shadow stack (the references running functions hold)
+ * runs out too, and asc's own check then aborts at the entry of whichever
+ * function crosses the line, inside the kernel as easily as in the app. The
+ * build defines where its pointer is and the mark to keep above (its bottom
+ * plus SHADOW_HEADROOM in cli/lib/stackcheck.ts); `instance` is the calling
+ * function's. */
+#define SKIFF_STACK_CHECKED(f)                                                 \
+  (skiff_stack_check(),                                                        \
+   __builtin_expect(SKIFF_SHADOW_SP(instance) < SKIFF_SHADOW_LIMIT, 0) ? skiff_stack_exhausted() : (void)0, \
+   f)
+#else
 #define SKIFF_STACK_CHECKED(f) (skiff_stack_check(), f)
+#endif
 #endif

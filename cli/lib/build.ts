@@ -14,8 +14,8 @@ import { IO, UserError, formatBytes, formatMs } from "./log.js";
 import { explainAscFailure } from "./asc-hints.js";
 import { skiffRoot } from "./paths.js";
 import { demangle } from "./symbols.js";
-import { mergeDataSegments, functionNames, withoutCustomSection } from "./wasm-data.js";
-import { insertStackChecks, cNameResolver, stdModuleNames } from "./stackcheck.js";
+import { mergeDataSegments, functionNames, globalNames, withoutCustomSection } from "./wasm-data.js";
+import { insertStackChecks, cNameResolver, stdModuleNames, stackPointerGlobal } from "./stackcheck.js";
 import { buildSiteImage, collectFiles } from "./sitefs.js";
 
 export interface BuildOptions {
@@ -52,7 +52,7 @@ export interface BuildResult {
 
 const PINNED = { assemblyscript: "0.28.20", wabt: "1.0.39" };
 /** Bump when a step's recipe changes (flags, generated files) to invalidate caches. */
-const PIPELINE_VERSION = "12";
+const PIPELINE_VERSION = "13";
 /** The dev profile's C files (splitDevParts): one for the module's data,
  *  tables and exports, DEV_APP_PARTS for the app's functions and
  *  DEV_KERNEL_PARTS for the rest. More parts: less to recompile after an
@@ -361,7 +361,7 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
         let bytes = mergeDataSegments(readFileSync(wasm)).wasm;
         // The functions' names, for the stack checks the wasm2c step adds;
         // a release image keeps wasm2c's f<index> names, as before.
-        writeFileSync(namesFile, JSON.stringify([...functionNames(bytes)]));
+        writeFileSync(namesFile, JSON.stringify({ functions: [...functionNames(bytes)], stackPointer: stackPointerGlobal(globalNames(bytes)) }));
         if (!opts.dev && !opts.debug) bytes = withoutCustomSection(bytes, "name");
         writeFileSync(wasm, bytes);
       },
@@ -393,8 +393,9 @@ function skiffAbort(message: usize, fileName: usize, line: u32, column: u32): vo
         if (!opts.dev) {
           // The app's calls into the kernel, the runtime and the standard
           // library check the stack first (cli/lib/stackcheck.ts).
-          const names = new Map<number, string>(JSON.parse(readFileSync(namesFile, "utf8")) as [number, string][]);
-          text = insertStackChecks(text, cNameResolver(names), ascStdModules()).c;
+          const n = JSON.parse(readFileSync(namesFile, "utf8")) as { functions: [number, string][]; stackPointer: number | null };
+          const stackSize = Number(flags[flags.indexOf("--stackSize") + 1]);
+          text = insertStackChecks(text, cNameResolver(new Map(n.functions)), ascStdModules(), { global: n.stackPointer, size: stackSize }).c;
         }
         writeFileSync(prepared, text);
       },

@@ -52,11 +52,49 @@ export function functionKind(wasmName: string, std: Set<string>): FunctionKind {
   return "app";
 }
 
+/** The shadow stack (asc's --stackSize: where the runtime finds the
+ *  references held by running functions) runs out too, and asc's own check
+ *  aborts "stack overflow" at the entry of whichever function crosses the
+ *  line: inside the kernel as easily as in the app. So the same call sites
+ *  also check it, with this much of it kept for the callee. */
+export const SHADOW_HEADROOM = 2048;
+
+/** The shadow stack: the index of the global asc keeps its pointer in
+ *  (~lib/memory/__stack_pointer; null when the module had no names) and its
+ *  size (asc's --stackSize). */
+export interface ShadowStack { global: number | null; size: number }
+
+export function stackPointerGlobal(globalNames: Map<number, string>): number | null {
+  for (const [i, n] of globalNames) if (n === "~lib/memory/__stack_pointer") return i;
+  return null;
+}
+
+/** The global's C name and initial value from image.c's instance set-up:
+ *  wasm2c calls it g<index> in a module without names, and by its escaped
+ *  name in one with them. */
+function shadowPointerIn(c: string, global: number | null): { cName: string; init: number } | null {
+  for (const m of c.matchAll(/^  instance->(w2c_\w+) = (\d+)u;$/gm)) {
+    const name = m[1].slice(4).replace(/0x([0-9A-F]{2})/g, (_s, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if ((global !== null && m[1] === `w2c_g${global}`) || name === "~lib/memory/__stack_pointer") return { cName: m[1], init: Number(m[2]) };
+  }
+  return null;
+}
+
 /** image.c with every direct call from an app function to a function that
  *  is not the app's wrapped in SKIFF_STACK_CHECKED (boot/stackcheck.h).
  *  nameOf gives a C function's Wasm name (null: unknown, left alone).
+ *  shadow: the shadow stack's pointer, also checked at those calls (its
+ *  lowest address is its initial value, set in image.c, less its size).
  *  Returns the text and how many calls were wrapped. */
-export function insertStackChecks(c: string, nameOf: (cName: string) => string | null, std: Set<string>): { c: string; calls: number } {
+export function insertStackChecks(c: string, nameOf: (cName: string) => string | null, std: Set<string>, shadow: ShadowStack | null = null): { c: string; calls: number } {
+  if (shadow !== null) {
+    const sp = shadowPointerIn(c, shadow.global);
+    const include = '#include "stackcheck.h"\n';
+    if (sp !== null && sp.init > shadow.size && c.includes(include)) {
+      const limit = sp.init - shadow.size + SHADOW_HEADROOM;
+      c = c.replace(include, `#define SKIFF_SHADOW_SP(instance) ((instance)->${sp.cName})\n#define SKIFF_SHADOW_LIMIT ${limit}u\n${include}`);
+    }
+  }
   const kinds = new Map<string, FunctionKind | null>();
   const kindOf = (cName: string): FunctionKind | null => {
     let k = kinds.get(cName);

@@ -152,6 +152,16 @@ function customName(body: Uint8Array): { name: string; content: number } | null 
  *  --debug), by function index (imports counted first); empty without one.
  *  Format: WebAssembly core spec, appendix 7.4.2 (name section). */
 export function functionNames(wasm: Uint8Array): Map<number, string> {
+  return nameMap(wasm, 1);
+}
+
+/** The global names of the same section (the extended name section's
+ *  subsection 7, which binaryen writes), by global index. */
+export function globalNames(wasm: Uint8Array): Map<number, string> {
+  return nameMap(wasm, 7);
+}
+
+function nameMap(wasm: Uint8Array, subsection: number): Map<number, string> {
   const names = new Map<number, string>();
   for (const s of sectionsOf(wasm)) {
     if (s.id !== 0) continue;
@@ -164,7 +174,7 @@ export function functionNames(wasm: Uint8Array): Map<number, string> {
       let size: number;
       [size, p] = readU32(b, p);
       const end = p + size;
-      if (sub === 1) {
+      if (sub === subsection) {
         let count: number, q = p;
         [count, q] = readU32(b, q);
         for (let i = 0; i < count; i++) {

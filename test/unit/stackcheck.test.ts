@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { dirname } from "node:path";
 import { createRequire } from "node:module";
-import { functionKind, insertStackChecks, cNameResolver, stdModuleNames } from "../../cli/lib/stackcheck.js";
-import { functionNames, withoutCustomSection } from "../../cli/lib/wasm-data.js";
+import { functionKind, insertStackChecks, cNameResolver, stdModuleNames, stackPointerGlobal, SHADOW_HEADROOM } from "../../cli/lib/stackcheck.js";
+import { functionNames, globalNames, withoutCustomSection } from "../../cli/lib/wasm-data.js";
 
 const std = stdModuleNames(dirname(createRequire(import.meta.url).resolve("assemblyscript/package.json")));
 
@@ -71,6 +71,21 @@ describe("insertStackChecks", () => {
     expect(r.c).toContain("SKIFF_STACK_CHECKED(w2c_kernel_0x7Elib0x2Frt0x2Fitcms0x2F__new)(instance, 1, 2);");
   });
 
+  it("defines where the shadow stack pointer is and the mark the calls keep above, before the header", () => {
+    const head = '#include "image.h"\n#include "stackcheck.h"\n';
+    const init = "static void init_globals(w2c_kernel* instance) {\n  instance->w2c_g0 = 125140u;\n  instance->w2c_g1 = 0u;\n}\n";
+    const limit = 125140 - 16384 + SHADOW_HEADROOM;
+    const r = insertStackChecks(head + init + sampleC, cNameResolver(names), std, { global: 0, size: 16384 });
+    expect(r.c).toContain(`#include "image.h"\n#define SKIFF_SHADOW_SP(instance) ((instance)->w2c_g0)\n#define SKIFF_SHADOW_LIMIT ${limit}u\n#include "stackcheck.h"\n`);
+    expect(r.calls).toBe(3);
+    // With names (debug builds) the global is found by its escaped name.
+    const named = init.replace("w2c_g0", "w2c_0x7Elib0x2Fmemory0x2F_0x5Fstack_pointer");
+    expect(insertStackChecks(head + named, cNameResolver(names), std, { global: null, size: 16384 }).c)
+      .toContain(`#define SKIFF_SHADOW_SP(instance) ((instance)->w2c_0x7Elib0x2Fmemory0x2F_0x5Fstack_pointer)\n#define SKIFF_SHADOW_LIMIT ${limit}u\n`);
+    // Not found: no shadow check (the native one stays).
+    expect(insertStackChecks(head + init, cNameResolver(names), std, { global: 7, size: 16384 }).c).not.toContain("SKIFF_SHADOW");
+  });
+
   it("leaves functions it cannot name alone", () => {
     expect(insertStackChecks(sampleC, cNameResolver(new Map()), std).calls).toBe(0);
   });
@@ -81,12 +96,14 @@ function moduleWithNames(): Uint8Array {
   const str = (s: string) => [s.length, ...Buffer.from(s)];
   const section = (id: number, body: number[]) => [id, body.length, ...body];
   const fnNames = [2, 0, ...str("../../apps/x/main/a"), 1, ...str("~lib/rt/itcms/__new")];
+  const globalName = [1, 0, ...str("~lib/memory/__stack_pointer")];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, 0, 0]),                    // type: () -> ()
     ...section(3, [2, 0, 0]),                          // two functions of type 0
+    ...section(6, [1, 0x7f, 1, 0x41, 5, 0x0b]),         // one mutable i32 global, 5
     ...section(10, [2, 2, 0, 0x0b, 2, 0, 0x0b]),       // their bodies
-    ...section(0, [...str("name"), 1, fnNames.length, ...fnNames]),
+    ...section(0, [...str("name"), 1, fnNames.length, ...fnNames, 7, globalName.length, ...globalName]),
   ]);
 }
 
@@ -95,6 +112,7 @@ describe("function names in the module", () => {
     const m = moduleWithNames();
     expect(WebAssembly.validate(new Uint8Array(m))).toBe(true);
     expect([...functionNames(m)]).toEqual([[0, "../../apps/x/main/a"], [1, "~lib/rt/itcms/__new"]]);
+    expect(stackPointerGlobal(globalNames(m))).toBe(0);
     const stripped = withoutCustomSection(m, "name");
     expect(WebAssembly.validate(new Uint8Array(stripped))).toBe(true);
     expect(functionNames(stripped).size).toBe(0);

@@ -14,6 +14,9 @@
 //   GET /work          200 after a task and a timer that behave ran once each
 //   GET /recurse       recursion without end (the loader stack's guard pages:
 //                      "call stack exhausted")
+//   GET /shadow        recursion without end that holds many references per
+//                      level and asks the kernel for a query parameter at
+//                      each: AssemblyScript's shadow stack runs out first
 //   GET /gc            a full garbage collection, then 200 (for leak checks)
 // The management endpoint (8000, startManagementApi) serves /metrics and /os/memory.
 // faulty.exit=N: main returns N at once. faulty.main-oom=1 on the command line: main allocates without bound before
@@ -146,6 +149,23 @@ class Recurse extends Handler {
   }
 }
 
+/** Ten references live across each level's call: 40 bytes of shadow stack
+ *  a level against about twice that of native stack, so the 16 KiB shadow
+ *  stack runs out before the 64 KiB native one. */
+function shadowDeep(n: i32, req: Request): i32 {
+  const a = req.path, b = req.method, c = req.path + "c", d = req.method + "d", e = req.path + "e";
+  const f = req.method + "f", g = req.path + "g", h = req.method + "h", i = req.path + "i";
+  const q = req.queryParam("n");
+  const r = n < 0 ? 0 : shadowDeep(n + 1, req);
+  return r + a.length + b.length + c.length + d.length + e.length + f.length + g.length + h.length + i.length + (q === null ? 1 : 0);
+}
+
+class Shadow extends Handler {
+  handle(req: Request, res: Response): void {
+    res.send(200, MIME_TEXT, shadowDeep(0, req).toString());
+  }
+}
+
 class Collect extends Handler {
   handle(req: Request, res: Response): void {
     // @ts-ignore: the runtime builtin asc provides
@@ -181,6 +201,7 @@ export function main(): i32 {
   r.get("/work", new Work());
   r.get("/gc", new Collect());
   r.get("/recurse", new Recurse());
+  r.get("/shadow", new Shadow());
   r.post("/task", new SpawnTask());
   r.post("/timer", new ArmTimer());
   const server = new HttpServer(r);
