@@ -53,11 +53,10 @@ export abstract class HttpObserver {
   abstract completed(method: string, route: string, status: i32, durationNs: u64, requestBytes: i32, responseBytes: i32): void;
 }
 
-
-/** The Response admit() lends a handler's admit(); reset before each use. */
+/** The Response admit() lends a handler's admit(), taken while in use (a
+ *  nested admit, or one cut short by a fault, makes a new one). */
 // @ts-ignore: decorator
 @lazy let admitScratch: Response | null = null;
-let admitBusy = false;
 
 /** What carries a connection's bytes (a TCP socket): told when the server
  *  ends the connection on its own to make room (eviction). */
@@ -615,16 +614,13 @@ export class HttpConnection {
    *  complete: the request has no content; otherwise the connection closes
    *  without reading it. */
   private admit(req: Request, complete: bool): bool {
-    const srv = this.server;
     // Most requests are admitted and their admit response is never sent: one
     // reused Response instead of one per request (a nested admit gets its own).
     let res = admitScratch;
-    if (res === null || admitBusy) res = new Response();
-    else res.reset();
-    admitBusy = true;
+    if (res === null) res = new Response();
+    else { admitScratch = null; res.reset(); }
     const ok = this.admitWith(req, complete, res);
-    admitBusy = false;
-    if (admitScratch === null) admitScratch = res;
+    admitScratch = res;
     return ok;
   }
 
