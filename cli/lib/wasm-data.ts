@@ -57,18 +57,7 @@ interface Segment { offset: number; bytes: Uint8Array }
  *  when the data section has anything but active, constant-offset segments of
  *  memory 0 (passive segments are referenced by index and must stay). */
 export function mergeDataSegments(wasm: Uint8Array): { wasm: Uint8Array; before: number; after: number } {
-  if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d) {
-    throw new Error("not a Wasm module");
-  }
-  const sections: { id: number; body: Uint8Array }[] = [];
-  let pos = 8;
-  while (pos < wasm.length) {
-    const id = wasm[pos++];
-    let size: number;
-    [size, pos] = readU32(wasm, pos);
-    sections.push({ id, body: wasm.subarray(pos, pos + size) });
-    pos += size;
-  }
+  const sections = sectionsOf(wasm);
   const data = sections.find((s) => s.id === SEC_DATA);
   if (!data) return { wasm, before: 0, after: 0 };
 
@@ -111,33 +100,43 @@ export function mergeDataSegments(wasm: Uint8Array): { wasm: Uint8Array; before:
     body.push(0, 0x41, ...i32(s.offset | 0), 0x0b, ...u32(s.bytes.length));
     for (const x of s.bytes) body.push(x);
   }
-  const out: number[] = Array.from(wasm.subarray(0, 8));
-  for (const s of sections) {
-    let bytes: ArrayLike<number> = s.body;
-    if (s.id === SEC_DATA) bytes = body;
-    else if (s.id === SEC_DATACOUNT) bytes = u32(merged.length);
-    out.push(s.id, ...u32(bytes.length));
-    for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
-  }
-  return { wasm: Uint8Array.from(out), before: count, after: merged.length };
+  const out = sections.map((s) => s.id === SEC_DATA ? { id: s.id, body: Uint8Array.from(body) }
+    : s.id === SEC_DATACOUNT ? { id: s.id, body: Uint8Array.from(u32(merged.length)) } : s);
+  return { wasm: assemble(wasm, out), before: count, after: merged.length };
 }
 
+interface Section { id: number; body: Uint8Array }
+
 /** The sections of a module: id and body, in order. */
-function sectionsOf(wasm: Uint8Array): { id: number; start: number; body: Uint8Array }[] {
+function sectionsOf(wasm: Uint8Array): Section[] {
   if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d) {
     throw new Error("not a Wasm module");
   }
-  const out: { id: number; start: number; body: Uint8Array }[] = [];
+  const out: Section[] = [];
   let pos = 8;
   while (pos < wasm.length) {
-    const start = pos;
     const id = wasm[pos++];
     let size: number;
     [size, pos] = readU32(wasm, pos);
     if (pos + size > wasm.length) throw new Error("truncated section");
-    out.push({ id, start, body: wasm.subarray(pos, pos + size) });
+    out.push({ id, body: wasm.subarray(pos, pos + size) });
     pos += size;
   }
+  return out;
+}
+
+/** A module of these sections, with the header (magic, version) of wasm. */
+function assemble(wasm: Uint8Array, sections: Section[]): Uint8Array {
+  const heads = sections.map((s) => [s.id, ...u32(s.body.length)]);
+  const out = new Uint8Array(8 + sections.reduce((n, s, i) => n + heads[i].length + s.body.length, 0));
+  out.set(wasm.subarray(0, 8), 0);
+  let pos = 8;
+  sections.forEach((s, i) => {
+    out.set(heads[i], pos);
+    pos += heads[i].length;
+    out.set(s.body, pos);
+    pos += s.body.length;
+  });
   return out;
 }
 
@@ -193,11 +192,5 @@ function nameMap(wasm: Uint8Array, subsection: number): Map<number, string> {
 
 /** The module without its custom sections of that name. */
 export function withoutCustomSection(wasm: Uint8Array, name: string): Uint8Array {
-  const keep = sectionsOf(wasm).filter((s) => s.id !== 0 || customName(s.body)?.name !== name);
-  const parts: number[] = Array.from(wasm.subarray(0, 8));
-  for (const s of keep) {
-    parts.push(s.id, ...u32(s.body.length));
-    for (let i = 0; i < s.body.length; i++) parts.push(s.body[i]);
-  }
-  return Uint8Array.from(parts);
+  return assemble(wasm, sectionsOf(wasm).filter((s) => s.id !== 0 || customName(s.body)?.name !== name));
 }
