@@ -22,7 +22,7 @@
 // image is what it was: see build.ts).
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { demangle } from "./symbols.js";
+import { demangle, unescapeName, WASM2C_FUNCTION_DEF } from "./symbols.js";
 
 export type FunctionKind = "app" | "std" | "kernel" | "runtime";
 
@@ -74,8 +74,9 @@ export function stackPointerGlobal(globalNames: Map<number, string>): number | n
  *  name in one with them. */
 function shadowPointerIn(c: string, global: number | null): { cName: string; init: number } | null {
   for (const m of c.matchAll(/^  instance->(w2c_\w+) = (\d+)u;$/gm)) {
-    const name = m[1].slice(4).replace(/0x([0-9A-F]{2})/g, (_s, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-    if ((global !== null && m[1] === `w2c_g${global}`) || name === "~lib/memory/__stack_pointer") return { cName: m[1], init: Number(m[2]) };
+    if ((global !== null && m[1] === `w2c_g${global}`) || unescapeName(m[1].slice(4)) === "~lib/memory/__stack_pointer") {
+      return { cName: m[1], init: Number(m[2]) };
+    }
   }
   return null;
 }
@@ -108,8 +109,8 @@ export function insertStackChecks(c: string, nameOf: (cName: string) => string |
   const lines = c.split("\n");
   let calls = 0;
   for (let i = 0; i < lines.length; i++) {
-    const m = /^(?:static )?(?:u32|u64|f32|f64|void|v128) (w2c_kernel_\w+)\(w2c_kernel\* instance[^;]*\{$/.exec(lines[i]);
-    if (!m) continue;
+    const m = WASM2C_FUNCTION_DEF.exec(lines[i]);
+    if (!m || !lines[i].endsWith("{")) continue;   // a definition, not a prototype
     const inApp = kindOf(m[1]) === "app";
     let j = i + 1;
     for (; j < lines.length && lines[j] !== "}"; j++) {
