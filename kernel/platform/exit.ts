@@ -2,7 +2,7 @@
 // isa-debug-exit (port 0xf4) makes QEMU exit with (status << 1) | 1. Statuses
 // mirror boot/hostif.h and cli/lib/status.ts; keep them below 128 so the
 // shifted value survives the 8-bit process exit code.
-import { outl, outb, halt } from "./host";
+import { inb, outl, outb, halt } from "./host";
 
 export const EXIT_SUCCESS: i32 = 0;
 /** 1..63: the app's own failure codes (main's return value). */
@@ -65,16 +65,34 @@ const RESET_CPU_AND_SYSTEM: u32 = 0x06;
  *  under libvirt, clouds and Firecracker. */
 export function rebootGuest(): void {
   runExitHooks(EXIT_REBOOT);
+  drainSerial();
   outl(DEBUG_EXIT_PORT, <u32>EXIT_REBOOT);
   outb(I8042_COMMAND, I8042_RESET);
   outb(PCI_RESET_CONTROL, RESET_CPU_AND_SYSTEM);
   halt();
 }
 
+const COM1_LSR: u32 = 0x3fd;
+const LSR_TX_IDLE: u32 = 0x40;   // transmitter empty: FIFO and shift register
+/** Bounded: a wedged UART must not keep the guest from ending. */
+const DRAIN_SPINS: i32 = 1_000_000;
+
+/** Waits until COM1 has handed on every byte written to it. QEMU ends at the
+ *  debug-exit write, and bytes still in the UART's FIFO (the console writes
+ *  up to 16 without asking) were lost with it: the last characters of the
+ *  last line, now and then. No UART (LSR reads 0xff): returns at once. */
+function drainSerial(): void {
+  for (let i = 0; i < DRAIN_SPINS; i++) {
+    const lsr = inb(COM1_LSR);
+    if (lsr == 0xff || (lsr & LSR_TX_IDLE) != 0) return;
+  }
+}
+
 /** Ends the guest at once, without hooks (abort and fault paths). Falls back
  *  to a keyboard-controller reset (Firecracker's shutdown; QEMU -no-reboot
  *  exits) and finally to halting. */
 export function exitGuestNow(status: i32): void {
+  drainSerial();
   outl(DEBUG_EXIT_PORT, <u32>status);
   outb(I8042_COMMAND, I8042_RESET);
   halt();
